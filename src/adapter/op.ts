@@ -1,0 +1,166 @@
+// The SNELL adapter op, composed from backend primitives: the branch y = x·Ws added beside a frozen
+// linear layer, and its backward pass. Ws is recomputed from (A, B) on every call and never kept
+// (gradient checkpointing, as the reference does).
+//
+// forward:  W0 = merge(A, B)              [n, m]
+//           W  = W0 (+ α·softmax(W0/γ) + β for snella)
+//           t  = quantile(|W|, s);  Ws = W·|W|·[|W| > t]      (Ws = W when not sparsified)
+//           y  = x·Ws                      x [R, n] → y [R, m]
+// backward: dx = dy·Wsᵀ;  G = xᵀ·dy;  dW = G·|W|·[|W| > t] (or G)
+//           snella: (dW0, dα, dγ, dβ) = mixtureBackward(dW, …);  (dA, dB) = mergeBackward(dW0)
+
+import type { Backend, Tensor } from '../backend.js';
+import { AdapterConfigError, type AdapterConfig, headDim, isSparsified, mergeKernelOf, resolveConfig } from './config.js';
+
+export interface AdapterParams {
+  A: Tensor;
+  B: Tensor;
+  /** SNELLA's mixture scalars (1-element tensors), required for kind 'snella'. */
+  alpha?: Tensor;
+  gamma?: Tensor;
+  beta?: Tensor;
+}
+
+/** The merged update of one step. Every tensor belongs to the caller (free it with `freeUpdate`). */
+export interface MergedUpdate {
+  /** The kernel's output before the mixture (only kept separately for snella). */
+  W0: Tensor | null;
+  /** softmax(W0/γ) over o (snella only). */
+  P: Tensor | null;
+  /** The dense update W [n, m]. */
+  W: Tensor;
+  /** The applied update: W·|W|·[|W| > t], or W itself when not sparsified. */
+  Ws: Tensor;
+  /** quantile(|W|, s) as a 1-element tensor, or null when not sparsified. */
+  threshold: Tensor | null;
+  /** Number of kept entries (1-element u32), or null when not sparsified. */
+  kept: Tensor | null;
+}
+
+export interface AdapterGradients {
+  dx: Tensor;
+  dA: Tensor;
+  dB: Tensor;
+  dAlpha: Tensor | null;
+  dGamma: Tensor | null;
+  dBeta: Tensor | null;
+}
+
+export class SnellAdapterOp {
+  readonly config: Required<AdapterConfig>;
+
+  constructor(readonly backend: Backend, config: AdapterConfig) {
+    this.config = resolveConfig(config);
+    const elements = this.config.dIn * this.config.dOut;
+    if (elements > backend.maxElements) {
+      throw new AdapterConfigError(
+        `a ${this.config.dIn}×${this.config.dOut} update has ${elements} elements, more than this ${backend.kind} device holds in one tensor (${backend.maxElements}): use a smaller layer or a device with larger storage-buffer limits`,
+      );
+    }
+  }
+
+  /** Computes the merged and sparsified update (W, Ws, threshold, kept) for the current parameters. */
+  update(params: AdapterParams): MergedUpdate {
+    this.checkParams(params);
+    const { backend: b, config: c } = this;
+    const shape = [c.dIn, c.dOut];
+    const kernel = mergeKernelOf(c.kind);
+    let W0: Tensor | null = null;
+    let P: Tensor | null = null;
+    let W = b.zeros(shape);
+    b.merge(params.A, params.B, kernel, c.coeff, W);
+    if (c.kind === 'snella') {
+      W0 = W;
+      P = b.zeros(shape);
+      W = b.zeros(shape);
+      b.mixture(W0, params.alpha!, params.gamma!, params.beta!, W, P);
+    }
+    if (!isSparsified(c)) return { W0, P, W, Ws: W, threshold: null, kept: null };
+    const threshold = b.zeros([1]);
+    const kept = b.zeros([1], 'u32');
+    const Ws = b.zeros(shape);
+    b.quantileAbs(W, c.sparsity, threshold);
+    b.sparsify(W, threshold, Ws, kept);
+    return { W0, P, W, Ws, threshold, kept };
+  }
+
+  freeUpdate(u: MergedUpdate): void {
+    for (const t of new Set([u.W0, u.P, u.W, u.Ws, u.threshold, u.kept])) if (t) this.backend.free(t);
+  }
+
+  /** y = x·Ws for x [R, n]; returns y [R, m]. */
+  forward(params: AdapterParams, x: Tensor): Tensor {
+    const rows = this.rowsOf(x, this.config.dIn, 'x');
+    const u = this.update(params);
+    const y = this.backend.zeros([rows, this.config.dOut]);
+    this.backend.matmul(x, u.Ws, y);
+    this.freeUpdate(u);
+    return y;
+  }
+
+  /** Gradients of L with respect to x and the adapter's parameters, given dy = ∂L/∂y [R, m]. */
+  backward(params: AdapterParams, x: Tensor, dy: Tensor): AdapterGradients {
+    const { backend: b, config: c } = this;
+    const rows = this.rowsOf(x, c.dIn, 'x');
+    if (this.rowsOf(dy, c.dOut, 'dy') !== rows) {
+      throw new AdapterConfigError(`dy has ${dy.size / c.dOut} rows but x has ${rows}: pass the gradient of this call's output`);
+    }
+    const u = this.update(params);
+    const dx = b.zeros([rows, c.dIn]);
+    b.matmul(dy, u.Ws, dx, { transB: true });
+    const G = b.zeros([c.dIn, c.dOut]);
+    b.matmul(x, dy, G, { transA: true });
+    let dW = G;
+    if (u.threshold) {
+      dW = b.zeros([c.dIn, c.dOut]);
+      b.sparsifyBackward(G, u.W, u.threshold, dW);
+      b.free(G);
+    }
+    let dAlpha: Tensor | null = null;
+    let dGamma: Tensor | null = null;
+    let dBeta: Tensor | null = null;
+    if (c.kind === 'snella') {
+      const dW0 = b.zeros([c.dIn, c.dOut]);
+      dAlpha = b.zeros([1]);
+      dGamma = b.zeros([1]);
+      dBeta = b.zeros([1]);
+      b.mixtureBackward(dW, u.W0!, u.P!, params.alpha!, params.gamma!, dW0, dAlpha, dGamma, dBeta);
+      b.free(dW);
+      dW = dW0;
+    }
+    const k = headDim(c);
+    const dA = b.zeros([c.heads, c.dIn, k]);
+    const dB = b.zeros([c.heads, c.dOut, k]);
+    b.mergeBackward(params.A, params.B, dW, mergeKernelOf(c.kind), c.coeff, dA, dB);
+    b.free(dW);
+    this.freeUpdate(u);
+    return { dx, dA, dB, dAlpha, dGamma, dBeta };
+  }
+
+  private rowsOf(t: Tensor, width: number, name: string): number {
+    const last = t.shape[t.shape.length - 1];
+    if (last !== width || t.size % width !== 0) {
+      throw new AdapterConfigError(`${name} has shape [${t.shape.join(', ')}], its last dimension must be ${width}`);
+    }
+    return t.size / width;
+  }
+
+  private checkParams(p: AdapterParams): void {
+    const c = this.config;
+    const k = headDim(c);
+    expectShape(p.A, [c.heads, c.dIn, k], 'A (In_Qs)');
+    expectShape(p.B, [c.heads, c.dOut, k], 'B (Out_Qs)');
+    if (c.kind === 'snella') {
+      for (const [name, t] of [['alpha', p.alpha], ['gamma', p.gamma], ['beta', p.beta]] as const) {
+        if (!t) throw new AdapterConfigError(`a snella adapter needs the scalar ${name}`);
+        expectShape(t, [1], name);
+      }
+    }
+  }
+}
+
+function expectShape(t: Tensor, shape: readonly number[], name: string): void {
+  if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+    throw new AdapterConfigError(`${name} has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`);
+  }
+}
