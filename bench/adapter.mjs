@@ -1,0 +1,86 @@
+// Adapter-op benchmark at ViT-B/16 shapes: median wall time of one forward + backward of a SNELL
+// adapter (r = 16, s = 0.9, 1576 rows = 8 images × 197 tokens) on every backend available here, and
+// the exact quantile selection's throughput. Runs against the built package (npm run build first).
+//
+//   npm run bench                 all backends
+//   npm run bench -- --backend wasm
+
+import { createBackend, SnellAdapterOp } from '../dist/node.js';
+
+const SHAPES = [[768, 768], [768, 3072]];
+const RANK = 16;
+const HEADS = 2;
+const SPARSITY = 0.9;
+const ROWS = 1576;
+
+function uniform(size, seed, scale) {
+  let s = seed >>> 0;
+  const out = new Float32Array(size);
+  for (let i = 0; i < size; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = (s / 4294967296 * 2 - 1) * scale;
+  }
+  return out;
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function timed(reps, body) {
+  const times = [];
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    await body();
+    times.push(performance.now() - t0);
+  }
+  return median(times);
+}
+
+async function benchBackend(kind) {
+  const backend = await createBackend({ prefer: kind });
+  const reps = kind === 'webgpu' && /llvmpipe|lavapipe|swiftshader/i.test(backend.description) ? 3 : 7;
+  console.log(`\n${kind}: ${backend.description}`);
+  try {
+    for (const [n, m] of SHAPES) {
+      const k = RANK / HEADS;
+      const op = new SnellAdapterOp(backend, { kind: 'snell', dIn: n, dOut: m, rank: RANK, heads: HEADS, sparsity: SPARSITY });
+      const params = {
+        A: backend.upload(uniform(HEADS * n * k, 1, 1 / Math.sqrt(n * k)), [HEADS, n, k]),
+        B: backend.upload(uniform(HEADS * m * k, 2, 1 / Math.sqrt(m * k)), [HEADS, m, k]),
+      };
+      const x = backend.upload(uniform(ROWS * n, 3, 1), [ROWS, n]);
+      const dy = backend.upload(uniform(ROWS * m, 4, 1), [ROWS, m]);
+      const step = async () => {
+        const y = op.forward(params, x);
+        const g = op.backward(params, x, dy);
+        await backend.flush();
+        for (const t of [y, g.dx, g.dA, g.dB]) backend.free(t);
+      };
+      await step(); // warm-up: pipelines and allocations
+      const ms = await timed(reps, step);
+      console.log(`  adapter fwd+bwd ${n}x${m} r=${RANK} s=${SPARSITY} rows=${ROWS}: median ${ms.toFixed(1)} ms (${reps} runs)`);
+
+      const u = op.update(params);
+      const t = backend.zeros([1]);
+      await backend.flush();
+      const selMs = await timed(reps, async () => {
+        backend.quantileAbs(u.W, SPARSITY, t);
+        await backend.read(t);
+      });
+      console.log(`  quantile selection over ${n * m} elements: median ${selMs.toFixed(2)} ms = ${(n * m / selMs / 1e3).toExponential(2)} elements/s`);
+      op.freeUpdate(u);
+      for (const tensor of [t, params.A, params.B, x, dy]) backend.free(tensor);
+    }
+  } finally {
+    backend.destroy();
+  }
+}
+
+const flag = process.argv.indexOf('--backend');
+const kinds = flag > 0 ? [process.argv[flag + 1]] : ['wasm', 'webgpu'];
+for (const kind of kinds) {
+  try {
+    await benchBackend(kind);
+  } catch (e) {
+    console.log(`\n${kind}: not available here (${e.message})`);
+  }
+}

@@ -1,0 +1,70 @@
+// The golden vectors from the authors' PyTorch module, through the conformance runner, on both
+// backends; and the runner's own verdicts on vectors that are wrong on purpose.
+
+import { readFileSync, readdirSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { create, globals } from 'webgpu';
+import type { Backend } from '../src/backend.js';
+import { runConformance, type VectorFile } from '../src/conformance/run.js';
+import { SafetensorsFile } from '../src/io/safetensors.js';
+import { encodeSafetensors } from '../src/io/safetensors-write.js';
+import { createWasmBackend } from '../src/wasm/backend.js';
+import { createWebGpuBackend } from '../src/webgpu/backend.js';
+
+const DIR = process.env.VECTORS ?? new URL('../../shared/vectors/', import.meta.url).pathname;
+const files: VectorFile[] = readdirSync(DIR)
+  .filter((f) => f.endsWith('.safetensors'))
+  .map((name) => ({ name, bytes: new Uint8Array(readFileSync(`${DIR}/${name}`)) }));
+
+/** A copy of a vector with one reference tensor changed. */
+function tamper(name: string, tensor: string, change: (d: Float32Array) => void): VectorFile {
+  const src = SafetensorsFile.parse(files.find((f) => f.name === name)!.bytes, name);
+  const tensors = Object.fromEntries([...src.entries.keys()].map((k) => [k, src.tensor(k)]));
+  change(tensors[tensor].data);
+  return { name, bytes: encodeSafetensors(tensors, { ...src.metadata }) };
+}
+
+Object.assign(globalThis, globals);
+const backends: Array<[string, () => Promise<Backend>]> = [
+  ['wasm', createWasmBackend],
+  ['webgpu', () => createWebGpuBackend(create([]))],
+];
+
+for (const [kind, make] of backends) {
+  describe(`golden vectors on ${kind}`, () => {
+    let backend: Backend;
+    beforeAll(async () => {
+      backend = await make();
+    });
+    afterAll(() => backend?.destroy());
+
+    const run = async (set: VectorFile[]) => {
+      const lines: string[] = [];
+      const summary = await runConformance(set, { backend, runtime: 'node', log: (l) => lines.push(l) });
+      return { ...summary, lines };
+    };
+
+    it('every merge vector passes', async () => {
+      const r = await run(files);
+      expect(r.lines.filter((l) => !l.startsWith('PASS')), r.lines.join('\n')).toEqual([]);
+      expect(r.passed).toBe(files.filter((f) => f.name.startsWith('merge_')).length);
+    });
+
+    it('a gradient off by 1e-3 fails, naming the output', async () => {
+      const r = await run([tamper('merge_snell_64x48_q8_t0.9.safetensors', 'grad.In_Qs', (d) => d.forEach((v, i) => (d[i] = v * 1.001)))]);
+      expect(r.failed).toBe(1);
+      expect(r.lines[0]).toMatch(/^FAIL merge_snell_64x48_q8_t0\.9 .*grad\.In_Qs relative error/);
+    });
+
+    it('a reference W that keeps other entries fails the kept-count rule', async () => {
+      const r = await run([tamper('merge_snell_7x5_q4_t0.5.safetensors', 'W', (d) => { d[0] = 0; d[1] = 0; d[2] = 0; })]);
+      expect(r.failed).toBe(1);
+      expect(r.lines[0]).toMatch(/selection on the stored W keeps/);
+    });
+
+    it('a broken file is one FAIL line naming it', async () => {
+      const r = await run([{ name: 'merge_cut.safetensors', bytes: files[0].bytes.subarray(0, 100) }]);
+      expect(r.lines).toEqual([expect.stringMatching(new RegExp(`^FAIL merge_cut\\.safetensors ${kind} node -- merge_cut\\.safetensors: .*truncated`))]);
+    });
+  });
+}
