@@ -90,7 +90,8 @@ export function readMergeCase(bytes: Uint8Array, file: string): MergeCase {
   const outputs: Array<[string, number[]]> = [
     ['W', [n, m]], ['y', [rows, m]], ['grad.In_Qs', [H, n, k]], ['grad.Out_Qs', [H, m, k]], ['grad.x', [rows, n]],
   ];
-  if (sparse) outputs.push(['W_sparse', [n, m]]);
+  // W_sparse is required when sparsified; when not, a vector may still store it (equal to W)
+  if (sparse || st.has('W_sparse')) outputs.push(['W_sparse', [n, m]]);
   if (snella) {
     inputs.alpha = tensor('alpha', [1], true);
     inputs.gamma = tensor('gamma', [1], true);

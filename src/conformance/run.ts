@@ -79,8 +79,7 @@ async function runMergeCase(b: Backend, c: MergeCase): Promise<CaseResult> {
     const op = new SnellAdapterOp(b, c.config);
 
     const u = op.update(params);
-    const ours = new Map<string, Float32Array>([['W', await f32(u.W)]]);
-    if (u.threshold) ours.set('W_sparse', await f32(u.Ws));
+    const ours = new Map<string, Float32Array>([['W', await f32(u.W)], ['W_sparse', await f32(u.Ws)]]);
     const threshold = u.threshold ? (await f32(u.threshold))[0] : null;
     const keptOwn = u.kept ? (await b.read(u.kept))[0] : null;
     op.freeUpdate(u);
