@@ -22,5 +22,7 @@ export default defineConfig({
   clean: true,
   splitting: true,
   external: ['webgpu', /^node:/],
+  // Keep `node:` on built-in imports (tsup strips it by default; only Node and Deno 2 accept bare "fs").
+  removeNodeProtocol: false,
   esbuildPlugins: [embedAssets],
 });

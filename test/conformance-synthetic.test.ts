@@ -5,31 +5,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { create, globals } from 'webgpu';
 import type { Backend } from '../src/backend.js';
 import { runConformance } from '../src/conformance/run.js';
-import { uniform } from '../src/reference/random.js';
 import { createWasmBackend } from '../src/wasm/backend.js';
 import { createWebGpuBackend } from '../src/webgpu/backend.js';
-import { makeMergeVector, type VectorSpec } from './support/make-vector.js';
+import { makeMergeVector, randomSpec } from './support/make-vector.js';
 
-function spec(kind: VectorSpec['kind'], dIn: number, dOut: number, rank: number, heads: number, rows: number, sparsity: number, seed: number): VectorSpec {
-  const k = rank / heads;
-  return {
-    kind, dIn, dOut, rank, heads, rows, sparsity,
-    A: uniform(heads * dIn * k, seed, -0.3, 0.3), B: uniform(heads * dOut * k, seed + 1, -0.3, 0.3),
-    x: uniform(rows * dIn, seed + 2), g: uniform(rows * dOut, seed + 3),
-  };
-}
-
-function cases(): VectorSpec[] {
-  const oneByOne = spec('snell', 1, 1, 2, 2, 1, 0.5, 1);
-  const fourHeads = spec('snell', 37, 29, 12, 4, 5, 0.8, 2);
+function cases() {
+  const oneByOne = randomSpec('snell', 1, 1, 2, 2, 1, 0.5, 1);
+  const fourHeads = randomSpec('snell', 37, 29, 12, 4, 5, 0.8, 2);
   // duplicated output rows of B: whole columns of W tie, so ties straddle the threshold
-  const ties = spec('snell', 16, 12, 4, 2, 3, 0.4, 3); // pos = 0.4·191 = 76.4 falls inside a group of 4 equal values
+  const ties = randomSpec('snell', 16, 12, 4, 2, 3, 0.4, 3); // pos = 0.4·191 = 76.4 falls inside a group of 4 equal values
   for (let h = 0; h < 2; h++) for (let o = 1; o < 12; o++) for (let j = 0; j < 2; j++) ties.B[(h * 12 + o) * 2 + j] = ties.B[(h * 12 + (o % 3)) * 2 + j];
   // B rows equal to A rows: zero distances, whose gradient is 0
-  const zero = spec('klora', 6, 6, 4, 2, 4, 0, 4);
+  const zero = randomSpec('klora', 6, 6, 4, 2, 4, 0, 4);
   zero.B.set(zero.A);
-  const snellaDense = { ...spec('snella', 20, 33, 6, 2, 3, 0, 5), mix: { alpha: 0.75, gamma: 1.5, beta: -0.125 } };
-  const snellaSparse = { ...spec('snella', 50, 17, 8, 2, 4, 0.95, 6), mix: { alpha: 1, gamma: 1, beta: 0 } };
+  const snellaDense = { ...randomSpec('snella', 20, 33, 6, 2, 3, 0, 5), mix: { alpha: 0.75, gamma: 1.5, beta: -0.125 } };
+  const snellaSparse = { ...randomSpec('snella', 50, 17, 8, 2, 4, 0.95, 6), mix: { alpha: 1, gamma: 1, beta: 0 } };
   return [oneByOne, fourHeads, ties, zero, snellaDense, snellaSparse];
 }
 

@@ -1,10 +1,12 @@
 import { readFileSync, readdirSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { SafetensorsError, SafetensorsFile } from '../src/io/safetensors.js';
 import { encodeSafetensors } from '../src/io/safetensors-write.js';
 import { readMergeCase } from '../src/conformance/merge-case.js';
+import { makeMergeVector, randomSpec } from './support/make-vector.js';
 
-const VECTORS = new URL('../../shared/vectors/', import.meta.url);
+const VECTORS = pathToFileURL(`${process.env.VECTORS ?? new URL('../../shared/vectors', import.meta.url).pathname}/`);
 
 function header(json: string, data = new Uint8Array(0)): Uint8Array {
   const h = new TextEncoder().encode(json);
@@ -78,8 +80,9 @@ describe('merge vectors', () => {
     }
   });
 
-  // Rebuild a real vector with one defect at a time: each gives one line naming the file and the problem.
-  const base = SafetensorsFile.parse(load('merge_snell_7x5_q4_t0.5.safetensors'), 'base');
+  // Rebuild a vector with one defect at a time: each gives one line naming the file and the problem.
+  const baseBytes = makeMergeVector(randomSpec('snell', 7, 5, 4, 2, 3, 0.5, 9)).bytes;
+  const base = SafetensorsFile.parse(baseBytes, 'base');
   const rebuild = (edit: (t: Record<string, { shape: number[]; data: Float32Array }>, m: Record<string, string>) => void) => {
     const tensors = Object.fromEntries([...base.entries.keys()].map((k) => [k, base.tensor(k)]));
     const meta = { ...base.metadata };
@@ -93,7 +96,7 @@ describe('merge vectors', () => {
     ['a rank not divisible by H', rebuild((_, m) => { m.q_dim = '5'; }), /rank 5 is not divisible by heads H = 2/],
     ['missing metadata', rebuild((_, m) => delete m.kind), /metadata "kind" is missing/],
     ['an unknown kind', rebuild((_, m) => { m.kind = '"dora"'; }), /"kind" is "dora"/],
-    ['a truncated file', load('merge_snell_7x5_q4_t0.5.safetensors').subarray(0, 700), /truncated/],
+    ['a truncated file', baseBytes.subarray(0, 700), /truncated/],
     ['a PNG file', Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]), /not a safetensors file|runs past the end/],
   ];
   for (const [what, bytes, message] of defects) {

@@ -7,6 +7,7 @@ import { encodeSafetensors, type NamedTensor } from '../../src/io/safetensors-wr
 import {
   matmul64, merge64, mergeBackward64, mixture64, mixtureBackward64, quantileAbs64, sparsify64, sparsifyBackward64,
 } from '../../src/reference/snell64.js';
+import { uniform } from '../../src/reference/random.js';
 
 export interface VectorSpec {
   kind: Exclude<AdapterKind, 'lora'>;
@@ -62,4 +63,14 @@ export function makeMergeVector(s: VectorSpec): { name: string; bytes: Uint8Arra
   const name = `merge_${s.kind}_${n}x${m}_q${s.rank}_t${s.sparsity}.safetensors`;
   const metadata = Object.fromEntries(Object.entries(meta).map(([key, v]) => [key, JSON.stringify(v)]));
   return { name, bytes: encodeSafetensors(tensors, metadata) };
+}
+
+/** A vector spec with seeded uniform inputs (A, B in ±0.3; x, g in ±1). */
+export function randomSpec(kind: VectorSpec['kind'], dIn: number, dOut: number, rank: number, heads: number, rows: number, sparsity: number, seed: number): VectorSpec {
+  const k = rank / heads;
+  return {
+    kind, dIn, dOut, rank, heads, rows, sparsity,
+    A: uniform(heads * dIn * k, seed, -0.3, 0.3), B: uniform(heads * dOut * k, seed + 1, -0.3, 0.3),
+    x: uniform(rows * dIn, seed + 2), g: uniform(rows * dOut, seed + 3),
+  };
 }

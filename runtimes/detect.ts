@@ -1,0 +1,123 @@
+// Which host we run in, and the one backend-selection rule every host shares:
+//   prefer 'webgpu' → the WebGPU backend, or a BackendError that says why not and what to do;
+//   prefer 'wasm'   → the Wasm backend (no GPU is ever looked for);
+//   no preference   → WebGPU when an adapter exists, else Wasm, with the reason passed to onFallback
+//                     (default: one console.warn line), so a CPU fallback is never silent.
+// The host files (node.ts, deno.ts, browser.ts) only say how to get a `GPU` object; this file decides.
+
+import type { Backend, BackendKind } from '../src/backend.js';
+import { BackendError } from '../src/backend.js';
+import { createWasmBackend } from '../src/wasm/backend.js';
+import { createWebGpuBackend } from '../src/webgpu/backend.js';
+
+export type RuntimeName = 'node' | 'deno' | 'browser';
+
+export interface CreateBackendOptions {
+  /** Force a backend; without it WebGPU is used when an adapter exists, else Wasm. */
+  prefer?: BackendKind;
+  /** Told why WebGPU was passed over when falling back to Wasm (default: one console.warn line). */
+  onFallback?: (reason: string) => void;
+  /** Passed to requestAdapter. */
+  powerPreference?: GPUPowerPreference;
+}
+
+/** The backend constructors chooseBackend calls; replaceable in tests. */
+export interface BackendFactories {
+  webgpu: (gpu: GPU, options?: { powerPreference?: GPUPowerPreference }) => Promise<Backend>;
+  wasm: () => Promise<Backend>;
+}
+
+const REAL: BackendFactories = { webgpu: createWebGpuBackend, wasm: createWasmBackend };
+
+interface HostGlobals {
+  Deno?: { version?: { deno?: string } };
+  process?: { versions?: { node?: string } };
+}
+
+/** Deno (checked first: Deno 2 also has `process.versions.node`), then Node, else a browser or worker. */
+export function detectRuntime(g: object = globalThis): RuntimeName {
+  const host = g as HostGlobals;
+  if (typeof host.Deno?.version?.deno === 'string') return 'deno';
+  if (typeof host.process?.versions?.node === 'string') return 'node';
+  return 'browser';
+}
+
+/** What to do when a runtime has WebGPU but no adapter, by runtime. */
+const NO_ADAPTER_FIX: Record<RuntimeName, string> = {
+  node:
+    'Dawn needs a GPU driver: on Linux a Vulkan driver (install libvulkan1 and mesa-vulkan-drivers ≥ 24 for the ' +
+    'lavapipe CPU driver, or your GPU vendor\'s driver), on macOS Metal, on Windows D3D12; ' +
+    'or use the Wasm backend (prefer: \'wasm\', CLI: --backend wasm)',
+  deno:
+    'Deno\'s WebGPU needs a GPU driver: on Linux a Vulkan driver (libvulkan1 and mesa-vulkan-drivers ≥ 24 for the ' +
+    'lavapipe CPU driver, or your GPU vendor\'s driver), on macOS Metal, on Windows D3D12; ' +
+    'or use the Wasm backend (prefer: \'wasm\', CLI: --backend wasm)',
+  browser:
+    'the browser has WebGPU but offered no adapter (GPU blocklisted or disabled): check chrome://gpu, enable ' +
+    'hardware acceleration, or start Chromium with --enable-unsafe-webgpu (Linux also --enable-features=Vulkan); ' +
+    'or use the Wasm backend (prefer: \'wasm\')',
+};
+
+const NO_GPU_FIX: Record<RuntimeName, string> = {
+  node: 'WebGPU in Node comes from the `webgpu` package (Dawn): npm install webgpu',
+  deno: 'this Deno has no navigator.gpu: use Deno ≥ 2 (older ones need --unstable-webgpu), or the Wasm backend (prefer: \'wasm\')',
+  browser:
+    'this page has no navigator.gpu: WebGPU needs a secure context (https:// or http://localhost) and a browser ' +
+    'that ships it (Chrome/Edge ≥ 113, Safari ≥ 26, Firefox ≥ 141 on Windows; Chromium on Linux: ' +
+    '--enable-unsafe-webgpu); or use the Wasm backend (prefer: \'wasm\')',
+};
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * Pick and create a backend. `getGpu` returns the host's GPU entry point, undefined when the host has
+ * none, or throws (preferably a BackendError naming the cause and the fix) when it failed to load.
+ */
+export async function chooseBackend(
+  getGpu: () => Promise<GPU | undefined>,
+  options: CreateBackendOptions & { runtime?: RuntimeName } = {},
+  factories: BackendFactories = REAL,
+): Promise<Backend> {
+  const { prefer, powerPreference } = options;
+  if (prefer !== undefined && prefer !== 'webgpu' && prefer !== 'wasm') {
+    throw new BackendError(`unknown backend "${String(prefer)}": use 'webgpu' or 'wasm'`);
+  }
+  if (prefer === 'wasm') return factories.wasm();
+
+  const runtime = options.runtime ?? detectRuntime();
+  let gpu: GPU | undefined;
+  let reason: string | undefined;
+  try {
+    gpu = await getGpu();
+    if (!gpu) reason = `WebGPU is not available in ${runtime}: ${NO_GPU_FIX[runtime]}`;
+  } catch (e) {
+    reason = e instanceof BackendError ? e.message : `WebGPU failed to start in ${runtime}: ${message(e)}`;
+  }
+
+  if (gpu) {
+    // Probe for an adapter first so "no adapter" reads the same on every host and names the fix.
+    let adapter: GPUAdapter | null = null;
+    try {
+      adapter = await gpu.requestAdapter(powerPreference ? { powerPreference } : undefined);
+    } catch (e) {
+      reason = `requesting a WebGPU adapter failed in ${runtime}: ${message(e)}. Fix: ${NO_ADAPTER_FIX[runtime]}`;
+    }
+    if (adapter) {
+      if (prefer === 'webgpu') return factories.webgpu(gpu, { powerPreference });
+      try {
+        return await factories.webgpu(gpu, { powerPreference });
+      } catch (e) {
+        reason = `the WebGPU backend failed to start in ${runtime}: ${message(e)}`;
+      }
+    } else {
+      reason ??= `no WebGPU adapter in ${runtime} (requestAdapter returned null). Fix: ${NO_ADAPTER_FIX[runtime]}`;
+    }
+  }
+
+  if (prefer === 'webgpu') throw new BackendError(`the webgpu backend was asked for, but ${reason}`);
+  const onFallback = options.onFallback ?? ((r: string) => console.warn(`snell: using the wasm backend: ${r}`));
+  onFallback(reason!);
+  return factories.wasm();
+}
