@@ -3,12 +3,9 @@
 // runtime ever loads it. Dawn finds the system's Vulkan (Linux), Metal (macOS) or D3D12 (Windows)
 // driver; on a machine without a GPU, Mesa's lavapipe Vulkan driver works.
 //
-// Lifetime (dawn.node, webgpu 0.6.2): the GPU object that `create()` returns must stay alive as long
-// as any adapter or device made from it is used or destroyed. Adapters and devices do not keep it
-// alive, and when it is garbage-collected first the process aborts ("std::system_error: Invalid
-// argument") or segfaults, typically at device.destroy() or at exit. The WebGPU backend holds its GPU
-// object for that reason, and createBackend also ties the GPU object to the backend it made (a WeakMap
-// entry: alive exactly as long as the backend object is), so this never rests on one place alone.
+// Lifetime (dawn.node, webgpu 0.6.2): the GPU object that `create()` returns must outlive every
+// adapter and device made from it, or the process aborts at device.destroy() or at exit; the WebGPU
+// backend holds its GPU object for that reason (src/webgpu/device.ts).
 //
 // Exit: the package's README warns that a live `create()` result may keep Node from exiting
 // (crbug.com/387965810). With 0.6.2 on lavapipe a process exits on its own in every case we tried
@@ -55,13 +52,7 @@ async function loadDawn(): Promise<DawnModule> {
   return mod;
 }
 
-/** Keeps each WebGPU backend's GPU object alive as long as the backend itself (see Lifetime above). */
-const gpuOf = new WeakMap<Backend, GPU>();
-
 /** A backend for Node: WebGPU (Dawn) when an adapter exists, else Wasm (see chooseBackend). */
-export async function createBackend(options: CreateBackendOptions = {}): Promise<Backend> {
-  let gpu: GPU | undefined;
-  const backend = await chooseBackend(async () => (gpu = await nodeGpu()), { ...options, runtime: 'node' });
-  if (gpu && backend.kind === 'webgpu') gpuOf.set(backend, gpu);
-  return backend;
+export function createBackend(options: CreateBackendOptions = {}): Promise<Backend> {
+  return chooseBackend(nodeGpu, { ...options, runtime: 'node' });
 }
