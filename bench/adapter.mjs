@@ -66,7 +66,7 @@ async function benchBackend(kind) {
         backend.quantileAbs(u.W, SPARSITY, t);
         await backend.read(t);
       });
-      console.log(`  quantile selection over ${n * m} elements: median ${selMs.toFixed(2)} ms = ${(n * m / selMs / 1e3).toExponential(2)} elements/s`);
+      console.log(`  quantile selection over ${n * m} elements: median ${selMs.toFixed(2)} ms = ${((n * m) / (selMs / 1e3)).toExponential(2)} elements/s`);
       op.freeUpdate(u);
       for (const tensor of [t, params.A, params.B, x, dy]) backend.free(tensor);
     }
