@@ -89,6 +89,92 @@ export interface Backend {
   ): void;
   /** out = op(a)·op(b) (or +=), float32 accumulation. Shapes after transposition: [M,K]·[K,N] → [M,N]. */
   matmul(a: Tensor, b: Tensor, out: Tensor, options?: MatmulOptions): void;
+
+  // ---- Transformer primitives (ViT training). Outputs never alias inputs unless stated. ----
+  // R rows, D features, B batch, T tokens, nh attention heads of width hd = D/nh, C classes.
+
+  /** out = a + b, elementwise (equal sizes). */
+  add(a: Tensor, b: Tensor, out: Tensor): void;
+  /** out += a, elementwise (in place on out). */
+  addInto(out: Tensor, a: Tensor): void;
+  /** out[r, :] += bias (in place), out [R, N], bias [N]. */
+  addBias(out: Tensor, bias: Tensor): void;
+  /** out[n] (+)= Σ_r x[r, n]; x [R, N], out [N]. The gradient of a bias. */
+  sumRows(x: Tensor, out: Tensor, accumulate?: boolean): void;
+  /** out = src (equal sizes). */
+  copy(src: Tensor, out: Tensor): void;
+  /**
+   * LayerNorm over the last dim: out = (x − μ)·ρ·w + b with μ, ρ = 1/sqrt(var + eps) (biased variance).
+   * x, out [R, D]; w, b [D]; mean, rstd [R] are kept for the backward pass.
+   */
+  layerNorm(x: Tensor, w: Tensor, b: Tensor, eps: number, out: Tensor, mean: Tensor, rstd: Tensor): void;
+  /**
+   * x̂ = (x − μ)·ρ, ĝ = dy·w: dx = ρ·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) (written); dw += Σ_r dy·x̂, db += Σ_r dy
+   * (accumulated, each skipped when null).
+   */
+  layerNormBackward(dy: Tensor, x: Tensor, w: Tensor, mean: Tensor, rstd: Tensor, dx: Tensor, dw: Tensor | null, db: Tensor | null): void;
+  /** Exact GELU: out = x·Φ(x) = x/2·(1 + erf(x/√2)). */
+  gelu(x: Tensor, out: Tensor): void;
+  /** dx = dy·(Φ(x) + x·φ(x)). */
+  geluBackward(dy: Tensor, x: Tensor, dx: Tensor): void;
+  /**
+   * Multi-head softmax attention, heads interleaved in the feature dim as timm does (feature h·hd + j):
+   * P[b,h] = softmax(Q[b,h]·K[b,h]ᵀ·hd^−½) over keys; out[b,h] = P[b,h]·V[b,h].
+   * q, k, v, out [B, T, D]; probs [B, nh, T, T] is kept for the backward pass.
+   */
+  attention(q: Tensor, k: Tensor, v: Tensor, heads: number, out: Tensor, probs: Tensor): void;
+  /**
+   * dV = Pᵀ·dO; dP = dO·Vᵀ; dS = P⊙(dP − rowsum(dP⊙P)); dQ = dS·K·hd^−½; dK = dSᵀ·Q·hd^−½ (all written).
+   */
+  attentionBackward(dOut: Tensor, q: Tensor, k: Tensor, v: Tensor, probs: Tensor, heads: number, dq: Tensor, dk: Tensor, dv: Tensor): void;
+  /**
+   * Token assembly of a ViT: out[b,0] = cls + pos[0]; out[b,t] = patches[b,t−1] + pos[t] (t ≥ 1).
+   * patches [B, T−1, D], cls [D], pos [T, D], out [B, T, D].
+   */
+  embedTokens(patches: Tensor, cls: Tensor, pos: Tensor, out: Tensor): void;
+  /** Gradients of embedTokens: dPatches written, dCls and dPos accumulated (Σ over b); null skips. */
+  embedTokensBackward(dOut: Tensor, dPatches: Tensor | null, dCls: Tensor | null, dPos: Tensor | null): void;
+  /** Pooling x [B, T, D] → out [B, D]: the cls token (t = 0) or the mean over tokens. */
+  poolTokens(x: Tensor, mode: PoolMode, out: Tensor): void;
+  /** dx [B, T, D] (written) from dOut [B, D]. */
+  poolTokensBackward(dOut: Tensor, mode: PoolMode, dx: Tensor): void;
+  /**
+   * Mean cross-entropy over the batch: logits [B, C], labels u32 [B] → loss [1];
+   * dLogits = (softmax(logits) − onehot(labels))/B; correct u32 [1] = #(argmax = label) (first max wins).
+   */
+  softmaxCrossEntropy(logits: Tensor, labels: Tensor, loss: Tensor, dLogits: Tensor, correct: Tensor): void;
+  /** out[0] (+)= Σ x², accumulated in float32 per workgroup, summed deterministically. */
+  sumSquares(x: Tensor, out: Tensor, accumulate?: boolean): void;
+  /** torch.nn.utils.clip_grad_norm_: factor[0] = min(1, maxNorm/(sqrt(sumSq[0]) + 1e-6)). */
+  clipFactor(sumSq: Tensor, maxNorm: number, factor: Tensor): void;
+  /**
+   * torch.optim.AdamW on one tensor, with g = grad·gradScale[0] (gradScale null: 1):
+   * p ← p·(1 − lr·wd); m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²;
+   * p ← p − (lr/(1−β1^t))·m / (sqrt(v)/sqrt(1−β2^t) + eps).
+   */
+  adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, gradScale: Tensor | null, hp: AdamWStep): void;
+  /**
+   * Inverted dropout with a counter-based hash RNG: keep element i when u(seed, i) ≥ p, out = x·keep/(1−p).
+   * Deterministic in (seed, i), so the backward pass is the same call on dy; p = 0 copies. Both backends
+   * use the same hash, so masks agree across backends:
+   *   pcg(v) = let s = v·747796405 + 2891336453; w = ((s >> ((s >> 28) + 4)) ^ s)·277803737; (w >> 22) ^ w
+   *   u(seed, i) = (pcg(pcg(i) ^ seed) >> 8) / 2^24          (u32 wrapping arithmetic)
+   */
+  dropout(x: Tensor, p: number, seed: number, out: Tensor): void;
+  /** DropPath: per sample b (leading dim), keep when u(seed, b) ≥ p, out = x·keep/(1−p). Backward: same call on dy. */
+  dropPath(x: Tensor, p: number, seed: number, out: Tensor): void;
+}
+
+export type PoolMode = 'cls' | 'mean';
+
+/** One AdamW update's hyper-parameters; `step` t counts from 1. */
+export interface AdamWStep {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  step: number;
 }
 
 /** A clear, actionable error raised by a backend (limits exceeded, device lost, bad shapes). */
