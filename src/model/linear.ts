@@ -1,0 +1,189 @@
+// A linear layer of the ViT with its optional trainable part.
+//
+//   y = x·W0ᵀ + b0 + DropPath(branch(Dropout(x)))        x [..., in], W0 [out, in], y [..., out]
+//
+// branch: a SNELL-family adapter (x·Ws, Ws recomputed each call), or a dense ΔW [in, out] (sparse tuning
+// as earlier methods store it), or none. With `full`, W0 and b0 themselves train.
+// Backward: dx = dy·W0 + Dropout(branch'(DropPath(dy))); the masks are recomputed from the step's seeds.
+
+import type { Backend, Tensor } from '../backend.js';
+import { SnellAdapterOp, type AdapterParams } from '../adapter/op.js';
+import type { AdapterKind } from '../adapter/config.js';
+import type { MemoryLedger } from './memory.js';
+import type { Param } from './param.js';
+
+export interface BranchSpec {
+  kind: AdapterKind | 'dense';
+  rank: number;
+  kernelHeads: number;
+  sparsity: number;
+  /** Kernel coefficients c_h (default 0.1·(−1)^h). */
+  coeff?: readonly number[];
+  dropout: number;
+  dropPath: number;
+}
+
+/** Per-call randomness: seeds for the branch's dropout and DropPath, or null when not training. */
+export interface BranchNoise {
+  dropoutSeed: number;
+  dropPathSeed: number;
+}
+
+export class Linear {
+  private readonly op: SnellAdapterOp | null;
+  private readonly adapter: AdapterParams | null;
+  private readonly delta: Tensor | null;
+  /** W0 and b0 when they train (full fine-tuning), else empty. */
+  private readonly weightParams: Param[] = [];
+  /** The branch's trainable tensors, in the order the op returns their gradients. */
+  private readonly branchParams: Param[] = [];
+
+  constructor(
+    private readonly b: Backend,
+    private readonly ledger: MemoryLedger,
+    readonly name: string,
+    /** Prefix of the branch's tensor names (the reference's `blocks.N.attn.additional_q.learnable`). */
+    readonly branchName: string,
+    readonly dIn: number,
+    readonly dOut: number,
+    readonly weight: Tensor,
+    readonly bias: Tensor | null,
+    private readonly branch: BranchSpec | null,
+    branchInit: Record<string, Float32Array> | null,
+    trainWeight: boolean,
+  ) {
+    if (trainWeight) {
+      ledger.move(weight, 'trainable');
+      this.weightParams.push({ name: `${name}.weight`, tensor: weight, decay: true, grad: null });
+      if (bias) {
+        ledger.move(bias, 'trainable');
+        this.weightParams.push({ name: `${name}.bias`, tensor: bias, decay: true, grad: null });
+      }
+    }
+    this.op = null;
+    this.adapter = null;
+    this.delta = null;
+    if (!branch) return;
+    const init = branchInit ?? {};
+    const upload = (key: string, shape: number[]) => {
+      const data = init[key];
+      if (!data) throw new Error(`${name}: the branch initialisation lacks "${key}"`);
+      return ledger.within('trainable', () => b.upload(data, shape));
+    };
+    if (branch.kind === 'dense') {
+      this.delta = upload('delta', [dIn, dOut]);
+      this.branchParams.push({ name: `${branchName}.delta`, tensor: this.delta, decay: true, grad: null });
+      return;
+    }
+    const k = branch.rank / branch.kernelHeads;
+    this.op = new SnellAdapterOp(b, {
+      kind: branch.kind, dIn, dOut, rank: branch.rank, heads: branch.kernelHeads, sparsity: branch.sparsity, coeff: branch.coeff,
+    });
+    const A = upload('In_Qs', [branch.kernelHeads, dIn, k]);
+    const B = upload('Out_Qs', [branch.kernelHeads, dOut, k]);
+    this.adapter = { A, B };
+    this.branchParams.push({ name: `${branchName}.In_Qs`, tensor: A, decay: true, grad: null }, { name: `${branchName}.Out_Qs`, tensor: B, decay: true, grad: null });
+    if (branch.kind === 'snella') {
+      for (const key of ['alpha', 'gamma', 'beta'] as const) {
+        this.adapter[key] = upload(key, [1]);
+        this.branchParams.push({ name: `${branchName}.${key}`, tensor: this.adapter[key]!, decay: true, grad: null });
+      }
+    }
+  }
+
+  get params(): Param[] {
+    return [...this.weightParams, ...this.branchParams];
+  }
+
+  /** y [..., out] for x [..., in]; allocations land in the caller's pool. */
+  forward(x: Tensor, noise: BranchNoise | null): Tensor {
+    const { b } = this;
+    const shape = [...x.shape.slice(0, -1), this.dOut];
+    const y = b.zeros(shape);
+    b.matmul(x, this.weight, y, { transB: true });
+    if (this.bias) b.addBias(y, this.bias);
+    if (!this.branch) return y;
+    const xin = this.branchInput(x, noise);
+    let yb: Tensor;
+    if (this.delta) {
+      yb = b.zeros(shape);
+      b.matmul(xin, this.delta, yb);
+    } else {
+      yb = this.ledger.within('scratch', () => this.op!.forward(this.adapter!, xin));
+    }
+    if (xin !== x) b.free(xin);
+    this.addBranchOutput(y, yb, noise);
+    return y;
+  }
+
+  /** dx for dy [..., out] given the forward input x; sets the gradients of the trainable tensors. */
+  backward(dy: Tensor, x: Tensor, noise: BranchNoise | null): Tensor {
+    const { b, ledger } = this;
+    const dx = b.zeros(x.shape);
+    b.matmul(dy, this.weight, dx);
+    if (this.weightParams.length) {
+      const [w, bias] = this.weightParams;
+      w.grad = ledger.within('gradients', () => b.zeros([this.dOut, this.dIn]));
+      b.matmul(dy, x, w.grad, { transA: true });
+      if (bias) {
+        bias.grad = ledger.within('gradients', () => b.zeros([this.dOut]));
+        b.sumRows(dy, bias.grad);
+      }
+    }
+    if (!this.branch) return dx;
+    const dyb = this.branchGradient(dy, noise);
+    const xin = this.branchInput(x, noise);
+    let dxb: Tensor;
+    if (this.delta) {
+      const g = ledger.within('gradients', () => b.zeros([this.dIn, this.dOut]));
+      b.matmul(xin, dyb, g, { transA: true });
+      this.branchParams[0].grad = g;
+      dxb = b.zeros(x.shape);
+      b.matmul(dyb, this.delta, dxb, { transB: true });
+    } else {
+      const g = ledger.within('scratch', () => this.op!.backward(this.adapter!, xin, dyb));
+      dxb = g.dx;
+      const grads = [g.dA, g.dB, g.dAlpha, g.dGamma, g.dBeta].filter((t): t is Tensor => t !== null);
+      grads.forEach((t, i) => {
+        ledger.move(t, 'gradients');
+        this.branchParams[i].grad = t;
+      });
+    }
+    if (xin !== x) b.free(xin);
+    if (dyb !== dy) b.free(dyb);
+    if (noise && this.branch.dropout > 0) {
+      const masked = b.zeros(x.shape);
+      b.dropout(dxb, this.branch.dropout, noise.dropoutSeed, masked);
+      b.free(dxb);
+      dxb = masked;
+    }
+    b.addInto(dx, dxb);
+    b.free(dxb);
+    return dx;
+  }
+
+  private branchInput(x: Tensor, noise: BranchNoise | null): Tensor {
+    if (!noise || !this.branch || this.branch.dropout === 0) return x;
+    const xin = this.b.zeros(x.shape);
+    this.b.dropout(x, this.branch.dropout, noise.dropoutSeed, xin);
+    return xin;
+  }
+
+  private branchGradient(dy: Tensor, noise: BranchNoise | null): Tensor {
+    if (!noise || !this.branch || this.branch.dropPath === 0) return dy;
+    const d = this.b.zeros(dy.shape);
+    this.b.dropPath(dy, this.branch.dropPath, noise.dropPathSeed, d);
+    return d;
+  }
+
+  private addBranchOutput(y: Tensor, yb: Tensor, noise: BranchNoise | null): void {
+    if (noise && this.branch!.dropPath > 0) {
+      const d = this.b.zeros(yb.shape);
+      this.b.dropPath(yb, this.branch!.dropPath, noise.dropPathSeed, d);
+      this.b.free(yb);
+      yb = d;
+    }
+    this.b.addInto(y, yb);
+    this.b.free(yb);
+  }
+}

@@ -1,0 +1,165 @@
+// The training loop: seeded shuffling and batching, one submission per step (forward, loss, backward,
+// AdamW), a cosine schedule with warmup, and events a CLI or a web page can show. Same seed and
+// backend give the same losses.
+
+import type { Tensor } from '../backend.js';
+import { rng } from '../reference/random.js';
+import type { MemoryReport } from '../model/memory.js';
+import type { ViT } from '../model/vit.js';
+import { AdamW, ADAMW_DEFAULTS, type AdamWConfig } from './adamw.js';
+import { learningRate } from './schedule.js';
+
+/** Samples by index: inputs [n, ...sampleShape] and labels in [0, classes). */
+export interface Dataset {
+  readonly size: number;
+  readonly sampleShape: readonly number[];
+  get(indices: readonly number[]): { inputs: Float32Array; labels: Uint32Array };
+}
+
+export interface StepEvent {
+  step: number;
+  epoch: number;
+  loss: number;
+  /** Top-1 accuracy on this batch. */
+  accuracy: number;
+  lr: number;
+  imagesPerSecond: number;
+  memory: MemoryReport;
+}
+
+export interface EpochEvent {
+  epoch: number;
+  loss: number;
+  accuracy: number;
+  seconds: number;
+  validation: Evaluation | null;
+}
+
+export interface Evaluation {
+  loss: number;
+  accuracy: number;
+  samples: number;
+}
+
+export interface FitOptions {
+  epochs: number;
+  batchSize: number;
+  lr?: number;
+  minLr?: number;
+  weightDecay?: number;
+  warmupSteps?: number;
+  maxGradNorm?: number | null;
+  seed?: number;
+  /** Read back and report every n-th step (each report waits for the device). */
+  logEvery?: number;
+  validation?: Dataset;
+  onStep?: (e: StepEvent) => void;
+  onEpoch?: (e: EpochEvent) => void;
+  /** Stops after the current step; what was learned is kept. */
+  signal?: AbortSignal;
+}
+
+export class Trainer {
+  private optimizer: AdamW | null = null;
+
+  constructor(readonly model: ViT) {}
+
+  async fit(data: Dataset, o: FitOptions): Promise<EpochEvent[]> {
+    const { model } = this;
+    const b = model.backend;
+    const seed = o.seed ?? 0;
+    const stepsPerEpoch = Math.ceil(data.size / o.batchSize);
+    const total = o.epochs * stepsPerEpoch;
+    const config: AdamWConfig = {
+      ...ADAMW_DEFAULTS, lr: o.lr ?? ADAMW_DEFAULTS.lr, weightDecay: o.weightDecay ?? ADAMW_DEFAULTS.weightDecay,
+      maxGradNorm: o.maxGradNorm ?? null,
+    };
+    this.optimizer ??= new AdamW(b, model.ledger, model.params(), config);
+    const schedule = { lr: config.lr, minLr: o.minLr ?? 0, warmup: o.warmupSteps ?? 0, total };
+    const logEvery = o.logEvery ?? 1;
+    const epochs: EpochEvent[] = [];
+    let step = 0;
+    for (let epoch = 0; epoch < o.epochs && !o.signal?.aborted; epoch++) {
+      const order = shuffled(data.size, seed * 1000003 + epoch);
+      const started = performance.now();
+      let [lossSum, correctSum, seen, logged] = [0, 0, 0, 0];
+      for (let i = 0; i < data.size && !o.signal?.aborted; i += o.batchSize, step++) {
+        const t0 = performance.now();
+        const batch = data.get(order.slice(i, i + o.batchSize));
+        const n = batch.labels.length;
+        const lr = learningRate(schedule, step);
+        const { loss, correct } = this.step(batch, n, data.sampleShape, lr, seed * 7919 + step);
+        if (step % logEvery === 0 || i + o.batchSize >= data.size) {
+          const [l, c] = [((await b.read(loss)) as Float32Array)[0], (await b.read(correct))[0]];
+          lossSum += l * n;
+          correctSum += c;
+          logged += n;
+          o.onStep?.({
+            step, epoch, loss: l, accuracy: c / n, lr, memory: model.memory(),
+            imagesPerSecond: n / ((performance.now() - t0) / 1000),
+          });
+        }
+        b.free(loss);
+        b.free(correct);
+        seen += n;
+      }
+      await b.flush();
+      const validation = o.validation ? await this.evaluate(o.validation, o.batchSize) : null;
+      const e = { epoch, loss: lossSum / Math.max(1, logged), accuracy: correctSum / Math.max(1, logged), seconds: (performance.now() - started) / 1000, validation };
+      epochs.push(e);
+      o.onEpoch?.(e);
+      if (seen === 0) break;
+    }
+    return epochs;
+  }
+
+  /** One training step, queued as one submission; returns the loss and correct count tensors (caller frees). */
+  private step(batch: { inputs: Float32Array; labels: Uint32Array }, n: number, sampleShape: readonly number[], lr: number, noiseSeed: number): { loss: Tensor; correct: Tensor } {
+    const { model } = this;
+    const b = model.backend;
+    const x = model.ledger.within('activations', () => b.upload(batch.inputs, [n, ...sampleShape]));
+    const labels = model.ledger.within('scratch', () => b.upload(batch.labels, [n], 'u32'));
+    const logits = model.forward(x, true, noiseSeed >>> 0);
+    const [loss, dLogits, correct] = model.ledger.within('scratch', () => [b.zeros([1]), b.zeros(logits.shape), b.zeros([1], 'u32')]);
+    b.softmaxCrossEntropy(logits, labels, loss, dLogits, correct);
+    model.backward(dLogits);
+    this.optimizer!.step(lr);
+    for (const t of [x, labels, logits, dLogits]) b.free(t);
+    return { loss, correct };
+  }
+
+  /** Mean loss and top-1 accuracy over a dataset, without dropout or kept activations. */
+  async evaluate(data: Dataset, batchSize: number): Promise<Evaluation> {
+    const { model } = this;
+    const b = model.backend;
+    let [lossSum, correct] = [0, 0];
+    for (let i = 0; i < data.size; i += batchSize) {
+      const idx = Array.from({ length: Math.min(batchSize, data.size - i) }, (_, k) => i + k);
+      const batch = data.get(idx);
+      const n = idx.length;
+      const tensors = model.ledger.within('scratch', () => {
+        const x = b.upload(batch.inputs, [n, ...data.sampleShape]);
+        const labels = b.upload(batch.labels, [n], 'u32');
+        const logits = model.forward(x, false);
+        const [loss, dLogits, ok] = [b.zeros([1]), b.zeros(logits.shape), b.zeros([1], 'u32')];
+        b.softmaxCrossEntropy(logits, labels, loss, dLogits, ok);
+        return { x, labels, logits, loss, dLogits, ok };
+      });
+      lossSum += ((await b.read(tensors.loss)) as Float32Array)[0] * n;
+      correct += (await b.read(tensors.ok))[0];
+      for (const t of Object.values(tensors)) b.free(t);
+    }
+    return { loss: lossSum / data.size, accuracy: correct / data.size, samples: data.size };
+  }
+}
+
+/** A seeded permutation of 0..n−1 (Fisher–Yates). */
+export function shuffled(n: number, seed: number): number[] {
+  const next = rng(seed);
+  const order = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
+}
