@@ -9,6 +9,8 @@
 // a, two vector loads of b, MR·2 mul+add per step). Panels are zero-padded, so edge tiles run the
 // same kernel into a small static tile and copy out only the valid part. The transposes cost only
 // in the packing (O(MK + KN) against O(MNK) work). Scratch: matmulScratchBytes().
+// gemm() is the same with explicit leading dimensions (elements between rows of a, b and c as
+// stored), so strided sub-matrices (one attention head inside [T, D]) need no gather.
 
 const MR = 4;
 const NR = 8;
@@ -25,29 +27,37 @@ export function matmul(
   a: usize, b: usize, c: usize, M: i32, N: i32, K: i32,
   transA: bool, transB: bool, accumulate: bool, scratch: usize,
 ): void {
+  gemm(a, transA ? M : K, b, transB ? K : N, c, N, M, N, K, transA, transB, accumulate, scratch);
+}
+
+/** matmul with leading dimensions lda, ldb, ldc (in elements) of a, b and c as stored. */
+export function gemm(
+  a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldcElems: i32, M: i32, N: i32, K: i32,
+  transA: bool, transB: bool, accumulate: bool, scratch: usize,
+): void {
+  const ldc = <usize>ldcElems << 2;
   if (K == 0) {
-    if (!accumulate) memory.fill(c, 0, <usize>M * <usize>N << 2);
+    if (!accumulate) for (let i = 0; i < M; i++) memory.fill(c + <usize>i * ldc, 0, <usize>N << 2);
     return;
   }
   const pa = scratch;
   const pb = scratch + (<usize>(MC * KC) << 2);
-  const ldc = <usize>N << 2;
   for (let jc = 0; jc < N; jc += NC) {
     const nc = min(NC, N - jc);
     for (let pc = 0; pc < K; pc += KC) {
       const kc = min(KC, K - pc);
-      packB(b, N, K, transB, pc, kc, jc, nc, pb);
+      packB(b, ldb, transB, pc, kc, jc, nc, pb);
       const add = accumulate || pc > 0;
       for (let ic = 0; ic < M; ic += MC) {
         const mc = min(MC, M - ic);
-        packA(a, M, K, transA, ic, mc, pc, kc, pa);
+        packA(a, lda, transA, ic, mc, pc, kc, pa);
         for (let jr = 0; jr < nc; jr += NR) {
           const nr = min(NR, nc - jr);
           const bp = pb + (<usize>(jr * kc) << 2);
           for (let ir = 0; ir < mc; ir += MR) {
             const mr = min(MR, mc - ir);
             const ap = pa + (<usize>(ir * kc) << 2);
-            const cp = c + ((<usize>(ic + ir) * <usize>N + <usize>(jc + jr)) << 2);
+            const cp = c + <usize>(ic + ir) * ldc + (<usize>(jc + jr) << 2);
             if (mr == MR && nr == NR) {
               kernel(ap, bp, kc, cp, ldc, add);
             } else {
@@ -112,15 +122,15 @@ function copyTile(cp: usize, ldc: usize, mr: i32, nr: i32, add: bool): void {
 }
 
 /** Packs op(b)[pc..pc+kc, jc..jc+nc] into NR-wide panels: dst[(jr·kc + p·NR + j)] (zero past N). */
-function packB(b: usize, N: i32, K: i32, transB: bool, pc: i32, kc: i32, jc: i32, nc: i32, dst: usize): void {
+function packB(b: usize, ldb: i32, transB: bool, pc: i32, kc: i32, jc: i32, nc: i32, dst: usize): void {
   for (let jr = 0; jr < nc; jr += NR) {
     const nr = min(NR, nc - jr);
     const panel = dst + (<usize>(jr * kc) << 2);
     const j0 = jc + jr;
     if (!transB) {
-      // op(b)[p, j] = b[p·N + j]: rows of the panel are contiguous
+      // op(b)[p, j] = b[p·ldb + j]: rows of the panel are contiguous
       for (let p = 0; p < kc; p++) {
-        const src = b + ((<usize>(pc + p) * <usize>N + <usize>j0) << 2);
+        const src = b + ((<usize>(pc + p) * <usize>ldb + <usize>j0) << 2);
         const out = panel + (<usize>(p * NR) << 2);
         if (nr == NR) {
           v128.store(out, v128.load(src));
@@ -130,11 +140,11 @@ function packB(b: usize, N: i32, K: i32, transB: bool, pc: i32, kc: i32, jc: i32
         }
       }
     } else {
-      // op(b)[p, j] = b[j·K + p]: columns of the panel are contiguous
+      // op(b)[p, j] = b[j·ldb + p]: columns of the panel are contiguous
       for (let j = 0; j < NR; j++) {
         const out = panel + (<usize>j << 2);
         if (j < nr) {
-          const src = b + ((<usize>(j0 + j) * <usize>K + <usize>pc) << 2);
+          const src = b + ((<usize>(j0 + j) * <usize>ldb + <usize>pc) << 2);
           for (let p = 0; p < kc; p++) store<f32>(out + (<usize>(p * NR) << 2), load<f32>(src + (<usize>p << 2)));
         } else {
           for (let p = 0; p < kc; p++) store<f32>(out + (<usize>(p * NR) << 2), 0);
@@ -145,25 +155,25 @@ function packB(b: usize, N: i32, K: i32, transB: bool, pc: i32, kc: i32, jc: i32
 }
 
 /** Packs op(a)[ic..ic+mc, pc..pc+kc] into MR-tall panels: dst[(ir·kc + p·MR + r)] (zero past M). */
-function packA(a: usize, M: i32, K: i32, transA: bool, ic: i32, mc: i32, pc: i32, kc: i32, dst: usize): void {
+function packA(a: usize, lda: i32, transA: bool, ic: i32, mc: i32, pc: i32, kc: i32, dst: usize): void {
   for (let ir = 0; ir < mc; ir += MR) {
     const mr = min(MR, mc - ir);
     const panel = dst + (<usize>(ir * kc) << 2);
     const i0 = ic + ir;
     if (transA) {
-      // op(a)[i, p] = a[p·M + i]: rows of the panel are contiguous
+      // op(a)[i, p] = a[p·lda + i]: rows of the panel are contiguous
       for (let p = 0; p < kc; p++) {
-        const src = a + ((<usize>(pc + p) * <usize>M + <usize>i0) << 2);
+        const src = a + ((<usize>(pc + p) * <usize>lda + <usize>i0) << 2);
         const out = panel + (<usize>(p * MR) << 2);
         if (mr == MR) v128.store(out, v128.load(src));
         else for (let r = 0; r < MR; r++) store<f32>(out + (<usize>r << 2), r < mr ? load<f32>(src + (<usize>r << 2)) : 0);
       }
     } else {
-      // op(a)[i, p] = a[i·K + p]: columns of the panel are contiguous
+      // op(a)[i, p] = a[i·lda + p]: columns of the panel are contiguous
       for (let r = 0; r < MR; r++) {
         const out = panel + (<usize>r << 2);
         if (r < mr) {
-          const src = a + ((<usize>(i0 + r) * <usize>K + <usize>pc) << 2);
+          const src = a + ((<usize>(i0 + r) * <usize>lda + <usize>pc) << 2);
           for (let p = 0; p < kc; p++) store<f32>(out + (<usize>(p * MR) << 2), load<f32>(src + (<usize>p << 2)));
         } else {
           for (let p = 0; p < kc; p++) store<f32>(out + (<usize>(p * MR) << 2), 0);

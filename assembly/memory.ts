@@ -46,3 +46,21 @@ export function heapBase(): usize {
   if (o + 4 <= len) v128.store(p, v);
   else storePartial(p, v, len - o);
 }
+
+/** Two f32 at `ptr` as an f64x2 (float64 kernels work on pairs). */
+// @ts-ignore: decorator
+@inline export function load2(ptr: usize): v128 {
+  return f64x2.promote_low_f32x4(v128.load64_zero(ptr));
+}
+
+/** Rounds an f64x2 to two f32 stored at `ptr`. */
+// @ts-ignore: decorator
+@inline export function store2(ptr: usize, v: v128): void {
+  v128.store64_lane(ptr, f32x4.demote_f64x2_zero(v), 0);
+}
+
+/** Sum of the two f64 lanes. */
+// @ts-ignore: decorator
+@inline export function hsum2(v: v128): f64 {
+  return f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1);
+}

@@ -3,11 +3,12 @@
 // Every primitive runs synchronously when called, so there is never queued work: read() resolves
 // at once with a copy, flush() is a no-op and free() releases immediately.
 // Memory: one 4 GiB wasm32 address space per backend, managed by LinearAllocator; kernels that need
-// scratch (packing for matmul and merge) share one block that only grows. Typed-array views are
+// scratch (packing for matmul, merge and attention, dS of the attention backward, the float64 column
+// sums of the layerNorm backward) share one block that only grows. Typed-array views are
 // re-created whenever the memory has grown (its old ArrayBuffer is then detached).
 
 import {
-  type Backend, BackendError, type DType, type MatmulOptions, type MergeKernel, type Tensor,
+  type AdamWStep, type Backend, BackendError, type DType, type MatmulOptions, type MergeKernel, type PoolMode, type Tensor,
 } from '../backend.js';
 import { LinearAllocator } from './alloc.js';
 import { instantiateSnell, type SnellExports } from './instance.js';
@@ -199,6 +200,243 @@ export class WasmBackend implements Backend {
     w.matmul(this.ptr(a), this.ptr(b), this.ptr(out), M, N, K, transA ? 1 : 0, transB ? 1 : 0, accumulate ? 1 : 0, s.ptr);
   }
 
+  // ---- transformer primitives (kernels in assembly/: elementwise, reduce, layernorm, attention,
+  //      tokens, xent, adamw, dropout; a null optional output is passed as pointer 0) ----
+
+  add(a: Tensor, b: Tensor, out: Tensor): void {
+    const w = this.exports();
+    const n = this.flat(a, 'a');
+    expectSize(b, n, 'b');
+    expectSize(out, n, 'out');
+    expectDistinct({ out }, { a, b });
+    w.add(this.ptr(a), this.ptr(b), this.ptr(out), n);
+  }
+
+  addInto(out: Tensor, a: Tensor): void {
+    const w = this.exports();
+    const n = this.flat(out, 'out');
+    expectSize(a, n, 'a');
+    expectDistinct({ out }, { a });
+    w.addInto(this.ptr(out), this.ptr(a), n);
+  }
+
+  addBias(out: Tensor, bias: Tensor): void {
+    const w = this.exports();
+    const [R, N] = this.rows(out, 'out');
+    expectSize(bias, N, 'bias');
+    expectDistinct({ out }, { bias });
+    w.addBias(this.ptr(out), this.ptr(bias), R, N);
+  }
+
+  sumRows(x: Tensor, out: Tensor, accumulate = false): void {
+    const w = this.exports();
+    const [R, N] = this.rows(x, 'x');
+    expectSize(out, N, 'out');
+    expectDistinct({ out }, { x });
+    w.sumRows(this.ptr(x), R, N, this.ptr(out), accumulate ? 1 : 0);
+  }
+
+  copy(src: Tensor, out: Tensor): void {
+    const w = this.exports();
+    this.own(src, 'src');
+    expectSize(out, src.size, 'out', src.dtype);
+    expectDistinct({ out }, { src });
+    w.copy(this.ptr(src), this.ptr(out), src.size);
+  }
+
+  layerNorm(x: Tensor, wt: Tensor, b: Tensor, eps: number, out: Tensor, mean: Tensor, rstd: Tensor): void {
+    const w = this.exports();
+    const [R, D] = this.rows(x, 'x');
+    expectSize(wt, D, 'w');
+    expectSize(b, D, 'b');
+    expectSize(out, R * D, 'out');
+    expectSize(mean, R, 'mean');
+    expectSize(rstd, R, 'rstd');
+    if (!(eps >= 0 && Number.isFinite(eps))) throw new BackendError(`wasm backend: layerNorm eps must be a finite number ≥ 0, got ${eps}`);
+    this.distinctOutputs({ out, mean, rstd }, { x, w: wt, b });
+    w.layerNorm(this.ptr(x), this.ptr(wt), this.ptr(b), R, D, eps, this.ptr(out), this.ptr(mean), this.ptr(rstd));
+  }
+
+  layerNormBackward(dy: Tensor, x: Tensor, wt: Tensor, mean: Tensor, rstd: Tensor, dx: Tensor, dw: Tensor | null, db: Tensor | null): void {
+    const w = this.exports();
+    const [R, D] = this.rows(x, 'x');
+    expectSize(dy, R * D, 'dy');
+    expectSize(wt, D, 'w');
+    expectSize(mean, R, 'mean');
+    expectSize(rstd, R, 'rstd');
+    expectSize(dx, R * D, 'dx');
+    if (dw) expectSize(dw, D, 'dw');
+    if (db) expectSize(db, D, 'db');
+    this.distinctOutputs({ dx, ...(dw ? { dw } : {}), ...(db ? { db } : {}) }, { dy, x, w: wt, mean, rstd });
+    const s = this.scratch(w.layerNormScratchBytes(D) >>> 0);
+    w.layerNormBackward(
+      this.ptr(dy), this.ptr(x), this.ptr(wt), this.ptr(mean), this.ptr(rstd), R, D,
+      this.ptr(dx), dw ? this.ptr(dw) : 0, db ? this.ptr(db) : 0, s.ptr,
+    );
+  }
+
+  gelu(x: Tensor, out: Tensor): void {
+    const w = this.exports();
+    const n = this.flat(x, 'x');
+    expectSize(out, n, 'out');
+    expectDistinct({ out }, { x });
+    w.gelu(this.ptr(x), this.ptr(out), n);
+  }
+
+  geluBackward(dy: Tensor, x: Tensor, dx: Tensor): void {
+    const w = this.exports();
+    const n = this.flat(x, 'x');
+    expectSize(dy, n, 'dy');
+    expectSize(dx, n, 'dx');
+    expectDistinct({ dx }, { dy, x });
+    w.geluBackward(this.ptr(dy), this.ptr(x), this.ptr(dx), n);
+  }
+
+  attention(q: Tensor, k: Tensor, v: Tensor, heads: number, out: Tensor, probs: Tensor): void {
+    const w = this.exports();
+    const [B, T, D] = this.tokens(q, 'q');
+    this.attentionHeads(D, heads);
+    for (const [name, t] of [['k', k], ['v', v], ['out', out]] as const) expectShape(t, [B, T, D], name);
+    expectSize(probs, B * heads * T * T, 'probs');
+    this.distinctOutputs({ out, probs }, { q, k, v });
+    const s = this.scratch(w.attentionScratchBytes(T) >>> 0);
+    w.attention(this.ptr(q), this.ptr(k), this.ptr(v), B, T, D, heads, this.ptr(out), this.ptr(probs), s.ptr);
+  }
+
+  attentionBackward(dOut: Tensor, q: Tensor, k: Tensor, v: Tensor, probs: Tensor, heads: number, dq: Tensor, dk: Tensor, dv: Tensor): void {
+    const w = this.exports();
+    const [B, T, D] = this.tokens(q, 'q');
+    this.attentionHeads(D, heads);
+    for (const [name, t] of [['dOut', dOut], ['k', k], ['v', v], ['dq', dq], ['dk', dk], ['dv', dv]] as const) expectShape(t, [B, T, D], name);
+    expectSize(probs, B * heads * T * T, 'probs');
+    this.distinctOutputs({ dq, dk, dv }, { dOut, q, k, v, probs });
+    const s = this.scratch(w.attentionScratchBytes(T) >>> 0);
+    w.attentionBackward(
+      this.ptr(dOut), this.ptr(q), this.ptr(k), this.ptr(v), this.ptr(probs), B, T, D, heads,
+      this.ptr(dq), this.ptr(dk), this.ptr(dv), s.ptr,
+    );
+  }
+
+  embedTokens(patches: Tensor, cls: Tensor, pos: Tensor, out: Tensor): void {
+    const w = this.exports();
+    const [B, T, D] = this.tokens(out, 'out');
+    expectSize(patches, B * (T - 1) * D, 'patches');
+    expectSize(cls, D, 'cls');
+    expectSize(pos, T * D, 'pos');
+    expectDistinct({ out }, { patches, cls, pos });
+    w.embedTokens(this.ptr(patches), this.ptr(cls), this.ptr(pos), this.ptr(out), B, T, D);
+  }
+
+  embedTokensBackward(dOut: Tensor, dPatches: Tensor | null, dCls: Tensor | null, dPos: Tensor | null): void {
+    const w = this.exports();
+    const [B, T, D] = this.tokens(dOut, 'dOut');
+    if (dPatches) expectSize(dPatches, B * (T - 1) * D, 'dPatches');
+    if (dCls) expectSize(dCls, D, 'dCls');
+    if (dPos) expectSize(dPos, T * D, 'dPos');
+    const outs: Record<string, Tensor> = {};
+    if (dPatches) outs.dPatches = dPatches;
+    if (dCls) outs.dCls = dCls;
+    if (dPos) outs.dPos = dPos;
+    this.distinctOutputs(outs, { dOut });
+    w.embedTokensBackward(this.ptr(dOut), dPatches ? this.ptr(dPatches) : 0, dCls ? this.ptr(dCls) : 0, dPos ? this.ptr(dPos) : 0, B, T, D);
+  }
+
+  poolTokens(x: Tensor, mode: PoolMode, out: Tensor): void {
+    const w = this.exports();
+    const [B, T, D] = this.tokens(x, 'x');
+    expectSize(out, B * D, 'out');
+    expectDistinct({ out }, { x });
+    w.poolTokens(this.ptr(x), poolMode(mode), this.ptr(out), B, T, D);
+  }
+
+  poolTokensBackward(dOut: Tensor, mode: PoolMode, dx: Tensor): void {
+    const w = this.exports();
+    const [B, T, D] = this.tokens(dx, 'dx');
+    expectSize(dOut, B * D, 'dOut');
+    expectDistinct({ dx }, { dOut });
+    w.poolTokensBackward(this.ptr(dOut), poolMode(mode), this.ptr(dx), B, T, D);
+  }
+
+  softmaxCrossEntropy(logits: Tensor, labels: Tensor, loss: Tensor, dLogits: Tensor, correct: Tensor): void {
+    const w = this.exports();
+    const [B, C] = this.matrixDims(logits, 'logits');
+    expectSize(labels, B, 'labels', 'u32');
+    expectSize(loss, 1, 'loss');
+    expectSize(dLogits, B * C, 'dLogits');
+    expectSize(correct, 1, 'correct', 'u32');
+    this.distinctOutputs({ loss, dLogits, correct }, { logits, labels });
+    if (B === 0) throw new BackendError('wasm backend: softmaxCrossEntropy of an empty batch is undefined: pass at least one row of logits');
+    const at = this.ptr(labels) >>> 2;
+    const u = this.u32();
+    for (let i = 0; i < B; i++) {
+      if (u[at + i] >= C) throw new BackendError(`wasm backend: label ${u[at + i]} of sample ${i} is out of range for ${C} classes: labels must be in [0, ${C})`);
+    }
+    w.softmaxCrossEntropy(this.ptr(logits), this.ptr(labels), B, C, this.ptr(loss), this.ptr(dLogits), this.ptr(correct));
+  }
+
+  sumSquares(x: Tensor, out: Tensor, accumulate = false): void {
+    const w = this.exports();
+    const n = this.flat(x, 'x');
+    expectSize(out, 1, 'out');
+    expectDistinct({ out }, { x });
+    w.sumSquares(this.ptr(x), n, this.ptr(out), accumulate ? 1 : 0);
+  }
+
+  clipFactor(sumSq: Tensor, maxNorm: number, factor: Tensor): void {
+    const w = this.exports();
+    this.own(sumSq, 'sumSq');
+    expectSize(sumSq, 1, 'sumSq');
+    expectSize(factor, 1, 'factor');
+    if (!(maxNorm > 0 && Number.isFinite(maxNorm))) throw new BackendError(`wasm backend: clipFactor maxNorm must be a finite number > 0, got ${maxNorm}`);
+    expectDistinct({ factor }, { sumSq });
+    w.clipFactor(this.ptr(sumSq), maxNorm, this.ptr(factor));
+  }
+
+  adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, gradScale: Tensor | null, hp: AdamWStep): void {
+    const w = this.exports();
+    const n = this.flat(param, 'param');
+    for (const [name, t] of [['grad', grad], ['m', m], ['v', v]] as const) expectSize(t, n, name);
+    if (gradScale) expectSize(gradScale, 1, 'gradScale');
+    const ins: Record<string, Tensor> = { grad };
+    if (gradScale) ins.gradScale = gradScale;
+    this.distinctOutputs({ param, m, v }, ins);
+    const { lr, beta1, beta2, eps, weightDecay, step } = hp;
+    const bad = (
+      [['lr', lr >= 0], ['beta1', beta1 >= 0 && beta1 < 1], ['beta2', beta2 >= 0 && beta2 < 1], ['eps', eps >= 0], ['weightDecay', weightDecay >= 0]] as const
+    ).find(([name, ok]) => !ok || !Number.isFinite(hp[name]));
+    if (bad) throw new BackendError(`wasm backend: AdamW ${bad[0]} = ${hp[bad[0]]} is out of range (lr, eps, weightDecay ≥ 0; betas in [0, 1))`);
+    if (!Number.isInteger(step) || step < 1) throw new BackendError(`wasm backend: AdamW step must be an integer ≥ 1 (t counts from 1), got ${step}`);
+    // torch computes these in Python floats (float64)
+    const bc1 = 1 - beta1 ** step;
+    const bc2 = 1 - beta2 ** step;
+    w.adamw(
+      this.ptr(param), this.ptr(grad), this.ptr(m), this.ptr(v), n, gradScale ? this.ptr(gradScale) : 0,
+      1 - lr * weightDecay, lr / bc1, beta1, beta2, eps, Math.sqrt(bc2),
+    );
+  }
+
+  dropout(x: Tensor, p: number, seed: number, out: Tensor): void {
+    const w = this.exports();
+    const n = this.flat(x, 'x');
+    expectSize(out, n, 'out');
+    expectDistinct({ out }, { x });
+    const { seed32, cut, scale } = dropParams(p, seed);
+    if (p === 0) w.copy(this.ptr(x), this.ptr(out), n);
+    else w.dropout(this.ptr(x), this.ptr(out), n, seed32, cut, scale);
+  }
+
+  dropPath(x: Tensor, p: number, seed: number, out: Tensor): void {
+    const w = this.exports();
+    const n = this.flat(x, 'x');
+    if (x.shape.length < 1) throw new BackendError(`wasm backend: dropPath input is ${describe(x)}: it needs a leading sample dimension`);
+    const B = x.shape[0];
+    expectShape(out, x.shape, 'out');
+    expectDistinct({ out }, { x });
+    const { seed32, cut, scale } = dropParams(p, seed);
+    if (p === 0) w.copy(this.ptr(x), this.ptr(out), n);
+    else w.dropPath(this.ptr(x), this.ptr(out), B, B === 0 ? 0 : n / B, seed32, cut, scale);
+  }
+
   // ---- internals ----
 
   private exports(): SnellExports {
@@ -248,6 +486,47 @@ export class WasmBackend implements Backend {
       throw new BackendError(`wasm backend: ${describe(t)} holds ${t.size} elements but the data has ${data.length}`);
     }
     (t.dtype === 'u32' ? this.u32() : this.f32()).set(data, t.ptr >>> 2);
+  }
+
+  /** Element count of an f32 tensor of this backend. */
+  private flat(t: Tensor, name: string): number {
+    this.own(t, name);
+    expectSize(t, t.size, name);
+    return t.size;
+  }
+
+  /** [rows, features] of an f32 tensor: the last dimension is the feature dimension. */
+  private rows(t: Tensor, name: string): [number, number] {
+    this.own(t, name);
+    if (t.shape.length < 1 || t.dtype !== 'f32') throw new BackendError(`wasm backend: ${name} is ${describe(t)}, expected f32 rows [..., N]`);
+    const N = t.shape[t.shape.length - 1];
+    return [N === 0 ? 0 : t.size / N, N];
+  }
+
+  /** [B, T, D] of an f32 token tensor. */
+  private tokens(t: Tensor, name: string): [number, number, number] {
+    this.own(t, name);
+    if (t.shape.length !== 3 || t.dtype !== 'f32') throw new BackendError(`wasm backend: ${name} is ${describe(t)}, expected f32[B, T, D]`);
+    if (t.shape[1] < 1) throw new BackendError(`wasm backend: ${name} is ${describe(t)}: it needs at least one token (T ≥ 1)`);
+    return [t.shape[0], t.shape[1], t.shape[2]];
+  }
+
+  private attentionHeads(D: number, heads: number): void {
+    if (!Number.isInteger(heads) || heads < 1 || D % heads !== 0) {
+      throw new BackendError(`wasm backend: ${heads} attention heads do not divide the feature dimension ${D}: pass a head count that divides it`);
+    }
+  }
+
+  /** expectDistinct, plus: no two outputs share storage. */
+  private distinctOutputs(outs: Record<string, Tensor>, ins: Record<string, Tensor>): void {
+    for (const [name, t] of Object.entries({ ...outs, ...ins })) this.own(t, name);
+    expectDistinct(outs, ins);
+    const seen = new Map<Tensor, string>();
+    for (const [name, t] of Object.entries(outs)) {
+      const other = seen.get(t);
+      if (other) throw new BackendError(`wasm backend: outputs ${other} and ${name} are the same tensor: pass separate outputs`);
+      seen.set(t, name);
+    }
   }
 
   /** [rows, columns] of a matrix given as ≥ 2-D (leading dimensions are rows). */
@@ -308,4 +587,19 @@ export class WasmBackend implements Backend {
       this.u32view = new Uint32Array(buffer);
     }
   }
+}
+
+function poolMode(mode: PoolMode): number {
+  if (mode !== 'cls' && mode !== 'mean') throw new BackendError(`wasm backend: unknown pooling mode "${mode}": use 'cls' or 'mean'`);
+  return mode === 'cls' ? 0 : 1;
+}
+
+/**
+ * Dropout's arguments for the kernels: the seed as u32, cut = ⌈p·2^24⌉ (keep ⟺ the hash's 24-bit draw
+ * ≥ cut, which is exactly u ≥ p for the float64 p) and scale = 1/(1−p), 0 when everything drops.
+ */
+function dropParams(p: number, seed: number): { seed32: number; cut: number; scale: number } {
+  if (!(p >= 0 && p <= 1)) throw new BackendError(`wasm backend: dropout probability must be in [0, 1], got ${p}`);
+  if (!Number.isInteger(seed)) throw new BackendError(`wasm backend: dropout seed must be an integer (used mod 2^32), got ${seed}`);
+  return { seed32: seed >>> 0, cut: Math.ceil(p * 2 ** 24), scale: p < 1 ? 1 / (1 - p) : 0 };
 }

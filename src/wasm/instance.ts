@@ -28,6 +28,39 @@ export interface SnellExports {
     a: number, b: number, c: number, M: number, N: number, K: number,
     transA: number, transB: number, accumulate: number, scratch: number,
   ): void;
+  // transformer primitives (null outputs are pointer 0)
+  add(a: number, b: number, out: number, n: number): void;
+  addInto(out: number, a: number, n: number): void;
+  addBias(out: number, bias: number, R: number, N: number): void;
+  copy(src: number, out: number, n: number): void;
+  gelu(x: number, out: number, n: number): void;
+  geluBackward(dy: number, x: number, dx: number, n: number): void;
+  sumRows(x: number, R: number, N: number, out: number, accumulate: number): void;
+  sumSquares(x: number, n: number, out: number, accumulate: number): void;
+  clipFactor(sumSq: number, maxNorm: number, factor: number): void;
+  layerNormScratchBytes(D: number): number;
+  layerNorm(x: number, w: number, b: number, R: number, D: number, eps: number, out: number, mean: number, rstd: number): void;
+  layerNormBackward(
+    dy: number, x: number, w: number, mean: number, rstd: number, R: number, D: number,
+    dx: number, dw: number, db: number, scratch: number,
+  ): void;
+  attentionScratchBytes(T: number): number;
+  attention(q: number, k: number, v: number, B: number, T: number, D: number, nh: number, out: number, probs: number, scratch: number): void;
+  attentionBackward(
+    dOut: number, q: number, k: number, v: number, probs: number, B: number, T: number, D: number, nh: number,
+    dq: number, dk: number, dv: number, scratch: number,
+  ): void;
+  embedTokens(patches: number, cls: number, pos: number, out: number, B: number, T: number, D: number): void;
+  embedTokensBackward(dOut: number, dPatches: number, dCls: number, dPos: number, B: number, T: number, D: number): void;
+  poolTokens(x: number, mode: number, out: number, B: number, T: number, D: number): void;
+  poolTokensBackward(dOut: number, mode: number, dx: number, B: number, T: number, D: number): void;
+  softmaxCrossEntropy(logits: number, labels: number, B: number, C: number, loss: number, dLogits: number, correct: number): void;
+  adamw(
+    p: number, g: number, m: number, v: number, n: number, gradScale: number,
+    decay: number, stepSize: number, beta1: number, beta2: number, eps: number, bc2sqrt: number,
+  ): void;
+  dropout(x: number, out: number, n: number, seed: number, cut: number, scale: number): void;
+  dropPath(x: number, out: number, B: number, len: number, seed: number, cut: number, scale: number): void;
 }
 
 /** Bytes in one wasm page, and the wasm32 ceiling the module declares as its maximum (65536 pages). */
