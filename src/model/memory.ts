@@ -63,6 +63,11 @@ export class MemoryLedger {
     this.total -= t.size * 4;
   }
 
+  /** The live tensors of one pool, in allocation order. */
+  tensorsIn(pool: Pool): Tensor[] {
+    return [...this.poolOf].filter(([, p]) => p === pool).map(([t]) => t);
+  }
+
   /** Every tensor still live, in allocation order. */
   liveTensors(): Tensor[] {
     return [...this.poolOf.keys()];
