@@ -5,7 +5,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { create, globals } from 'webgpu';
 import type { Backend } from '../src/backend.js';
-import { runConformance, type VectorFile } from '../src/conformance/run.js';
+import { isVectorFile, runConformance, type VectorFile } from '../src/conformance/run.js';
 import { SafetensorsFile } from '../src/io/safetensors.js';
 import { encodeSafetensors } from '../src/io/safetensors-write.js';
 import { createWasmBackend } from '../src/wasm/backend.js';
@@ -46,10 +46,10 @@ for (const [kind, make] of backends) {
       return { ...summary, lines };
     };
 
-    it('every merge vector passes', async () => {
+    it('every vector passes (merge, block, train)', async () => {
       const r = await run(files);
       expect(r.lines.filter((l) => !l.startsWith('PASS')), r.lines.join('\n')).toEqual([]);
-      expect(r.passed).toBe(files.filter((f) => f.name.startsWith('merge_')).length);
+      expect(r.passed).toBe(files.filter((f) => isVectorFile(f.name)).length);
     });
 
     it('a gradient off by 1e-3 fails, naming the output', async () => {

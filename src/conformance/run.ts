@@ -6,6 +6,7 @@ import type { Backend, Tensor } from '../backend.js';
 import { SnellAdapterOp } from '../adapter/op.js';
 import { keptOutsideBand, relL2, TOLERANCE } from './compare.js';
 import { type MergeCase, readMergeCase } from './merge-case.js';
+import { runBlockCase, runTrainCase } from './model-cases.js';
 
 export interface VectorFile {
   name: string;
@@ -27,7 +28,7 @@ export interface ConformanceSummary {
 }
 
 /** The vector families this runner checks, by file-name prefix. */
-export const FAMILIES = ['merge_'] as const;
+export const FAMILIES = ['merge_', 'block_', 'train_'] as const;
 
 export function isVectorFile(name: string): boolean {
   const base = name.replace(/^.*[\\/]/, '');
@@ -42,7 +43,7 @@ export async function runConformance(files: VectorFile[], options: ConformanceOp
     let line: string;
     let ok = false;
     try {
-      const result = await runMergeCase(backend, readMergeCase(file.bytes, file.name));
+      const result = await runCase(backend, file);
       ok = result.problems.length === 0;
       line = `${ok ? 'PASS' : 'FAIL'} ${result.name} ${backend.kind} ${runtime} ${result.detail}` +
         (ok ? '' : ` -- ${result.problems.join('; ')}`);
@@ -59,6 +60,14 @@ interface CaseResult {
   name: string;
   detail: string;
   problems: string[];
+}
+
+async function runCase(backend: Backend, file: VectorFile): Promise<CaseResult> {
+  const base = file.name.replace(/^.*[\\/]/, '');
+  if (base.startsWith('merge_')) return runMergeCase(backend, readMergeCase(file.bytes, file.name));
+  const run = base.startsWith('block_') ? runBlockCase : runTrainCase;
+  const { errors, problems } = await run(backend, file.bytes, file.name);
+  return { name: base.replace(/\.safetensors$/, ''), detail: errors.join(' '), problems };
 }
 
 async function runMergeCase(b: Backend, c: MergeCase): Promise<CaseResult> {

@@ -4,13 +4,14 @@
 // constants) (pipelines.ts).
 
 import { BackendError } from '../backend.js';
-import type { Backend, DType, MatmulOptions, MergeKernel, Tensor } from '../backend.js';
+import type { AdamWStep, Backend, DType, MatmulOptions, MergeKernel, PoolMode, Tensor } from '../backend.js';
 import { Commands, f32bits } from './commands.js';
 import { acquireDevice, type DeviceOptions } from './device.js';
 import { DeviceHealth } from './health.js';
 import { KERNELS, SELECT_DIGITS, WG } from './kernels.js';
 import { PipelineCache, type Constants, type KernelSpec } from './pipelines.js';
 import { BufferPool, GpuTensor, type PoolStats, USAGE } from './pool.js';
+import { TransformerOps } from './transformer.js';
 
 /** Creates a WebGPU backend on the best adapter of `gpu` (navigator.gpu, or Dawn's GPU in Node). */
 export async function createWebGpuBackend(gpu: GPU, options: DeviceOptions = {}): Promise<Backend> {
@@ -34,6 +35,8 @@ export class WebGpuBackend implements Backend {
   /** select.wgsl's scratch (state words, histogram bins), reused by every quantileAbs. */
   private readonly selectState: GPUBuffer;
   private readonly selectHist: GPUBuffer;
+  /** The transformer primitives (transformer.ts). */
+  private readonly ops: TransformerOps;
 
   static async create(gpu: GPU, options: DeviceOptions = {}): Promise<WebGpuBackend> {
     const { device, owners, description, features, limits } = await acquireDevice(gpu, options);
@@ -59,6 +62,14 @@ export class WebGpuBackend implements Backend {
       device.createBuffer({ size: words * 4, usage: USAGE.STORAGE | USAGE.COPY_DST, label });
     this.selectState = scratch(8, 'snell-js select state');
     this.selectHist = scratch(2048, 'snell-js select histogram');
+    this.ops = new TransformerOps({
+      tensor: (t, op) => this.tensor(t, op),
+      run: (spec, constants, params, buffers, workgroups) => this.run(spec, constants, params, buffers, workgroups),
+      scratch: (bytes) => this.pool.acquire(bytes).buffer,
+      release: (buffer) => this.pool.release(buffer),
+      encoder: () => this.commands.commands(),
+      one: () => this.coeffBuffer([1]),
+    });
   }
 
   // ---- tensors ----
@@ -253,6 +264,93 @@ export class WebGpuBackend implements Backend {
     const tilesN = Math.ceil(N / tile);
     this.run(KERNELS.matmul, { TRANS_A: transA, TRANS_B: transB, ACCUMULATE: accumulate }, [M, K, N, tilesN],
       [a, b, out], Math.ceil(M / tile) * tilesN);
+  }
+
+  // ---- transformer primitives (transformer.ts) ----
+
+  add(a: Tensor, b: Tensor, out: Tensor): void {
+    this.health.check();
+    this.ops.add(a, b, out);
+  }
+  addInto(out: Tensor, a: Tensor): void {
+    this.health.check();
+    this.ops.addInto(out, a);
+  }
+  addBias(out: Tensor, bias: Tensor): void {
+    this.health.check();
+    this.ops.addBias(out, bias);
+  }
+  sumRows(x: Tensor, out: Tensor, accumulate?: boolean): void {
+    this.health.check();
+    this.ops.sumRows(x, out, accumulate);
+  }
+  copy(src: Tensor, out: Tensor): void {
+    this.health.check();
+    this.ops.copy(src, out);
+  }
+  layerNorm(x: Tensor, w: Tensor, b: Tensor, eps: number, out: Tensor, mean: Tensor, rstd: Tensor): void {
+    this.health.check();
+    this.ops.layerNorm(x, w, b, eps, out, mean, rstd);
+  }
+  layerNormBackward(dy: Tensor, x: Tensor, w: Tensor, mean: Tensor, rstd: Tensor, dx: Tensor, dw: Tensor | null, db: Tensor | null): void {
+    this.health.check();
+    this.ops.layerNormBackward(dy, x, w, mean, rstd, dx, dw, db);
+  }
+  gelu(x: Tensor, out: Tensor): void {
+    this.health.check();
+    this.ops.gelu(x, out);
+  }
+  geluBackward(dy: Tensor, x: Tensor, dx: Tensor): void {
+    this.health.check();
+    this.ops.geluBackward(dy, x, dx);
+  }
+  attention(q: Tensor, k: Tensor, v: Tensor, heads: number, out: Tensor, probs: Tensor): void {
+    this.health.check();
+    this.ops.attention(q, k, v, heads, out, probs);
+  }
+  attentionBackward(dOut: Tensor, q: Tensor, k: Tensor, v: Tensor, probs: Tensor, heads: number, dq: Tensor, dk: Tensor, dv: Tensor): void {
+    this.health.check();
+    this.ops.attentionBackward(dOut, q, k, v, probs, heads, dq, dk, dv);
+  }
+  embedTokens(patches: Tensor, cls: Tensor, pos: Tensor, out: Tensor): void {
+    this.health.check();
+    this.ops.embedTokens(patches, cls, pos, out);
+  }
+  embedTokensBackward(dOut: Tensor, dPatches: Tensor | null, dCls: Tensor | null, dPos: Tensor | null): void {
+    this.health.check();
+    this.ops.embedTokensBackward(dOut, dPatches, dCls, dPos);
+  }
+  poolTokens(x: Tensor, mode: PoolMode, out: Tensor): void {
+    this.health.check();
+    this.ops.poolTokens(x, mode, out);
+  }
+  poolTokensBackward(dOut: Tensor, mode: PoolMode, dx: Tensor): void {
+    this.health.check();
+    this.ops.poolTokensBackward(dOut, mode, dx);
+  }
+  softmaxCrossEntropy(logits: Tensor, labels: Tensor, loss: Tensor, dLogits: Tensor, correct: Tensor): void {
+    this.health.check();
+    this.ops.softmaxCrossEntropy(logits, labels, loss, dLogits, correct);
+  }
+  sumSquares(x: Tensor, out: Tensor, accumulate?: boolean): void {
+    this.health.check();
+    this.ops.sumSquares(x, out, accumulate);
+  }
+  clipFactor(sumSq: Tensor, maxNorm: number, factor: Tensor): void {
+    this.health.check();
+    this.ops.clipFactor(sumSq, maxNorm, factor);
+  }
+  adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, gradScale: Tensor | null, hp: AdamWStep): void {
+    this.health.check();
+    this.ops.adamw(param, grad, m, v, gradScale, hp);
+  }
+  dropout(x: Tensor, p: number, seed: number, out: Tensor): void {
+    this.health.check();
+    this.ops.dropout(x, p, seed, out);
+  }
+  dropPath(x: Tensor, p: number, seed: number, out: Tensor): void {
+    this.health.check();
+    this.ops.dropPath(x, p, seed, out);
   }
 
   // ---- helpers ----

@@ -1,12 +1,19 @@
 // The kernel table: each entry point of each WGSL family, with its storage bindings in the order the
 // backend passes buffers (the binding tables are in the headers of the .wgsl files).
 
+import adamwSrc from '../../wgsl/adamw.wgsl';
+import attentionSrc from '../../wgsl/attention.wgsl';
+import elementwiseSrc from '../../wgsl/elementwise.wgsl';
+import layernormSrc from '../../wgsl/layernorm.wgsl';
 import matmulSrc from '../../wgsl/matmul.wgsl';
 import mergeSrc from '../../wgsl/merge.wgsl';
 import mergeBackwardSrc from '../../wgsl/merge_backward.wgsl';
 import mixtureSrc from '../../wgsl/mixture.wgsl';
 import selectSrc from '../../wgsl/select.wgsl';
+import reduceSrc from '../../wgsl/reduce.wgsl';
 import sparsifySrc from '../../wgsl/sparsify.wgsl';
+import tokensSrc from '../../wgsl/tokens.wgsl';
+import xentSrc from '../../wgsl/xent.wgsl';
 import type { KernelSpec } from './pipelines.js';
 
 const SELECT = [[1, 'read'], [2, 'write'], [3, 'write'], [4, 'write']] as const;
@@ -51,6 +58,50 @@ export const KERNELS = {
   matmul: { family: 'matmul', source: matmulSrc, entry: 'main', storage: [[1, 'read'], [2, 'read'], [3, 'write']] },
 } satisfies Record<string, KernelSpec>;
 
+const ELEMENTWISE = (entry: string, storage: KernelSpec['storage']): KernelSpec => ({ family: 'elementwise', source: elementwiseSrc, entry, storage });
+const REDUCE = (entry: string, storage: KernelSpec['storage']): KernelSpec => ({ family: 'reduce', source: reduceSrc, entry, storage });
+const LAYERNORM = (entry: string, storage: KernelSpec['storage']): KernelSpec => ({ family: 'layernorm', source: layernormSrc, entry, storage });
+const ATTENTION = (entry: string, storage: KernelSpec['storage']): KernelSpec => ({ family: 'attention', source: attentionSrc, entry, storage });
+const TOKENS = (entry: string, storage: KernelSpec['storage']): KernelSpec => ({ family: 'tokens', source: tokensSrc, entry, storage });
+const XENT = (entry: string, storage: KernelSpec['storage']): KernelSpec => ({ family: 'xent', source: xentSrc, entry, storage });
+
+/** The transformer primitives' kernels (binding tables in each .wgsl header). */
+export const TRANSFORMER_KERNELS = {
+  // elementwise.wgsl, bindings: a, [b,] out
+  add: ELEMENTWISE('add', [[1, 'read'], [2, 'read'], [3, 'write']]),
+  addInto: ELEMENTWISE('add_into', [[1, 'read'], [3, 'write']]),
+  addBias: ELEMENTWISE('add_bias', [[2, 'read'], [3, 'write']]),
+  gelu: ELEMENTWISE('gelu', [[1, 'read'], [3, 'write']]),
+  geluBackward: ELEMENTWISE('gelu_backward', [[1, 'read'], [2, 'read'], [3, 'write']]),
+  dropout: ELEMENTWISE('dropout', [[1, 'read'], [3, 'write']]),
+  dropPath: ELEMENTWISE('drop_path', [[1, 'read'], [3, 'write']]),
+  // reduce.wgsl
+  sumRowsPartial: REDUCE('sum_rows_partial', [[1, 'read'], [2, 'write']]), // x, partial
+  sumChunks: REDUCE('sum_chunks', [[2, 'write'], [3, 'write']]), // partial, out
+  sumSquaresPartial: REDUCE('sum_squares_partial', [[1, 'read'], [2, 'write']]), // x, partial
+  sumSquaresTotal: REDUCE('sum_squares_total', [[2, 'write'], [3, 'write']]), // partial, out
+  clipFactor: REDUCE('clip_factor', [[1, 'read'], [3, 'write']]), // sumSq, factor
+  // layernorm.wgsl
+  layerNorm: LAYERNORM('forward', [[1, 'read'], [2, 'read'], [3, 'read'], [4, 'write'], [5, 'write'], [6, 'write']]), // x, w, b, out, mean, rstd
+  layerNormDx: LAYERNORM('backward_dx', [[7, 'read'], [1, 'read'], [2, 'read'], [10, 'read'], [11, 'read'], [8, 'write']]), // dy, x, w, mean, rstd, dx
+  layerNormPartial: LAYERNORM('backward_partial', [[7, 'read'], [1, 'read'], [10, 'read'], [11, 'read'], [9, 'write']]), // dy, x, mean, rstd, partial
+  // attention.wgsl
+  attention: ATTENTION('forward', [[1, 'read'], [2, 'read'], [3, 'read'], [4, 'write'], [5, 'write']]), // q, k, v, out, probs
+  attentionRows: ATTENTION('backward_rows', [[6, 'read'], [2, 'read'], [3, 'read'], [7, 'read'], [8, 'write'], [9, 'write']]), // dO, k, v, P, dS, dq
+  attentionCols: ATTENTION('backward_cols', [[6, 'read'], [1, 'read'], [7, 'read'], [8, 'write'], [10, 'write'], [11, 'write']]), // dO, q, P, dS, dk, dv
+  // tokens.wgsl
+  embed: TOKENS('embed', [[1, 'read'], [2, 'read'], [3, 'read'], [4, 'write']]), // patches, cls, pos, out
+  embedPatchesBackward: TOKENS('embed_patches_bw', [[5, 'read'], [6, 'write']]), // dOut, dPatches
+  embedSumBackward: TOKENS('embed_sum_bw', [[5, 'read'], [7, 'write']]), // dOut, dPos or dCls
+  pool: TOKENS('pool', [[8, 'read'], [4, 'write']]), // x, out
+  poolBackward: TOKENS('pool_bw', [[5, 'read'], [6, 'write']]), // dOut, dx
+  // xent.wgsl
+  xentRows: XENT('rows', [[1, 'read'], [2, 'read'], [3, 'write'], [4, 'write']]), // logits, labels, dLogits, partial
+  xentTotal: XENT('total', [[4, 'write'], [5, 'write'], [6, 'write']]), // partial, loss, correct
+  // adamw.wgsl, bindings: param, grad, m, v, scale
+  adamw: { family: 'adamw', source: adamwSrc, entry: 'step', storage: [[1, 'write'], [2, 'read'], [3, 'write'], [4, 'write'], [5, 'read']] },
+} satisfies Record<string, KernelSpec>;
+
 /** Workgroup sizes the host needs to size dispatches (they match the WGSL). */
 export const WG = {
   merge: 256,
@@ -60,6 +111,14 @@ export const WG = {
   selectElements: 256 * 16,
   /** matmul.wgsl: one workgroup per 64×64 tile */
   matmulTile: 64,
+  /** elementwise.wgsl, tokens.wgsl, adamw.wgsl: one thread per element */
+  elementwise: 256,
+  /** reduce.wgsl and layernorm.wgsl: columns per workgroup of the column sums */
+  reduce: 256,
+  /** reduce.wgsl: WG·ITEMS elements per sum_squares_partial workgroup */
+  sumSquaresElements: 256 * 16,
+  /** rows per chunk of the two-stage column sums (sumRows, the LayerNorm dw/db) */
+  rowsPerChunk: 64,
 } as const;
 
 /** The three radix digits of select.wgsl over the 31 bits of |W|: [shift, width]. */

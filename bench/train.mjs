@@ -1,0 +1,83 @@
+// Training benchmark: a ViT-Tiny/16 SNELL-8 training step at batch 8 (224² images) on every backend
+// available (median time and images/s), and the memory table at ViT-B/16 size, batch 8, for full
+// fine-tuning, dense sparse tuning, LoRA-8 and SNELL-8, each from the engine's own allocations after one
+// full training step. Runs against the built package (npm run build first).
+//
+//   npm run bench:train [-- --backend wasm|webgpu] [-- --skip-memory]
+
+import { createBackend, DEFAULT_PLAN, initViTWeights, POOLS, Trainer, ViT, vitConfig } from '../dist/node.js';
+
+const args = process.argv.slice(2);
+const only = args.includes('--backend') ? [args[args.indexOf('--backend') + 1]] : ['wasm', 'webgpu'];
+const BATCH = 8;
+
+/** A dataset of `n` random 224² RGB images already cut into 196 patches of 768 values. */
+function randomImages(config, n) {
+  const sampleShape = [config.tokens - 1, config.patchDim];
+  const per = sampleShape[0] * sampleShape[1];
+  return {
+    size: n,
+    sampleShape,
+    get(indices) {
+      const inputs = new Float32Array(indices.length * per);
+      let s = 12345;
+      for (let i = 0; i < inputs.length; i++) {
+        s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+        inputs[i] = s / 2 ** 31 - 1;
+      }
+      return { inputs, labels: Uint32Array.from(indices, (k) => k % config.classes) };
+    },
+  };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const mib = (bytes) => (bytes / 2 ** 20).toFixed(0);
+
+async function stepTime(kind) {
+  const backend = await createBackend({ prefer: kind });
+  const config = vitConfig('tiny', { classes: 100 });
+  const model = new ViT(backend, config, initViTWeights(config, 1), { plan: { ...DEFAULT_PLAN, rank: 8 }, seed: 1 });
+  const trainer = new Trainer(model);
+  const slow = kind === 'webgpu' && /llvmpipe|lavapipe|swiftshader/i.test(backend.description);
+  const steps = slow ? 3 : 6;
+  const times = [];
+  await trainer.fit(randomImages(config, BATCH * (steps + 1)), {
+    epochs: 1, batchSize: BATCH, lr: 1e-3, seed: 1, onStep: (e) => e.step > 0 && times.push(BATCH / e.imagesPerSecond),
+  });
+  model.dispose();
+  backend.destroy();
+  const t = median(times);
+  console.log(`ViT-Tiny/16 SNELL-8 training step, batch ${BATCH}, ${kind} (${backend.description}): median ${(t * 1000).toFixed(0)} ms, ${(BATCH / t).toFixed(2)} images/s (${times.length} steps)`);
+}
+
+async function memoryTable() {
+  const backend = await createBackend({ prefer: 'wasm' });
+  const config = vitConfig('base', { classes: 100 });
+  const weights = initViTWeights(config, 1);
+  const methods = [
+    ['full fine-tuning', { ...DEFAULT_PLAN, method: 'full' }],
+    ['dense sparse tuning (ΔW)', { ...DEFAULT_PLAN, method: 'dense', branchDropout: 0, branchDropPath: 0 }],
+    ['LoRA-8', { ...DEFAULT_PLAN, method: 'lora', rank: 8, kernelHeads: 1, sparsity: 0 }],
+    ['SNELL-8', { ...DEFAULT_PLAN, method: 'snell', rank: 8 }],
+  ];
+  console.log(`\nMemory at ViT-B/16, batch ${BATCH}, one full training step (MiB, peak per pool from the engine's allocations):`);
+  console.log(`| method | ${POOLS.join(' | ')} | peak total |`);
+  console.log(`|---|${POOLS.map(() => '---:').join('|')}|---:|`);
+  for (const [name, plan] of methods) {
+    const model = new ViT(backend, config, weights, { plan, seed: 1 });
+    await new Trainer(model).fit(randomImages(config, BATCH), { epochs: 1, batchSize: BATCH, lr: 1e-3, seed: 1 });
+    const m = model.memory();
+    console.log(`| ${name} | ${POOLS.map((p) => mib(m.peak[p])).join(' | ')} | ${mib(m.peakTotal)} |`);
+    model.dispose();
+  }
+  backend.destroy();
+}
+
+for (const kind of only) {
+  try {
+    await stepTime(kind);
+  } catch (e) {
+    console.log(`${kind}: not available here (${e.message})`);
+  }
+}
+if (!args.includes('--skip-memory')) await memoryTable();

@@ -1,0 +1,213 @@
+// The `block_*` and `train_*` golden vectors (../shared/vectors/README.md): one ViT block with SNELL
+// branches (forward and every gradient), and a trunk trained with AdamW (every step's loss and the
+// final adapter and head values). Each runner returns the per-output errors and the problems found.
+
+import type { Backend, Tensor } from '../backend.js';
+import { AdapterConfigError } from '../adapter/config.js';
+import { SafetensorsError, SafetensorsFile } from '../io/safetensors.js';
+import { Block } from '../model/block.js';
+import { LINEAR_NAMES, type TuningPlan, type ViTConfig } from '../model/config.js';
+import { MemoryLedger, tracked } from '../model/memory.js';
+import { blockLayers, ViT, type NamedArray, type Weights } from '../model/vit.js';
+import { AdamW } from '../train/adamw.js';
+import { relL2, TOLERANCE } from './compare.js';
+
+export interface CaseOutcome {
+  errors: string[];
+  problems: string[];
+}
+
+/** Train vectors: losses within 1e-3 relative, final parameters within 1e-3 relative L2. */
+export const TRAIN_TOLERANCE = 1e-3;
+
+function reader(bytes: Uint8Array, file: string) {
+  const st = SafetensorsFile.parse(bytes, file);
+  const fail = (problem: string): never => {
+    throw new SafetensorsError(file, problem);
+  };
+  const meta = (key: string, fallback?: unknown): unknown => {
+    if (!(key in st.metadata)) {
+      if (fallback !== undefined) return fallback;
+      fail(`metadata "${key}" is missing`);
+    }
+    try {
+      return JSON.parse(st.metadata[key]);
+    } catch {
+      return fail(`metadata "${key}" is not JSON-encoded: ${st.metadata[key]}`);
+    }
+  };
+  const int = (key: string, fallback?: number): number => {
+    const v = meta(key, fallback);
+    if (!Number.isInteger(v) || (v as number) < 1) fail(`metadata "${key}" must be a positive integer, got ${JSON.stringify(v)}`);
+    return v as number;
+  };
+  const tensor = (name: string, input = false): NamedArray => {
+    if (!st.has(name)) fail(`tensor "${name}" is missing`);
+    const t = st.tensor(name);
+    if (input) {
+      const bad = t.data.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) fail(`input tensor "${name}" holds ${t.data[bad]} at flat index ${bad}: inputs must be finite`);
+    }
+    return t;
+  };
+  /** Every tensor under `prefix`, renamed without it. */
+  const under = (prefix: string): Map<string, NamedArray> =>
+    new Map([...st.entries.keys()].filter((k) => k.startsWith(prefix)).map((k) => [k.slice(prefix.length), tensor(k, true)]));
+  return { st, fail, meta, int, tensor, under };
+}
+
+function planOf(r: ReturnType<typeof reader>, weights: Weights): TuningPlan {
+  const method = r.meta('tuning_model', 'snell') as string;
+  if (method !== 'snell' && method !== 'snella') r.fail(`metadata "tuning_model" is ${JSON.stringify(method)}; expected snell or snella`);
+  const coeff = [...weights].find(([k]) => k.endsWith('shared_coeff_fc'))?.[1];
+  const sparsity = r.meta('init_thres');
+  if (typeof sparsity !== 'number') r.fail('metadata "init_thres" must be a number');
+  return {
+    method: method as 'snell' | 'snella', rank: r.int('q_dim'), kernelHeads: coeff ? coeff.data.length : 2,
+    sparsity: sparsity as number, targets: LINEAR_NAMES, branchDropout: 0, branchDropPath: 0,
+  };
+}
+
+function compare(name: string, ours: ArrayLike<number>, ref: ArrayLike<number>, tol: number, out: CaseOutcome): void {
+  const err = relL2(ours, ref);
+  out.errors.push(`${name}=${err.toExponential(1)}`);
+  if (!(err <= tol)) out.problems.push(`${name} relative error ${err.toExponential(2)} > ${tol}`);
+}
+
+/** Rewraps configuration errors (shapes, ranks) as errors naming the vector file. */
+function named<T>(file: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof AdapterConfigError) throw new SafetensorsError(file, e.message);
+    throw e;
+  }
+}
+
+export async function runBlockCase(backend: Backend, bytes: Uint8Array, file: string): Promise<CaseOutcome> {
+  const r = reader(bytes, file);
+  const [dim, heads, tokens, batch] = [r.int('dim'), r.int('heads'), r.int('tokens'), r.int('batch')];
+  const weights = r.under('param.');
+  const x = r.tensor('x', true);
+  const g = r.tensor('g', true);
+  for (const [name, t] of [['x', x], ['g', g]] as const) {
+    if (t.data.length !== batch * tokens * dim) r.fail(`tensor "${name}" has shape [${t.shape.join(', ')}], expected [${batch}, ${tokens}, ${dim}]`);
+  }
+  const config: ViTConfig = {
+    dim, depth: 1, heads, mlpRatio: r.int('mlp_ratio', 4), classes: 1, tokens, patchDim: null, pooling: 'mean',
+    eps: (r.meta('layer_norm_eps', 1e-6) as number),
+  };
+  const ledger = new MemoryLedger();
+  const b = tracked(backend, ledger);
+  const owned: Tensor[] = [];
+  try {
+    const plan = planOf(r, weights);
+    const layers = named(file, () => blockLayers({
+      backend: b, ledger, weights, config, init: () => 0,
+      get: (name, shape) => {
+        const w = weights.get(name);
+        if (!w) r.fail(`tensor "param.${name}" is missing`);
+        if (w!.data.length !== shape.reduce((p, q) => p * q, 1)) r.fail(`tensor "param.${name}" has shape [${w!.shape.join(', ')}], expected [${shape.join(', ')}]`);
+        return w!;
+      },
+      frozen: (name, shape) => b.upload(weights.get(name)!.data, shape),
+      trainable: (name, shape) => b.upload(weights.get(name)!.data, shape),
+    }, '', plan, false));
+    const block = new Block(b, ledger, layers, heads, config.eps);
+    const xt = b.upload(x.data, [batch, tokens, dim]);
+    const gt = b.upload(g.data, [batch, tokens, dim]);
+    owned.push(xt, gt);
+    const y = block.forward(xt, null, true);
+    const dx = block.backward(gt, null);
+    owned.push(y, dx);
+    const out: CaseOutcome = { errors: [], problems: [] };
+    compare('y', (await b.read(y)) as Float32Array, r.tensor('y').data, TOLERANCE.output, out);
+    compare('grad.x', (await b.read(dx)) as Float32Array, r.tensor('grad.x').data, TOLERANCE.output, out);
+    let worst = 0;
+    let worstName = '';
+    for (const lin of block.linears) {
+      for (const p of lin.params) {
+        const refName = `grad.${p.name}`;
+        if (!r.st.has(refName)) r.fail(`tensor "${refName}" is missing`);
+        const err = relL2((await b.read(p.grad!)) as Float32Array, r.tensor(refName).data);
+        if (!(err <= TOLERANCE.output)) out.problems.push(`${refName} relative error ${err.toExponential(2)} > ${TOLERANCE.output}`);
+        if (!(err <= worst)) [worst, worstName] = [err, refName];
+        owned.push(p.grad!);
+      }
+    }
+    out.errors.push(`adapter grads worst=${worst.toExponential(1)} (${worstName.replace('grad.', '')})`);
+    return out;
+  } finally {
+    for (const t of owned) b.free(t);
+  }
+}
+
+export async function runTrainCase(backend: Backend, bytes: Uint8Array, file: string): Promise<CaseOutcome> {
+  const r = reader(bytes, file);
+  const [dim, heads, depth, tokens, batch, classes, steps] =
+    ['dim', 'heads', 'depth', 'tokens', 'batch', 'classes', 'steps'].map((k) => r.int(k));
+  const opt = r.meta('optimizer') as { name?: string; lr?: number; weight_decay?: number; betas?: number[]; eps?: number };
+  if (opt?.name !== 'AdamW' || typeof opt.lr !== 'number') r.fail('metadata "optimizer" must describe AdamW with lr');
+  const pooling = String(r.meta('pooling', 'mean over tokens')).startsWith('mean') ? 'mean' : 'cls';
+  const weights = r.under('param.');
+  const x = r.tensor('x', true);
+  const labels = r.tensor('labels', true);
+  const losses = r.tensor('losses');
+  if (x.data.length !== batch * tokens * dim) r.fail(`tensor "x" has shape [${x.shape.join(', ')}], expected [${batch}, ${tokens}, ${dim}]`);
+  if (labels.data.length !== batch || labels.data.some((l) => !Number.isInteger(l) || l < 0 || l >= classes)) {
+    r.fail(`tensor "labels" must hold ${batch} class indices in [0, ${classes})`);
+  }
+  if (losses.data.length !== steps) r.fail(`tensor "losses" has ${losses.data.length} values for ${steps} steps`);
+  const config: ViTConfig = { dim, depth, heads, mlpRatio: r.int('mlp_ratio', 4), classes, tokens, patchDim: null, pooling, eps: 1e-6 };
+  const model = named(file, () => new ViT(backend, config, weights, { plan: planOf(r, weights), seed: 0 }));
+  const b = model.backend;
+  const optimizer = new AdamW(b, model.ledger, model.params(), {
+    lr: opt.lr!, beta1: opt.betas?.[0] ?? 0.9, beta2: opt.betas?.[1] ?? 0.999, eps: opt.eps ?? 1e-8,
+    weightDecay: opt.weight_decay ?? 0.01, maxGradNorm: null,
+  });
+  try {
+    return await trainAndCompare(model, optimizer, r, { x, labels, losses, batch, tokens, dim, classes, steps });
+  } finally {
+    model.dispose();
+  }
+}
+
+async function trainAndCompare(
+  model: ViT, optimizer: AdamW, r: ReturnType<typeof reader>,
+  c: { x: NamedArray; labels: NamedArray; losses: NamedArray; batch: number; tokens: number; dim: number; classes: number; steps: number },
+): Promise<CaseOutcome> {
+  const { x, labels, losses, batch, tokens, dim, classes, steps } = c;
+  const b = model.backend;
+  const xt = b.upload(x.data, [batch, tokens, dim]);
+  const lt = b.upload(Uint32Array.from(labels.data), [batch], 'u32');
+  const ours: number[] = [];
+  for (let s = 0; s < steps; s++) {
+    const logits = model.forward(xt, true);
+    const [loss, dLogits, correct] = [b.zeros([1]), b.zeros([batch, classes]), b.zeros([1], 'u32')];
+    b.softmaxCrossEntropy(logits, lt, loss, dLogits, correct);
+    model.backward(dLogits);
+    optimizer.step();
+    ours.push(((await b.read(loss)) as Float32Array)[0]);
+    for (const t of [logits, loss, dLogits, correct]) b.free(t);
+  }
+  const out: CaseOutcome = { errors: [], problems: [] };
+  let worstLoss = 0;
+  ours.forEach((l, s) => {
+    const err = Math.abs(l - losses.data[s]) / Math.abs(losses.data[s]);
+    worstLoss = Math.max(worstLoss, err);
+    if (!(err <= TRAIN_TOLERANCE)) out.problems.push(`step ${s} loss ${l} vs ${losses.data[s]} (relative ${err.toExponential(2)} > ${TRAIN_TOLERANCE})`);
+  });
+  out.errors.push(`losses worst=${worstLoss.toExponential(1)} (${ours[0].toFixed(4)}→${ours[steps - 1].toFixed(4)})`);
+  let worst = 0;
+  let checked = 0;
+  for (const p of model.params()) {
+    const refName = `final.${p.name}`;
+    if (!r.st.has(refName)) r.fail(`tensor "${refName}" is missing (a trained tensor)`);
+    const err = relL2((await b.read(p.tensor)) as Float32Array, r.tensor(refName).data);
+    worst = Math.max(worst, err);
+    checked++;
+    if (!(err <= TRAIN_TOLERANCE)) out.problems.push(`${refName} relative error ${err.toExponential(2)} > ${TRAIN_TOLERANCE}`);
+  }
+  out.errors.push(`final params worst=${worst.toExponential(1)} (${checked} tensors)`);
+  return out;
+}
