@@ -63,6 +63,17 @@ describe('fine-tuning on MNIST', () => {
     expect(wasm.frozenBefore.length).toBeGreaterThan(20);
     wasm.frozenAfter.forEach((a, i) => expect(a).toEqual(wasm.frozenBefore[i]));
     expect(wasm.memory.peak.optimizer).toBe(2 * wasm.memory.peak.trainable);
+    expect(wasm.memory.peak.activations).toBeGreaterThan(0);
+    expect(wasm.memory.peakTotal).toBeGreaterThanOrEqual(wasm.memory.peak.frozen + wasm.memory.peak.trainable);
+  });
+
+  it('wasm: the same seed gives the same losses', async () => {
+    const backend = await createWasmBackend();
+    try {
+      expect((await run(backend, 12)).losses).toEqual(wasm.losses.slice(0, 12));
+    } finally {
+      backend.destroy();
+    }
   });
 
   it('webgpu: the same seeded run gives the same losses', async () => {

@@ -58,12 +58,12 @@ function reader(bytes: Uint8Array, file: string) {
 
 function planOf(r: ReturnType<typeof reader>, weights: Weights): TuningPlan {
   const method = r.meta('tuning_model', 'snell') as string;
-  if (method !== 'snell' && method !== 'snella') r.fail(`metadata "tuning_model" is ${JSON.stringify(method)}; expected snell or snella`);
+  if (!['snell', 'snella', 'klora'].includes(method)) r.fail(`metadata "tuning_model" is ${JSON.stringify(method)}; expected snell, snella or klora`);
   const coeff = [...weights].find(([k]) => k.endsWith('shared_coeff_fc'))?.[1];
   const sparsity = r.meta('init_thres');
   if (typeof sparsity !== 'number') r.fail('metadata "init_thres" must be a number');
   return {
-    method: method as 'snell' | 'snella', rank: r.int('q_dim'), kernelHeads: coeff ? coeff.data.length : 2,
+    method: method as 'snell' | 'snella' | 'klora', rank: r.int('q_dim'), kernelHeads: coeff ? coeff.data.length : 2,
     sparsity: sparsity as number, targets: LINEAR_NAMES, branchDropout: 0, branchDropPath: 0,
   };
 }

@@ -1,0 +1,111 @@
+// The ViT engine's structure: checkpoint layouts, what trains under each method, the memory pools,
+// and clear errors for bad configurations.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Backend } from '../src/backend.js';
+import { DEFAULT_PLAN, targetsMatching, type TuningPlan, type ViTConfig } from '../src/model/config.js';
+import { initViTWeights } from '../src/model/init.js';
+import { ViT, type NamedArray } from '../src/model/vit.js';
+import { uniform } from '../src/reference/random.js';
+import { Trainer, type Dataset } from '../src/train/trainer.js';
+import { createWasmBackend } from '../src/wasm/backend.js';
+
+const config: ViTConfig = { dim: 24, depth: 3, heads: 2, mlpRatio: 4, classes: 5, tokens: 5, patchDim: 12, pooling: 'cls', eps: 1e-6 };
+const weights = initViTWeights(config, 7);
+const data: Dataset = {
+  size: 4,
+  sampleShape: [4, 12],
+  get: (idx) => ({ inputs: uniform(idx.length * 48, idx[0] + 1), labels: Uint32Array.from(idx, (i) => i % 5) }),
+};
+
+describe('ViT engine', () => {
+  let b: Backend;
+  beforeAll(async () => {
+    b = await createWasmBackend();
+  });
+  afterAll(() => b.destroy());
+
+  const logits = async (w: Map<string, NamedArray>, plan: TuningPlan | null) => {
+    const model = new ViT(b, config, w, { plan, seed: 3 });
+    const x = b.upload(data.get([0, 1]).inputs, [2, 4, 12]);
+    const out = (await b.read(model.forward(x, false))) as Float32Array;
+    model.dispose();
+    b.free(x);
+    return out;
+  };
+
+  it('a fused qkv checkpoint and separate q, k, v give identical outputs', async () => {
+    const split = new Map(weights);
+    for (let n = 0; n < config.depth; n++) {
+      const w = weights.get(`blocks.${n}.attn.qkv.weight`)!.data;
+      const bias = weights.get(`blocks.${n}.attn.qkv.bias`)!.data;
+      split.delete(`blocks.${n}.attn.qkv.weight`);
+      split.delete(`blocks.${n}.attn.qkv.bias`);
+      ['q', 'k', 'v'].forEach((name, i) => {
+        split.set(`blocks.${n}.attn.${name}.weight`, { shape: [24, 24], data: w.slice(i * 576, (i + 1) * 576) });
+        split.set(`blocks.${n}.attn.${name}.bias`, { shape: [24], data: bias.slice(i * 24, (i + 1) * 24) });
+      });
+    }
+    const plan = { ...DEFAULT_PLAN, rank: 4 };
+    expect(await logits(split, plan)).toEqual(await logits(weights, plan));
+  });
+
+  const trainables = (plan: TuningPlan | null) => {
+    const model = new ViT(b, config, weights, { plan, seed: 3 });
+    const names = model.params().map((p) => p.name);
+    model.dispose();
+    return names;
+  };
+
+  it('a linear probe trains the head and cls_token alone', () => {
+    expect(trainables(null).sort()).toEqual(['cls_token', 'head.bias', 'head.weight']);
+  });
+
+  it('targets by name pattern and block range', () => {
+    const names = trainables({ ...DEFAULT_PLAN, targets: targetsMatching('q|v'), blocks: [1, 3] });
+    expect(names.filter((n) => n.endsWith('In_Qs')).sort()).toEqual([
+      'blocks.1.attn.additional_q.learnable.In_Qs', 'blocks.1.attn.additional_v.learnable.In_Qs',
+      'blocks.2.attn.additional_q.learnable.In_Qs', 'blocks.2.attn.additional_v.learnable.In_Qs',
+    ]);
+    expect(() => targetsMatching('qkv')).toThrow(/no linear matches "qkv": the names are q, k, v, proj, fc1, fc2/);
+  });
+
+  it('full fine-tuning trains every tensor of the checkpoint (fused qkv as its q, k, v parts)', () => {
+    const expected = [...weights.keys()].flatMap((k) => (k.includes('attn.qkv.') ? ['q', 'k', 'v'].map((p) => k.replace('qkv', p)) : [k]));
+    expect(trainables({ ...DEFAULT_PLAN, method: 'full' }).sort()).toEqual(expected.sort());
+  });
+
+  // trainable elements of one block's branches for D = 24, MLP 96: q, k, v, proj (24→24), fc1 (24→96), fc2 (96→24)
+  const pairs = [[24, 24], [24, 24], [24, 24], [24, 24], [24, 96], [96, 24]];
+  const headAndCls = 5 * 24 + 5 + 24;
+  const cases: Array<[string, TuningPlan, number]> = [
+    ['snell r=8', { ...DEFAULT_PLAN, rank: 8 }, 3 * pairs.reduce((a, [n, m]) => a + 2 * (n + m) * 4, 0) + headAndCls],
+    ['lora r=8', { ...DEFAULT_PLAN, method: 'lora', rank: 8, kernelHeads: 1, sparsity: 0 }, 3 * pairs.reduce((a, [n, m]) => a + (n + m) * 8, 0) + headAndCls],
+    ['dense ΔW', { ...DEFAULT_PLAN, method: 'dense' }, 3 * pairs.reduce((a, [n, m]) => a + n * m, 0) + headAndCls],
+  ];
+  for (const [name, plan, elements] of cases) {
+    it(`memory pools after a training step: ${name}`, async () => {
+      const model = new ViT(b, config, weights, { plan, seed: 3 });
+      await new Trainer(model).fit(data, { epochs: 1, batchSize: 2, lr: 1e-3 });
+      const m = model.memory();
+      expect(m.live.trainable).toBe(4 * elements);
+      expect(m.live.optimizer).toBe(8 * elements);
+      expect(m.live.gradients).toBe(0); // consumed by the optimizer
+      expect(m.live.activations).toBe(0); // released by backward
+      expect(m.peak.gradients).toBe(4 * elements);
+      expect(m.peak.activations).toBeGreaterThan(0);
+      model.dispose();
+    });
+  }
+
+  it('bad configurations and checkpoints name the problem', () => {
+    expect(() => new ViT(b, { ...config, heads: 5 }, weights, { plan: null, seed: 0 })).toThrow(/dim 24 is not divisible by its 5 attention heads/);
+    const missing = new Map(weights);
+    missing.delete('blocks.2.mlp.fc1.weight');
+    expect(() => new ViT(b, config, missing, { plan: null, seed: 0 })).toThrow(/no tensor "blocks.2.mlp.fc1.weight" \(shape \[96, 24\] expected\)/);
+    const wrong = new Map(weights);
+    wrong.set('head.weight', { shape: [7, 24], data: new Float32Array(168) });
+    expect(() => new ViT(b, config, wrong, { plan: null, seed: 0 })).toThrow(/"head.weight" has shape \[7, 24\], expected \[5, 24\]/);
+    expect(() => new ViT(b, config, weights, { plan: { ...DEFAULT_PLAN, rank: 5 }, seed: 0 })).toThrow(/rank 5 is not divisible by heads H = 2/);
+  });
+});
