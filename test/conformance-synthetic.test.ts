@@ -2,11 +2,9 @@
 // zero distances, snella with s = 0. Inputs are float32-representable and references float64.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { create, globals } from 'webgpu';
 import type { Backend } from '../src/backend.js';
 import { runConformance } from '../src/conformance/run.js';
-import { createWasmBackend } from '../src/wasm/backend.js';
-import { createWebGpuBackend } from '../src/webgpu/backend.js';
+import { BACKENDS } from './support/backends.js';
 import { makeMergeVector, randomSpec } from './support/make-vector.js';
 
 function cases() {
@@ -23,13 +21,7 @@ function cases() {
   return [oneByOne, fourHeads, ties, zero, snellaDense, snellaSparse];
 }
 
-Object.assign(globalThis, globals);
-const backends: Array<[string, () => Promise<Backend>]> = [
-  ['wasm', createWasmBackend],
-  ['webgpu', () => createWebGpuBackend(create([]))],
-];
-
-for (const [kind, make] of backends) {
+for (const [kind, make] of BACKENDS) {
   describe(`synthetic vectors on ${kind}`, () => {
     let backend: Backend;
     beforeAll(async () => {

@@ -3,13 +3,11 @@
 
 import { readFileSync, readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { create, globals } from 'webgpu';
 import type { Backend } from '../src/backend.js';
 import { isVectorFile, runConformance, type VectorFile } from '../src/conformance/run.js';
 import { SafetensorsFile } from '../src/io/safetensors.js';
 import { encodeSafetensors } from '../src/io/safetensors-write.js';
-import { createWasmBackend } from '../src/wasm/backend.js';
-import { createWebGpuBackend } from '../src/webgpu/backend.js';
+import { BACKENDS } from './support/backends.js';
 import { makeMergeVector, randomSpec } from './support/make-vector.js';
 
 const DIR = process.env.VECTORS ?? new URL('../../shared/vectors/', import.meta.url).pathname;
@@ -26,13 +24,7 @@ function tamper(tensor: string, change: (d: Float32Array) => void): VectorFile {
   return { name, bytes: encodeSafetensors(tensors, { ...src.metadata }) };
 }
 
-Object.assign(globalThis, globals);
-const backends: Array<[string, () => Promise<Backend>]> = [
-  ['wasm', createWasmBackend],
-  ['webgpu', () => createWebGpuBackend(create([]))],
-];
-
-for (const [kind, make] of backends) {
+for (const [kind, make] of BACKENDS) {
   describe(`golden vectors on ${kind}`, () => {
     let backend: Backend;
     beforeAll(async () => {

@@ -4,7 +4,6 @@
 // stopping) and must give the same losses.
 
 import { beforeAll, describe, expect, it } from 'vitest';
-import { create, globals } from 'webgpu';
 import type { Backend } from '../src/backend.js';
 import { PatchDataset } from '../src/data/images.js';
 import { DEFAULT_PLAN, type ViTConfig } from '../src/model/config.js';
@@ -12,10 +11,8 @@ import { initViTWeights } from '../src/model/init.js';
 import { ViT } from '../src/model/vit.js';
 import { Trainer } from '../src/train/trainer.js';
 import { createWasmBackend } from '../src/wasm/backend.js';
-import { createWebGpuBackend } from '../src/webgpu/backend.js';
+import { createNodeWebGpu } from './support/backends.js';
 import { mnist } from './support/mnist.js';
-
-Object.assign(globalThis, globals);
 
 const config: ViTConfig = { dim: 48, depth: 2, heads: 3, mlpRatio: 2, classes: 10, tokens: 17, patchDim: 49, pooling: 'mean', eps: 1e-6 };
 const images = new PatchDataset(mnist('train'), 7, [0.1307], [0.3081], Array.from({ length: 64 }, (_, i) => i));
@@ -77,7 +74,7 @@ describe('fine-tuning on MNIST', () => {
   });
 
   it('webgpu: the same seeded run gives the same losses', async () => {
-    const backend = await createWebGpuBackend(create([]));
+    const backend = await createNodeWebGpu();
     try {
       const gpu = await run(backend, 8);
       expect(gpu.losses.length).toBe(8);
