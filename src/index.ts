@@ -19,3 +19,4 @@ export type { Dataset, EpochEvent, Evaluation, FitOptions, StepEvent } from './t
 export { shuffled, Trainer } from './train/trainer.js';
 export { PatchDataset, type ImageSet } from './data/images.js';
 export { readIdx } from './data/idx.js';
+export { estimateMemory } from './model/estimate.js';

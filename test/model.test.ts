@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../src/backend.js';
 import { DEFAULT_PLAN, targetsMatching, type TuningPlan, type ViTConfig } from '../src/model/config.js';
+import { estimateMemory } from '../src/model/estimate.js';
 import { initViTWeights } from '../src/model/init.js';
 import { ViT, type NamedArray } from '../src/model/vit.js';
 import { uniform } from '../src/reference/random.js';
@@ -97,6 +98,15 @@ describe('ViT engine', () => {
       model.dispose();
     });
   }
+
+  it('the memory estimate equals a real run, pool by pool', async () => {
+    for (const plan of [null, { ...DEFAULT_PLAN, rank: 4 }, { ...DEFAULT_PLAN, method: 'full' as const }]) {
+      const model = new ViT(b, config, weights, { plan, seed: 3 });
+      await new Trainer(model).fit(data, { epochs: 1, batchSize: 4 });
+      expect(await estimateMemory(config, plan, 4)).toEqual(model.memory());
+      model.dispose();
+    }
+  });
 
   it('bad configurations and checkpoints name the problem', () => {
     expect(() => new ViT(b, { ...config, heads: 5 }, weights, { plan: null, seed: 0 })).toThrow(/dim 24 is not divisible by its 5 attention heads/);
