@@ -1,0 +1,64 @@
+// Command-line flags: each command declares its flags (type, default, help); parsing checks names,
+// values and ranges and throws UsageError with the fix.
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export interface Flag {
+  type: 'string' | 'number' | 'boolean';
+  help: string;
+  default?: string | number | boolean;
+  /** Allowed values of a string flag. */
+  choices?: readonly string[];
+}
+
+export type FlagSpec = Record<string, Flag>;
+export type Flags = Record<string, string | number | boolean | undefined>;
+
+/** `--name value` pairs (booleans take no value) and positional arguments. */
+export function parseFlags(args: string[], spec: FlagSpec): { flags: Flags; positional: string[] } {
+  const flags: Flags = Object.fromEntries(Object.entries(spec).map(([k, f]) => [k, f.default]));
+  const positional: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (!arg.startsWith('--')) {
+      positional.push(arg);
+      continue;
+    }
+    const name = arg.slice(2);
+    const f = spec[name];
+    if (!f) throw new UsageError(`unknown flag --${name}; flags here: ${Object.keys(spec).map((k) => `--${k}`).join(' ')}`);
+    if (f.type === 'boolean') {
+      flags[name] = true;
+      continue;
+    }
+    const value = args[++i];
+    if (value === undefined || value.startsWith('--')) throw new UsageError(`--${name} needs a value (${f.help})`);
+    if (f.type === 'number') {
+      const n = Number(value);
+      if (!Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got "${value}"`);
+      flags[name] = n;
+    } else {
+      if (f.choices && !f.choices.includes(value)) throw new UsageError(`--${name} must be one of ${f.choices.join(', ')}, got "${value}"`);
+      flags[name] = value;
+    }
+  }
+  return { flags, positional };
+}
+
+export function usage(command: string, synopsis: string, spec: FlagSpec): string {
+  const rows = Object.entries(spec).map(([k, f]) => {
+    const def = f.default === undefined || f.type === 'boolean' ? '' : ` (default ${f.default})`;
+    return `  --${k.padEnd(14)} ${f.help}${f.choices ? ` [${f.choices.join('|')}]` : ''}${def}`;
+  });
+  return `usage: snell ${command} ${synopsis}\n${rows.join('\n')}`;
+}
+
+/** One subcommand of `snell`. */
+export interface Command {
+  summary: string;
+  synopsis: string;
+  flags: FlagSpec;
+  run: (flags: Flags, positional: string[]) => Promise<number>;
+}

@@ -1,0 +1,54 @@
+// snell conformance --vectors DIR [--backend webgpu|wasm] [--filter TEXT]: every golden vector in DIR,
+// one line per case; exit status 1 when any case fails, 2 when there is nothing to run.
+
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createBackend, detectRuntime } from '../../runtimes/auto.js';
+import type { BackendKind } from '../backend.js';
+import { FAMILIES, isVectorFile, runConformance } from '../conformance/run.js';
+import { type Command, type Flags, UsageError } from './args.js';
+
+export const conformance: Command = {
+  summary: 'run golden vectors (merge_*, block_*, train_*) and print one line per case',
+  synopsis: '--vectors DIR [--backend webgpu|wasm] [--filter TEXT]',
+  flags: {
+    vectors: { type: 'string', help: 'folder of .safetensors vectors' },
+    backend: { type: 'string', help: 'force a backend (default: WebGPU when an adapter exists, else Wasm)', choices: ['webgpu', 'wasm'] },
+    filter: { type: 'string', help: 'run only the files whose name contains TEXT' },
+  },
+  run,
+};
+
+async function run(flags: Flags): Promise<number> {
+  const dir = flags.vectors as string | undefined;
+  if (!dir) throw new UsageError('--vectors DIR is required');
+  let names: string[];
+  try {
+    names = (await readdir(dir)).sort();
+  } catch (e) {
+    console.error(`snell: cannot read the vectors folder ${dir}: ${(e as Error).message}`);
+    return 2;
+  }
+  const vectors = names.filter(isVectorFile);
+  const others = names.filter((n) => n.endsWith('.safetensors') && !isVectorFile(n));
+  if (vectors.length === 0) {
+    console.error(`snell: no ${FAMILIES.map((f) => `${f}*.safetensors`).join(' or ')} vectors in ${dir}`);
+    return 2;
+  }
+  const filter = flags.filter as string | undefined;
+  const files = [];
+  for (const name of vectors) {
+    if (!filter || name.includes(filter)) files.push({ name, bytes: new Uint8Array(await readFile(join(dir, name))) });
+  }
+  const backend = await createBackend({ prefer: flags.backend as BackendKind | undefined });
+  try {
+    const runtime = detectRuntime();
+    console.log(`# ${backend.kind} on ${runtime}: ${backend.description}`);
+    const { passed, failed } = await runConformance(files, { backend, runtime, log: (l) => console.log(l) });
+    if (others.length) console.log(`# not vectors of a known family (${FAMILIES.join(', ')}): ${others.join(', ')}`);
+    console.log(`${passed} passed, ${failed} failed`);
+    return failed === 0 && passed > 0 ? 0 : 1;
+  } finally {
+    backend.destroy();
+  }
+}
