@@ -1,0 +1,57 @@
+// Training progress for the terminal: a one-line bar rewritten in place on a TTY (plain lines
+// otherwise), or one JSON object per event with --json.
+
+import type { EpochEvent, StepEvent } from '../train/trainer.js';
+
+export interface Progress {
+  step(e: StepEvent, stepsPerEpoch: number): void;
+  epoch(e: EpochEvent, epochs: number): void;
+  /** A final or informational record. */
+  info(kind: string, data: Record<string, unknown>, text: string): void;
+  done(): void;
+}
+
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
+export function progress(json: boolean, out: { isTTY?: boolean; write(s: string): unknown } = process.stdout): Progress {
+  if (json) {
+    const emit = (event: string, data: object) => out.write(`${JSON.stringify({ event, ...data })}\n`);
+    return {
+      step: (e) => emit('step', { ...e, memory: { peakTotal: e.memory.peakTotal, live: e.memory.live } }),
+      epoch: (e) => emit('epoch', e),
+      info: (kind, data) => emit(kind, data),
+      done: () => {},
+    };
+  }
+  let open = false;
+  const line = (s: string) => {
+    if (out.isTTY) {
+      out.write(`\r\x1b[2K${s}`);
+      open = true;
+    } else out.write(`${s}\n`);
+  };
+  const end = () => {
+    if (open) out.write('\n');
+    open = false;
+  };
+  return {
+    step(e, stepsPerEpoch) {
+      const within = (e.step % stepsPerEpoch) + 1;
+      const width = 24;
+      const filled = Math.round((within / stepsPerEpoch) * width);
+      line(`epoch ${e.epoch + 1} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${within}/${stepsPerEpoch} ` +
+        `loss ${e.loss.toFixed(4)} acc ${(100 * e.accuracy).toFixed(1)}% lr ${e.lr.toExponential(2)} ` +
+        `${e.imagesPerSecond.toFixed(1)} img/s mem ${mib(e.memory.peakTotal)}`);
+    },
+    epoch(e, epochs) {
+      end();
+      const val = e.validation ? ` | val loss ${e.validation.loss.toFixed(4)} acc ${(100 * e.validation.accuracy).toFixed(2)}%` : '';
+      out.write(`epoch ${e.epoch + 1}/${epochs}: loss ${e.loss.toFixed(4)} acc ${(100 * e.accuracy).toFixed(2)}% in ${e.seconds.toFixed(1)} s${val}\n`);
+    },
+    info(_kind, _data, text) {
+      end();
+      out.write(`${text}\n`);
+    },
+    done: end,
+  };
+}
