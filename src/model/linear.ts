@@ -95,6 +95,26 @@ export class Linear {
     return [...this.weightParams, ...this.branchParams];
   }
 
+  /** The branch's settings, or null for a plain linear. */
+  get branchSpec(): BranchSpec | null {
+    return this.branch;
+  }
+
+  /**
+   * The branch's current update Ws [in, out] (the layer adds x·Ws, so the merged weight is W0 + Wsᵀ),
+   * recomputed and read back without noise; null for a plain linear.
+   */
+  async branchUpdate(): Promise<Float32Array | null> {
+    if (!this.branch) return null;
+    if (this.delta) return (await this.b.read(this.delta)) as Float32Array;
+    const u = this.ledger.within('scratch', () => this.op!.update(this.adapter!));
+    try {
+      return (await this.b.read(u.Ws)) as Float32Array;
+    } finally {
+      this.op!.freeUpdate(u);
+    }
+  }
+
   /** y [..., out] for x [..., in]; allocations land in the caller's pool. */
   forward(x: Tensor, noise: BranchNoise | null): Tensor {
     const { b } = this;

@@ -279,7 +279,7 @@ function splitQkv(weights: Weights, prefix: string, D: number): Record<string, N
  * SNELLA's α = 1, γ = 1, β = 0, a dense ΔW zero.
  */
 function branchValues(weights: Weights, prefix: string, spec: BranchSpec, dIn: number, dOut: number, next: () => number): Record<string, Float32Array> {
-  if (spec.kind === 'dense') return { delta: new Float32Array(dIn * dOut) };
+  if (spec.kind === 'dense') return { delta: weights.get(`${prefix}.delta`)?.data ?? new Float32Array(dIn * dOut) };
   const k = spec.rank / spec.kernelHeads;
   const uniform = (rows: number) => {
     const bound = 1 / Math.sqrt(rows * k);
