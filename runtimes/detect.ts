@@ -1,8 +1,9 @@
 // Which host we run in, and the one backend-selection rule every host shares:
 //   prefer 'webgpu' → the WebGPU backend, or a BackendError that says why not and what to do;
 //   prefer 'wasm'   → the Wasm backend (no GPU is ever looked for);
-//   no preference   → WebGPU when an adapter exists, else Wasm, with the reason passed to onFallback
-//                     (default: one console.warn line), so a CPU fallback is never silent.
+//   no preference   → WebGPU when a hardware adapter exists, else Wasm (also when the only adapter is a
+//                     CPU rasterizer such as lavapipe or SwiftShader, which the Wasm kernels outrun), with
+//                     the reason passed to onFallback (default: one console.warn line), never silently.
 // The host files (node.ts, deno.ts, browser.ts) only say how to get a `GPU` object; this file decides.
 
 import type { Backend, BackendKind } from '../src/backend.js';
@@ -71,6 +72,15 @@ function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/** The name of a CPU-emulated adapter (fallback adapter, llvmpipe/lavapipe, SwiftShader), or null. */
+export function softwareAdapter(adapter: GPUAdapter): string | null {
+  const info = (adapter as { info?: Partial<GPUAdapterInfo> & { isFallbackAdapter?: boolean } }).info ?? {};
+  const text = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ');
+  const match = /llvmpipe|lavapipe|swiftshader|software rasterizer/i.exec(text);
+  if (match) return match[0].toLowerCase();
+  return info.isFallbackAdapter || (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter ? 'fallback adapter' : null;
+}
+
 /**
  * Pick and create a backend. `getGpu` returns the host's GPU entry point, undefined when the host has
  * none, or throws (preferably a BackendError naming the cause and the fix) when it failed to load.
@@ -106,6 +116,13 @@ export async function chooseBackend(
     }
     if (adapter) {
       if (prefer === 'webgpu') return factories.webgpu(gpu, { powerPreference });
+      const software = softwareAdapter(adapter);
+      if (software) {
+        reason = `the only WebGPU adapter in ${runtime} is a software rasterizer (${software}), slower than the Wasm backend on the same CPU; prefer 'webgpu' (CLI: --backend webgpu) uses it anyway`;
+        const onFallback = options.onFallback ?? ((r: string) => console.warn(`snell: using the wasm backend: ${r}`));
+        onFallback(reason);
+        return factories.wasm();
+      }
       try {
         return await factories.webgpu(gpu, { powerPreference });
       } catch (e) {

@@ -51,6 +51,18 @@ describe('detectRuntime', () => {
 describe('chooseBackend', () => {
   afterEach(() => vi.restoreAllMocks());
 
+  it('passes over a software rasterizer for Wasm unless WebGPU is asked for', async () => {
+    for (const info of [{ vendor: 'mesa', architecture: 'llvmpipe' }, { description: 'Google SwiftShader' }, { isFallbackAdapter: true }]) {
+      const soft = fakeGpu({ info });
+      const { f, calls } = factories();
+      const onFallback = vi.fn();
+      expect((await chooseBackend(async () => soft, { onFallback, runtime: 'node' }, f)).kind).toBe('wasm');
+      expect(onFallback).toHaveBeenCalledWith(expect.stringMatching(/software rasterizer \((llvmpipe|swiftshader|fallback adapter)\), slower than the Wasm backend/));
+      expect((await chooseBackend(async () => soft, { prefer: 'webgpu', runtime: 'node' }, f)).kind).toBe('webgpu');
+      expect(calls.wasm).toBe(1);
+    }
+  });
+
   it('uses WebGPU when an adapter exists', async () => {
     const { f, calls } = factories();
     const onFallback = vi.fn();
