@@ -1,5 +1,5 @@
-// One loader for both build paths (tsup/esbuild and vitest/vite): `.wgsl` files become their text and
-// `.wasm` files their bytes, embedded in the bundle so nothing is fetched at run time.
+// One loader for both build paths (tsup/esbuild and vitest/vite): `.wgsl` files become their text,
+// `.wasm` and `.safetensors` files their bytes, embedded in the bundle so nothing is fetched at run time.
 import { readFileSync } from 'node:fs';
 
 /** The ES module source that embeds one asset. */
@@ -13,4 +13,4 @@ for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
 export default bytes;`;
 }
 
-export const ASSET = /\.(wgsl|wasm)$/;
+export const ASSET = /\.(wgsl|wasm|safetensors)$/;

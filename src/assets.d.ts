@@ -7,3 +7,7 @@ declare module '*.wasm' {
   const bytes: Uint8Array;
   export default bytes;
 }
+declare module '*.safetensors' {
+  const bytes: Uint8Array;
+  export default bytes;
+}

@@ -3,8 +3,13 @@
 
 import { type Command, parseFlags, usage, UsageError } from './cli/args.js';
 import { conformance } from './cli/conformance.js';
+import { evaluate } from './cli/eval.js';
+import { exportAdapter } from './cli/export.js';
+import { info } from './cli/info.js';
+import { merge } from './cli/merge.js';
+import { train } from './cli/train.js';
 
-const COMMANDS: Record<string, Command> = { conformance };
+const COMMANDS: Record<string, Command> = { train, eval: evaluate, merge, export: exportAdapter, info, conformance };
 
 const HELP = `usage: snell <command> [flags]   (snell <command> --help for its flags)
 

@@ -1,5 +1,5 @@
-// Training progress for the terminal: a one-line bar rewritten in place on a TTY (plain lines
-// otherwise), or one JSON object per event with --json.
+// Training progress for the terminal: a one-line bar rewritten in place on a TTY (otherwise a plain
+// line per tenth of an epoch), or one JSON object per event with --json.
 
 import type { EpochEvent, StepEvent } from '../train/trainer.js';
 
@@ -37,6 +37,8 @@ export function progress(json: boolean, out: { isTTY?: boolean; write(s: string)
   return {
     step(e, stepsPerEpoch) {
       const within = (e.step % stepsPerEpoch) + 1;
+      // without a terminal to rewrite, one line per tenth of an epoch
+      if (!out.isTTY && within % Math.max(1, Math.round(stepsPerEpoch / 10)) !== 0 && within !== stepsPerEpoch) return;
       const width = 24;
       const filled = Math.round((within / stepsPerEpoch) * width);
       line(`epoch ${e.epoch + 1} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${within}/${stepsPerEpoch} ` +

@@ -8,3 +8,6 @@ export { createWebGpuBackend } from '../webgpu/backend.js';
 export { createWasmBackend } from '../wasm/backend.js';
 export { runConformance } from '../conformance/run.js';
 export type { ConformanceOptions, ConformanceSummary, VectorFile } from '../conformance/run.js';
+// images from the page: dropped files decoded by the platform
+export { loadImageFolderFiles } from '../data/folder-browser.js';
+export { decodeBrowser } from '../data/decode-browser.js';

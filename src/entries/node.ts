@@ -8,3 +8,8 @@ export { createWebGpuBackend } from '../webgpu/backend.js';
 export { createWasmBackend } from '../wasm/backend.js';
 export { runConformance } from '../conformance/run.js';
 export type { ConformanceOptions, ConformanceSummary, VectorFile } from '../conformance/run.js';
+// file system access (node:fs, which Deno 2 provides too)
+export { fileSource, nodeFolder, writeAtomic } from '../io/source-node.js';
+export { loadFashionMnist, loadMnist } from '../data/packaged-node.js';
+export { loadImageFolder } from '../data/folder-node.js';
+export { decodeNode } from '../data/decode-node.js';

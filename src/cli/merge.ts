@@ -1,0 +1,35 @@
+// snell merge: fold an adapter into the base weights and write a plain checkpoint in the base's own
+// naming (timm or transformers), which runs with no adapter overhead anywhere.
+
+import { mkdir } from 'node:fs/promises';
+import { saveMerged } from '../io/merge.js';
+import { nodeFolder } from '../io/source-node.js';
+import { type Command, type Flags, UsageError } from './args.js';
+import { ADAPTER_FLAG, loadAdapted } from './adapted.js';
+import { MODEL_FLAGS } from './setup.js';
+
+export const merge: Command = {
+  summary: 'merge an adapter into the base model and write a plain checkpoint',
+  synopsis: '--adapter DIR --out DIR [--model DIR|embedded] [--dtype F32|F16]',
+  flags: {
+    ...MODEL_FLAGS, ...ADAPTER_FLAG,
+    out: { type: 'string', help: 'folder for model.safetensors and config.json' },
+    dtype: { type: 'string', help: 'float type of the written tensors', choices: ['F32', 'F16'], default: 'F32' },
+  },
+  run,
+};
+
+async function run(flags: Flags): Promise<number> {
+  const out = flags.out as string | undefined;
+  if (!out) throw new UsageError('--out DIR is required');
+  const { backend, model, source } = await loadAdapted(flags);
+  try {
+    await mkdir(out, { recursive: true });
+    await saveMerged(nodeFolder(out), model, source.checkpoint, { dtype: flags.dtype as 'F32' | 'F16' });
+    console.log(`merged checkpoint (${source.checkpoint.layout.naming} naming) written to ${out}`);
+    return 0;
+  } finally {
+    model.dispose();
+    backend.destroy();
+  }
+}

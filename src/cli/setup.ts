@@ -1,0 +1,139 @@
+// What the training commands share: the model (a checkpoint folder, the embedded pretrained ViT, or a
+// fresh one), the data (mnist, fashion-mnist or an image folder; full or VTAB-1k splits), the tuning
+// plan from --method/--rank/--sparsity, and the backend.
+
+import { createBackend } from '../../runtimes/auto.js';
+import type { Backend, BackendKind } from '../backend.js';
+import { ImageDataset } from '../data/dataset.js';
+import { loadImageFolder } from '../data/folder-node.js';
+import { loadFashionMnist, loadMnist } from '../data/packaged-node.js';
+import { ImagePrep } from '../data/prep.js';
+import type { SplitSet } from '../data/splits.js';
+import { vtab1k } from '../data/splits.js';
+import { type LoadedCheckpoint, loadCheckpoint } from '../io/checkpoint.js';
+import type { Folder } from '../io/source.js';
+import { nodeFolder } from '../io/source-node.js';
+import { DEFAULT_PLAN, targetsMatching, type TuningPlan, type ViTConfig } from '../model/config.js';
+import { initViTWeights } from '../model/init.js';
+import type { Dataset } from '../train/trainer.js';
+import { type Flag, type Flags, UsageError } from './args.js';
+import { embeddedFolder } from './embedded.js';
+
+export const MODEL_FLAGS: Record<string, Flag> = {
+  model: { type: 'string', help: 'checkpoint folder (model.safetensors + config.json), "embedded" (the bundled Fashion-MNIST ViT) or "scratch" (fresh weights of the embedded architecture)', default: 'embedded' },
+  backend: { type: 'string', help: 'force a backend (default: WebGPU when an adapter exists, else Wasm)', choices: ['webgpu', 'wasm'] },
+};
+
+export const DATA_FLAGS: Record<string, Flag> = {
+  data: { type: 'string', help: 'mnist, fashion-mnist, or a folder with one sub-folder of images per class', default: 'mnist' },
+  split: { type: 'string', help: 'full: the official train/test split; vtab1k: 800 train / 200 val from the training set, the full test set', choices: ['full', 'vtab1k'], default: 'vtab1k' },
+  seed: { type: 'number', help: 'seed of the split, the initialisation and the shuffling', default: 0 },
+};
+
+export const PLAN_FLAGS: Record<string, Flag> = {
+  method: { type: 'string', help: 'what trains', choices: ['snell', 'snella-kernel', 'klora', 'lora', 'dense', 'full', 'linear'], default: 'snell' },
+  rank: { type: 'number', help: 'rank r of the branches', default: 8 },
+  'kernel-heads': { type: 'number', help: 'kernel heads H of SNELL (LoRA uses 1)', default: 2 },
+  sparsity: { type: 'number', help: 'sparsity s: keep |ΔW| above its s-quantile (snell, snella-kernel)', default: 0.9 },
+  targets: { type: 'string', help: 'linears carrying branches, a pattern over q|k|v|proj|fc1|fc2', default: 'q|k|v|proj|fc1|fc2' },
+  dropout: { type: 'number', help: 'dropout on the branch input while training (never on proj)', default: 0.1 },
+  'drop-path': { type: 'number', help: 'DropPath on the branch output while training', default: 0.1 },
+};
+
+/** The architecture of the embedded model, also used by --model scratch. */
+export const EMBEDDED_ARCH = { dim: 96, depth: 4, heads: 3, mlpRatio: 2, imageSize: 32, patch: 8, channels: 1 } as const;
+
+export interface Geometry {
+  size: number;
+  patch: number;
+  channels: 1 | 3;
+}
+
+export interface ModelSource {
+  checkpoint: LoadedCheckpoint;
+  geometry: Geometry;
+  /** What --model named, for the records. */
+  name: string;
+}
+
+/** Image size, patch and channels a checkpoint expects, from its stored patch embedding [D, C, p, p]. */
+function geometryOf(c: LoadedCheckpoint): Geometry {
+  const shape = c.layout.patchShape;
+  if (!shape || shape.length !== 4) throw new UsageError('the model has no patch embedding: it cannot take images');
+  const [, channels, patch] = shape;
+  const side = Math.round(Math.sqrt(c.config.tokens - 1));
+  if (side * side !== c.config.tokens - 1) throw new UsageError(`the model's ${c.config.tokens - 1} patches do not form a square image`);
+  if (channels !== 1 && channels !== 3) throw new UsageError(`the model takes ${channels}-channel images; 1 or 3 are supported`);
+  return { size: side * patch, patch, channels };
+}
+
+/** The model --model names; its head is replaced later when the data has another class count. */
+export async function loadModel(name: string, seed: number): Promise<ModelSource> {
+  let checkpoint: LoadedCheckpoint;
+  if (name === 'scratch') {
+    const a = EMBEDDED_ARCH;
+    const config: ViTConfig = {
+      dim: a.dim, depth: a.depth, heads: a.heads, mlpRatio: a.mlpRatio, classes: 10, tokens: (a.imageSize / a.patch) ** 2 + 1,
+      patchDim: a.channels * a.patch * a.patch, pooling: 'cls', eps: 1e-6,
+    };
+    checkpoint = {
+      weights: initViTWeights(config, seed), config, sourceConfig: null, notes: [],
+      layout: { naming: 'timm', hfPrefix: '', fusedQkv: true, patchShape: [a.dim, a.channels, a.patch, a.patch] },
+    };
+  } else {
+    const folder: Folder = name === 'embedded' ? embeddedFolder() : nodeFolder(name);
+    checkpoint = await loadCheckpoint(folder, { seed });
+  }
+  return { checkpoint, geometry: geometryOf(checkpoint), name };
+}
+
+export interface DataSource {
+  set: SplitSet;
+  train: Dataset;
+  /** Validation during training (VTAB-1k's 200), or null. */
+  val: Dataset | null;
+  test: Dataset | null;
+  classes: readonly string[];
+}
+
+export async function loadSplitSet(data: string, geometry: Geometry, prep: ImagePrep): Promise<SplitSet> {
+  if (data === 'mnist') return loadMnist();
+  if (data === 'fashion-mnist') return loadFashionMnist();
+  const images = await loadImageFolder(data, prep, { size: geometry.size, channels: geometry.channels });
+  if (images.skipped.length) console.warn(`snell: skipped ${images.skipped.length} file(s) in ${data} (listed above)`);
+  return { name: data, classes: images.classes, train: images, test: null };
+}
+
+export async function loadData(flags: Flags, geometry: Geometry): Promise<DataSource> {
+  const prep = await ImagePrep.create();
+  const set = await loadSplitSet(flags.data as string, geometry, prep);
+  const options = { patch: geometry.patch, size: geometry.size, channels: geometry.channels };
+  const make = (view: { images: typeof set.train; indices: readonly number[] }) => ImageDataset.of(prep, view, options);
+  const all = (images: typeof set.train) => ({ images, indices: Array.from({ length: images.count }, (_, i) => i) });
+  if (flags.split === 'vtab1k') {
+    const v = vtab1k(set, flags.seed as number);
+    return { set, train: make(v.train), val: make(v.val), test: v.test ? make(v.test) : null, classes: set.classes };
+  }
+  return { set, train: make(all(set.train)), val: null, test: set.test ? make(all(set.test)) : null, classes: set.classes };
+}
+
+export function planFromFlags(flags: Flags): TuningPlan | null {
+  const method = flags.method as string;
+  if (method === 'linear') return null;
+  const lora = method === 'lora';
+  const plan: TuningPlan = {
+    ...DEFAULT_PLAN,
+    method: method === 'snella-kernel' ? 'snella' : (method as TuningPlan['method']),
+    rank: flags.rank as number,
+    kernelHeads: lora ? 1 : (flags['kernel-heads'] as number),
+    sparsity: lora || method === 'klora' ? 0 : (flags.sparsity as number),
+    targets: targetsMatching(flags.targets as string),
+    branchDropout: flags.dropout as number,
+    branchDropPath: flags['drop-path'] as number,
+  };
+  return plan;
+}
+
+export function backendFrom(flags: Flags): Promise<Backend> {
+  return createBackend({ prefer: flags.backend as BackendKind | undefined });
+}

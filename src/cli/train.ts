@@ -1,0 +1,110 @@
+// snell train: fine-tune (or, with --model scratch --method full, train from scratch) on a data set,
+// evaluate on its test split, and write the adapter (or the full checkpoint) to --out.
+// Ctrl-C stops after the current step and saves what was learned, with training_state.json.
+
+import { mkdir } from 'node:fs/promises';
+import { saveAdapter } from '../io/adapter.js';
+import { replaceHead, saveCheckpoint } from '../io/checkpoint.js';
+import { mergeAdapter } from '../io/merge.js';
+import { nodeFolder } from '../io/source-node.js';
+import { writeText } from '../io/source.js';
+import { ViT } from '../model/vit.js';
+import { Trainer } from '../train/trainer.js';
+import type { Command, Flags } from './args.js';
+import { progress } from './progress.js';
+import { backendFrom, DATA_FLAGS, loadData, loadModel, MODEL_FLAGS, planFromFlags, PLAN_FLAGS } from './setup.js';
+
+export const TRAIN_FLAGS = {
+  ...MODEL_FLAGS,
+  ...DATA_FLAGS,
+  ...PLAN_FLAGS,
+  epochs: { type: 'number', help: 'passes over the training split', default: 10 },
+  batch: { type: 'number', help: 'images per step', default: 32 },
+  lr: { type: 'number', help: 'peak learning rate (AdamW)', default: 1e-3 },
+  'weight-decay': { type: 'number', help: 'AdamW weight decay (not on cls_token, pos_embed)', default: 1e-4 },
+  warmup: { type: 'number', help: 'linear warmup steps before the cosine decay', default: 0 },
+  'max-grad-norm': { type: 'number', help: 'clip the global gradient norm (0: off)', default: 0 },
+  out: { type: 'string', help: 'folder for the adapter (or, with --method full, the checkpoint)' },
+  dtype: { type: 'string', help: 'float type of saved tensors', choices: ['F32', 'F16'], default: 'F32' },
+  json: { type: 'boolean', help: 'print one JSON object per event instead of the progress bar' },
+} as const;
+
+export const train: Command = {
+  summary: 'fine-tune with SNELL (or LoRA, full, linear probe) and evaluate; save the adapter',
+  synopsis: '[--model DIR|embedded|scratch] [--data mnist|fashion-mnist|DIR] [--method snell] [--out DIR] …',
+  flags: TRAIN_FLAGS,
+  run,
+};
+
+async function run(flags: Flags): Promise<number> {
+  const started = performance.now();
+  const seed = flags.seed as number;
+  const show = progress(Boolean(flags.json));
+  const source = await loadModel(flags.model as string, seed);
+  const data = await loadData(flags, source.geometry);
+  let { weights, config } = source.checkpoint;
+  if (config.classes !== data.classes.length) {
+    weights = replaceHead(weights, data.classes.length, seed);
+    config = { ...config, classes: data.classes.length };
+  }
+  const backend = await backendFrom(flags);
+  const plan = planFromFlags(flags);
+  const model = new ViT(backend, config, weights, { plan, seed });
+  const trainable = model.params().reduce((a, p) => a + p.tensor.size, 0);
+  show.info('start', { backend: backend.kind, device: backend.description, method: flags.method, trainable, train: data.train.size },
+    `${flags.method} on ${backend.kind} (${backend.description}): ${trainable} trainable parameters, ${data.train.size} training images`);
+
+  const stop = new AbortController();
+  const onSigint = () => stop.abort();
+  process.once('SIGINT', onSigint);
+  const trainer = new Trainer(model);
+  const stepsPerEpoch = Math.ceil(data.train.size / (flags.batch as number));
+  let lastStep = -1;
+  try {
+    await trainer.fit(data.train, {
+      epochs: flags.epochs as number, batchSize: flags.batch as number, lr: flags.lr as number,
+      weightDecay: flags['weight-decay'] as number, warmupSteps: flags.warmup as number,
+      maxGradNorm: (flags['max-grad-norm'] as number) > 0 ? (flags['max-grad-norm'] as number) : null,
+      seed, validation: data.val ?? undefined, signal: stop.signal,
+      onStep: (e) => {
+        lastStep = e.step;
+        show.step(e, stepsPerEpoch);
+      },
+      onEpoch: (e) => show.epoch(e, flags.epochs as number),
+    });
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  show.done();
+  const out = flags.out as string | undefined;
+  if (out) await save(model, source.checkpoint, out, flags, { interrupted: stop.signal.aborted, step: lastStep });
+  if (stop.signal.aborted) {
+    show.info('interrupted', { step: lastStep, out }, `stopped at step ${lastStep + 1}${out ? `; saved to ${out}` : ''}`);
+    model.dispose();
+    backend.destroy();
+    return 130;
+  }
+  const test = data.test ? await trainer.evaluate(data.test, 256) : null;
+  const seconds = (performance.now() - started) / 1000;
+  const peak = model.memory().peakTotal;
+  show.info('result', { method: flags.method, trainable, test, peakBytes: peak, seconds },
+    `${flags.method}: ${trainable} trainable parameters, ` +
+    (test ? `test accuracy ${(100 * test.accuracy).toFixed(2)}% (${test.samples} images), ` : 'no test split, ') +
+    `peak memory ${(peak / 2 ** 20).toFixed(1)} MiB, ${seconds.toFixed(1)} s`);
+  model.dispose();
+  backend.destroy();
+  return 0;
+}
+
+async function save(model: ViT, base: Awaited<ReturnType<typeof loadModel>>['checkpoint'], out: string, flags: Flags, state: { interrupted: boolean; step: number }) {
+  await mkdir(out, { recursive: true });
+  const folder = nodeFolder(out);
+  const dtype = flags.dtype as 'F32' | 'F16';
+  if (model.options.plan?.method === 'full') {
+    const weights = await mergeAdapter(model, base.weights);
+    await saveCheckpoint(folder, weights, model.config, base.layout, { dtype, sourceConfig: base.sourceConfig });
+  } else {
+    await saveAdapter(folder, model, { baseModel: flags.model as string, baseNaming: base.layout.naming, dtype });
+  }
+  await writeText(folder, 'training_state.json', `${JSON.stringify({ ...state, flags }, null, 2)}\n`);
+}

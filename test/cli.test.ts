@@ -1,0 +1,84 @@
+// The snell commands end to end on real data (MNIST, VTAB-1k split) with a fresh model on the Wasm
+// backend: train writes an adapter, eval reproduces its accuracy, merge writes a checkpoint that info
+// reads, export writes the reference's names; bad flags give usage errors.
+
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { parseFlags, UsageError } from '../src/cli/args.js';
+import { evaluate } from '../src/cli/eval.js';
+import { exportAdapter } from '../src/cli/export.js';
+import { info } from '../src/cli/info.js';
+import { merge } from '../src/cli/merge.js';
+import { train } from '../src/cli/train.js';
+import type { Command } from '../src/cli/args.js';
+import { SafetensorsFile } from '../src/io/safetensors.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'snell-cli-'));
+const common = ['--model', 'scratch', '--data', 'mnist', '--split', 'vtab1k', '--backend', 'wasm'];
+
+/** Runs a command as the CLI would, returning its exit status and what it printed. */
+async function run(command: Command, args: string[]): Promise<{ code: number; out: string }> {
+  const lines: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...a) => void lines.push(a.join(' ')));
+  const write = vi.spyOn(process.stdout, 'write').mockImplementation((s) => (lines.push(String(s)), true));
+  try {
+    const { flags, positional } = parseFlags(args, command.flags);
+    return { code: await command.run(flags, positional), out: lines.join('\n') };
+  } finally {
+    log.mockRestore();
+    write.mockRestore();
+  }
+}
+
+describe('snell commands', () => {
+  afterEach(() => vi.restoreAllMocks());
+  const adapter = join(dir, 'adapter');
+  let trainedAccuracy = 0;
+
+  it('train: SNELL-8 on MNIST VTAB-1k, adapter written, test accuracy reported', async () => {
+    const r = await run(train, [...common, '--method', 'snell', '--epochs', '1', '--batch', '32', '--lr', '5e-3', '--out', adapter, '--json']);
+    expect(r.code).toBe(0);
+    const events = r.out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    expect(events.filter((e) => e.event === 'step')).toHaveLength(25);
+    const result = events.find((e) => e.event === 'result');
+    expect(result.test.samples).toBe(10000);
+    expect(result.test.accuracy).toBeGreaterThan(0.2); // above chance after 25 steps from scratch
+    trainedAccuracy = result.test.accuracy;
+    for (const f of ['adapter_config.json', 'adapter_model.safetensors', 'training_state.json']) expect(existsSync(join(adapter, f))).toBe(true);
+    expect(JSON.parse(readFileSync(join(adapter, 'adapter_config.json'), 'utf8'))).toMatchObject({ peft_type: 'SNELL', method: 'snell', r: 8 });
+  });
+
+  it('eval: the saved adapter gives the same test accuracy', async () => {
+    const r = await run(evaluate, [...common, '--adapter', adapter, '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out.trim()).accuracy).toBeCloseTo(trainedAccuracy, 6);
+  });
+
+  it('merge and info: a plain checkpoint with the memory estimate', async () => {
+    const merged = join(dir, 'merged');
+    expect((await run(merge, ['--model', 'scratch', '--backend', 'wasm', '--adapter', adapter, '--out', merged])).code).toBe(0);
+    const r = await run(info, [merged, '--method', 'snell', '--batch', '8']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/timm naming, ViT D=96 depth 4 heads 3/);
+    expect(r.out).toMatch(/memory of one snell training step at batch 8 .* peak total [\d.]+ MiB/);
+  });
+
+  it('export: the reference PyTorch names', async () => {
+    const out = join(dir, 'export', 'snell_state.safetensors');
+    expect((await run(exportAdapter, ['--model', 'scratch', '--backend', 'wasm', '--adapter', adapter, '--format', 'pytorch', '--out', out])).code).toBe(0);
+    const names = [...SafetensorsFile.parse(new Uint8Array(readFileSync(out)), out).entries.keys()];
+    expect(names).toContain('blocks.3.mlp.additional_fc2.learnable.In_Qs');
+    expect(names).toContain('blocks.0.attn.additional_q.learnable.shared_coeff_fc');
+    expect(names).toContain('head.weight');
+  });
+
+  it('usage errors name the flag and the fix', async () => {
+    expect(() => parseFlags(['--rank'], train.flags)).toThrow(/--rank needs a value/);
+    expect(() => parseFlags(['--rnak', '8'], train.flags)).toThrow(UsageError);
+    expect(() => parseFlags(['--method', 'dora'], train.flags)).toThrow(/--method must be one of snell, snella-kernel/);
+    expect(() => parseFlags(['--epochs', 'ten'], train.flags)).toThrow(/--epochs must be a number, got "ten"/);
+    await expect(run(evaluate, common)).rejects.toThrow(/--adapter DIR is required/);
+  });
+});
