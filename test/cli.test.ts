@@ -36,12 +36,14 @@ describe('snell commands', () => {
   afterEach(() => vi.restoreAllMocks());
   const adapter = join(dir, 'adapter');
   let trainedAccuracy = 0;
+  let freshLosses: number[] = [];
 
   it('train: SNELL-8 on MNIST VTAB-1k, adapter written, test accuracy reported', async () => {
     const r = await run(train, [...common, '--method', 'snell', '--epochs', '1', '--batch', '32', '--lr', '5e-3', '--out', adapter, '--json']);
     expect(r.code).toBe(0);
     const events = r.out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
-    expect(events.filter((e) => e.event === 'step')).toHaveLength(25);
+    freshLosses = events.filter((e) => e.event === 'step').map((e) => e.loss);
+    expect(freshLosses).toHaveLength(25);
     const result = events.find((e) => e.event === 'result');
     expect(result.test.samples).toBe(10000);
     expect(result.test.accuracy).toBeGreaterThan(0.2); // above chance after 25 steps from scratch
@@ -54,6 +56,15 @@ describe('snell commands', () => {
     const r = await run(evaluate, [...common, '--adapter', adapter, '--json']);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out.trim()).accuracy).toBeCloseTo(trainedAccuracy, 6);
+  });
+
+  it('train --resume continues from a saved adapter', async () => {
+    const r = await run(train, [...common, '--resume', adapter, '--epochs', '1', '--lr', '1e-3', '--json']);
+    expect(r.code).toBe(0);
+    const steps = r.out.split('\n').filter((l) => l.startsWith('{"event":"step"')).map((l) => JSON.parse(l));
+    // starting from the trained adapter, the first losses are those of the end of the first run
+    const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
+    expect(mean(steps.slice(0, 5).map((e) => e.loss))).toBeLessThan(mean(freshLosses.slice(0, 5)) - 0.1);
   });
 
   it('merge and info: a plain checkpoint with the memory estimate', async () => {

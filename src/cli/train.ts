@@ -1,9 +1,10 @@
 // snell train: fine-tune (or, with --model scratch --method full, train from scratch) on a data set,
 // evaluate on its test split, and write the adapter (or the full checkpoint) to --out.
-// Ctrl-C stops after the current step and saves what was learned, with training_state.json.
+// Ctrl-C stops after the current step and saves what was learned, with training_state.json;
+// --resume DIR starts again from such a save.
 
 import { mkdir } from 'node:fs/promises';
-import { saveAdapter } from '../io/adapter.js';
+import { loadAdapter, saveAdapter } from '../io/adapter.js';
 import { replaceHead, saveCheckpoint } from '../io/checkpoint.js';
 import { mergeAdapter } from '../io/merge.js';
 import { nodeFolder } from '../io/source-node.js';
@@ -25,6 +26,7 @@ export const TRAIN_FLAGS = {
   warmup: { type: 'number', help: 'linear warmup steps before the cosine decay', default: 0 },
   'max-grad-norm': { type: 'number', help: 'clip the global gradient norm (0: off)', default: 0 },
   out: { type: 'string', help: 'folder for the adapter (or, with --method full, the checkpoint)' },
+  resume: { type: 'string', help: 'start from a saved adapter (e.g. one saved by Ctrl-C); its method and rank replace the plan flags, the optimizer state and schedule start afresh' },
   dtype: { type: 'string', help: 'float type of saved tensors', choices: ['F32', 'F16'], default: 'F32' },
   json: { type: 'boolean', help: 'print one JSON object per event instead of the progress bar' },
 } as const;
@@ -43,12 +45,16 @@ async function run(flags: Flags): Promise<number> {
   const source = await loadModel(flags.model as string, seed);
   const data = await loadData(flags, source.geometry);
   let { weights, config } = source.checkpoint;
+  let plan = planFromFlags(flags);
+  if (flags.resume) {
+    ({ weights, config, plan } = await loadAdapter(nodeFolder(flags.resume as string), source.checkpoint));
+  }
   if (config.classes !== data.classes.length) {
+    if (flags.resume) throw new Error(`the adapter in ${flags.resume} has a ${config.classes}-class head, ${flags.data} has ${data.classes.length} classes`);
     weights = replaceHead(weights, data.classes.length, seed);
     config = { ...config, classes: data.classes.length };
   }
   const backend = await backendFrom(flags);
-  const plan = planFromFlags(flags);
   const model = new ViT(backend, config, weights, { plan, seed });
   const trainable = model.params().reduce((a, p) => a + p.tensor.size, 0);
   show.info('start', { backend: backend.kind, device: backend.description, method: flags.method, trainable, train: data.train.size },
