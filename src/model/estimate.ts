@@ -6,7 +6,8 @@ import type { Backend, DType, Tensor } from '../backend.js';
 import { Trainer, type Dataset } from '../train/trainer.js';
 import type { TuningPlan, ViTConfig } from './config.js';
 import type { MemoryReport } from './memory.js';
-import { ViT, type NamedArray } from './vit.js';
+import { initViTWeights } from './init.js';
+import { ViT } from './vit.js';
 
 /** A backend of shapes only: allocations succeed, kernels do nothing, reads return zeros. */
 function shapeOnlyBackend(): Backend {
@@ -23,34 +24,9 @@ function shapeOnlyBackend(): Backend {
   return new Proxy(base, { get: (target, key) => (key in target ? target[key as keyof typeof target] : () => {}) }) as unknown as Backend;
 }
 
-/** Timm-named tensors of the right sizes (zeros), so the model can be built without a checkpoint. */
-function placeholderWeights(c: ViTConfig): Map<string, NamedArray> {
-  const w = new Map<string, NamedArray>();
-  const put = (name: string, shape: number[]) => w.set(name, { shape, data: new Float32Array(shape.reduce((a, d) => a * d, 1)) });
-  const [D, H] = [c.dim, c.mlpRatio * c.dim];
-  if (c.patchDim !== null) {
-    put('patch_embed.proj.weight', [D, c.patchDim]);
-    put('patch_embed.proj.bias', [D]);
-    put('cls_token', [1, 1, D]);
-    put('pos_embed', [1, c.tokens, D]);
-  }
-  for (let n = 0; n < c.depth; n++) {
-    for (const [name, shape] of [
-      ['norm1.weight', [D]], ['norm1.bias', [D]], ['norm2.weight', [D]], ['norm2.bias', [D]],
-      ['attn.qkv.weight', [3 * D, D]], ['attn.qkv.bias', [3 * D]], ['attn.proj.weight', [D, D]], ['attn.proj.bias', [D]],
-      ['mlp.fc1.weight', [H, D]], ['mlp.fc1.bias', [H]], ['mlp.fc2.weight', [D, H]], ['mlp.fc2.bias', [D]],
-    ] as const) put(`blocks.${n}.${name}`, [...shape]);
-  }
-  put('norm.weight', [D]);
-  put('norm.bias', [D]);
-  put('head.weight', [c.classes, D]);
-  put('head.bias', [c.classes]);
-  return w;
-}
-
 /** Bytes per pool (live after the step, and peak) of one training step at `batch`. */
 export async function estimateMemory(config: ViTConfig, plan: TuningPlan | null, batch: number): Promise<MemoryReport> {
-  const model = new ViT(shapeOnlyBackend(), config, placeholderWeights(config), { plan, seed: 0 });
+  const model = new ViT(shapeOnlyBackend(), config, initViTWeights(config, 0, true), { plan, seed: 0 });
   const sampleShape = config.patchDim === null ? [config.tokens, config.dim] : [config.tokens - 1, config.patchDim];
   const per = sampleShape[0] * sampleShape[1];
   const data: Dataset = {
