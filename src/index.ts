@@ -39,3 +39,4 @@ export type { CheckpointLayout, Naming } from './io/vit-naming.js';
 export { loadCheckpoint, replaceHead, saveCheckpoint, type LoadCheckpointOptions, type LoadedCheckpoint, type SaveCheckpointOptions } from './io/checkpoint.js';
 export { exportReferenceState, loadAdapter, saveAdapter, saveReferenceState, type LoadedAdapter, type SaveAdapterOptions } from './io/adapter.js';
 export { applySparseDelta, mergeAdapter, saveMerged, saveSparseDelta, sparseDelta } from './io/merge.js';
+export { embeddedCheckpoint } from './pretrained/index.js';

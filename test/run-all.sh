@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test matrix (npm test): build, unit tests, then the golden-vector conformance runner in
-# every runtime: Node (webgpu, wasm), Deno (webgpu), Chromium (webgpu).
+# every runtime: Node (webgpu, wasm), Deno (webgpu), Chromium (webgpu), and the fine-tuning page (web/)
+# end to end in headless Chromium.
 #
 #   VECTORS=DIR          the golden vectors (default ../shared/vectors)
 #   CI=true              a runtime that cannot start (no Deno, no Chromium, no WebGPU adapter, no vectors)
@@ -95,6 +96,19 @@ probe() { # name, then the command that evaluates $probe_js
 
 step build npm run build || summary
 step unit npx vitest run
+
+# The fine-tuning page (web/) in headless Chromium (exit status 3: Chromium or playwright-core unavailable)
+echo
+echo "=== web-e2e: node test/web/e2e.mjs"
+log=$(mktemp)
+bounded node test/web/e2e.mjs 2>&1 | tee "$log"
+case ${PIPESTATUS[0]} in
+  0) pass web-e2e ;;
+  3) unavailable web-e2e "$(grep -E '^unavailable:' "$log" | tail -n 1)" ;;
+  124 | 137) fail web-e2e "timed out after ${STEP_TIMEOUT}s" ;;
+  *) fail web-e2e ;;
+esac
+rm -f "$log"
 
 conformance=(conformance --vectors "$VECTORS")
 if [ ! -d "$VECTORS" ]; then

@@ -104,7 +104,7 @@ export class Trainer {
         seen += n;
       }
       await b.flush();
-      const validation = o.validation ? await this.evaluate(o.validation, o.batchSize) : null;
+      const validation = o.validation && !o.signal?.aborted ? await this.evaluate(o.validation, o.batchSize) : null;
       const e = { epoch, loss: lossSum / Math.max(1, logged), accuracy: correctSum / Math.max(1, logged), seconds: (performance.now() - started) / 1000, validation };
       epochs.push(e);
       o.onEpoch?.(e);

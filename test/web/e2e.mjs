@@ -1,0 +1,159 @@
+#!/usr/bin/env node
+// End-to-end test of the fine-tuning page (web/): builds it, serves it on http://localhost, opens it in
+// headless Chromium (playwright-core, Debian's /usr/bin/chromium), trains SNELL on the built-in MNIST,
+// waits for a falling loss on the chart, screenshots the page mid-training
+// (test-artifacts/web-training.png), stops, evaluates, downloads the adapter, and checks in Node that
+// the adapter loads onto the embedded ViT and gives the page's validation accuracy on the same 200
+// VTAB-1k validation images (Trainer.evaluate, same backend as the page).
+// Exit: 0 pass, 1 fail, 3 Chromium or playwright-core unavailable. Needs npm run build first.
+
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const CHROMIUM_ARGS = [
+  '--enable-unsafe-webgpu', '--no-sandbox', '--disable-background-networking', '--disable-component-update',
+  '--disable-sync', '--no-first-run',
+];
+const SETTINGS = { rank: '8', sparsity: '0.5', epochs: '30', lr: '0.05', batch: '32' };
+const MIN_STEPS = 30;
+
+class Unavailable extends Error {}
+const log = (s) => console.log(`# ${s}`);
+const mean = (a) => a.reduce((x, y) => x + y, 0) / a.length;
+
+async function launch() {
+  let chromium;
+  try {
+    ({ chromium } = await import('playwright-core'));
+  } catch (e) {
+    throw new Unavailable(`playwright-core failed to load (${e.message}): npm install`);
+  }
+  const path = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => p && existsSync(p));
+  if (!path) throw new Unavailable('no Chromium found (apt-get install chromium, or set CHROMIUM_PATH)');
+  try {
+    return await chromium.launch({ executablePath: path, args: CHROMIUM_ARGS, headless: true, timeout: 60_000 });
+  } catch (e) {
+    throw new Unavailable(`Chromium (${path}) failed to start: ${e.message.split('\n')[0]}`);
+  }
+}
+
+/** Trains on the page, stops, evaluates, downloads the adapter into `dir`; returns what the page reported. */
+async function drivePage(page, url, dir) {
+  const failures = [];
+  page.on('pageerror', (e) => failures.push(`page error: ${e.message}`));
+  page.on('console', (m) => m.type() === 'error' && failures.push(`console: ${m.text()}`));
+  page.on('request', (r) => !r.url().startsWith(url) && !r.url().startsWith('blob:') && !r.url().startsWith('data:') && failures.push(`fetched ${r.url()}`));
+  await page.goto(url, { waitUntil: 'load', timeout: 30_000 });
+  if (!(await page.evaluate(() => globalThis.crossOriginIsolated))) throw new Error('the page is not cross-origin isolated');
+  // A bad checkpoint file: a message on the page saying what to do, and the page can train again.
+  await page.setInputFiles('#checkpoint', { name: 'broken.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from('not a checkpoint') });
+  await page.click('#train');
+  await page.waitForSelector('#error:not([hidden])', { timeout: 30_000 });
+  log(`bad checkpoint: ${await page.textContent('#error')}`);
+  await page.check('input[name=model][value=embedded]');
+  for (const [id, v] of Object.entries(SETTINGS)) await page.fill(`#${id}`, v);
+  const t0 = Date.now();
+  await page.click('#train');
+  const fail = () => page.waitForSelector('#error:not([hidden])', { timeout: 0 }).then(async () => { throw new Error(`the page shows: ${await page.textContent('#error')}`); });
+  // A falling loss: at least MIN_STEPS steps, the last 10 lower on average than the first 10.
+  await Promise.race([fail(), page.waitForFunction((n) => {
+    const l = JSON.parse(document.getElementById('chart').dataset.losses);
+    const avg = (a) => a.reduce((x, y) => x + y, 0) / a.length;
+    return l.length >= n && avg(l.slice(-10)) < avg(l.slice(0, 10));
+  }, MIN_STEPS, { timeout: 90_000, polling: 250 })]);
+  const losses = JSON.parse(await page.getAttribute('#chart', 'data-losses'));
+  log(`${losses.length} steps in ${((Date.now() - t0) / 1000).toFixed(1)} s: loss ${mean(losses.slice(0, 10)).toFixed(3)} → ${mean(losses.slice(-10)).toFixed(3)}; ${await page.textContent('#speed')}`);
+  log(await page.textContent('#device'));
+  await mkdir(join(ROOT, 'test-artifacts'), { recursive: true });
+  await page.screenshot({ path: join(ROOT, 'test-artifacts', 'web-training.png'), fullPage: true });
+  if ((await page.getAttribute('body', 'data-state')) !== 'training') throw new Error('training ended before Stop: raise SETTINGS.epochs');
+  await page.click('#stop');
+  await Promise.race([fail(), page.waitForSelector('body[data-state=done]', { timeout: 30_000 })]);
+  log(`stopped: ${await page.textContent('#status')}`);
+  await page.click('#evaluate');
+  await Promise.race([fail(), page.waitForSelector('#evaluation[data-validation]', { timeout: 60_000 })]);
+  const validation = JSON.parse(await page.getAttribute('#evaluation', 'data-validation'));
+  log(`page: ${await page.textContent('#evaluation')}`);
+  await page.click('#adapter');
+  await Promise.race([fail(), page.waitForSelector('#downloads a >> nth=1', { timeout: 30_000 })]);
+  for (const a of await page.$$('#downloads a')) {
+    const [download] = await Promise.all([page.waitForEvent('download'), a.click()]);
+    await download.saveAs(join(dir, download.suggestedFilename()));
+    log(`downloaded ${download.suggestedFilename()}`);
+  }
+  // The merged model, and one test image classified on the page.
+  await page.click('#merged');
+  await Promise.race([fail(), page.waitForSelector('#downloads a[download="model.safetensors"]', { timeout: 30_000 })]);
+  log(`merged: ${(await page.$$eval('#downloads a', (as) => as.map((a) => a.textContent))).join(', ')}`);
+  await page.setInputFiles('#classify', { name: 'digit.png', mimeType: 'image/png', buffer: await mnistPng(0) });
+  await Promise.race([fail(), page.waitForFunction(() => /predicted/.test(document.getElementById('classified').textContent), null, { timeout: 30_000 })]);
+  log(`classify MNIST test image 0 (a 7): ${await page.textContent('#classified')}`);
+  if (failures.length) throw new Error(failures.join('\n'));
+  return { validation, backend: await page.getAttribute('#device', 'data-backend') };
+}
+
+/** MNIST test image i as PNG bytes. */
+async function mnistPng(i) {
+  const { PNG } = await import('pngjs');
+  const pkg = await import(pathToFileURL(join(ROOT, 'dist', 'node.js')).href);
+  const t = (await pkg.loadMnist()).test;
+  const png = new PNG({ width: t.width, height: t.height, colorType: 0, inputColorType: 0, inputHasAlpha: false });
+  png.data = Buffer.from(t.pixels.subarray(i * t.width * t.height, (i + 1) * t.width * t.height));
+  return PNG.sync.write(png, { colorType: 0, inputColorType: 0, inputHasAlpha: false });
+}
+
+/** The page's adapter on the embedded ViT, evaluated in Node on the VTAB-1k validation images. */
+async function evaluateInNode(dir, backendKind) {
+  const pkg = await import(pathToFileURL(join(ROOT, 'dist', 'node.js')).href);
+  const base = await pkg.loadCheckpoint(pkg.embeddedCheckpoint(), { seed: 0 });
+  const adapter = await pkg.loadAdapter(pkg.nodeFolder(dir), base);
+  const backend = await pkg.createBackend({ prefer: backendKind });
+  const model = new pkg.ViT(backend, adapter.config, adapter.weights, { plan: adapter.plan, seed: 0 });
+  const prep = await pkg.ImagePrep.create();
+  const { val } = pkg.vtab1k(await pkg.loadMnist(), 0);
+  const result = await new pkg.Trainer(model).evaluate(pkg.ImageDataset.of(prep, val, { patch: 8, size: 32, channels: 1 }), 64);
+  model.dispose();
+  backend.destroy();
+  return result;
+}
+
+async function main() {
+  const started = Date.now();
+  const { buildWeb } = await import('../../web/build.mjs');
+  const { serve } = await import('../../web/serve.mjs');
+  await buildWeb();
+  const server = await serve();
+  const url = `http://localhost:${server.address().port}/`;
+  const dir = await mkdtemp(join(tmpdir(), 'snell-web-'));
+  let browser;
+  try {
+    browser = await launch();
+    log(`chromium ${browser.version()}, page ${url}`);
+    const page = await browser.newPage({ acceptDownloads: true });
+    const shown = await drivePage(page, url, dir);
+    const node = await evaluateInNode(dir, shown.backend);
+    log(`node (${shown.backend}): validation accuracy ${(100 * node.accuracy).toFixed(2)}% (${node.samples} images), loss ${node.loss.toFixed(4)}`);
+    // Same backend: the same numbers; 1 image of slack for a GPU's reduction order.
+    const slack = shown.backend === 'wasm' ? 0 : 1 / node.samples;
+    const lossOff = Math.abs(node.loss - shown.validation.loss) / node.loss;
+    if (node.samples !== shown.validation.samples || Math.abs(node.accuracy - shown.validation.accuracy) > slack + 1e-9 || lossOff > (slack ? 1e-3 : 1e-6)) {
+      throw new Error(`the page reported accuracy ${shown.validation.accuracy}, loss ${shown.validation.loss} on ${shown.validation.samples} images, Node ${node.accuracy}, loss ${node.loss} on ${node.samples}`);
+    }
+    console.log(`PASS web e2e: page and Node agree on validation accuracy ${(100 * node.accuracy).toFixed(2)}% (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    return 0;
+  } finally {
+    await browser?.close().catch(() => {});
+    server.closeAllConnections?.();
+    await new Promise((ok) => server.close(ok));
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+main().then((code) => { process.exitCode = code; }, (e) => {
+  console.error(`${e instanceof Unavailable ? 'unavailable' : 'FAIL web e2e'}: ${e?.stack ?? e}`);
+  process.exitCode = e instanceof Unavailable ? 3 : 1;
+});

@@ -1,0 +1,175 @@
+// The training worker (a module Web Worker): builds the backend, the model and the data, trains with
+// SNELL and reports every step to the page; then evaluates, saves the adapter or the merged model
+// into memory for download, and classifies single images. A stop request arrives through a shared
+// flag (the page is cross-origin isolated), since a Wasm training loop never yields to messages.
+
+import {
+  type Backend, blobFolder, createBackend, type Dataset, decodeBrowser, DEFAULT_PLAN, ImageDataset, ImagePrep,
+  type LabeledImages, loadFolderEntries, type LoadedCheckpoint, replaceHead, saveAdapter, saveMerged, Trainer, ViT,
+} from 'snell-js';
+import { advice } from './errors.js';
+import { type Geometry, geometryOf, type Images, loadBase, loadBuiltin, loadFolder } from './load.js';
+import type { FromWorker, StartRequest, Thumb, ToWorker } from './protocol.js';
+
+interface Session {
+  backend: Backend;
+  base: LoadedCheckpoint;
+  /** 'embedded' or the checkpoint file's name, recorded in the adapter. */
+  baseName: string;
+  model: ViT;
+  trainer: Trainer;
+  prep: ImagePrep;
+  geometry: Geometry;
+  data: Images;
+  val: ImageDataset;
+  grid: ImageDataset;
+  training: boolean;
+}
+
+const GRID = 8;
+let session: Session | null = null;
+let stopFlag: Int32Array<ArrayBufferLike> = new Int32Array(1);
+let stopRequested = false;
+
+const post = (m: FromWorker) => postMessage(m);
+
+self.onmessage = async (e: MessageEvent<ToWorker | { type: 'stop-flag'; flag: SharedArrayBuffer }>) => {
+  const m = e.data;
+  try {
+    if (m.type === 'stop-flag') stopFlag = new Int32Array(m.flag);
+    else if (m.type === 'stop') stopRequested = true;
+    else if (m.type === 'start') await start(m);
+    else if (m.type === 'evaluate') await evaluate(need());
+    else if (m.type === 'download') await download(need(), m.what);
+    else if (m.type === 'classify') await classify(need(), m.file);
+  } catch (err) {
+    if (session) session.training = false;
+    post({ type: 'error', text: advice(err) });
+  }
+};
+
+function need(): Session {
+  if (!session) throw new Error('nothing is trained yet: press Train first');
+  if (session.training) throw new Error('training is still running: press Stop or wait for it to finish');
+  return session;
+}
+
+const options = (g: Geometry) => ({ patch: g.patch, size: g.size, channels: g.channels });
+
+async function start(r: StartRequest): Promise<void> {
+  if (session?.training) throw new Error('training is already running');
+  session?.model.dispose();
+  session?.backend.destroy();
+  session = null;
+  Atomics.store(stopFlag, 0, 0);
+  stopRequested = false;
+
+  post({ type: 'status', text: 'starting the backend…' });
+  let fallback: string | null = null;
+  const backend = await createBackend({ prefer: r.backend === 'auto' ? undefined : r.backend, onFallback: (why) => { fallback = why; } });
+  post({ type: 'backend', kind: backend.kind, description: backend.description, fallback });
+  post({ type: 'status', text: 'loading the model and the images…' });
+  const base = await loadBase(r.checkpoint);
+  const geometry = geometryOf(base);
+  const prep = await ImagePrep.create();
+  const data = r.folder ? await loadFolder(r.folder, prep, geometry, (text) => post({ type: 'status', text })) : await loadBuiltin();
+  let { weights, config } = base;
+  if (config.classes !== data.classes.length) {
+    weights = replaceHead(weights, data.classes.length, 0);
+    config = { ...config, classes: data.classes.length };
+  }
+  const plan = { ...DEFAULT_PLAN, method: 'snell' as const, rank: r.rank, sparsity: r.sparsity };
+  const model = new ViT(backend, config, weights, { plan, seed: 0 });
+  const view = (indices: number[]) => new ImageDataset(prep, data.images, options(geometry), indices);
+  const s: Session = {
+    backend, base, baseName: r.checkpoint?.find((f) => f.name.endsWith('.safetensors'))?.name ?? 'embedded', model, trainer: new Trainer(model), prep, geometry, data,
+    val: view(data.val), grid: view(data.val.slice(0, GRID)), training: true,
+  };
+  session = s;
+  post({
+    type: 'ready', classes: [...data.classes], train: data.train.length, val: data.val.length, test: data.test?.count ?? 0,
+    trainable: model.params().reduce((a, p) => a + p.tensor.size, 0), grid: thumbs(data.images, data.val.slice(0, GRID), data.classes),
+  });
+
+  const stop = new AbortController();
+  await s.trainer.fit(view(data.train), {
+    epochs: r.epochs, batchSize: r.batch, lr: r.lr, weightDecay: 1e-4, warmupSteps: 0, seed: 0, validation: s.val, signal: stop.signal,
+    onStep: (ev) => {
+      if (stopRequested || Atomics.load(stopFlag, 0)) stop.abort();
+      post({ type: 'step', step: ev.step, epoch: ev.epoch, loss: ev.loss, accuracy: ev.accuracy, imagesPerSecond: ev.imagesPerSecond, memory: ev.memory });
+    },
+    onEpoch: (ev) => {
+      post({ type: 'epoch', epoch: ev.epoch, loss: ev.loss, accuracy: ev.accuracy, validation: ev.validation });
+      void showPredictions(s);
+    },
+  });
+  s.training = false;
+  await showPredictions(s);
+  post({ type: 'done', stopped: stop.signal.aborted });
+}
+
+function thumbs(images: LabeledImages, indices: number[], classes: readonly string[]): Thumb[] {
+  const per = images.channels * images.height * images.width;
+  return indices.map((i) => ({
+    pixels: images.pixels.slice(i * per, (i + 1) * per), channels: images.channels, height: images.height, width: images.width,
+    label: classes[images.labels[i]],
+  }));
+}
+
+/** Class probabilities of every sample of `data` (one batch, no dropout). */
+async function probabilities(model: ViT, data: Dataset): Promise<Float32Array[]> {
+  const b = model.backend;
+  const idx = Array.from({ length: data.size }, (_, i) => i);
+  const { inputs } = data.get(idx);
+  const { x, logits } = model.ledger.within('scratch', () => {
+    const x = b.upload(inputs, [idx.length, ...data.sampleShape]);
+    return { x, logits: model.forward(x, false) };
+  });
+  const all = (await b.read(logits)) as Float32Array;
+  b.free(x);
+  b.free(logits);
+  const C = model.config.classes;
+  return idx.map((i) => {
+    const z = all.slice(i * C, (i + 1) * C);
+    const max = Math.max(...z);
+    const e = z.map((v) => Math.exp(v - max));
+    const sum = e.reduce((a, v) => a + v, 0);
+    return e.map((v) => v / sum);
+  });
+}
+
+const argmax = (p: Float32Array) => p.indexOf(Math.max(...p));
+
+async function showPredictions(s: Session): Promise<void> {
+  const p = await probabilities(s.model, s.grid);
+  post({ type: 'predictions', labels: p.map((q) => s.data.classes[argmax(q)]) });
+}
+
+async function evaluate(s: Session): Promise<void> {
+  post({ type: 'status', text: 'evaluating…' });
+  const validation = await s.trainer.evaluate(s.val, 64);
+  const t = s.data.test;
+  const test = t ? await s.trainer.evaluate(new ImageDataset(s.prep, t, options(s.geometry)), 64) : null;
+  post({ type: 'evaluation', validation, test });
+}
+
+async function download(s: Session, what: 'adapter' | 'merged'): Promise<void> {
+  post({ type: 'status', text: `saving the ${what === 'adapter' ? 'adapter' : 'merged model'}…` });
+  const folder = blobFolder({}, what);
+  if (what === 'adapter') await saveAdapter(folder, s.model, { baseModel: s.baseName, baseNaming: s.base.layout.naming });
+  else await saveMerged(folder, s.model, s.base);
+  post({ type: 'files', what, files: [...folder.files].map(([name, blob]) => ({ name, blob })) });
+}
+
+async function classify(s: Session, file: File): Promise<void> {
+  const g = s.geometry;
+  let reason = '';
+  const images = await loadFolderEntries(
+    [{ label: 'image', file: file.name, read: async () => new Uint8Array(await file.arrayBuffer()) }], ['image'], decodeBrowser, s.prep,
+    { size: g.size, channels: g.channels, onSkip: (k) => { reason = k.reason; } },
+  );
+  if (images.count === 0) throw new Error(`${file.name} could not be read (${reason}): drop a PNG or JPEG image`);
+  const [p] = await probabilities(s.model, new ImageDataset(s.prep, images, options(g)));
+  const k = argmax(p);
+  post({ type: 'classified', label: s.data.classes[k], probability: p[k] });
+}
