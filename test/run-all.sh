@@ -97,18 +97,26 @@ probe() { # name, then the command that evaluates $probe_js
 step build npm run build || summary
 step unit npx vitest run
 
-# The fine-tuning page (web/) in headless Chromium (exit status 3: Chromium or playwright-core unavailable)
-echo
-echo "=== web-e2e: node test/web/e2e.mjs"
-log=$(mktemp)
-bounded node test/web/e2e.mjs 2>&1 | tee "$log"
-case ${PIPESTATUS[0]} in
-  0) pass web-e2e ;;
-  3) unavailable web-e2e "$(grep -E '^unavailable:' "$log" | tail -n 1)" ;;
-  124 | 137) fail web-e2e "timed out after ${STEP_TIMEOUT}s" ;;
-  *) fail web-e2e ;;
-esac
-rm -f "$log"
+# A step driving headless Chromium: exit status 3 means Chromium, playwright-core or the adapter is
+# unavailable, and the last output line matching `pattern` says why.
+browser_step() { # name, pattern, command...
+  local name=$1 pattern=$2 log
+  shift 2
+  echo
+  echo "=== $name: $*"
+  log=$(mktemp)
+  bounded "$@" 2>&1 | tee "$log"
+  case ${PIPESTATUS[0]} in
+    0) pass "$name" ;;
+    3) unavailable "$name" "$(grep -E "$pattern" "$log" | tail -n 1)" ;;
+    124 | 137) fail "$name" "timed out after ${STEP_TIMEOUT}s" ;;
+    *) fail "$name" ;;
+  esac
+  rm -f "$log"
+}
+
+# The fine-tuning page (web/)
+browser_step web-e2e '^unavailable:' node test/web/e2e.mjs
 
 conformance=(conformance --vectors "$VECTORS")
 if [ ! -d "$VECTORS" ]; then
@@ -135,17 +143,7 @@ elif probe deno-webgpu "$deno" eval "$(probe_js ./dist/deno.js)"; then
   step deno-webgpu "$deno" run -A dist/cli.js "${conformance[@]}" --backend webgpu
 fi
 
-# Chromium (exit status 3: Chromium, playwright-core or the WebGPU adapter unavailable)
-echo
-echo "=== chromium-webgpu: node runtimes/browser-runner/run.mjs --vectors $VECTORS --backend webgpu"
-log=$(mktemp)
-bounded node runtimes/browser-runner/run.mjs --vectors "$VECTORS" --backend webgpu 2>&1 | tee "$log"
-case ${PIPESTATUS[0]} in
-  0) pass chromium-webgpu ;;
-  3) unavailable chromium-webgpu "$(grep -E '^(browser-runner:|# cannot create)' "$log" | tail -n 1)" ;;
-  124 | 137) fail chromium-webgpu "timed out after ${STEP_TIMEOUT}s" ;;
-  *) fail chromium-webgpu ;;
-esac
-rm -f "$log"
+# Chromium
+browser_step chromium-webgpu '^(browser-runner:|# cannot create)' node runtimes/browser-runner/run.mjs --vectors "$VECTORS" --backend webgpu
 
 summary
