@@ -2,18 +2,21 @@
 // adapter (r = 16, s = 0.9, 1576 rows = 8 images × 197 tokens) on every backend available here, and
 // the exact quantile selection's throughput. Runs against the built package (npm run build first).
 //
-//   npm run bench                 all backends
-//   npm run bench -- --backend wasm
+//   npm run bench:adapter                 all backends
+//   npm run bench:adapter -- --backend wasm
+//
+// bench/compare.mjs imports benchAdapter() (the same measurement, returned as numbers).
 
+import { pathToFileURL } from 'node:url';
 import { createBackend, SnellAdapterOp } from '../dist/node.js';
 
-const SHAPES = [[768, 768], [768, 3072]];
-const RANK = 16;
+export const SHAPES = [[768, 768], [768, 3072]];
+export const RANK = 16;
 const HEADS = 2;
-const SPARSITY = 0.9;
-const ROWS = 1576;
+export const SPARSITY = 0.9;
+export const ROWS = 1576;
 
-function uniform(size, seed, scale) {
+export function uniform(size, seed, scale) {
   let s = seed >>> 0;
   const out = new Float32Array(size);
   for (let i = 0; i < size; i++) {
@@ -23,9 +26,9 @@ function uniform(size, seed, scale) {
   return out;
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function timed(reps, body) {
+export async function timed(reps, body) {
   const times = [];
   for (let r = 0; r < reps; r++) {
     const t0 = performance.now();
@@ -35,10 +38,27 @@ async function timed(reps, body) {
   return median(times);
 }
 
-async function benchBackend(kind) {
-  const backend = await createBackend({ prefer: kind });
-  const reps = kind === 'webgpu' && /llvmpipe|lavapipe|swiftshader/i.test(backend.description) ? 3 : 7;
-  console.log(`\n${kind}: ${backend.description}`);
+export const isSoftwareGpu = (backend) => backend.kind === 'webgpu' && /llvmpipe|lavapipe|swiftshader/i.test(backend.description);
+
+/** Creates the backend of `kind`, throwing when another one came back (no silent fallback). */
+export async function backendOf(kind) {
+  const backend = await createBackend({ prefer: kind, onFallback: () => {} });
+  if (backend.kind !== kind) {
+    backend.destroy();
+    throw new Error(`got ${backend.kind} instead of ${kind}`);
+  }
+  return backend;
+}
+
+/**
+ * Median adapter fwd+bwd (ms) and selection time (ms) per shape on backend `kind`; prints as it goes.
+ * Returns { kind, description, reps, shapes: [{ n, m, ms, selMs }] }.
+ */
+export async function benchAdapter(kind, { reps: repsWanted, log = console.log } = {}) {
+  const backend = await backendOf(kind);
+  const reps = repsWanted ?? (isSoftwareGpu(backend) ? 3 : 7);
+  const result = { kind, description: backend.description, reps, shapes: [] };
+  log(`\n${kind}: ${backend.description}`);
   try {
     for (const [n, m] of SHAPES) {
       const k = RANK / HEADS;
@@ -57,7 +77,7 @@ async function benchBackend(kind) {
       };
       await step(); // warm-up: pipelines and allocations
       const ms = await timed(reps, step);
-      console.log(`  adapter fwd+bwd ${n}x${m} r=${RANK} s=${SPARSITY} rows=${ROWS}: median ${ms.toFixed(1)} ms (${reps} runs)`);
+      log(`  adapter fwd+bwd ${n}x${m} r=${RANK} s=${SPARSITY} rows=${ROWS}: median ${ms.toFixed(1)} ms (${reps} runs)`);
 
       const u = op.update(params);
       const t = backend.zeros([1]);
@@ -66,21 +86,27 @@ async function benchBackend(kind) {
         backend.quantileAbs(u.W, SPARSITY, t);
         await backend.read(t);
       });
-      console.log(`  quantile selection over ${n * m} elements: median ${selMs.toFixed(2)} ms = ${((n * m) / (selMs / 1e3)).toExponential(2)} elements/s`);
+      result.shapes.push({ n, m, ms, selMs });
+      log(`  quantile selection over ${n * m} elements: median ${selMs.toFixed(2)} ms = ${((n * m) / (selMs / 1e3)).toExponential(2)} elements/s`);
       op.freeUpdate(u);
       for (const tensor of [t, params.A, params.B, x, dy]) backend.free(tensor);
     }
   } finally {
     backend.destroy();
   }
+  return result;
 }
 
-const flag = process.argv.indexOf('--backend');
-const kinds = flag > 0 ? [process.argv[flag + 1]] : ['wasm', 'webgpu'];
-for (const kind of kinds) {
-  try {
-    await benchBackend(kind);
-  } catch (e) {
-    console.log(`\n${kind}: not available here (${e.message})`);
+async function main() {
+  const flag = process.argv.indexOf('--backend');
+  const kinds = flag > 0 ? [process.argv[flag + 1]] : ['wasm', 'webgpu'];
+  for (const kind of kinds) {
+    try {
+      await benchAdapter(kind);
+    } catch (e) {
+      console.log(`\n${kind}: not available here (${e.message})`);
+    }
   }
 }
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) await main();

@@ -4,12 +4,14 @@
 // full training step. Runs against the built package (npm run build first).
 //
 //   npm run bench:train [-- --backend wasm|webgpu] [-- --skip-memory]
+//
+// bench/compare.mjs imports stepTime() and memoryTable() (the same measurements, returned as numbers).
 
+import { pathToFileURL } from 'node:url';
+import { backendOf } from './adapter.mjs';
 import { createBackend, DEFAULT_PLAN, initViTWeights, POOLS, Trainer, ViT, vitConfig } from '../dist/node.js';
 
-const args = process.argv.slice(2);
-const only = args.includes('--backend') ? [args[args.indexOf('--backend') + 1]] : ['wasm', 'webgpu'];
-const BATCH = 8;
+export const BATCH = 8;
 
 /** A dataset of `n` random 224² RGB images already cut into 196 patches of 768 values. */
 function randomImages(config, n) {
@@ -33,13 +35,17 @@ function randomImages(config, n) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const mib = (bytes) => (bytes / 2 ** 20).toFixed(0);
 
-async function stepTime(kind) {
-  const backend = await createBackend({ prefer: kind });
+/**
+ * Median ViT-Tiny/16 SNELL-8 training step on backend `kind` (the first step, which compiles and allocates,
+ * is not counted). Returns { kind, description, ms, imagesPerSecond, steps }.
+ */
+export async function stepTime(kind, { steps: stepsWanted, log = console.log } = {}) {
+  const backend = await backendOf(kind);
   const config = vitConfig('tiny', { classes: 100 });
   const model = new ViT(backend, config, initViTWeights(config, 1), { plan: { ...DEFAULT_PLAN, rank: 8 }, seed: 1 });
   const trainer = new Trainer(model);
   const slow = kind === 'webgpu' && /llvmpipe|lavapipe|swiftshader/i.test(backend.description);
-  const steps = slow ? 3 : 6;
+  const steps = stepsWanted ?? (slow ? 3 : 6);
   const times = [];
   await trainer.fit(randomImages(config, BATCH * (steps + 1)), {
     epochs: 1, batchSize: BATCH, lr: 1e-3, seed: 1, onStep: (e) => e.step > 0 && times.push(BATCH / e.imagesPerSecond),
@@ -47,10 +53,17 @@ async function stepTime(kind) {
   model.dispose();
   backend.destroy();
   const t = median(times);
-  console.log(`ViT-Tiny/16 SNELL-8 training step, batch ${BATCH}, ${kind} (${backend.description}): median ${(t * 1000).toFixed(0)} ms, ${(BATCH / t).toFixed(2)} images/s (${times.length} steps)`);
+  log(`ViT-Tiny/16 SNELL-8 training step, batch ${BATCH}, ${kind} (${backend.description}): median ${(t * 1000).toFixed(0)} ms, ${(BATCH / t).toFixed(2)} images/s (${times.length} steps)`);
+  return { kind, description: backend.description, ms: t * 1000, imagesPerSecond: BATCH / t, steps: times.length };
 }
 
-async function memoryTable() {
+/** The memory table (printed as Markdown); returns its lines. */
+export async function memoryTable({ log = console.log } = {}) {
+  const lines = [];
+  const out = (line) => {
+    lines.push(line);
+    log(line);
+  };
   const backend = await createBackend({ prefer: 'wasm' });
   const config = vitConfig('base', { classes: 100 });
   const weights = initViTWeights(config, 1);
@@ -60,24 +73,32 @@ async function memoryTable() {
     ['LoRA-8', { ...DEFAULT_PLAN, method: 'lora', rank: 8, kernelHeads: 1, sparsity: 0 }],
     ['SNELL-8', { ...DEFAULT_PLAN, method: 'snell', rank: 8 }],
   ];
-  console.log(`\nMemory at ViT-B/16, batch ${BATCH}, one full training step (MiB, peak per pool from the engine's allocations):`);
-  console.log(`| method | ${POOLS.join(' | ')} | peak total |`);
-  console.log(`|---|${POOLS.map(() => '---:').join('|')}|---:|`);
+  log('');
+  out(`Memory at ViT-B/16, batch ${BATCH}, one full training step (MiB, peak per pool from the engine's allocations):`);
+  out(`| method | ${POOLS.join(' | ')} | peak total |`);
+  out(`|---|${POOLS.map(() => '---:').join('|')}|---:|`);
   for (const [name, plan] of methods) {
     const model = new ViT(backend, config, weights, { plan, seed: 1 });
     await new Trainer(model).fit(randomImages(config, BATCH), { epochs: 1, batchSize: BATCH, lr: 1e-3, seed: 1 });
     const m = model.memory();
-    console.log(`| ${name} | ${POOLS.map((p) => mib(m.peak[p])).join(' | ')} | ${mib(m.peakTotal)} |`);
+    out(`| ${name} | ${POOLS.map((p) => mib(m.peak[p])).join(' | ')} | ${mib(m.peakTotal)} |`);
     model.dispose();
   }
   backend.destroy();
+  return lines;
 }
 
-for (const kind of only) {
-  try {
-    await stepTime(kind);
-  } catch (e) {
-    console.log(`${kind}: not available here (${e.message})`);
+async function main() {
+  const args = process.argv.slice(2);
+  const only = args.includes('--backend') ? [args[args.indexOf('--backend') + 1]] : ['wasm', 'webgpu'];
+  for (const kind of only) {
+    try {
+      await stepTime(kind);
+    } catch (e) {
+      console.log(`${kind}: not available here (${e.message})`);
+    }
   }
+  if (!args.includes('--skip-memory')) await memoryTable();
 }
-if (!args.includes('--skip-memory')) await memoryTable();
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) await main();
