@@ -119,14 +119,12 @@ export async function chooseBackend(
       const software = softwareAdapter(adapter);
       if (software) {
         reason = `the only WebGPU adapter in ${runtime} is a software rasterizer (${software}), slower than the Wasm backend on the same CPU; prefer 'webgpu' (CLI: --backend webgpu) uses it anyway`;
-        const onFallback = options.onFallback ?? ((r: string) => console.warn(`snell: using the wasm backend: ${r}`));
-        onFallback(reason);
-        return factories.wasm();
-      }
-      try {
-        return await factories.webgpu(gpu, { powerPreference });
-      } catch (e) {
-        reason = `the WebGPU backend failed to start in ${runtime}: ${message(e)}`;
+      } else {
+        try {
+          return await factories.webgpu(gpu, { powerPreference });
+        } catch (e) {
+          reason = `the WebGPU backend failed to start in ${runtime}: ${message(e)}`;
+        }
       }
     } else {
       reason ??= `no WebGPU adapter in ${runtime} (requestAdapter returned null). Fix: ${NO_ADAPTER_FIX[runtime]}`;
