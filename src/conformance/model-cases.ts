@@ -8,7 +8,7 @@ import { SafetensorsError, SafetensorsFile } from '../io/safetensors.js';
 import { Block } from '../model/block.js';
 import { LINEAR_NAMES, type TuningPlan, type ViTConfig } from '../model/config.js';
 import { MemoryLedger, tracked } from '../model/memory.js';
-import { blockLayers, ViT, type NamedArray, type Weights } from '../model/vit.js';
+import { blockLayers, blockParts, ViT, type NamedArray, type Weights } from '../model/vit.js';
 import { AdamW } from '../train/adamw.js';
 import { relL2, TOLERANCE } from './compare.js';
 
@@ -102,17 +102,8 @@ export async function runBlockCase(backend: Backend, bytes: Uint8Array, file: st
   const owned: Tensor[] = [];
   try {
     const plan = planOf(r, weights);
-    const layers = named(file, () => blockLayers({
-      backend: b, ledger, weights, config, init: () => 0,
-      get: (name, shape) => {
-        const w = weights.get(name);
-        if (!w) r.fail(`tensor "param.${name}" is missing`);
-        if (w!.data.length !== shape.reduce((p, q) => p * q, 1)) r.fail(`tensor "param.${name}" has shape [${w!.shape.join(', ')}], expected [${shape.join(', ')}]`);
-        return w!;
-      },
-      frozen: (name, shape) => b.upload(weights.get(name)!.data, shape),
-      trainable: (name, shape) => b.upload(weights.get(name)!.data, shape),
-    }, '', plan, false));
+    const parts = blockParts(b, ledger, weights, config, () => 0, () => {});
+    const layers = named(file, () => blockLayers(parts, '', plan, false));
     const block = new Block(b, ledger, layers, heads, config.eps);
     const xt = b.upload(x.data, [batch, tokens, dim]);
     const gt = b.upload(g.data, [batch, tokens, dim]);

@@ -55,21 +55,8 @@ export class ViT {
     const full = options.plan?.method === 'full';
     const { dim: D, classes, tokens: T } = config;
     const init = rng(options.seed);
-    const get = (name: string, shape: readonly number[]): NamedArray => {
-      const w = weights.get(name);
-      if (!w) throw new AdapterConfigError(`the checkpoint has no tensor "${name}" (shape [${shape.join(', ')}] expected)`);
-      const size = shape.reduce((x, y) => x * y, 1);
-      if (w.data.length !== size) {
-        throw new AdapterConfigError(`tensor "${name}" has shape [${w.shape.join(', ')}], expected [${shape.join(', ')}]`);
-      }
-      return w;
-    };
-    const frozen = (name: string, shape: readonly number[]) => this.ledger.within('frozen', () => b.upload(get(name, shape).data, shape));
-    const trainable = (name: string, shape: readonly number[], decay: boolean) => {
-      const t = this.ledger.within('trainable', () => b.upload(get(name, shape).data, shape));
-      this.extraParams.push({ name, tensor: t, decay, grad: null });
-      return t;
-    };
+    const parts = blockParts(b, this.ledger, weights, config, init, (p) => this.extraParams.push(p));
+    const { frozen, trainable } = parts;
 
     if (config.patchDim !== null) {
       this.patch = new Linear(b, this.ledger, 'patch_embed.proj', '', config.patchDim, D,
@@ -80,7 +67,6 @@ export class ViT {
 
     const plan = options.plan;
     const [first, last] = plan?.blocks ?? [0, config.depth];
-    const parts = { backend: b, ledger: this.ledger, weights, config, init, get, frozen, trainable };
     for (let n = 0; n < config.depth; n++) {
       const branches = plan && n >= first && n < last ? plan : null;
       const before = this.extraParams.length;
@@ -92,8 +78,8 @@ export class ViT {
       ? { w: trainable('norm.weight', [D], true), b: trainable('norm.bias', [D], true) }
       : { w: frozen('norm.weight', [D]), b: frozen('norm.bias', [D]) };
     this.head = new Linear(b, this.ledger, 'head', '', D, classes,
-      this.ledger.within('trainable', () => b.upload(get('head.weight', [classes, D]).data, [classes, D])),
-      this.ledger.within('trainable', () => b.upload(get('head.bias', [classes]).data, [classes])), null, null, true);
+      this.ledger.within('trainable', () => b.upload(parts.get('head.weight', [classes, D]).data, [classes, D])),
+      this.ledger.within('trainable', () => b.upload(parts.get('head.bias', [classes]).data, [classes])), null, null, true);
   }
 
   /** Every trainable tensor, each once. */
@@ -212,6 +198,32 @@ export interface BlockParts {
   get: (name: string, shape: readonly number[]) => NamedArray;
   frozen: (name: string, shape: readonly number[]) => Tensor;
   trainable: (name: string, shape: readonly number[], decay: boolean) => Tensor;
+}
+
+/**
+ * Checked access to a checkpoint's tensors while building: `get` verifies presence and size (a mismatch
+ * names the tensor and both shapes), `frozen` uploads into the frozen pool, `trainable` into the
+ * trainable pool and reports the new parameter.
+ */
+export function blockParts(
+  backend: Backend, ledger: MemoryLedger, weights: Weights, config: ViTConfig, init: () => number,
+  onTrainable: (p: Param) => void,
+): BlockParts {
+  const get = (name: string, shape: readonly number[]): NamedArray => {
+    const w = weights.get(name);
+    if (!w) throw new AdapterConfigError(`the checkpoint has no tensor "${name}" (shape [${shape.join(', ')}] expected)`);
+    if (w.data.length !== shape.reduce((x, y) => x * y, 1)) {
+      throw new AdapterConfigError(`tensor "${name}" has shape [${w.shape.join(', ')}], expected [${shape.join(', ')}]`);
+    }
+    return w;
+  };
+  const frozen = (name: string, shape: readonly number[]) => ledger.within('frozen', () => backend.upload(get(name, shape).data, shape));
+  const trainable = (name: string, shape: readonly number[], decay: boolean) => {
+    const tensor = ledger.within('trainable', () => backend.upload(get(name, shape).data, shape));
+    onTrainable({ name, tensor, decay, grad: null });
+    return tensor;
+  };
+  return { backend, ledger, weights, config, init, get, frozen, trainable };
 }
 
 /** The layers of the block whose tensors are named `${prefix}norm1.weight` …, with branches per `plan`. */
