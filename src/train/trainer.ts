@@ -67,6 +67,7 @@ export class Trainer {
   async fit(data: Dataset, o: FitOptions): Promise<EpochEvent[]> {
     const { model } = this;
     const b = model.backend;
+    if (data.size === 0) throw new Error('the training set is empty: give fit a dataset with at least one sample');
     const seed = o.seed ?? 0;
     const stepsPerEpoch = Math.ceil(data.size / o.batchSize);
     const total = o.epochs * stepsPerEpoch;
@@ -82,7 +83,7 @@ export class Trainer {
     for (let epoch = 0; epoch < o.epochs && !o.signal?.aborted; epoch++) {
       const order = shuffled(data.size, seed * 1000003 + epoch);
       const started = performance.now();
-      let [lossSum, correctSum, seen, logged] = [0, 0, 0, 0];
+      let [lossSum, correctSum, logged] = [0, 0, 0];
       for (let i = 0; i < data.size && !o.signal?.aborted; i += o.batchSize, step++) {
         const t0 = performance.now();
         const batch = data.get(order.slice(i, i + o.batchSize));
@@ -101,14 +102,12 @@ export class Trainer {
         }
         b.free(loss);
         b.free(correct);
-        seen += n;
       }
       await b.flush();
       const validation = o.validation && !o.signal?.aborted ? await this.evaluate(o.validation, o.batchSize) : null;
       const e = { epoch, loss: lossSum / Math.max(1, logged), accuracy: correctSum / Math.max(1, logged), seconds: (performance.now() - started) / 1000, validation };
       epochs.push(e);
       o.onEpoch?.(e);
-      if (seen === 0) break;
     }
     return epochs;
   }
