@@ -1,5 +1,7 @@
 // The runtime-independent public API. Each entry in src/entries adds the host's createBackend.
 export type { Backend, BackendKind, DType, MatmulOptions, MergeKernel, Tensor } from './backend.js';
+export { MATMUL_VARIANTS, type MatmulPlan, type MatmulVariant } from './webgpu/matmul.js';
+export type { WebGpuOptions } from './webgpu/backend.js';
 export { BackendError } from './backend.js';
 export type { AdapterConfig, AdapterKind } from './adapter/config.js';
 export { AdapterConfigError, defaultCoeff, resolveConfig } from './adapter/config.js';

@@ -6,22 +6,43 @@
 // Shapes (row-major f32): a [M,K] or [K,M], b [K,N] or [N,K], C [M,N].
 // Bindings (group 0)
 //   0 uniform               p { M, K, N, tiles_n }
-//   1 storage, read         a
-//   2 storage, read         b
-//   3 storage, read_write   C
-// Dispatch: one workgroup of 16×16 threads per 64×64 tile of C, each thread computing a 4×4 block.
-//   ⌈M/64⌉·⌈N/64⌉ workgroups on a 2-D grid; tile = wid.y·nwg.x + wid.x, row tile = tile / tiles_n,
-//   column tile = tile % tiles_n. The K dimension advances 16 at a time through workgroup tiles
-//   As [16][64] and Bs [16][64]; loads outside a or b read as 0, writes outside C are skipped, so
-//   no size needs to be a multiple of anything.
+//   1 storage, read         a   as array<f32>    (entry main)
+//   2 storage, read         b   as array<f32>    (entry main)
+//   3 storage, read_write   C   as array<f32>    (both entries)
+//   4 storage, read         a4  as array<vec4f> (entry main_vec4)
+//   5 storage, read         b4  as array<vec4f> (entry main_vec4)
+// main_vec4 loads a and b four floats at a time along their contiguous dimension; the host uses it
+// only when that dimension is a multiple of 4 for both (a: K, or M if TRANS_A; b: N, or K if
+// TRANS_B), so a vec4 is either wholly inside or wholly outside its matrix.
+// Variant (override constants): WG_X×WG_Y threads; each thread owns TM4 groups of 4 rows and TN4
+// groups of 4 columns, so the workgroup tile of C is BM×BN with BM = 4·TM4·WG_Y, BN = 4·TN4·WG_X;
+// K advances BK at a time (BK a multiple of 4). TM4, TN4 ≤ 2: at most 8×8 outputs per thread.
+// The host sets WG_X, WG_Y, TM4, TN4, BK (the table is src/webgpu/matmul.ts); BM, BN, THREADS and
+// the tile sizes follow from them.
+// Thread (tx,ty) owns rows 4·WG_Y·h + 4·ty + i and columns 4·WG_X·g + 4·tx + j (h < TM4, g < TN4,
+// i, j < 4): neighbouring threads read neighbouring vec4s of the workgroup tiles.
+// Workgroup tiles, k-major: As[kk·BM/4 + r/4][r%4] = opA[row0 + r, k0 + kk] (A transposed) and
+// Bs[kk·BN/4 + c/4][c%4] = opB[k0 + kk, col0 + c].
+// Dispatch: ⌈M/BM⌉·⌈N/BN⌉ workgroups on a 2-D grid; tile = wid.y·nwg.x + wid.x, row tile =
+//   tile / tiles_n, column tile = tile % tiles_n; workgroups past the last tile return at once.
+//   Loads outside a or b read as 0 and writes outside C are skipped, so no size needs to be a
+//   multiple of anything.
 // Edge rules: K = 0 gives C = 0 (or C unchanged with ACCUMULATE); NaN propagates.
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 override ACCUMULATE: bool = false;
-const TILE: u32 = 64u;
-const TK: u32 = 16u;
-const WG: u32 = 256u;
+override WG_X: u32 = 16u;
+override WG_Y: u32 = 16u;
+override TM4: u32 = 1u;
+override TN4: u32 = 1u;
+override BK: u32 = 16u;
+override BM: u32 = 4u * TM4 * WG_Y;
+override BN: u32 = 4u * TN4 * WG_X;
+override THREADS: u32 = WG_X * WG_Y;
+override AS_VEC4: u32 = BK * BM / 4u;
+override BS_VEC4: u32 = BK * BN / 4u;
+const MAX_ACC: u32 = 16u; // accumulator slots 8h + 2i + g (h, g < 2, i < 4)
 
 struct Params { M: u32, K: u32, N: u32, tiles_n: u32 }
 
@@ -29,9 +50,11 @@ struct Params { M: u32, K: u32, N: u32, tiles_n: u32 }
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> C: array<f32>;
+@group(0) @binding(4) var<storage, read> a4: array<vec4f>;
+@group(0) @binding(5) var<storage, read> b4: array<vec4f>;
 
-var<workgroup> As: array<f32, TK * TILE>; // As[kk·TILE + r] = opA[row0 + r, k0 + kk]
-var<workgroup> Bs: array<f32, TK * TILE>; // Bs[kk·TILE + c] = opB[k0 + kk, col0 + c]
+var<workgroup> As: array<vec4f, AS_VEC4>;
+var<workgroup> Bs: array<vec4f, BS_VEC4>;
 
 fn load_a(i: u32, q: u32) -> f32 {
   if (i >= p.M || q >= p.K) { return 0.0; }
@@ -43,49 +66,137 @@ fn load_b(q: u32, j: u32) -> f32 {
   if (TRANS_B) { return b[j * p.K + q]; }
   return b[q * p.N + j];
 }
+// opA[i, q..q+3] (or opA[i..i+3, q] with TRANS_A); i, q multiples of 4 along the contiguous dimension.
+fn load_a4(i: u32, q: u32) -> vec4f {
+  if (i >= p.M || q >= p.K) { return vec4f(0.0); }
+  if (TRANS_A) { return a4[(q * p.M + i) / 4u]; }
+  return a4[(i * p.K + q) / 4u];
+}
+// opB[q, j..j+3] (or opB[q..q+3, j] with TRANS_B).
+fn load_b4(q: u32, j: u32) -> vec4f {
+  if (q >= p.K || j >= p.N) { return vec4f(0.0); }
+  if (TRANS_B) { return b4[(j * p.K + q) / 4u]; }
+  return b4[(q * p.N + j) / 4u];
+}
 
-@compute @workgroup_size(16, 16)
+fn set_as(kk: u32, r: u32, v: f32) { As[kk * (BM / 4u) + r / 4u][r % 4u] = v; }
+fn set_bs(kk: u32, c: u32, v: f32) { Bs[kk * (BN / 4u) + c / 4u][c % 4u] = v; }
+
+// One scalar per step; consecutive threads walk the contiguous dimension of a and b.
+fn load_tiles(lid: u32, row0: u32, col0: u32, k0: u32) {
+  for (var e = lid; e < BM * BK; e += THREADS) {
+    var r = e / BK;
+    var kk = e % BK;
+    if (TRANS_A) { r = e % BM; kk = e / BM; }
+    set_as(kk, r, load_a(row0 + r, k0 + kk));
+  }
+  for (var e = lid; e < BN * BK; e += THREADS) {
+    var c = e % BN;
+    var kk = e / BN;
+    if (TRANS_B) { c = e / BK; kk = e % BK; }
+    set_bs(kk, c, load_b(k0 + kk, col0 + c));
+  }
+}
+
+// One vec4 per step; a vec4 along k is spread over four rows of the k-major tile.
+fn load_tiles_vec4(lid: u32, row0: u32, col0: u32, k0: u32) {
+  for (var e = lid; e < AS_VEC4; e += THREADS) {
+    if (TRANS_A) {
+      let r = (e % (BM / 4u)) * 4u;
+      let kk = e / (BM / 4u);
+      As[e] = load_a4(row0 + r, k0 + kk);
+    } else {
+      let r = e / (BK / 4u);
+      let kk = (e % (BK / 4u)) * 4u;
+      let v = load_a4(row0 + r, k0 + kk);
+      for (var t = 0u; t < 4u; t++) { set_as(kk + t, r, v[t]); }
+    }
+  }
+  for (var e = lid; e < BS_VEC4; e += THREADS) {
+    if (TRANS_B) {
+      let c = e / (BK / 4u);
+      let kk = (e % (BK / 4u)) * 4u;
+      let v = load_b4(k0 + kk, col0 + c);
+      for (var t = 0u; t < 4u; t++) { set_bs(kk + t, c, v[t]); }
+    } else {
+      let c = (e % (BN / 4u)) * 4u;
+      let kk = e / (BN / 4u);
+      Bs[e] = load_b4(k0 + kk, col0 + c);
+    }
+  }
+}
+
+// acc[8h + 2i + g] += As row vec4 h, lane i  ×  Bs column vec4 g, over the BK steps of a tile.
+// Written out for TM4, TN4 ≤ 2 with constant indices so that the accumulators stay in registers;
+// the slots of absent groups (h ≥ TM4 or g ≥ TN4) are never touched.
+fn multiply(acc: ptr<function, array<vec4f, MAX_ACC>>, tx: u32, ty: u32) {
+  var c = *acc;
+  let a_hi = min(TM4 - 1u, 1u) * WG_Y; // offset of row group 1 (0 when absent)
+  let b_hi = min(TN4 - 1u, 1u) * WG_X;
+  for (var kk = 0u; kk < BK; kk++) {
+    let a0 = As[kk * (BM / 4u) + ty];
+    let a1 = As[kk * (BM / 4u) + a_hi + ty];
+    let b0 = Bs[kk * (BN / 4u) + tx];
+    let b1 = Bs[kk * (BN / 4u) + b_hi + tx];
+    c[0] += a0.x * b0; c[2] += a0.y * b0; c[4] += a0.z * b0; c[6] += a0.w * b0;
+    if (TN4 > 1u) { c[1] += a0.x * b1; c[3] += a0.y * b1; c[5] += a0.z * b1; c[7] += a0.w * b1; }
+    if (TM4 > 1u) {
+      c[8] += a1.x * b0; c[10] += a1.y * b0; c[12] += a1.z * b0; c[14] += a1.w * b0;
+      if (TN4 > 1u) { c[9] += a1.x * b1; c[11] += a1.y * b1; c[13] += a1.z * b1; c[15] += a1.w * b1; }
+    }
+  }
+  *acc = c;
+}
+
+fn store(acc: ptr<function, array<vec4f, MAX_ACC>>, row0: u32, col0: u32, tx: u32, ty: u32) {
+  for (var h = 0u; h < TM4; h++) {
+    for (var i = 0u; i < 4u; i++) {
+      let r = row0 + h * 4u * WG_Y + ty * 4u + i;
+      if (r >= p.M) { continue; }
+      for (var g = 0u; g < TN4; g++) {
+        let v = (*acc)[h * 8u + i * 2u + g];
+        for (var j = 0u; j < 4u; j++) {
+          let c = col0 + g * 4u * WG_X + tx * 4u + j;
+          if (c >= p.N) { continue; }
+          var out = v[j];
+          if (ACCUMULATE) { out += C[r * p.N + c]; }
+          C[r * p.N + c] = out;
+        }
+      }
+    }
+  }
+}
+
+@compute @workgroup_size(WG_X, WG_Y)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
+        @builtin(local_invocation_id) lid3: vec3u, @builtin(local_invocation_index) lid: u32) {
   let tile = wid.y * nwg.x + wid.x;
-  let row0 = (tile / p.tiles_n) * TILE;
-  let col0 = (tile % p.tiles_n) * TILE;
+  let row0 = (tile / p.tiles_n) * BM;
+  let col0 = (tile % p.tiles_n) * BN;
   if (row0 >= p.M) { return; }
-  let tx = lid % 16u;
-  let ty = lid / 16u;
-  var acc: array<vec4f, 4>;
-  for (var k0 = 0u; k0 < p.K; k0 += TK) {
-    // 1024 elements per tile, 4 per thread; consecutive threads walk the contiguous direction.
-    for (var e = 0u; e < 4u; e++) {
-      let idx = e * WG + lid;
-      var r = idx / TK;
-      var kk = idx % TK;
-      if (TRANS_A) { r = idx % TILE; kk = idx / TILE; }
-      As[kk * TILE + r] = load_a(row0 + r, k0 + kk);
-      var c = idx % TILE;
-      var kb = idx / TILE;
-      if (TRANS_B) { c = idx / TK; kb = idx % TK; }
-      Bs[kb * TILE + c] = load_b(k0 + kb, col0 + c);
-    }
+  var acc: array<vec4f, MAX_ACC>;
+  for (var k0 = 0u; k0 < p.K; k0 += BK) {
+    load_tiles(lid, row0, col0, k0);
     workgroupBarrier();
-    for (var kk = 0u; kk < TK; kk++) {
-      let av = vec4f(As[kk * TILE + ty * 4u], As[kk * TILE + ty * 4u + 1u],
-                     As[kk * TILE + ty * 4u + 2u], As[kk * TILE + ty * 4u + 3u]);
-      let bv = vec4f(Bs[kk * TILE + tx * 4u], Bs[kk * TILE + tx * 4u + 1u],
-                     Bs[kk * TILE + tx * 4u + 2u], Bs[kk * TILE + tx * 4u + 3u]);
-      for (var i = 0u; i < 4u; i++) { acc[i] += av[i] * bv; }
-    }
+    multiply(&acc, lid3.x, lid3.y);
     workgroupBarrier();
   }
-  for (var i = 0u; i < 4u; i++) {
-    let r = row0 + ty * 4u + i;
-    if (r >= p.M) { continue; }
-    for (var j = 0u; j < 4u; j++) {
-      let c = col0 + tx * 4u + j;
-      if (c >= p.N) { continue; }
-      var v = acc[i][j];
-      if (ACCUMULATE) { v += C[r * p.N + c]; }
-      C[r * p.N + c] = v;
-    }
+  store(&acc, row0, col0, lid3.x, lid3.y);
+}
+
+@compute @workgroup_size(WG_X, WG_Y)
+fn main_vec4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+             @builtin(local_invocation_id) lid3: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let tile = wid.y * nwg.x + wid.x;
+  let row0 = (tile / p.tiles_n) * BM;
+  let col0 = (tile % p.tiles_n) * BN;
+  if (row0 >= p.M) { return; }
+  var acc: array<vec4f, MAX_ACC>;
+  for (var k0 = 0u; k0 < p.K; k0 += BK) {
+    load_tiles_vec4(lid, row0, col0, k0);
+    workgroupBarrier();
+    multiply(&acc, lid3.x, lid3.y);
+    workgroupBarrier();
   }
+  store(&acc, row0, col0, lid3.x, lid3.y);
 }

@@ -9,12 +9,21 @@ import { Commands, f32bits } from './commands.js';
 import { acquireDevice, type DeviceOptions } from './device.js';
 import { DeviceHealth } from './health.js';
 import { KERNELS, SELECT_DIGITS, WG } from './kernels.js';
+import { forcedPlan, type MatmulPlan, type MatmulVariant, planFor, variantFor } from './matmul.js';
 import { PipelineCache, type Constants, type KernelSpec } from './pipelines.js';
+import { GpuProfiler, type KernelTime } from './profiler.js';
 import { BufferPool, GpuTensor, type PoolStats, USAGE } from './pool.js';
 import { TransformerOps } from './transformer.js';
 
+export interface WebGpuOptions extends DeviceOptions {
+  /** Run every matmul with this variant (a name from MATMUL_VARIANTS) instead of the adapter's plan. */
+  matmulVariant?: string;
+  /** Time every kernel on the GPU (timestamp queries; each dispatch in a pass of its own): see profile(). */
+  profile?: boolean;
+}
+
 /** Creates a WebGPU backend on the best adapter of `gpu` (navigator.gpu, or Dawn's GPU in Node). */
-export async function createWebGpuBackend(gpu: GPU, options: DeviceOptions = {}): Promise<Backend> {
+export async function createWebGpuBackend(gpu: GPU, options: WebGpuOptions = {}): Promise<Backend> {
   return WebGpuBackend.create(gpu, options);
 }
 
@@ -37,10 +46,20 @@ export class WebGpuBackend implements Backend {
   private readonly selectHist: GPUBuffer;
   /** The transformer primitives (transformer.ts). */
   private readonly ops: TransformerOps;
+  private plan!: MatmulPlan;
 
-  static async create(gpu: GPU, options: DeviceOptions = {}): Promise<WebGpuBackend> {
-    const { device, owners, description, features, limits } = await acquireDevice(gpu, options);
-    return new WebGpuBackend(device, owners, description, features, limits);
+  static async create(gpu: GPU, options: WebGpuOptions = {}): Promise<WebGpuBackend> {
+    const { device, owners, description, features, limits } = await acquireDevice(gpu, { ...options, timestamps: options.profile });
+    const backend = new WebGpuBackend(device, owners, description, features, limits, options.profile ? new GpuProfiler(device) : null);
+    try {
+      backend.plan = options.matmulVariant !== undefined
+        ? forcedPlan(options.matmulVariant)
+        : await planFor(description, (v, shape, reps) => backend.timeMatmul(v, shape, reps));
+    } catch (e) {
+      backend.destroy();
+      throw e;
+    }
+    return backend;
   }
 
   private constructor(
@@ -49,6 +68,7 @@ export class WebGpuBackend implements Backend {
     description: string,
     features: readonly string[],
     limits: { maxStorageBufferBindingSize: number; maxBufferSize: number; maxComputeWorkgroupsPerDimension: number },
+    private readonly profiler: GpuProfiler | null,
   ) {
     keepAlive.set(this, owners);
     this.description = description;
@@ -57,7 +77,7 @@ export class WebGpuBackend implements Backend {
     this.health = new DeviceHealth(device);
     this.pool = new BufferPool(device);
     this.pipelines = new PipelineCache(device);
-    this.commands = new Commands(device, this.pool, limits.maxComputeWorkgroupsPerDimension);
+    this.commands = new Commands(device, this.pool, limits.maxComputeWorkgroupsPerDimension, profiler);
     const scratch = (words: number, label: string) =>
       device.createBuffer({ size: words * 4, usage: USAGE.STORAGE | USAGE.COPY_DST, label });
     this.selectState = scratch(8, 'snell-js select state');
@@ -70,6 +90,21 @@ export class WebGpuBackend implements Backend {
       encoder: () => this.commands.commands(),
       one: () => this.coeffBuffer([1]),
     });
+  }
+
+  /**
+   * GPU milliseconds per kernel over everything submitted since the last reset, largest first (created
+   * with `profile: true`; submits pending work first). `reset` starts a new count.
+   */
+  async profile({ reset = false } = {}): Promise<KernelTime[]> {
+    if (!this.profiler) throw new BackendError('profile(): this backend was created without profile: true');
+    this.commands.submit();
+    return this.profiler.report({ reset });
+  }
+
+  /** Which matmul variant each size class runs (matmul.ts), chosen once per adapter or forced. */
+  get matmulPlan(): MatmulPlan {
+    return this.plan;
   }
 
   // ---- tensors ----
@@ -260,10 +295,38 @@ export class WebGpuBackend implements Backend {
     }
     const [or, oc] = this.matrix('matmul', 'out', out);
     if (or !== M || oc !== N) throw new BackendError(`matmul: out is ${or}×${oc}, expected ${M}×${N}`);
-    const tile = WG.matmulTile;
-    const tilesN = Math.ceil(N / tile);
-    this.run(KERNELS.matmul, { TRANS_A: transA, TRANS_B: transB, ACCUMULATE: accumulate }, [M, K, N, tilesN],
-      [a, b, out], Math.ceil(M / tile) * tilesN);
+    this.encodeMatmul(variantFor(this.plan, M, N), a, b, out, M, K, N, transA, transB, accumulate);
+  }
+
+  /** vec4 loads when the contiguous dimensions of a and b are multiples of 4 (matmul.wgsl). */
+  private encodeMatmul(v: MatmulVariant, a: Tensor, b: Tensor, out: Tensor, M: number, K: number, N: number,
+    transA: boolean, transB: boolean, accumulate: boolean): void {
+    const vec4 = (transA ? M : K) % 4 === 0 && (transB ? K : N) % 4 === 0;
+    const tilesN = Math.ceil(N / v.bn);
+    const constants = { TRANS_A: transA, TRANS_B: transB, ACCUMULATE: accumulate, ...v.constants };
+    // A vec4 binding holds at least one vec4 (the pool rounds buffers up to 16 bytes).
+    const whole = (t: Tensor): GPUBufferBinding => {
+      const g = this.tensor(t, 'matmul');
+      return { buffer: g.buffer!, size: Math.ceil(g.bytes / 16) * 16 };
+    };
+    this.run(vec4 ? KERNELS.matmulVec4 : KERNELS.matmul, constants, [M, K, N, tilesN],
+      vec4 ? [whole(a), whole(b), out] : [a, b, out], Math.ceil(M / v.bm) * tilesN);
+  }
+
+  /** Milliseconds for `reps` products [M,K]·[K,N] with variant `v`, submitted together (the tuner's clock). */
+  private async timeMatmul(v: MatmulVariant, [M, K, N]: readonly [number, number, number], reps: number): Promise<number> {
+    const a = this.upload(new Float32Array(M * K).fill(0.5), [M, K]);
+    const b = this.upload(new Float32Array(K * N).fill(0.25), [K, N]);
+    const out = this.zeros([M, N]);
+    try {
+      await this.flush();
+      const t0 = performance.now();
+      for (let r = 0; r < reps; r++) this.encodeMatmul(v, a, b, out, M, K, N, false, false, false);
+      await this.flush();
+      return performance.now() - t0;
+    } finally {
+      for (const t of [a, b, out]) this.free(t);
+    }
   }
 
   // ---- transformer primitives (transformer.ts) ----
@@ -384,8 +447,8 @@ export class WebGpuBackend implements Backend {
   /** A tensor seen as a matrix: [rows, last dimension]. */
   private matrix(op: string, name: string, t: Tensor): [number, number] {
     const g = this.tensor(t, `${op} (${name})`);
-    const cols = g.shape.length === 0 ? 1 : g.shape[g.shape.length - 1];
-    return [cols === 0 ? 0 : g.size / cols, cols];
+    if (g.shape.length === 0) return [1, 1];
+    return [g.shape.slice(0, -1).reduce((x, y) => x * y, 1), g.shape[g.shape.length - 1]];
   }
 
   private scalars(op: string, named: Record<string, Tensor>): void {

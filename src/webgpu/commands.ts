@@ -6,6 +6,7 @@
 import { BackendError } from '../backend.js';
 import type { CachedPipeline } from './pipelines.js';
 import type { BufferPool } from './pool.js';
+import type { GpuProfiler } from './profiler.js';
 import { USAGE } from './pool.js';
 
 const SLOT_BYTES = 256; // minUniformBufferOffsetAlignment is at most 256
@@ -58,7 +59,13 @@ export class Commands {
   /** Submissions so far (for tests and statistics). */
   submissions = 0;
 
-  constructor(private readonly device: GPUDevice, private readonly pool: BufferPool, private readonly maxPerDimension: number) {
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly pool: BufferPool,
+    private readonly maxPerDimension: number,
+    /** When set, each dispatch gets a pass of its own with timestamps (profiler.ts). */
+    private readonly profiler: GpuProfiler | null = null,
+  ) {
     this.uniforms = new UniformRing(device);
   }
 
@@ -75,6 +82,10 @@ export class Commands {
       layout: p.layout,
       entries: [{ binding: 0, resource: this.uniforms.alloc(params) }, ...storage.map((resource, i) => ({ binding: p.storage[i], resource }))],
     });
+    if (this.profiler) {
+      this.commands();
+      this.pass = this.commandEncoder().beginComputePass({ timestampWrites: this.profiler.passTimestamps(p.key) });
+    }
     if (!this.pass) this.pass = this.commandEncoder().beginComputePass();
     this.pass.setPipeline(p.pipeline);
     this.pass.setBindGroup(0, bindGroup);
@@ -98,8 +109,10 @@ export class Commands {
     if (!this.encoder) return;
     const encoder = this.commands();
     this.encoder = null;
+    this.profiler?.resolve(encoder);
     this.uniforms.upload(this.device.queue);
     this.device.queue.submit([encoder.finish()]);
+    this.profiler?.submitted();
     this.submissions++;
     this.pool.afterSubmit();
     for (const fn of this.afterSubmit.splice(0)) fn();

@@ -31,6 +31,8 @@ export interface AcquiredDevice {
 
 export interface DeviceOptions {
   powerPreference?: GPUPowerPreference;
+  /** Ask for the 'timestamp-query' feature (profiling); an error names the adapter when it lacks it. */
+  timestamps?: boolean;
 }
 
 export async function acquireDevice(gpu: GPU, options: DeviceOptions = {}): Promise<AcquiredDevice> {
@@ -49,9 +51,13 @@ export async function acquireDevice(gpu: GPU, options: DeviceOptions = {}): Prom
   const description = describeAdapter(adapter.info);
   const features = [...adapter.features].sort();
   const limits = Object.fromEntries(LIMITS.map((name) => [name, adapter.limits[name]])) as AcquiredDevice['limits'];
+  if (options.timestamps && !features.includes('timestamp-query')) {
+    throw new BackendError(`the WebGPU adapter ${description} has no 'timestamp-query' feature, so it cannot be profiled: leave profiling off`);
+  }
+  const requiredFeatures: GPUFeatureName[] = options.timestamps ? ['timestamp-query'] : [];
   let device: GPUDevice;
   try {
-    device = await adapter.requestDevice({ label: 'snell-js', requiredLimits: limits });
+    device = await adapter.requestDevice({ label: 'snell-js', requiredLimits: limits, requiredFeatures });
   } catch (e) {
     throw new BackendError(`the WebGPU adapter ${description} refused a device with its own limits: ${(e as Error).message}`);
   }

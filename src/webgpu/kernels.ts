@@ -54,8 +54,9 @@ export const KERNELS = {
     family: 'sparsify', source: sparsifySrc, entry: 'backward',
     storage: [[1, 'read'], [2, 'read'], [5, 'read'], [6, 'write']],
   },
-  // bindings: a, b, C
+  // bindings: a, b, C (scalar loads), and a4, b4, C (vec4 loads)
   matmul: { family: 'matmul', source: matmulSrc, entry: 'main', storage: [[1, 'read'], [2, 'read'], [3, 'write']] },
+  matmulVec4: { family: 'matmul', source: matmulSrc, entry: 'main_vec4', storage: [[4, 'read'], [5, 'read'], [3, 'write']] },
 } satisfies Record<string, KernelSpec>;
 
 const ELEMENTWISE = (entry: string, storage: KernelSpec['storage']): KernelSpec => ({ family: 'elementwise', source: elementwiseSrc, entry, storage });
@@ -109,8 +110,6 @@ export const WG = {
   sparsify: 256,
   /** select.wgsl: WG·ITEMS elements per histogram / min_above workgroup */
   selectElements: 256 * 16,
-  /** matmul.wgsl: one workgroup per 64×64 tile */
-  matmulTile: 64,
   /** elementwise.wgsl, tokens.wgsl, adamw.wgsl: one thread per element */
   elementwise: 256,
   /** reduce.wgsl and layernorm.wgsl: columns per workgroup of the column sums */
