@@ -22,10 +22,11 @@ import { load2, store2 } from './memory';
   return pcg(pcg(i) ^ seed) >> 8;
 }
 
-export function dropout(x: usize, out: usize, n: i32, seed: u32, cut: u32, scale: f64): void {
+/** n elements; x and out point at flat index `first` of their tensors (the hash's counter). */
+export function dropout(x: usize, out: usize, n: i32, first: i32, seed: u32, cut: u32, scale: f64): void {
   for (let i = 0; i < n; i++) {
     const o = <usize>i << 2;
-    store<f32>(out + o, <f32>(<f64>load<f32>(x + o) * (draw(seed, <u32>i) >= cut ? scale : 0.0)));
+    store<f32>(out + o, <f32>(<f64>load<f32>(x + o) * (draw(seed, <u32>(first + i)) >= cut ? scale : 0.0)));
   }
 }
 

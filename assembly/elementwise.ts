@@ -1,5 +1,6 @@
 // Elementwise kernels of the transformer primitives over flat f32 arrays (n elements):
-//   add: out = a + b;  addInto: out += a;  addBias: out[r,:] += bias (out [R, N], bias [N]);  copy
+//   add: out = a + b;  addInto: out += a;  addBias: out[r,:] += bias (out [R, N], bias [N]);  copy;
+//   zero: out = 0
 //   gelu: out = x·Φ(x);  geluBackward: dx = dy·(Φ(x) + x·φ(x))   (exact erf, see erf.ts)
 // f32x4 over four elements at a time with a scalar tail for the sums. GELU runs per element in f64
 // (Φ through erfc, so the negative tail keeps its relative accuracy) and rounds once on store.
@@ -32,6 +33,11 @@ export function addBias(out: usize, bias: usize, R: i32, N: i32): void {
 
 export function copy(src: usize, out: usize, n: i32): void {
   memory.copy(out, src, <usize>n << 2);
+}
+
+/** out[0..n) = 0. */
+export function zero(out: usize, n: i32): void {
+  memory.fill(out, 0, <usize>n << 2);
 }
 
 export function gelu(x: usize, out: usize, n: i32): void {

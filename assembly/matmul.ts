@@ -1,36 +1,33 @@
 // out = op(a)·op(b) (or out += …), op(a) [M, K], op(b) [K, N], row-major f32, f32 accumulation.
 // transA: a is stored [K, M]; transB: b is stored [N, K].
 //
-// GotoBLAS/BLIS structure, single thread, f32x4 SIMD:
+// GotoBLAS/BLIS structure, f32x4 SIMD, one thread per call (the host splits C into row or column
+// blocks, one gemm call per thread, each with its own scratch; every element of C sees the same
+// operations in the same order whatever the split, so results do not depend on the thread count):
 //   for jc (NC columns) · for pc (KC depth): pack op(b)[pc:, jc:] into NR-wide panels [p][NR]
 //     for ic (MC rows): pack op(a)[ic:, pc:] into MR-tall panels [p][MR]
 //       for each (NR panel, MR panel): MR×NR micro-kernel, kc rank-1 updates in registers
 // The micro-kernel keeps the MR×NR block of C in MR·NR/4 v128 accumulators (one broadcast load of
 // a, two vector loads of b, MR·2 mul+add per step). Panels are zero-padded, so edge tiles run the
-// same kernel into a small static tile and copy out only the valid part. The transposes cost only
-// in the packing (O(MK + KN) against O(MNK) work). Scratch: matmulScratchBytes().
-// gemm() is the same with explicit leading dimensions (elements between rows of a, b and c as
-// stored), so strided sub-matrices (one attention head inside [T, D]) need no gather.
+// same kernel into a small tile (at the end of scratch) and copy out only the valid part. The
+// transposes cost only in the packing (O(MK + KN) against O(MNK) work). Scratch:
+// matmulScratchBytes() per thread.
+// gemm() takes explicit leading dimensions (elements between rows of a, b and c as stored), so
+// strided sub-matrices (one attention head inside [T, D], one thread's rows or columns) need no
+// gather.
 
 const MR = 4;
 const NR = 8;
 const KC = 256;
 const MC = 128;
 const NC = 2048;
-const TILE: usize = memory.data(MR * NR * 4, 64);
 
+/** Packed a [MC×KC], packed b [KC×NC], then the MR×NR edge tile. */
 export function matmulScratchBytes(): usize {
-  return <usize>(MC * KC + KC * NC) << 2;
+  return <usize>(MC * KC + KC * NC + MR * NR) << 2;
 }
 
-export function matmul(
-  a: usize, b: usize, c: usize, M: i32, N: i32, K: i32,
-  transA: bool, transB: bool, accumulate: bool, scratch: usize,
-): void {
-  gemm(a, transA ? M : K, b, transB ? K : N, c, N, M, N, K, transA, transB, accumulate, scratch);
-}
-
-/** matmul with leading dimensions lda, ldb, ldc (in elements) of a, b and c as stored. */
+/** out = op(a)·op(b) (+ out) with leading dimensions lda, ldb, ldc (in elements) of a, b and c as stored. */
 export function gemm(
   a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldcElems: i32, M: i32, N: i32, K: i32,
   transA: bool, transB: bool, accumulate: bool, scratch: usize,
@@ -42,6 +39,7 @@ export function gemm(
   }
   const pa = scratch;
   const pb = scratch + (<usize>(MC * KC) << 2);
+  const tile = pb + (<usize>(KC * NC) << 2);
   for (let jc = 0; jc < N; jc += NC) {
     const nc = min(NC, N - jc);
     for (let pc = 0; pc < K; pc += KC) {
@@ -61,8 +59,8 @@ export function gemm(
             if (mr == MR && nr == NR) {
               kernel(ap, bp, kc, cp, ldc, add);
             } else {
-              kernel(ap, bp, kc, TILE, NR << 2, false);
-              copyTile(cp, ldc, mr, nr, add);
+              kernel(ap, bp, kc, tile, NR << 2, false);
+              copyTile(tile, cp, ldc, mr, nr, add);
             }
           }
         }
@@ -109,10 +107,10 @@ export function gemm(
   v128.store(cp, c30); v128.store(cp, c31, 16);
 }
 
-/** Copies the valid mr×nr corner of TILE into C (stored or added). */
-function copyTile(cp: usize, ldc: usize, mr: i32, nr: i32, add: bool): void {
+/** Copies the valid mr×nr corner of the tile into C (stored or added). */
+function copyTile(tile: usize, cp: usize, ldc: usize, mr: i32, nr: i32, add: bool): void {
   for (let r = 0; r < mr; r++) {
-    const src = TILE + (<usize>(r * NR) << 2);
+    const src = tile + (<usize>(r * NR) << 2);
     const dst = cp + <usize>r * ldc;
     for (let j = 0; j < nr; j++) {
       const o = <usize>j << 2;

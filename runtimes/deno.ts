@@ -3,13 +3,14 @@
 
 import type { Backend } from '../src/backend.js';
 import { chooseBackend, type CreateBackendOptions } from './detect.js';
+import { nodeThreads } from './threads-node.js';
 
 /** navigator.gpu, or undefined when this Deno has none. */
 export async function denoGpu(): Promise<GPU | undefined> {
   return (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
 }
 
-/** A backend for Deno: WebGPU when an adapter exists, else Wasm (see chooseBackend). */
+/** A backend for Deno: WebGPU when an adapter exists, else Wasm on worker threads (see chooseBackend). */
 export function createBackend(options: CreateBackendOptions = {}): Promise<Backend> {
-  return chooseBackend(denoGpu, { ...options, runtime: 'deno' });
+  return chooseBackend(denoGpu, { ...options, runtime: 'deno', threadHost: nodeThreads });
 }

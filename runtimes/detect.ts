@@ -8,8 +8,9 @@
 
 import type { Backend, BackendKind } from '../src/backend.js';
 import { BackendError } from '../src/backend.js';
-import { createWasmBackend } from '../src/wasm/backend.js';
-import { createWebGpuBackend } from '../src/webgpu/backend.js';
+import { createWasmBackend, type WasmBackendOptions } from '../src/wasm/backend.js';
+import type { ThreadHost } from '../src/wasm/threads.js';
+import { createWebGpuBackend, type WebGpuOptions } from '../src/webgpu/backend.js';
 
 export type RuntimeName = 'node' | 'deno' | 'browser';
 
@@ -20,12 +21,18 @@ export interface CreateBackendOptions {
   onFallback?: (reason: string) => void;
   /** Passed to requestAdapter. */
   powerPreference?: GPUPowerPreference;
+  /** WebGPU: run every matmul with this variant (src/webgpu/matmul.ts) instead of the adapter's tuned plan. */
+  matmulVariant?: string;
+  /** WebGPU: time every kernel with timestamp queries (backend.profile()); needs the 'timestamp-query' feature. */
+  profile?: boolean;
+  /** Threads of the Wasm backend, the calling one included (default: the runtime's core count). */
+  threads?: number;
 }
 
 /** The backend constructors chooseBackend calls; replaceable in tests. */
 export interface BackendFactories {
-  webgpu: (gpu: GPU, options?: { powerPreference?: GPUPowerPreference }) => Promise<Backend>;
-  wasm: () => Promise<Backend>;
+  webgpu: (gpu: GPU, options?: WebGpuOptions) => Promise<Backend>;
+  wasm: (options: WasmBackendOptions) => Promise<Backend>;
 }
 
 const REAL: BackendFactories = { webgpu: createWebGpuBackend, wasm: createWasmBackend };
@@ -87,14 +94,15 @@ export function softwareAdapter(adapter: GPUAdapter): string | null {
  */
 export async function chooseBackend(
   getGpu: () => Promise<GPU | undefined>,
-  options: CreateBackendOptions & { runtime?: RuntimeName } = {},
+  options: CreateBackendOptions & { runtime?: RuntimeName; threadHost?: ThreadHost | null } = {},
   factories: BackendFactories = REAL,
 ): Promise<Backend> {
-  const { prefer, powerPreference } = options;
+  const { prefer, powerPreference, matmulVariant, profile } = options;
   if (prefer !== undefined && prefer !== 'webgpu' && prefer !== 'wasm') {
     throw new BackendError(`unknown backend "${String(prefer)}": use 'webgpu' or 'wasm'`);
   }
-  if (prefer === 'wasm') return factories.wasm();
+  const wasm = () => factories.wasm({ threads: options.threads, host: options.threadHost ?? undefined });
+  if (prefer === 'wasm') return wasm();
 
   const runtime = options.runtime ?? detectRuntime();
   let gpu: GPU | undefined;
@@ -115,13 +123,13 @@ export async function chooseBackend(
       reason = `requesting a WebGPU adapter failed in ${runtime}: ${message(e)}. Fix: ${NO_ADAPTER_FIX[runtime]}`;
     }
     if (adapter) {
-      if (prefer === 'webgpu') return factories.webgpu(gpu, { powerPreference });
+      if (prefer === 'webgpu') return factories.webgpu(gpu, { powerPreference, matmulVariant, profile });
       const software = softwareAdapter(adapter);
       if (software) {
         reason = `the only WebGPU adapter in ${runtime} is a software rasterizer (${software}), slower than the Wasm backend on the same CPU; prefer 'webgpu' (CLI: --backend webgpu) uses it anyway`;
       } else {
         try {
-          return await factories.webgpu(gpu, { powerPreference });
+          return await factories.webgpu(gpu, { powerPreference, matmulVariant, profile });
         } catch (e) {
           reason = `the WebGPU backend failed to start in ${runtime}: ${message(e)}`;
         }
@@ -134,5 +142,5 @@ export async function chooseBackend(
   if (prefer === 'webgpu') throw new BackendError(`the webgpu backend was asked for, but ${reason}`);
   const onFallback = options.onFallback ?? ((r: string) => console.warn(`snell: using the wasm backend: ${r}`));
   onFallback(reason!);
-  return factories.wasm();
+  return wasm();
 }

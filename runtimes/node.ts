@@ -15,6 +15,7 @@
 import { BackendError } from '../src/backend.js';
 import type { Backend } from '../src/backend.js';
 import { chooseBackend, type CreateBackendOptions } from './detect.js';
+import { nodeThreads } from './threads-node.js';
 
 interface DawnModule {
   create(flags: string[]): GPU;
@@ -52,7 +53,7 @@ async function loadDawn(): Promise<DawnModule> {
   return mod;
 }
 
-/** A backend for Node: WebGPU (Dawn) when an adapter exists, else Wasm (see chooseBackend). */
+/** A backend for Node: WebGPU (Dawn) when an adapter exists, else Wasm on worker_threads (see chooseBackend). */
 export function createBackend(options: CreateBackendOptions = {}): Promise<Backend> {
-  return chooseBackend(nodeGpu, { ...options, runtime: 'node' });
+  return chooseBackend(nodeGpu, { ...options, runtime: 'node', threadHost: nodeThreads });
 }

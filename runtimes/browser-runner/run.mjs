@@ -78,7 +78,11 @@ function inside(root, rel) {
 function startServer(vectors, onReport) {
   const server = createServer(async (req, res) => {
     const send = (status, body, type = 'text/plain; charset=utf-8') => {
-      res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+      // cross-origin isolated, so the wasm backend gets shared memory and runs on threads
+      res.writeHead(status, {
+        'content-type': type, 'cache-control': 'no-store',
+        'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp',
+      });
       res.end(body);
     };
     try {

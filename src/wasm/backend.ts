@@ -1,29 +1,66 @@
-// The wasm backend: the contract of src/backend.ts on one CPU thread, with the kernels of assembly/
+// The wasm backend: the contract of src/backend.ts on the CPU, with the kernels of assembly/
 // (AssemblyScript, f32x4 SIMD) working on tensors that live in the module's linear memory.
 // Every primitive runs synchronously when called, so there is never queued work: read() resolves
 // at once with a copy, flush() is a no-op and free() releases immediately.
+// Threads: given a ThreadHost (runtimes/ pass one) and shared memory, the big primitives (matmul,
+// attention per sample, layerNorm rows, GELU, dropout, zero-fill, copies and sums) are cut into
+// per-thread calls on a ThreadPool (threads.ts, split.ts); the rest run on the calling thread.
+// Results are the same for every thread count. Without a host or shared memory: one thread.
 // Memory: one 4 GiB wasm32 address space per backend, managed by LinearAllocator; kernels that need
 // scratch (packing for matmul, merge and attention, dS of the attention backward, the float64 column
-// sums of the layerNorm backward) share one block that only grows. Typed-array views are
-// re-created whenever the memory has grown (its old ArrayBuffer is then detached).
+// sums of the layerNorm backward) share one block that only grows (one slice per thread). Typed-array
+// views are re-created whenever the memory has grown (its old ArrayBuffer is then detached, or for
+// shared memory, a longer one replaces it).
 
 import {
   type AdamWStep, type Backend, BackendError, type DType, type MatmulOptions, type MergeKernel, type PoolMode, type Tensor,
 } from '../backend.js';
 import { LinearAllocator } from './alloc.js';
-import { instantiateSnell, type SnellExports } from './instance.js';
+import { instantiateShared, instantiateSnell, SHARED_MODULE, sharedMemory, type SnellExports } from './instance.js';
+import { gemmCalls, pieces, ranges } from './split.js';
+import { type ParallelKernel, type ThreadHost, ThreadPool } from './threads.js';
 import { WasmTensor, describe, expectDistinct, expectShape, expectSize, sizeOf } from './tensor.js';
 
 const MiB = 2 ** 20;
 
-/** Creates a wasm backend with its own module instance and memory. */
-export async function createWasmBackend(): Promise<Backend> {
+export interface WasmBackendOptions {
+  /** Threads to run kernels on, the calling one included (default: the host's cores; 1 without a host). */
+  threads?: number;
+  /** How this runtime starts workers (runtimes/ pass theirs); without one the backend uses one thread. */
+  host?: ThreadHost;
+}
+
+/**
+ * Creates a wasm backend with its own module instance and memory: shared with threads − 1 workers
+ * when there is a host, more than one thread is asked for and the runtime has shared memory. When
+ * workers fail to start (e.g. a content security policy refusing blob: workers), an explicit
+ * `threads` is an error; the default count falls back to one thread (`description` says so).
+ */
+export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<Backend> {
+  const { host } = options;
+  const threads = options.threads ?? host?.cores ?? 1;
+  if (!Number.isInteger(threads) || threads < 1) throw new BackendError(`wasm backend: threads must be an integer ≥ 1, got ${threads}`);
+  const memory = host && threads > 1 ? sharedMemory() : null;
+  if (host && memory) {
+    const wasm = await instantiateShared(memory);
+    const control = wasm.heapBase() >>> 0;
+    const pool = await ThreadPool.start(host, wasm, SHARED_MODULE, control, threads).catch((e: unknown) => {
+      if (options.threads !== undefined) throw e;
+      return null;
+    });
+    if (pool) return new WasmBackend(wasm, pool, control + ThreadPool.controlBytes(threads));
+  }
   return new WasmBackend(await instantiateSnell());
 }
 
+/** Elements per thread, at least, before an elementwise kernel is split (≈ 50 µs of work each). */
+const GRAIN: Partial<Record<ParallelKernel, number>> = {
+  gelu: 2 ** 12, geluBackward: 2 ** 12, dropout: 2 ** 14, zero: 2 ** 18, copy: 2 ** 17, add: 2 ** 17, addInto: 2 ** 17,
+};
+
 export class WasmBackend implements Backend {
   readonly kind = 'wasm' as const;
-  readonly description = 'wasm32 SIMD (AssemblyScript), 1 thread';
+  readonly description: string;
   readonly maxElements: number;
 
   private wasm: SnellExports | null;
@@ -35,10 +72,18 @@ export class WasmBackend implements Backend {
   private scratchPtr = 0;
   private scratchBytes = 0;
 
-  constructor(wasm: SnellExports) {
+  /** `pool` runs on `wasm`'s shared memory; the heap starts at `base` (after the pool's control block). */
+  constructor(wasm: SnellExports, private readonly pool: ThreadPool | null = null, base = wasm.heapBase() >>> 0) {
     this.wasm = wasm;
-    this.heap = new LinearAllocator(wasm.memory, wasm.heapBase() >>> 0);
+    this.heap = new LinearAllocator(wasm.memory, base);
     this.maxElements = Math.floor(this.heap.maxBlock / 4);
+    const threads = pool?.size ?? 1;
+    this.description = `wasm32 SIMD (AssemblyScript), ${threads} thread${threads > 1 ? 's' : ''}`;
+  }
+
+  /** Threads the kernels run on, the calling one included. */
+  get threads(): number {
+    return this.pool?.size ?? 1;
   }
 
   /** Bytes held by live tensors and scratch, and the size of the linear memory. */
@@ -56,7 +101,7 @@ export class WasmBackend implements Backend {
 
   zeros(shape: readonly number[], dtype: DType = 'f32'): Tensor {
     const t = this.allocate(shape, dtype);
-    this.u32().fill(0, t.ptr >>> 2, (t.ptr >>> 2) + t.size);
+    this.elementwise('zero', t.size, (at, n) => [t.ptr + 4 * at, n]);
     return t;
   }
 
@@ -86,6 +131,7 @@ export class WasmBackend implements Backend {
     for (const t of this.live) t.live = false;
     this.live.clear();
     this.wasm = null;
+    this.pool?.destroy();
     this.buffer = null;
     this.f32view = new Float32Array(0);
     this.u32view = new Uint32Array(0);
@@ -196,28 +242,26 @@ export class WasmBackend implements Backend {
     const [or, oc] = this.matrixDims(out, 'out');
     if (or !== M || oc !== N) throw new BackendError(`wasm backend: matmul output is ${describe(out)}, expected ${M}×${N}`);
     expectDistinct({ out }, { a, b });
-    const s = this.scratch(w.matmulScratchBytes() >>> 0);
-    w.matmul(this.ptr(a), this.ptr(b), this.ptr(out), M, N, K, transA ? 1 : 0, transB ? 1 : 0, accumulate ? 1 : 0, s.ptr);
+    const s = this.perThreadScratch(w.matmulScratchBytes() >>> 0);
+    this.run('gemm', gemmCalls(this.ptr(a), this.ptr(b), this.ptr(out), M, N, K, transA, transB, accumulate, s.ptr, s.stride, this.threads));
   }
 
   // ---- transformer primitives (kernels in assembly/: elementwise, reduce, layernorm, attention,
   //      tokens, xent, adamw, dropout; a null optional output is passed as pointer 0) ----
 
   add(a: Tensor, b: Tensor, out: Tensor): void {
-    const w = this.exports();
     const n = this.flat(a, 'a');
     expectSize(b, n, 'b');
     expectSize(out, n, 'out');
     expectDistinct({ out }, { a, b });
-    w.add(this.ptr(a), this.ptr(b), this.ptr(out), n);
+    this.elementwise('add', n, (at, len) => [this.ptr(a) + 4 * at, this.ptr(b) + 4 * at, this.ptr(out) + 4 * at, len]);
   }
 
   addInto(out: Tensor, a: Tensor): void {
-    const w = this.exports();
     const n = this.flat(out, 'out');
     expectSize(a, n, 'a');
     expectDistinct({ out }, { a });
-    w.addInto(this.ptr(out), this.ptr(a), n);
+    this.elementwise('addInto', n, (at, len) => [this.ptr(out) + 4 * at, this.ptr(a) + 4 * at, len]);
   }
 
   addBias(out: Tensor, bias: Tensor): void {
@@ -237,15 +281,13 @@ export class WasmBackend implements Backend {
   }
 
   copy(src: Tensor, out: Tensor): void {
-    const w = this.exports();
     this.own(src, 'src');
     expectSize(out, src.size, 'out', src.dtype);
     expectDistinct({ out }, { src });
-    w.copy(this.ptr(src), this.ptr(out), src.size);
+    this.elementwise('copy', src.size, (at, n) => [this.ptr(src) + 4 * at, this.ptr(out) + 4 * at, n]);
   }
 
   layerNorm(x: Tensor, wt: Tensor, b: Tensor, eps: number, out: Tensor, mean: Tensor, rstd: Tensor): void {
-    const w = this.exports();
     const [R, D] = this.rows(x, 'x');
     expectSize(wt, D, 'w');
     expectSize(b, D, 'b');
@@ -254,7 +296,10 @@ export class WasmBackend implements Backend {
     expectSize(rstd, R, 'rstd');
     if (!(eps >= 0 && Number.isFinite(eps))) throw new BackendError(`wasm backend: layerNorm eps must be a finite number ≥ 0, got ${eps}`);
     this.distinctOutputs({ out, mean, rstd }, { x, w: wt, b });
-    w.layerNorm(this.ptr(x), this.ptr(wt), this.ptr(b), R, D, eps, this.ptr(out), this.ptr(mean), this.ptr(rstd));
+    const [px, pw, pb, po, pm, pr] = [x, wt, b, out, mean, rstd].map((t) => this.ptr(t));
+    this.run('layerNorm', ranges(R, pieces(R * D, 2 ** 15, this.threads)).map(([r, n]) => [
+      px + 4 * r * D, pw, pb, n, D, eps, po + 4 * r * D, pm + 4 * r, pr + 4 * r,
+    ]));
   }
 
   layerNormBackward(dy: Tensor, x: Tensor, wt: Tensor, mean: Tensor, rstd: Tensor, dx: Tensor, dw: Tensor | null, db: Tensor | null): void {
@@ -276,20 +321,18 @@ export class WasmBackend implements Backend {
   }
 
   gelu(x: Tensor, out: Tensor): void {
-    const w = this.exports();
     const n = this.flat(x, 'x');
     expectSize(out, n, 'out');
     expectDistinct({ out }, { x });
-    w.gelu(this.ptr(x), this.ptr(out), n);
+    this.elementwise('gelu', n, (at, len) => [this.ptr(x) + 4 * at, this.ptr(out) + 4 * at, len]);
   }
 
   geluBackward(dy: Tensor, x: Tensor, dx: Tensor): void {
-    const w = this.exports();
     const n = this.flat(x, 'x');
     expectSize(dy, n, 'dy');
     expectSize(dx, n, 'dx');
     expectDistinct({ dx }, { dy, x });
-    w.geluBackward(this.ptr(dy), this.ptr(x), this.ptr(dx), n);
+    this.elementwise('geluBackward', n, (at, len) => [this.ptr(dy) + 4 * at, this.ptr(x) + 4 * at, this.ptr(dx) + 4 * at, len]);
   }
 
   attention(q: Tensor, k: Tensor, v: Tensor, heads: number, out: Tensor, probs: Tensor): void {
@@ -299,8 +342,12 @@ export class WasmBackend implements Backend {
     for (const [name, t] of [['k', k], ['v', v], ['out', out]] as const) expectShape(t, [B, T, D], name);
     expectSize(probs, B * heads * T * T, 'probs');
     this.distinctOutputs({ out, probs }, { q, k, v });
-    const s = this.scratch(w.attentionScratchBytes(T) >>> 0);
-    w.attention(this.ptr(q), this.ptr(k), this.ptr(v), B, T, D, heads, this.ptr(out), this.ptr(probs), s.ptr);
+    const s = this.perThreadScratch(w.attentionScratchBytes(T) >>> 0);
+    const [pq, pk, pv, po, pp] = [q, k, v, out, probs].map((t) => this.ptr(t));
+    this.run('attention', ranges(B, this.threads).map(([b, n], i) => {
+      const at = 4 * b * T * D;
+      return [pq + at, pk + at, pv + at, n, T, D, heads, po + at, pp + 4 * b * heads * T * T, s.ptr + i * s.stride];
+    }));
   }
 
   attentionBackward(dOut: Tensor, q: Tensor, k: Tensor, v: Tensor, probs: Tensor, heads: number, dq: Tensor, dk: Tensor, dv: Tensor): void {
@@ -310,11 +357,12 @@ export class WasmBackend implements Backend {
     for (const [name, t] of [['dOut', dOut], ['k', k], ['v', v], ['dq', dq], ['dk', dk], ['dv', dv]] as const) expectShape(t, [B, T, D], name);
     expectSize(probs, B * heads * T * T, 'probs');
     this.distinctOutputs({ dq, dk, dv }, { dOut, q, k, v, probs });
-    const s = this.scratch(w.attentionScratchBytes(T) >>> 0);
-    w.attentionBackward(
-      this.ptr(dOut), this.ptr(q), this.ptr(k), this.ptr(v), this.ptr(probs), B, T, D, heads,
-      this.ptr(dq), this.ptr(dk), this.ptr(dv), s.ptr,
-    );
+    const s = this.perThreadScratch(w.attentionScratchBytes(T) >>> 0);
+    const [pdo, pq, pk, pv, pp, pdq, pdk, pdv] = [dOut, q, k, v, probs, dq, dk, dv].map((t) => this.ptr(t));
+    this.run('attentionBackward', ranges(B, this.threads).map(([b, n], i) => {
+      const at = 4 * b * T * D;
+      return [pdo + at, pq + at, pk + at, pv + at, pp + 4 * b * heads * T * T, n, T, D, heads, pdq + at, pdk + at, pdv + at, s.ptr + i * s.stride];
+    }));
   }
 
   embedTokens(patches: Tensor, cls: Tensor, pos: Tensor, out: Tensor): void {
@@ -416,13 +464,13 @@ export class WasmBackend implements Backend {
   }
 
   dropout(x: Tensor, p: number, seed: number, out: Tensor): void {
-    const w = this.exports();
     const n = this.flat(x, 'x');
     expectSize(out, n, 'out');
     expectDistinct({ out }, { x });
     const { seed32, cut, scale } = dropParams(p, seed);
-    if (p === 0) w.copy(this.ptr(x), this.ptr(out), n);
-    else w.dropout(this.ptr(x), this.ptr(out), n, seed32, cut, scale);
+    const [px, po] = [this.ptr(x), this.ptr(out)];
+    if (p === 0) this.elementwise('copy', n, (at, len) => [px + 4 * at, po + 4 * at, len]);
+    else this.elementwise('dropout', n, (at, len) => [px + 4 * at, po + 4 * at, len, at, seed32, cut, scale]);
   }
 
   dropPath(x: Tensor, p: number, seed: number, out: Tensor): void {
@@ -438,6 +486,24 @@ export class WasmBackend implements Backend {
   }
 
   // ---- internals ----
+
+  /** Runs one call per piece: on the pool when there are several, else here. */
+  private run(kernel: ParallelKernel, calls: number[][]): void {
+    const w = this.exports();
+    if (this.pool) this.pool.run(kernel, calls);
+    else for (const args of calls) (w[kernel] as (...a: number[]) => void)(...args);
+  }
+
+  /** An elementwise kernel over n elements, cut into pieces of GRAIN[kernel] or more (16-aligned). */
+  private elementwise(kernel: ParallelKernel, n: number, args: (at: number, count: number) => number[]): void {
+    this.run(kernel, ranges(n, pieces(n, GRAIN[kernel] ?? n, this.threads), 16).map(([at, count]) => args(at, count)));
+  }
+
+  /** The scratch block as one 64-byte aligned slice of `bytes` per thread. */
+  private perThreadScratch(bytes: number): { ptr: number; stride: number } {
+    const stride = Math.ceil(bytes / 64) * 64;
+    return { ptr: this.scratch(stride * this.threads).ptr, stride };
+  }
 
   private exports(): SnellExports {
     if (!this.wasm) throw new BackendError('wasm backend: used after destroy(): create a new backend');

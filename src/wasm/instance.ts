@@ -1,8 +1,16 @@
-// Instantiation of the AssemblyScript module (assembly/, built by `npm run build:wasm` into
-// build/snell.wasm and embedded as bytes by the build) and the signatures of its exports.
-// Pointers are byte offsets into the exported memory; wasm i32 results come back signed, so
-// every pointer-sized result is read with `>>> 0`.
+// Instantiation of the AssemblyScript module (assembly/, built by `npm run build:wasm` and embedded
+// as bytes by the build) and the signatures of its exports. Two builds of the same source:
+//   build/snell.wasm         owns (and exports) its memory: the single-thread backend
+//   build/snell-shared.wasm  imports a shared memory (env.memory, 1 … 65536 pages): the caller and
+//                            every worker instantiate it on the same memory (see threads.ts).
+//                            Each instance rewrites the static data (math tables, below heapBase)
+//                            with the same bytes when it starts, before any kernel runs; no static
+//                            scratch is shared between threads (matmul's edge tile is in per-thread
+//                            scratch; quantileAbs's histogram is used on the calling thread only).
+// Pointers are byte offsets into the memory; wasm i32 results come back signed, so every
+// pointer-sized result is read with `>>> 0`.
 
+import sharedBytes from '../../build/snell-shared.wasm';
 import wasmBytes from '../../build/snell.wasm';
 
 /** The raw exports of assembly/index.ts (booleans are passed as 0/1). */
@@ -24,8 +32,8 @@ export interface SnellExports {
   sparsify(w: number, N: number, t: number, ws: number, kept: number): void;
   sparsifyBackward(g: number, w: number, N: number, t: number, dw: number): void;
   matmulScratchBytes(): number;
-  matmul(
-    a: number, b: number, c: number, M: number, N: number, K: number,
+  gemm(
+    a: number, lda: number, b: number, ldb: number, c: number, ldc: number, M: number, N: number, K: number,
     transA: number, transB: number, accumulate: number, scratch: number,
   ): void;
   // transformer primitives (null outputs are pointer 0)
@@ -33,6 +41,7 @@ export interface SnellExports {
   addInto(out: number, a: number, n: number): void;
   addBias(out: number, bias: number, R: number, N: number): void;
   copy(src: number, out: number, n: number): void;
+  zero(out: number, n: number): void;
   gelu(x: number, out: number, n: number): void;
   geluBackward(dy: number, x: number, dx: number, n: number): void;
   sumRows(x: number, R: number, N: number, out: number, accumulate: number): void;
@@ -59,7 +68,7 @@ export interface SnellExports {
     p: number, g: number, m: number, v: number, n: number, gradScale: number,
     decay: number, stepSize: number, beta1: number, beta2: number, eps: number, bc2sqrt: number,
   ): void;
-  dropout(x: number, out: number, n: number, seed: number, cut: number, scale: number): void;
+  dropout(x: number, out: number, n: number, first: number, seed: number, cut: number, scale: number): void;
   dropPath(x: number, out: number, B: number, len: number, seed: number, cut: number, scale: number): void;
 }
 
@@ -67,8 +76,29 @@ export interface SnellExports {
 export const PAGE = 65536;
 export const MAX_BYTES = 2 ** 32;
 
-/** A fresh instance of the kernels module (each backend owns its own memory). */
+/** A fresh instance of the kernels module with its own memory. */
 export async function instantiateSnell(bytes: Uint8Array = wasmBytes): Promise<SnellExports> {
   const { instance } = await WebAssembly.instantiate(bytes as Uint8Array<ArrayBuffer>, {});
+  return instance.exports as unknown as SnellExports;
+}
+
+/** The bytes of the shared-memory build, for workers to instantiate on the same memory. */
+export const SHARED_MODULE: Uint8Array = sharedBytes;
+
+/**
+ * A shared memory for the shared-memory build (its whole 4 GiB maximum is reserved up front), or
+ * null where the host has no shared memory (a browser page that is not cross-origin isolated).
+ */
+export function sharedMemory(): WebAssembly.Memory | null {
+  try {
+    return new WebAssembly.Memory({ initial: 1, maximum: MAX_BYTES / PAGE, shared: true });
+  } catch {
+    return null;
+  }
+}
+
+/** An instance of the shared-memory build on `memory`. */
+export async function instantiateShared(memory: WebAssembly.Memory): Promise<SnellExports> {
+  const { instance } = await WebAssembly.instantiate(sharedBytes as Uint8Array<ArrayBuffer>, { env: { memory } });
   return instance.exports as unknown as SnellExports;
 }
