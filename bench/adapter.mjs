@@ -40,9 +40,9 @@ export async function timed(reps, body) {
 
 export const isSoftwareGpu = (backend) => backend.kind === 'webgpu' && /llvmpipe|lavapipe|swiftshader/i.test(backend.description);
 
-/** Creates the backend of `kind`, throwing when another one came back (no silent fallback). */
-export async function backendOf(kind) {
-  const backend = await createBackend({ prefer: kind, onFallback: () => {} });
+/** Creates the backend of `kind` (with createBackend's `options`), throwing when another one came back (no silent fallback). */
+export async function backendOf(kind, options = {}) {
+  const backend = await createBackend({ ...options, prefer: kind, onFallback: () => {} });
   if (backend.kind !== kind) {
     backend.destroy();
     throw new Error(`got ${backend.kind} instead of ${kind}`);

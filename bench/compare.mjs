@@ -1,28 +1,36 @@
-// snell-js against PyTorch (CPU) on the same measurements, in one run, as one table:
-//   matmul GFLOP/s at 1024³ and the ViT-B/16 shapes (through the backend's own `matmul`),
+// snell-js against PyTorch on the same measurements, in one run, as one table:
+//   matmul GFLOP/s at 1024³ and the ViT-B/16 shapes (and 4096³ on a hardware GPU, the card's ceiling),
 //   the SNELL adapter fwd+bwd at 768×768 and 768×3072 (r = 16, s = 0.9, 1576 rows) and its selection,
-//   a ViT-Tiny/16 SNELL-8 training step at batch 8,
-// on Wasm, on WebGPU when an adapter exists (few repetitions on a software rasterizer such as lavapipe), and
-// with `python3 bench/pytorch.py` (the authors' PyTorch formulation). Prints the table and writes it, with the
-// machine's facts, the date and the command, to BENCHMARKS.md (overwritten). Runs against the built package
-// (npm run build first).
+//   ViT-Tiny/16 and ViT-B/16 training steps with SNELL-8, LoRA-8 and full fine-tuning,
+// on Wasm and on WebGPU when an adapter exists, and with `python3 bench/pytorch.py` (the authors' PyTorch
+// formulation) on the CPU or on CUDA. On a software GPU (lavapipe, SwiftShader) WebGPU runs the matmuls, the
+// adapter and the ViT-Tiny SNELL-8 step only, with few repetitions: its other steps would take minutes each.
+// Prints the table and writes it, with the machine's facts, the date and the command, into one section of
+// BENCHMARKS.md (replacing that section and keeping the others). Runs against the built package (npm run build
+// first).
 //
 //   npm run bench [-- options]        = node bench/compare.mjs [options]
-//     --webgpu-steps N      timed ViT-Tiny steps on WebGPU (default 1 on a software GPU, 3 otherwise; 0 skips)
-//     --skip-webgpu         Wasm and PyTorch only
-//     --skip-memory         leave out the ViT-B/16 memory table (bench:train's second half)
-//     --keep-openblas-env   keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE for PyTorch (default: unset for its run,
-//                           so OpenBLAS picks its kernel for this CPU)
-//     --out FILE            write there instead of BENCHMARKS.md ("-" writes nothing)
+//     --backends wasm,webgpu  which of ours to measure (default both)
+//     --torch-device cpu|cuda PyTorch's device (default cpu); cuda also measures 4096³ matmuls
+//     --batch N               training batch (default 8)
+//     --models tiny,base      --methods snell,lora,full    which training steps (default all)
+//     --steps N               timed training steps per row (default: 3, 1 for ViT-B on a CPU, 1 on a software GPU)
+//     --matmul-variants       on WebGPU, also time every matmul variant forced in turn (the tuner's candidates)
+//     --skip-memory           leave out the ViT-B/16 memory table (bench:train's second half)
+//     --keep-openblas-env     keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE for PyTorch (default: unset for its run,
+//                             so OpenBLAS picks its kernel for this CPU)
+//     --section NAME          the section of BENCHMARKS.md to replace (default: "cpu", or "gpu" with cuda)
+//     --out FILE              write there instead of BENCHMARKS.md ("-" writes nothing)
 //   PYTHON=/path/to/python3 picks the interpreter (default: the first of python3, /usr/bin/python3 that has torch).
 
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { backendOf, benchAdapter, isSoftwareGpu, median, RANK, ROWS, SPARSITY, uniform } from './adapter.mjs';
-import { BATCH, memoryTable, stepTime } from './train.mjs';
+import { memoryTable, PLANS, stepTime } from './train.mjs';
+import { MATMUL_VARIANTS } from '../dist/node.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -32,38 +40,71 @@ const log = (line) => process.stderr.write(`${line}\n`);
 const started = Date.now();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)} s`;
 
+const BACKENDS = opt('--backends', 'wasm,webgpu').split(',');
+const TORCH_DEVICE = opt('--torch-device', 'cpu');
+const BATCH = Number(opt('--batch', 8));
+const MODELS = opt('--models', 'tiny,base').split(',');
+const METHODS = opt('--methods', 'snell,lora,full').split(',');
+const SECTION = opt('--section', TORCH_DEVICE === 'cpu' ? 'cpu' : 'gpu');
 const MATMUL_SHAPES = [[1024, 1024, 1024], [1576, 768, 768], [1576, 768, 3072]];
+const CEILING_SHAPE = [4096, 4096, 4096];
 
-/** GFLOP/s of out = a·b through backend.matmul ([M,K]·[K,N], each call flushed and waited for). */
-async function benchMatmul(kind) {
-  const backend = await backendOf(kind);
-  const reps = isSoftwareGpu(backend) ? 2 : 5;
-  const result = { kind, description: backend.description, reps, shapes: [] };
+/**
+ * GFLOP/s of out = a·b ([M,K]·[K,N]) through backend.matmul. On a hardware GPU `reps` calls are queued and
+ * flushed once (per-call waits would time the submit round trip); elsewhere each call is flushed and timed.
+ * `matmulVariant` forces one WebGPU matmul variant instead of the tuned plan.
+ */
+async function benchMatmul(kind, { matmulVariant, quiet = false } = {}) {
+  const backend = await backendOf(kind, matmulVariant ? { matmulVariant } : {});
+  const software = isSoftwareGpu(backend);
+  const gpu = kind === 'webgpu' && !software;
+  const reps = software ? 2 : gpu ? 20 : 5;
+  const shapes = gpu ? [...MATMUL_SHAPES, CEILING_SHAPE] : MATMUL_SHAPES;
+  const result = { kind, description: backend.description, reps, shapes: [], plan: backend.matmulPlan ?? null };
+  const time = async (call) => {
+    call();
+    await backend.flush();
+    if (gpu) {
+      const t0 = performance.now();
+      for (let r = 0; r < reps; r++) call();
+      await backend.flush();
+      return (performance.now() - t0) / reps;
+    }
+    const times = [];
+    for (let r = 0; r < reps; r++) {
+      const t0 = performance.now();
+      call();
+      await backend.flush();
+      times.push(performance.now() - t0);
+    }
+    return median(times);
+  };
   try {
-    for (const [m, k, n] of MATMUL_SHAPES) {
+    for (const [m, k, n] of shapes) {
       const a = backend.upload(uniform(m * k, 1, 1), [m, k]);
       const b = backend.upload(uniform(k * n, 2, 1), [k, n]);
       const out = backend.zeros([m, n]);
-      const once = async () => {
-        backend.matmul(a, b, out);
-        await backend.flush();
-      };
-      await once();
-      const times = [];
-      for (let r = 0; r < reps; r++) {
-        const t0 = performance.now();
-        await once();
-        times.push(performance.now() - t0);
-      }
-      const ms = median(times);
-      result.shapes.push({ m, k, n, ms, gflops: (2 * m * k * n) / (ms / 1e3) / 1e9 });
-      log(`  ${kind} matmul ${m}x${k}x${n}: median ${ms.toFixed(1)} ms = ${(2 * m * k * n / (ms / 1e3) / 1e9).toFixed(1)} GFLOP/s (${reps} runs)`);
+      const ms = await time(() => backend.matmul(a, b, out));
+      const gflops = (2 * m * k * n) / (ms / 1e3) / 1e9;
+      result.shapes.push({ m, k, n, ms, gflops });
+      if (!quiet) log(`  ${kind} matmul ${m}x${k}x${n}: ${ms.toFixed(2)} ms = ${gflops.toFixed(1)} GFLOP/s (${reps} runs)`);
       for (const t of [a, b, out]) backend.free(t);
     }
   } finally {
     backend.destroy();
   }
   return result;
+}
+
+/** Every WebGPU matmul variant forced in turn: [{ variant, shapes }]. */
+async function sweepMatmulVariants() {
+  const out = [];
+  for (const variant of MATMUL_VARIANTS.keys()) {
+    const r = await benchMatmul('webgpu', { matmulVariant: variant, quiet: true });
+    log(`    variant ${variant}: ${r.shapes.map((s) => `${s.m}x${s.k}x${s.n} ${s.gflops.toFixed(0)}`).join(', ')} GFLOP/s`);
+    out.push({ variant, shapes: r.shapes });
+  }
+  return out;
 }
 
 function findPython() {
@@ -83,8 +124,9 @@ function runPytorch() {
     delete env.OPENBLAS_CORETYPE;
     delete env.OPENBLAS_L2_SIZE;
   }
-  log(`\npytorch: ${py} bench/pytorch.py`);
-  const r = spawnSync(py, [join(here, 'pytorch.py')], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 300_000 });
+  const pyArgs = [join(here, 'pytorch.py'), '--device', TORCH_DEVICE, '--batch', String(BATCH), '--models', MODELS.join(','), '--methods', METHODS.join(',')];
+  log(`\npytorch: ${py} ${pyArgs.join(' ')}`);
+  const r = spawnSync(py, pyArgs, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 1_800_000 });
   if (r.status !== 0) return { missing: `failed (${r.error?.message ?? `exit ${r.status}`})` };
   try {
     return { python: py, ...JSON.parse(r.stdout.trim().split('\n').pop()) };
@@ -110,89 +152,125 @@ function cpuModel() {
   return os.cpus()[0]?.model ?? 'unknown';
 }
 
+/** Training steps on `kind`: every model × method, or what a software GPU can afford. */
+async function benchTraining(kind, software) {
+  const out = {};
+  for (const size of MODELS) {
+    for (const method of METHODS) {
+      const key = `${size}-${method}`;
+      if (software && key !== 'tiny-snell') {
+        out[key] = { missing: 'skipped (software GPU)' };
+        continue;
+      }
+      const cpuBase = kind === 'wasm' && size === 'base';
+      const steps = Number(opt('--steps', software || cpuBase ? 1 : 3));
+      out[key] = await attempt(`${kind} ViT-${size} ${method}`, () => stepTime(kind, { size, method, batch: BATCH, steps, log }));
+    }
+  }
+  return out;
+}
+
 // ------------------------------------------------------------------------------------------------ run
-const skipWebgpu = args.includes('--skip-webgpu');
 const torch = runPytorch();
 log(`[${elapsed()}] pytorch ${torch.missing ?? 'done'}`);
 
-const ours = { wasm: {}, webgpu: {} };
-for (const kind of skipWebgpu ? ['wasm'] : ['wasm', 'webgpu']) {
+const ours = {};
+for (const kind of BACKENDS) {
   log(`\n${kind}:`);
-  ours[kind].matmul = await attempt(`${kind} matmul`, () => benchMatmul(kind));
-  if (ours[kind].matmul.missing) {
-    ours[kind].adapter = ours[kind].train = ours[kind].matmul;
+  const matmul = await attempt(`${kind} matmul`, () => benchMatmul(kind));
+  if (kind === 'webgpu' && !matmul.missing && args.includes('--matmul-variants')) {
+    matmul.variants = await attempt('matmul variants', sweepMatmulVariants);
+  }
+  if (matmul.missing) {
+    ours[kind] = { matmul, adapter: matmul, train: {} };
     continue;
   }
-  ours[kind].adapter = await attempt(`${kind} adapter`, () => benchAdapter(kind, { log }));
-  const slow = /llvmpipe|lavapipe|swiftshader/i.test(ours[kind].matmul.description);
-  const steps = kind === 'webgpu' ? Number(opt('--webgpu-steps', slow ? 1 : 3)) : undefined;
-  ours[kind].train = steps === 0 ? { missing: 'skipped' } : await attempt(`${kind} ViT-Tiny step`, () => stepTime(kind, { steps, log }));
+  const software = /llvmpipe|lavapipe|swiftshader/i.test(matmul.description);
+  const adapter = await attempt(`${kind} adapter`, () => benchAdapter(kind, { log }));
+  ours[kind] = { matmul, adapter, train: await benchTraining(kind, software) };
   log(`[${elapsed()}] ${kind} done`);
 }
-if (skipWebgpu) ours.webgpu = { matmul: { missing: 'skipped' }, adapter: { missing: 'skipped' }, train: { missing: 'skipped' } };
 const memory = args.includes('--skip-memory') ? null : await attempt('memory table', () => memoryTable({ log }));
 log(`[${elapsed()}] all done`);
 
 // ------------------------------------------------------------------------------------------------ table
 const fmt = (v, unit) => {
-  if (v == null) return null;
-  if (unit === 'ms') return v >= 100 ? v.toFixed(0) : v.toFixed(1);
+  if (unit === 'ms') return v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toFixed(2);
   return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
 };
 const cell = (source, pick, unit) => {
   if (source?.missing) return { text: source.missing };
-  const v = pick(source);
+  const v = source && pick(source);
   return v == null ? { text: 'n/a' } : { value: v, text: `${fmt(v, unit)} ${unit}` };
 };
 const ratio = (a, b) => (a.value != null && b.value != null ? `${(a.value / b.value).toFixed(2)}` : '–');
 const adapterRow = (source, n, m, key) => source?.shapes?.find((s) => s.n === n && s.m === m)?.[key];
-const torchAdapter = (n, m, key) => torch.adapter?.[`${n}x${m}`]?.[key];
+const torchLabel = TORCH_DEVICE === 'cpu' ? 'PyTorch CPU' : `PyTorch ${TORCH_DEVICE.toUpperCase()}`;
 
 const rows = [];
-const add = (label, unit, pickWasm, pickGpu, pickTorch, which) => {
-  const w = cell(ours.wasm[which], pickWasm, unit);
-  const g = cell(ours.webgpu[which], pickGpu, unit);
+/** One row: `pick(source)` from each of our backends' `which` results, and `pickTorch(torch)`. */
+const add = (label, unit, which, pick, pickTorch) => {
   const t = cell(torch, pickTorch, unit);
-  rows.push(`| ${label} | ${w.text} | ${g.text} | ${t.text} | ${ratio(w, t)} | ${ratio(g, t)} |`);
+  const mine = BACKENDS.map((kind) => cell(which(ours[kind]), pick, unit));
+  rows.push(`| ${label} | ${mine.map((c) => c.text).join(' | ')} | ${t.text} | ${mine.map((c) => ratio(c, t)).join(' | ')} |`);
 };
-for (const [m, k, n] of MATMUL_SHAPES) {
-  const pick = (s) => s.shapes?.find((x) => x.m === m && x.k === k && x.n === n)?.gflops;
-  add(`matmul ${m}×${k}×${n} (M×K×N)`, 'GFLOP/s', pick, pick, (t) => t.matmul?.[`${m}x${k}x${n}`]?.gflops, 'matmul');
+const matmulShapes = [...MATMUL_SHAPES, ...(BACKENDS.some((k) => ours[k].matmul?.shapes?.length > MATMUL_SHAPES.length) ? [CEILING_SHAPE] : [])];
+for (const [m, k, n] of matmulShapes) {
+  const key = `${m}x${k}x${n}`;
+  add(`matmul ${m}×${k}×${n} (M×K×N)`, 'GFLOP/s', (o) => o.matmul, (s) => s.shapes?.find((x) => x.m === m && x.k === k && x.n === n)?.gflops, (t) => t.matmul?.[key]?.gflops);
 }
 for (const [n, m] of [[768, 768], [768, 3072]]) {
-  add(`adapter fwd+bwd ${n}×${m}, r ${RANK}, s ${SPARSITY}, ${ROWS} rows`, 'ms', (s) => adapterRow(s, n, m, 'ms'), (s) => adapterRow(s, n, m, 'ms'), () => torchAdapter(n, m, 'ms'), 'adapter');
+  add(`adapter fwd+bwd ${n}×${m}, r ${RANK}, s ${SPARSITY}, ${ROWS} rows`, 'ms', (o) => o.adapter, (s) => adapterRow(s, n, m, 'ms'), (t) => t.adapter?.[`${n}x${m}`]?.ms);
 }
 for (const [n, m] of [[768, 768], [768, 3072]]) {
   const count = n * m >= 1e6 ? `${(n * m / 1e6).toFixed(2)} M` : `${(n * m / 1e3).toFixed(0)} k`;
-  add(`quantile selection, ${count} elements`, 'ms', (s) => adapterRow(s, n, m, 'selMs'), (s) => adapterRow(s, n, m, 'selMs'), () => torchAdapter(n, m, 'quantile_ms'), 'adapter');
+  add(`quantile selection, ${count} elements`, 'ms', (o) => o.adapter, (s) => adapterRow(s, n, m, 'selMs'), (t) => t.adapter?.[`${n}x${m}`]?.quantile_ms);
 }
-add(`ViT-Tiny/16 SNELL-8 training step, batch ${BATCH}`, 'ms', (s) => s.ms, (s) => s.ms, (t) => t.vit_tiny?.ms, 'train');
-add(`ViT-Tiny/16 SNELL-8 training, batch ${BATCH}`, 'images/s', (s) => s.imagesPerSecond, (s) => s.imagesPerSecond, (t) => t.vit_tiny?.images_per_s, 'train');
+for (const size of MODELS) {
+  for (const method of METHODS) {
+    const key = `${size}-${method}`;
+    const name = `ViT-${size === 'tiny' ? 'Tiny' : 'B'}/16 ${PLANS[method].label}, batch ${BATCH}`;
+    add(`${name}: step`, 'ms', (o) => o.train[key], (s) => s.ms, (t) => t.train?.[key]?.ms);
+    add(`${name}: throughput`, 'images/s', (o) => o.train[key], (s) => s.imagesPerSecond, (t) => t.train?.[key]?.images_per_s);
+  }
+}
 
 const table = [
-  '| measurement | ours, wasm | ours, webgpu | PyTorch CPU | wasm / PyTorch | webgpu / PyTorch |',
-  '|---|---:|---:|---:|---:|---:|',
+  `| measurement | ${BACKENDS.map((k) => `ours, ${k}`).join(' | ')} | ${torchLabel} | ${BACKENDS.map((k) => `${k} / PyTorch`).join(' | ')} |`,
+  `|---|${BACKENDS.map(() => '---:').join('|')}|---:|${BACKENDS.map(() => '---:').join('|')}|`,
   ...rows,
 ];
+const variantTable = BACKENDS.flatMap((kind) => {
+  const v = ours[kind].matmul?.variants;
+  if (!Array.isArray(v) || v.length === 0) return [];
+  const shapes = v[0].shapes.map((s) => `${s.m}×${s.k}×${s.n}`);
+  return [
+    '', `Each matmul variant of ${kind} forced in turn (GFLOP/s):`, '',
+    `| variant | ${shapes.join(' | ')} |`, `|---|${shapes.map(() => '---:').join('|')}|`,
+    ...v.map((x) => `| ${x.variant} | ${x.shapes.map((s) => fmt(s.gflops, 'GFLOP/s')).join(' | ')} |`),
+  ];
+});
 
-const gpuDescription = ours.webgpu.matmul?.description ?? ours.webgpu.matmul?.missing ?? 'skipped';
 const ob = torch.facts?.openblas;
 const reps = (k) => {
-  const a = ours[k].adapter?.reps;
-  const mm = ours[k].matmul?.reps;
-  const st = ours[k].train?.steps;
-  return a == null ? 'none' : `matmul median of ${mm}, adapter median of ${a}, training median of ${st ?? 0} step(s), each after one warm-up`;
+  const mm = ours[k].matmul;
+  if (mm?.missing) return mm.missing;
+  const steps = Object.values(ours[k].train).map((s) => s.steps).filter((s) => s != null);
+  const plan = mm.plan ? `; matmul variants (${mm.plan.source}): ${Object.entries(mm.plan.variants).map(([c, v]) => `${c} ${v}`).join(', ')}` : '';
+  return `matmul ${mm.reps} runs, adapter median of ${ours[k].adapter?.reps}, training medians of ${[...new Set(steps)].join(' or ')} step(s), each after one warm-up${plan}`;
 };
+const torchFacts = torch.missing
+  ? `- PyTorch: ${torch.missing}`
+  : TORCH_DEVICE === 'cpu'
+    ? `- PyTorch ${torch.facts.torch} (${torch.python}, Python ${torch.facts.python}), CPU, float32, ${torch.facts.threads} threads (torch.set_num_threads(os.cpu_count())), ${torch.facts.parallel}, ${torch.facts.blas_info.replace(/^- Build settings: /, '')}` +
+      (ob ? `; OpenBLAS: ${ob.config}, kernel ${ob.core}, ${ob.threads} threads` : '') +
+      `; OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE ${args.includes('--keep-openblas-env') ? `kept (${JSON.stringify(torch.facts.env)})` : 'unset for the PyTorch run'}`
+    : `- PyTorch ${torch.facts.torch} (${torch.python}, Python ${torch.facts.python}) on ${torch.facts.device}, CUDA ${torch.facts.cuda}, float32 with TF32 ${torch.facts.tf32 ? 'on' : 'off (the default for matmuls)'}; times from torch.cuda.synchronize() around each step`;
 const facts = [
   `- CPU: ${cpuModel()}, ${os.cpus().length} logical cores (Node's count), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${os.type()} ${os.release()} ${os.arch()}`,
   `- Node ${process.version}; snell-js ${JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version} (dist/node.js)`,
-  `- Wasm backend: ${ours.wasm.matmul?.description ?? ours.wasm.matmul?.missing} (${reps('wasm')})`,
-  `- WebGPU adapter: ${gpuDescription} (${reps('webgpu')})`,
-  torch.missing
-    ? `- PyTorch: ${torch.missing}`
-    : `- PyTorch ${torch.facts.torch} (${torch.python}, Python ${torch.facts.python}), CPU, float32, ${torch.facts.threads} threads (torch.set_num_threads(os.cpu_count())), ${torch.facts.parallel}, ${torch.facts.blas_info.replace(/^- Build settings: /, '')}` +
-      (ob ? `; OpenBLAS: ${ob.config}, kernel ${ob.core}, ${ob.threads} threads` : '') +
-      `; OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE ${args.includes('--keep-openblas-env') ? `kept (${JSON.stringify(torch.facts.env)})` : 'unset for the PyTorch run'}`,
+  ...BACKENDS.map((k) => `- ${k === 'wasm' ? 'Wasm backend' : 'WebGPU adapter'}: ${ours[k].matmul?.description ?? 'none'} (${reps(k)})`),
+  torchFacts,
 ];
 
 const command = process.env.npm_lifecycle_event === 'bench' ? `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}` : `node bench/compare.mjs${args.length ? ` ${args.join(' ')}` : ''}`;
@@ -200,36 +278,43 @@ const date = new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC
 const notes = [
   'Ratios are of the values shown: for times (ms) above 1 means ours is slower than PyTorch; for GFLOP/s and images/s, below 1 means ours is slower.',
   '',
-  '- matmul: out = a·b in float32 through the backend\'s `matmul` (ours, each call flushed) and `torch.matmul` (PyTorch); 2·M·K·N flops.',
+  `- matmul: out = a·b in float32 through the backend's \`matmul\` and \`torch.matmul\`; 2·M·K·N flops.${TORCH_DEVICE === 'cpu' ? '' : ' 4096³ gives the card\'s float32 ceiling as cuBLAS reaches it.'}`,
   `- adapter: one forward + backward of one SNELL adapter (H = 2 kernel heads, r = ${RANK}, s = ${SPARSITY}, x [${ROWS}, n], dy given), outputs dx, dA, dB. Ours: \`SnellAdapterOp\` (bench/adapter.mjs). PyTorch: the authors' module (ssfgunner/SNELL): W = Σ_h c_h·torch.cdist(A, B)[h], t = torch.quantile(|W|, s), Ws = W·F.threshold(|W|.detach(), t, 0), y = F.linear(x, Wsᵀ), y.backward(dy) through autograd, no checkpointing (it is commented out there).`,
   '- quantile selection: the threshold alone (ours: `quantileAbs`, exact selection; PyTorch: `torch.quantile` on the flattened |W|, which sorts).',
-  `- ViT-Tiny/16 step: batch ${BATCH} of 224² images as 196 patches + cls, D 192, 12 blocks, 3 heads, MLP 768, pre-LN (eps 1e-6), exact GELU, SNELL-8 (s = 0.9, H = 2) on q, k, v, proj, fc1, fc2, dropout 0.1 on branch inputs (not proj), DropPath 0.1 on branch outputs, frozen base, AdamW on adapters + head + cls token; cross-entropy over 100 classes, random inputs. Ours: \`Trainer.fit\` (bench/train.mjs), PyTorch: bench/pytorch.py's own compact model (no timm).`,
+  `- training steps: batch ${BATCH} of 224² images as 196 patches + cls; ViT-Tiny/16 (D 192, 3 heads, MLP 768) and ViT-B/16 (D 768, 12 heads, MLP 3072), 12 pre-LN blocks (eps 1e-6), exact GELU, cross-entropy over 100 classes, random inputs, AdamW. SNELL-8 (s = 0.9, H = 2) and LoRA-8 branches on q, k, v, proj, fc1, fc2 with dropout 0.1 on branch inputs (not proj) and DropPath 0.1 on branch outputs, frozen base, adapters + head + cls token trained; full fine-tuning trains every parameter. Ours: \`Trainer.fit\` (bench/train.mjs); PyTorch: bench/pytorch.py's own compact model (no timm), LoRA as (x·A)·B.`,
 ];
 
-const md = [
-  '# Benchmarks: snell-js against PyTorch (CPU)',
+const section = [
+  `<!-- section:${SECTION} -->`,
+  `## ${SECTION === 'cpu' ? 'CPU' : SECTION === 'gpu' ? 'GPU' : SECTION}: ${BACKENDS.join(' and ')} against ${torchLabel}`,
   '',
-  `Produced ${date} by \`${command}\` (bench/compare.mjs, after \`npm run build\`). Overwritten by each run.`,
-  '',
-  '## Machine',
+  `Produced ${date} by \`${command}\` (bench/compare.mjs, after \`npm run build\`).`,
   '',
   ...facts,
   '',
-  '## Results',
-  '',
   ...table,
+  ...variantTable,
   '',
   ...notes,
-  ...(memory && !memory.missing ? ['', '## Memory (ours)', '', memory[0], '', ...memory.slice(1)] : []),
+  ...(memory && !memory.missing ? ['', `### Memory (ours, ViT-B/16, batch 8)`, '', memory[0], '', ...memory.slice(1)] : []),
   '',
   `Whole run: ${elapsed()}.`,
-  '',
-];
+  `<!-- /section:${SECTION} -->`,
+].join('\n');
 
-console.log(['', ...facts, '', ...table, ''].join('\n'));
+console.log(['', ...facts, '', ...table, ...variantTable, ''].join('\n'));
 const out = opt('--out', join(root, 'BENCHMARKS.md'));
 if (out !== '-') {
-  writeFileSync(out, md.join('\n'));
-  log(`wrote ${out}`);
+  writeFileSync(out, withSection(existsSync(out) ? readFileSync(out, 'utf8') : '', SECTION, section));
+  log(`wrote section "${SECTION}" of ${out}`);
 }
 process.exit(0);
+
+/** `doc` with the section named `name` replaced by `text` (appended when absent), under one title. */
+function withSection(doc, name, text) {
+  const title = '# Benchmarks: snell-js against PyTorch\n\nEach section comes from one run of `npm run bench` on the machine it names; a run rewrites its own section only.\n';
+  const re = new RegExp(`<!-- section:${name} -->[\\s\\S]*?<!-- /section:${name} -->`);
+  if (re.test(doc)) return doc.replace(re, () => text);
+  const sections = doc.match(/<!-- section:[\s\S]*<!-- \/section:[^>]*-->/)?.[0];
+  return `${title}\n${sections ? `${sections}\n\n` : ''}${text}\n`;
+}

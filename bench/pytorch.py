@@ -1,18 +1,24 @@
 #!/usr/bin/env python3
-"""PyTorch CPU reference numbers for snell-js's benchmarks (never needed by the package or its tests).
+"""PyTorch reference numbers for snell-js's benchmarks, on the CPU or on CUDA (never needed by the package or
+its tests).
 
 Prints ONE JSON object on stdout:
-  matmul      GFLOP/s of float32 a@b at 1024^3 and at the ViT-B/16 shapes (1576x768x768, 1576x768x3072)
+  matmul      GFLOP/s of float32 a@b at 1024^3 and at the ViT-B/16 shapes (1576x768x768, 1576x768x3072),
+              and at 4096^3 on CUDA (the card's float32 ceiling; TF32 stays off, as PyTorch's default)
   adapter     median forward+backward of one SNELL adapter (authors' formulation) at 768x768 and 768x3072,
               r = 16, H = 2, s = 0.9, 1576 rows
-  vit_tiny    median ViT-Tiny/16 SNELL-8 training step at batch 8 and images/s
-  facts       torch version, threads, BLAS/OpenMP configuration
+  train       median training step and images/s per model (tiny, base) and method (snell, lora, full)
+  facts       torch version, device, threads, BLAS/OpenMP configuration
 
 The SNELL module follows ssfgunner/SNELL (model/vision_transformer_timm.py, class SNELL): W = sum_h c_h *
 torch.cdist(In_Qs, Out_Qs)[h]; thres = torch.quantile(|W|.detach(), s); Ws = W * F.threshold(|W|.detach(), thres, 0)
 (= W*|W|*[|W| > t], |W| constant); y = F.linear(x, Ws.T); no gradient checkpointing (commented out there).
 
-  python3 bench/pytorch.py [--quick]
+LoRA-8 is the usual low-rank form, y = (x·A)·B (never materialising A·B); full fine-tuning trains every
+parameter and has no branch.
+
+  python3 bench/pytorch.py [--quick] [--device cpu|cuda] [--batch N] [--models tiny,base]
+                           [--methods snell,lora,full] [matmul] [adapter] [train]
 """
 import json
 import math
@@ -25,19 +31,37 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+
+
+def option(name, fallback):
+    return sys.argv[sys.argv.index(name) + 1] if name in sys.argv else fallback
+
+
 QUICK = '--quick' in sys.argv
+DEVICE = torch.device(option('--device', 'cpu'))
+CUDA = DEVICE.type == 'cuda'
+BATCH = int(option('--batch', '8'))
+MODELS = option('--models', 'tiny,base').split(',')
+METHODS = option('--methods', 'snell,lora,full').split(',')
 torch.set_num_threads(os.cpu_count() or 1)
 torch.manual_seed(0)
 DT = torch.float32
 
 
+def sync():
+    if CUDA:
+        torch.cuda.synchronize()
+
+
 def median_time(fn, reps, warmup=1):
     for _ in range(warmup):
         fn()
+    sync()
     times = []
     for _ in range(reps):
         t0 = time.perf_counter()
         fn()
+        sync()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
 
@@ -45,11 +69,12 @@ def median_time(fn, reps, warmup=1):
 # ---------------------------------------------------------------- a. matmul GFLOP/s
 def bench_matmul():
     out = {}
-    for (m, k, n) in [(1024, 1024, 1024), (1576, 768, 768), (1576, 768, 3072)]:
-        a = torch.randn(m, k, dtype=DT)
-        b = torch.randn(k, n, dtype=DT)
-        c = torch.empty(m, n, dtype=DT)
-        t = median_time(lambda: torch.matmul(a, b, out=c), 3 if QUICK else 10, warmup=2)
+    shapes = [(1024, 1024, 1024), (1576, 768, 768), (1576, 768, 3072)] + ([(4096, 4096, 4096)] if CUDA else [])
+    for (m, k, n) in shapes:
+        a = torch.randn(m, k, dtype=DT, device=DEVICE)
+        b = torch.randn(k, n, dtype=DT, device=DEVICE)
+        c = torch.empty(m, n, dtype=DT, device=DEVICE)
+        t = median_time(lambda: torch.matmul(a, b, out=c), 3 if QUICK else (50 if CUDA else 10), warmup=2 if not CUDA else 10)
         out[f'{m}x{k}x{n}'] = {'ms': t * 1e3, 'gflops': 2 * m * k * n / t / 1e9}
     return out
 
@@ -83,25 +108,38 @@ def bench_adapter():
     out = {}
     rows, rank = 1576, 16
     for (n, m) in [(768, 768), (768, 3072)]:
-        op = Snell(n, m, rank)
-        x = torch.rand(rows, n, dtype=DT).mul_(2).sub_(1).requires_grad_(True)
-        dy = torch.rand(rows, m, dtype=DT).mul_(2).sub_(1)
+        op = Snell(n, m, rank).to(DEVICE)
+        x = torch.rand(rows, n, dtype=DT, device=DEVICE).mul_(2).sub_(1).requires_grad_(True)
+        dy = torch.rand(rows, m, dtype=DT, device=DEVICE).mul_(2).sub_(1)
 
         def step():
             op.In_Qs.grad = op.Out_Qs.grad = x.grad = None
             y = op(x)
             y.backward(dy)
 
-        t = median_time(step, 3 if QUICK else 7)
+        t = median_time(step, 3 if QUICK else (20 if CUDA else 7))
         # the selection alone (torch.quantile over n*m elements), as our bench reports it
         with torch.no_grad():
             W_abs = torch.sum(op.coeff * torch.cdist(op.In_Qs, op.Out_Qs), dim=0).abs().flatten()
-        tq = median_time(lambda: torch.quantile(W_abs, 0.9), 3 if QUICK else 7)
+        tq = median_time(lambda: torch.quantile(W_abs, 0.9), 3 if QUICK else (20 if CUDA else 7))
         out[f'{n}x{m}'] = {'ms': t * 1e3, 'quantile_ms': tq * 1e3, 'elements': n * m}
     return out
 
 
-# ---------------------------------------------------------------- c. ViT-Tiny/16 SNELL-8 training step
+class Lora(nn.Module):
+    """Plain LoRA: y = (x·A)·B, A [n, r] Kaiming-uniform, B [r, m] zero, never materialising A·B."""
+
+    def __init__(self, n, m, rank):
+        super().__init__()
+        self.A = nn.Parameter(torch.empty(n, rank))
+        self.B = nn.Parameter(torch.zeros(rank, m))
+        nn.init.kaiming_uniform_(self.A, a=math.sqrt(5))
+
+    def forward(self, x):
+        return (x @ self.A) @ self.B
+
+
+# ---------------------------------------------------------------- c. ViT training steps
 class DropPath(nn.Module):
     def __init__(self, p):
         super().__init__()
@@ -116,27 +154,35 @@ class DropPath(nn.Module):
 
 
 class Branch(nn.Module):
-    """TuningModule('snell'): DropPath(0.1)(SNELL(x))."""
+    """TuningModule('snell'): DropPath(0.1)(SNELL(x)), or the same around LoRA."""
 
-    def __init__(self, n, m, rank, sparsity):
+    def __init__(self, n, m, rank, sparsity, method):
         super().__init__()
-        self.snell = Snell(n, m, rank, sparsity=sparsity)
+        self.op = Snell(n, m, rank, sparsity=sparsity) if method == 'snell' else Lora(n, m, rank)
         self.drop_path = DropPath(0.1)
 
     def forward(self, x):
-        return self.drop_path(self.snell(x))
+        return self.drop_path(self.op(x))
+
+
+class NoBranch(nn.Module):
+    """Full fine-tuning: no branch (its output is a zero that autograd skips)."""
+
+    def forward(self, x):
+        return 0
 
 
 class Block(nn.Module):
-    def __init__(self, d, heads, hidden, rank, sparsity):
+    def __init__(self, d, heads, hidden, rank, sparsity, method):
         super().__init__()
         self.heads = heads
         self.norm1 = nn.LayerNorm(d, eps=1e-6)
         self.q, self.k, self.v, self.proj = (nn.Linear(d, d) for _ in range(4))
         self.norm2 = nn.LayerNorm(d, eps=1e-6)
         self.fc1, self.fc2 = nn.Linear(d, hidden), nn.Linear(hidden, d)
-        self.a_q, self.a_k, self.a_v, self.a_proj = (Branch(d, d, rank, sparsity) for _ in range(4))
-        self.a_fc1, self.a_fc2 = Branch(d, hidden, rank, sparsity), Branch(hidden, d, rank, sparsity)
+        branch = (lambda n, m: NoBranch()) if method == 'full' else (lambda n, m: Branch(n, m, rank, sparsity, method))
+        self.a_q, self.a_k, self.a_v, self.a_proj = (branch(d, d) for _ in range(4))
+        self.a_fc1, self.a_fc2 = branch(d, hidden), branch(hidden, d)
         self.drop = nn.Dropout(0.1)  # branch inputs, not on proj
 
     def attn(self, x):
@@ -160,12 +206,12 @@ class Block(nn.Module):
 
 
 class ViT(nn.Module):
-    def __init__(self, d=192, depth=12, heads=3, hidden=768, patches=196, patch_dim=768, classes=100, rank=8, sparsity=0.9):
+    def __init__(self, d, depth, heads, hidden, method, patches=196, patch_dim=768, classes=100, rank=8, sparsity=0.9):
         super().__init__()
         self.patch_embed = nn.Linear(patch_dim, d)  # = Conv2d(3, d, 16, 16) on patches cut beforehand
         self.cls_token = nn.Parameter(torch.randn(1, 1, d) * 0.02)
         self.pos_embed = nn.Parameter(torch.randn(1, patches + 1, d) * 0.02)
-        self.blocks = nn.Sequential(*[Block(d, heads, hidden, rank, sparsity) for _ in range(depth)])
+        self.blocks = nn.Sequential(*[Block(d, heads, hidden, rank, sparsity, method) for _ in range(depth)])
         self.norm = nn.LayerNorm(d, eps=1e-6)
         self.head = nn.Linear(d, classes)
 
@@ -176,18 +222,21 @@ class ViT(nn.Module):
         return self.head(x[:, 0])
 
 
-def bench_vit_tiny(batch=8):
-    model = ViT()
+SIZES = {'tiny': dict(d=192, depth=12, heads=3, hidden=768), 'base': dict(d=768, depth=12, heads=12, hidden=3072)}
+
+
+def bench_step(size, method, batch):
+    model = ViT(**SIZES[size], method=method).to(DEVICE)
     trainable = []
     for name, p in model.named_parameters():
-        train = '.a_' in name or name.startswith('head') or name == 'cls_token'
+        train = method == 'full' or '.a_' in name or name.startswith('head') or name == 'cls_token'
         p.requires_grad_(train)
         if train:
             trainable.append(p)
     opt = torch.optim.AdamW(trainable, lr=1e-3, weight_decay=1e-4)
     model.train()
-    x = torch.rand(batch, 196, 768, dtype=DT) * 2 - 1
-    labels = torch.arange(batch) % 100
+    x = torch.rand(batch, 196, 768, dtype=DT, device=DEVICE) * 2 - 1
+    labels = torch.arange(batch, device=DEVICE) % 100
 
     def step():
         opt.zero_grad(set_to_none=True)
@@ -195,9 +244,19 @@ def bench_vit_tiny(batch=8):
         loss.backward()
         opt.step()
 
-    t = median_time(step, 2 if QUICK else 6)
+    slow = not CUDA and size == 'base'
+    t = median_time(step, 1 if slow else (2 if QUICK else (10 if CUDA else 4)))
     return {'ms': t * 1e3, 'images_per_s': batch / t, 'batch': batch,
             'trainable_params': sum(p.numel() for p in trainable)}
+
+
+def bench_train():
+    out = {}
+    for size in MODELS:
+        for method in METHODS:
+            out[f'{size}-{method}'] = bench_step(size, method, BATCH)
+            print(f'pytorch: {size} {method} {out[f"{size}-{method}"]["ms"]:.1f} ms', file=sys.stderr)
+    return out
 
 
 def openblas():
@@ -225,6 +284,9 @@ def facts():
     blas = next((part.strip() for part in blas.split(',') if 'BLAS_INFO' in part), blas)
     return {
         'torch': torch.__version__,
+        'device': torch.cuda.get_device_name(DEVICE) if CUDA else 'cpu',
+        'cuda': torch.version.cuda if CUDA else None,
+        'tf32': torch.backends.cuda.matmul.allow_tf32,
         'python': sys.version.split()[0],
         'threads': torch.get_num_threads(),
         'cpu_count': os.cpu_count(),
@@ -238,8 +300,9 @@ def facts():
 
 if __name__ == '__main__':
     result = {'facts': facts()}
-    only = [a for a in sys.argv[1:] if not a.startswith('--')]
-    for name, fn in (('matmul', bench_matmul), ('adapter', bench_adapter), ('vit_tiny', bench_vit_tiny)):
+    flags_with_value = {'--device', '--batch', '--models', '--methods'}
+    only = [a for i, a in enumerate(sys.argv[1:]) if not a.startswith('--') and sys.argv[i] not in flags_with_value]
+    for name, fn in (('matmul', bench_matmul), ('adapter', bench_adapter), ('train', bench_train)):
         if only and name not in only:
             continue
         t0 = time.perf_counter()

@@ -1,5 +1,5 @@
 // Training benchmark: a ViT-Tiny/16 SNELL-8 training step at batch 8 (224² images) on every backend
-// available (median time and images/s), and the memory table at ViT-B/16 size, batch 8, for full
+// available (median time and images/s; other sizes and methods through stepTime's options), and the memory table at ViT-B/16 size, batch 8, for full
 // fine-tuning, dense sparse tuning, LoRA-8 and SNELL-8, each from the engine's own allocations after one
 // full training step. Runs against the built package (npm run build first).
 //
@@ -13,21 +13,27 @@ import { createBackend, DEFAULT_PLAN, initViTWeights, POOLS, Trainer, ViT, vitCo
 
 export const BATCH = 8;
 
-/** A dataset of `n` random 224² RGB images already cut into 196 patches of 768 values. */
+/**
+ * A dataset of `n` random 224² RGB images already cut into 196 patches of 768 values. Every batch holds the
+ * same pixels (made once), so making the data costs nothing inside a timed step, as in bench/pytorch.py.
+ */
 function randomImages(config, n) {
   const sampleShape = [config.tokens - 1, config.patchDim];
   const per = sampleShape[0] * sampleShape[1];
+  let pixels = new Float32Array(0);
   return {
     size: n,
     sampleShape,
     get(indices) {
-      const inputs = new Float32Array(indices.length * per);
-      let s = 12345;
-      for (let i = 0; i < inputs.length; i++) {
-        s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-        inputs[i] = s / 2 ** 31 - 1;
+      if (pixels.length !== indices.length * per) {
+        pixels = new Float32Array(indices.length * per);
+        let s = 12345;
+        for (let i = 0; i < pixels.length; i++) {
+          s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+          pixels[i] = s / 2 ** 31 - 1;
+        }
       }
-      return { inputs, labels: Uint32Array.from(indices, (k) => k % config.classes) };
+      return { inputs: pixels, labels: Uint32Array.from(indices, (k) => k % config.classes) };
     },
   };
 }
@@ -35,26 +41,34 @@ function randomImages(config, n) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const mib = (bytes) => (bytes / 2 ** 20).toFixed(0);
 
+/** The tuning plans the benchmarks compare (the memory table adds dense sparse tuning). */
+export const PLANS = {
+  snell: { label: 'SNELL-8', plan: { ...DEFAULT_PLAN, method: 'snell', rank: 8 } },
+  lora: { label: 'LoRA-8', plan: { ...DEFAULT_PLAN, method: 'lora', rank: 8, kernelHeads: 1, sparsity: 0 } },
+  full: { label: 'full fine-tuning', plan: { ...DEFAULT_PLAN, method: 'full' } },
+};
+
 /**
- * Median ViT-Tiny/16 SNELL-8 training step on backend `kind` (the first step, which compiles and allocates,
- * is not counted). Returns { kind, description, ms, imagesPerSecond, steps }.
+ * Median training step of a ViT-`size`/16 (tiny or base) with `method` (a key of PLANS) on backend `kind`, at
+ * `batch` images; the first step, which compiles and allocates, is not counted. Returns
+ * { kind, description, size, method, batch, ms, imagesPerSecond, steps }.
  */
-export async function stepTime(kind, { steps: stepsWanted, log = console.log } = {}) {
+export async function stepTime(kind, { size = 'tiny', method = 'snell', batch = BATCH, steps: stepsWanted, log = console.log } = {}) {
   const backend = await backendOf(kind);
-  const config = vitConfig('tiny', { classes: 100 });
-  const model = new ViT(backend, config, initViTWeights(config, 1), { plan: { ...DEFAULT_PLAN, rank: 8 }, seed: 1 });
+  const config = vitConfig(size, { classes: 100 });
+  const model = new ViT(backend, config, initViTWeights(config, 1), { plan: PLANS[method].plan, seed: 1 });
   const trainer = new Trainer(model);
   const slow = kind === 'webgpu' && /llvmpipe|lavapipe|swiftshader/i.test(backend.description);
   const steps = stepsWanted ?? (slow ? 3 : 6);
   const times = [];
-  await trainer.fit(randomImages(config, BATCH * (steps + 1)), {
-    epochs: 1, batchSize: BATCH, lr: 1e-3, seed: 1, onStep: (e) => e.step > 0 && times.push(BATCH / e.imagesPerSecond),
+  await trainer.fit(randomImages(config, batch * (steps + 1)), {
+    epochs: 1, batchSize: batch, lr: 1e-3, seed: 1, onStep: (e) => e.step > 0 && times.push(batch / e.imagesPerSecond),
   });
   model.dispose();
   backend.destroy();
   const t = median(times);
-  log(`ViT-Tiny/16 SNELL-8 training step, batch ${BATCH}, ${kind} (${backend.description}): median ${(t * 1000).toFixed(0)} ms, ${(BATCH / t).toFixed(2)} images/s (${times.length} steps)`);
-  return { kind, description: backend.description, ms: t * 1000, imagesPerSecond: BATCH / t, steps: times.length };
+  log(`ViT-${size}/16 ${PLANS[method].label} training step, batch ${batch}, ${kind} (${backend.description}): median ${(t * 1000).toFixed(0)} ms, ${(batch / t).toFixed(2)} images/s (${times.length} steps)`);
+  return { kind, description: backend.description, size, method, batch, ms: t * 1000, imagesPerSecond: batch / t, steps: times.length };
 }
 
 /** The memory table (printed as Markdown); returns its lines. */
@@ -68,10 +82,10 @@ export async function memoryTable({ log = console.log } = {}) {
   const config = vitConfig('base', { classes: 100 });
   const weights = initViTWeights(config, 1);
   const methods = [
-    ['full fine-tuning', { ...DEFAULT_PLAN, method: 'full' }],
+    [PLANS.full.label, PLANS.full.plan],
     ['dense sparse tuning (ΔW)', { ...DEFAULT_PLAN, method: 'dense', branchDropout: 0, branchDropPath: 0 }],
-    ['LoRA-8', { ...DEFAULT_PLAN, method: 'lora', rank: 8, kernelHeads: 1, sparsity: 0 }],
-    ['SNELL-8', { ...DEFAULT_PLAN, method: 'snell', rank: 8 }],
+    [PLANS.lora.label, PLANS.lora.plan],
+    [PLANS.snell.label, PLANS.snell.plan],
   ];
   log('');
   out(`Memory at ViT-B/16, batch ${BATCH}, one full training step (MiB, peak per pool from the engine's allocations):`);
