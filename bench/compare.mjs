@@ -51,7 +51,8 @@ const CEILING_SHAPE = [4096, 4096, 4096];
 
 /**
  * GFLOP/s of out = a·b ([M,K]·[K,N]) through backend.matmul. On a hardware GPU `reps` calls are queued and
- * flushed once (per-call waits would time the submit round trip); elsewhere each call is flushed and timed.
+ * flushed once (per-call waits would time the submit round trip), after 200 ms of warming; elsewhere each
+ * call is flushed and timed.
  * `matmulVariant` forces one WebGPU matmul variant instead of the tuned plan.
  */
 async function benchMatmul(kind, { matmulVariant, quiet = false } = {}) {
@@ -65,6 +66,11 @@ async function benchMatmul(kind, { matmulVariant, quiet = false } = {}) {
     call();
     await backend.flush();
     if (gpu) {
+      // an idle GPU runs at a fraction of its clock: keep it busy for 200 ms first
+      for (const t0 = performance.now(); performance.now() - t0 < 200;) {
+        for (let r = 0; r < 5; r++) call();
+        await backend.flush();
+      }
       const t0 = performance.now();
       for (let r = 0; r < reps; r++) call();
       await backend.flush();

@@ -133,6 +133,45 @@ describe('webgpu backend specifics', () => {
     }
   });
 
+  it('a long run of primitives is submitted in pieces as it is encoded, with the same result', async () => {
+    const b = await webgpu();
+    try {
+      const x = b.upload(new Float32Array([1, 2, 3]), [3]);
+      const acc = b.zeros([3]);
+      await b.flush();
+      const before = b.stats().submissions;
+      for (let i = 0; i < 600; i++) b.addInto(acc, x); // 600 dispatches
+      expect(b.stats().submissions).toBe(before + 2); // after the 256th and the 512th
+      expect([...(await b.read(acc))]).toEqual([600, 1200, 1800]);
+      expect(b.stats().submissions).toBe(before + 3);
+    } finally {
+      b.destroy();
+    }
+  });
+
+  it('zeros() reuses a buffer freed before the submit, after its queued reads; upload() never does', async () => {
+    const b = await webgpu();
+    try {
+      const [H, n, m, k] = [2, 24, 20, 4];
+      const [a, bb] = [uniform(H * n * k, 5), uniform(H * m * k, 6)];
+      const A = b.upload(a, [H, n, k]);
+      const B = b.upload(bb, [H, m, k]);
+      const W = b.zeros([n, m]);
+      b.merge(A, B, 'distance', defaultCoeff(H), W); // encoded, reads A
+      b.free(A);
+      const U = b.upload(uniform(H * n * k, 7), [H, n, k]); // a queue write would land before the merge
+      expect(b.stats().pendingRelease).toBe(1);
+      const Z = b.zeros([H, n, k]); // the clear is encoded after the merge: A's buffer serves
+      expect(b.stats().pendingRelease).toBe(0);
+      b.merge(Z, B, 'distance', defaultCoeff(H), b.zeros([n, m]));
+      expectClose(await b.read(W), merge64(a, bb, H, n, m, k, 'distance', defaultCoeff(H)), TOL.rel, 'W');
+      expect([...(await b.read(Z))].every((v) => v === 0)).toBe(true);
+      expect((await b.read(U)).length).toBe(H * n * k);
+    } finally {
+      b.destroy();
+    }
+  });
+
   it('write() after queued work keeps the order of operations', async () => {
     const b = await webgpu();
     try {

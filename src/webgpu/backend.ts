@@ -85,7 +85,7 @@ export class WebGpuBackend implements Backend {
     this.ops = new TransformerOps({
       tensor: (t, op) => this.tensor(t, op),
       run: (spec, constants, params, buffers, workgroups) => this.run(spec, constants, params, buffers, workgroups),
-      scratch: (bytes) => this.pool.acquire(bytes).buffer,
+      scratch: (bytes) => this.pool.acquire(bytes, { encodedWritesOnly: true }).buffer,
       release: (buffer) => this.pool.release(buffer),
       encoder: () => this.commands.commands(),
       one: () => this.coeffBuffer([1]),
@@ -115,15 +115,15 @@ export class WebGpuBackend implements Backend {
     checkData(data, type, 'upload');
     const size = shape.reduce((a, b) => a * b, 1);
     if (data.length !== size) throw new BackendError(`upload: ${data.length} values do not fill shape [${shape.join(', ')}] (${size} elements)`);
-    const { tensor } = this.allocate(shape, type);
+    const { tensor } = this.allocate(shape, type, false);
     if (size > 0) this.device.queue.writeBuffer(tensor.buffer!, 0, source(data)); // a new or pooled buffer: no queued work uses it
     return tensor;
   }
 
   zeros(shape: readonly number[], dtype: DType = 'f32'): Tensor {
     this.health.check();
-    const { tensor, fresh } = this.allocate(shape, dtype);
-    if (!fresh) this.commands.commands().clearBuffer(tensor.buffer!); // new buffers are zero-filled already
+    const { tensor, fresh } = this.allocate(shape, dtype, true);
+    if (!fresh) this.commands.commands().clearBuffer(tensor.buffer!); // in order after its earlier uses; new buffers are zero-filled already
     return tensor;
   }
 
@@ -236,7 +236,7 @@ export class WebGpuBackend implements Backend {
     const [n, m] = this.matrix('mixtureBackward', 'W0', W0);
     for (const [name, t] of [['dW', dW], ['P', P], ['dW0', dW0]] as const) this.expectSize('mixtureBackward', name, t, n * m);
     this.scalars('mixtureBackward', { alpha, gamma, dAlpha, dGamma, dBeta });
-    const partial = this.pool.acquire(n * 3 * 4).buffer; // per-row sums, released once submitted
+    const partial = this.pool.acquire(n * 3 * 4, { encodedWritesOnly: true }).buffer; // per-row sums
     this.run(KERNELS.mixtureBackwardRows, {}, [n, m], [W0, alpha, gamma, P, dW, dW0, { buffer: partial }], n);
     this.run(KERNELS.mixtureBackwardTotal, {}, [n, m], [gamma, { buffer: partial }, dAlpha, dGamma, dBeta], 1);
     this.pool.release(partial);
@@ -418,7 +418,8 @@ export class WebGpuBackend implements Backend {
 
   // ---- helpers ----
 
-  private allocate(shape: readonly number[], dtype: DType): { tensor: GpuTensor; fresh: boolean } {
+  /** A tensor's buffer; `encodedWritesOnly` as in BufferPool.acquire (false for queue writes). */
+  private allocate(shape: readonly number[], dtype: DType, encodedWritesOnly: boolean): { tensor: GpuTensor; fresh: boolean } {
     if (dtype !== 'f32' && dtype !== 'u32') throw new BackendError(`unknown dtype "${dtype}": use 'f32' or 'u32'`);
     if (!shape.every((d) => Number.isInteger(d) && d >= 0)) {
       throw new BackendError(`shape [${shape.join(', ')}] must hold non-negative integers`);
@@ -427,7 +428,7 @@ export class WebGpuBackend implements Backend {
     if (size > this.maxElements) {
       throw new BackendError(`a tensor of shape [${shape.join(', ')}] has ${size} elements, more than this WebGPU device holds in one buffer (${this.maxElements}): use smaller layers`);
     }
-    const { buffer, fresh } = this.pool.acquire(size * 4);
+    const { buffer, fresh } = this.pool.acquire(size * 4, { encodedWritesOnly });
     return { tensor: new GpuTensor([...shape], dtype, buffer, this), fresh };
   }
 

@@ -1,7 +1,8 @@
-// The command stream: every primitive is encoded into one command encoder, and the work is submitted
-// only on read() or flush() (a step is one submission). Each dispatch gets its own 256-byte slot of
-// uniform parameters; the slots are written with one writeBuffer per chunk just before submit, which
-// the queue orders before the submitted commands and after every earlier submission.
+// The command stream: every primitive is encoded into one command encoder, submitted on read() or
+// flush() and after every SUBMIT_EVERY dispatches, so that the GPU works while the rest of a step is
+// being encoded (the queue keeps the order). Each dispatch gets its own 256-byte slot of uniform
+// parameters; the slots are written with one writeBuffer per chunk just before submit, which the
+// queue orders before the submitted commands and after every earlier submission.
 
 import { BackendError } from '../backend.js';
 import type { CachedPipeline } from './pipelines.js';
@@ -11,6 +12,8 @@ import { USAGE } from './pool.js';
 
 const SLOT_BYTES = 256; // minUniformBufferOffsetAlignment is at most 256
 const SLOTS_PER_CHUNK = 256;
+/** Dispatches after which the encoder is submitted anyway, so the GPU starts while the rest is encoded. */
+const SUBMIT_EVERY = 256;
 
 class UniformRing {
   private readonly chunks: Array<{ buffer: GPUBuffer; data: Uint32Array<ArrayBuffer> }> = [];
@@ -58,6 +61,7 @@ export class Commands {
   private readonly afterSubmit: Array<() => void> = [];
   /** Submissions so far (for tests and statistics). */
   submissions = 0;
+  private dispatches = 0;
 
   constructor(
     private readonly device: GPUDevice,
@@ -90,6 +94,7 @@ export class Commands {
     this.pass.setPipeline(p.pipeline);
     this.pass.setBindGroup(0, bindGroup);
     this.pass.dispatchWorkgroups(x, y);
+    if (++this.dispatches === SUBMIT_EVERY) this.submit();
   }
 
   /** The encoder, outside any compute pass, for copies and clears. */
@@ -114,6 +119,7 @@ export class Commands {
     this.device.queue.submit([encoder.finish()]);
     this.profiler?.submitted();
     this.submissions++;
+    this.dispatches = 0;
     this.pool.afterSubmit();
     for (const fn of this.afterSubmit.splice(0)) fn();
   }

@@ -97,8 +97,16 @@ export function planFor(adapter: string, time: TimeMatmul): Promise<MatmulPlan> 
   return plan;
 }
 
-/** Each variant on each class's shape: one warm-up product, then enough for about 10 ms, best of two. */
+/** Milliseconds of back-to-back products before any timing: an idle GPU runs at a fraction of its clock. */
+const CLOCK_RAMP_MS = 300;
+
+/**
+ * Each variant on each class's shape, after the GPU has been kept busy for CLOCK_RAMP_MS: one warm-up
+ * product, then enough for about 10 ms, best of two.
+ */
 async function measure(time: TimeMatmul): Promise<MatmulPlan> {
+  const first = MATMUL_VARIANTS.values().next().value!;
+  for (let busy = 0, rounds = 0; busy < CLOCK_RAMP_MS && rounds < 100; rounds++) busy += await time(first, REPRESENTATIVE.large, 10);
   const variants = {} as Record<SizeClass, string>;
   const timings = {} as Record<SizeClass, Record<string, number>>;
   for (const cls of CLASSES) {
