@@ -216,9 +216,16 @@ export class WebGpuBackend implements Backend {
     this.expectSize('mergeBackward', 'dA', dA, H * n * k);
     this.expectSize('mergeBackward', 'dB', dB, H * m * k);
     const c = this.coeffBuffer(coeff);
-    for (const [sideB, out, rows] of [[false, dA, n], [true, dB, m]] as const) {
-      this.run(KERNELS.mergeBackward, { WG: WG.mergeBackward, SIDE_B: sideB, LINEAR: kernel === 'linear' }, [H, n, m, k],
-        [A, B, dW, c, out], Math.ceil((H * rows) / WG.mergeBackward));
+    const chunk = WG.mergeBackwardChunk;
+    for (const [sideB, out, rows, cols] of [[false, dA, n, m], [true, dB, m, n]] as const) {
+      const constants = { WG: WG.mergeBackward, SIDE_B: sideB, LINEAR: kernel === 'linear', K: k };
+      const chunks = Math.max(1, Math.ceil(cols / chunk));
+      // scratch: the partial sums [chunks, H, rows, k]
+      const part = { buffer: this.pool.acquire(chunks * H * rows * k * 4, { encodedWritesOnly: true }).buffer };
+      this.run(KERNELS.mergeBackwardPartials, constants, [H, n, m, chunk], [A, B, dW, c, part],
+        chunks * H * Math.ceil(rows / WG.mergeBackward));
+      this.run(KERNELS.mergeBackwardTotals, constants, [H, n, m, chunk], [part, out], Math.ceil((H * rows * k) / WG.mergeBackward));
+      this.pool.release(part.buffer);
     }
   }
 

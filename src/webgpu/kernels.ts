@@ -21,11 +21,13 @@ const SELECT = [[1, 'read'], [2, 'write'], [3, 'write'], [4, 'write']] as const;
 export const KERNELS = {
   // bindings: A, B, coeff, W
   merge: { family: 'merge', source: mergeSrc, entry: 'main', storage: [[1, 'read'], [2, 'read'], [3, 'read'], [4, 'write']] },
-  // bindings: A, B, dW, coeff, out
-  mergeBackward: {
-    family: 'merge_backward', source: mergeBackwardSrc, entry: 'main',
-    storage: [[1, 'read'], [2, 'read'], [3, 'read'], [4, 'read'], [5, 'write']],
+  // bindings: A, B, dW, coeff, part
+  mergeBackwardPartials: {
+    family: 'merge_backward', source: mergeBackwardSrc, entry: 'partials',
+    storage: [[1, 'read'], [2, 'read'], [3, 'read'], [4, 'read'], [6, 'write']],
   },
+  // bindings: part, out
+  mergeBackwardTotals: { family: 'merge_backward', source: mergeBackwardSrc, entry: 'totals', storage: [[6, 'write'], [5, 'write']] },
   // bindings: W0, alpha, gamma, beta, W, P
   mixture: {
     family: 'mixture', source: mixtureSrc, entry: 'forward',
@@ -107,6 +109,8 @@ export const TRANSFORMER_KERNELS = {
 export const WG = {
   merge: 256,
   mergeBackward: 64,
+  /** merge_backward.wgsl: rows of the other side summed into one partial */
+  mergeBackwardChunk: 32,
   sparsify: 256,
   /** select.wgsl: WG·ITEMS elements per histogram / min_above workgroup */
   selectElements: 256 * 16,

@@ -26,6 +26,8 @@ export function describeBackend(name: string, create: () => Promise<Backend>): v
     const mergeShapes: Array<[number, number, number, number]> = [
       // H, n, m, k
       [2, 1, 1, 1], [2, 7, 5, 2], [2, 33, 65, 3], [1, 130, 70, 5], [4, 64, 257, 8], [2, 300, 17, 16],
+      // merge backward's blocking: rows past a workgroup, other rows past a chunk, k past a register sweep
+      [1, 65, 129, 4], [3, 97, 45, 33],
     ];
     for (const kernel of ['distance', 'linear'] as MergeKernel[]) {
       for (const [H, n, m, k] of mergeShapes) {
