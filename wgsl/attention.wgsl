@@ -1,4 +1,4 @@
-// attention.wgsl: multi-head softmax attention (timm's layout) and its gradient.
+// attention.wgsl: multi-head softmax attention (timm's layout) and its gradient, tiled in workgroup memory.
 //
 // Math, per batch b and head h (features h·hd … h·hd+hd−1 of D; hd = D/nh; σ = hd^−½):
 //   forward:        S[i,j] = σ·Σ_e Q[i,e]·K[j,e];  P[i,:] = softmax(S[i,:]) (row max subtracted);
@@ -21,16 +21,32 @@
 //   9 storage, read_write   dq                        backward_rows
 //  10 storage, read_write   dk                        backward_cols
 //  11 storage, read_write   dv                        backward_cols
-// Dispatch: B·nh·T workgroups of WG threads on a 2-D grid, g = wid.y·nwg.x + wid.x = (b·nh + h)·T + t.
-//   forward and backward_rows: t is the query row i; threads stride over keys j for the scores (kept in
-//   the row's own slice of probs / dS in storage memory, so T has no workgroup-memory limit), a tree
-//   over the workgroup gives the row max and sums, a storageBarrier publishes the row, then threads
-//   stride over e for the products with V or K. backward_cols: t is the key row j; threads stride over
-//   e and sum over i in order. Every sum has a fixed order: deterministic, no atomics.
+// Dispatch: B·nh·⌈T/BM⌉ workgroups of WG = 128 threads on a 2-D grid, g = wid.y·nwg.x + wid.x; head
+//   slice bh = b·nh + h = g / ⌈T/BM⌉ and row block r0 = BM·(g mod ⌈T/BM⌉): query rows r0 … r0+BM−1
+//   (forward, backward_rows) or key rows (backward_cols). Workgroups past the last block return at once.
+// Tiles: every product is C[m,n] = Σ_κ A[m,κ]·B[κ,n] over an output tile of BM×BN (BM = 32 rows, BN = 64
+//   columns: keys of S and dP, else features, looping over hd in BN steps), κ staged KC = 32 at a time in
+//   workgroup memory as vec4s of 4 rows, k-major and xor-swizzled (swz below): As 4 KiB, Bs 8 KiB, red
+//   2 KiB, 14 KiB in all (≤ 16 KiB, the WebGPU default). Thread (tx, ty), tx < 16, ty < 8, owns rows
+//   4·ty + r and columns 4·tx + c (r, c < 4) as acc[r][c]: per step one vec4 of As, one of Bs, 16 FMAs.
+//   Staging reads outside T or hd give 0 (and mac skips steps past the contraction's end), so no size
+//   needs to be a multiple of a tile. Accumulators declared in a loop are zeroed explicitly (lavapipe
+//   kept a loop-local var's value across iterations without it, on Dawn).
+//   forward: S tile by tile into the block's rows of probs (σ applied), each thread keeping its rows'
+//   running max; the maxima and then the sums of exp(S − max) are combined over the 16 threads of a row
+//   (red, in tx order); each thread rewrites only the entries it wrote (so no barrier is needed between
+//   those passes); a storageBarrier publishes P; then out = P·V. backward_rows: dP into dS likewise with
+//   the row sums Σ dP·P, dS = P·(dP − sum) in place, storageBarrier, dq = σ·dS·K. backward_cols: the key
+//   block's dk = σ·dSᵀ·Q, then dv = Pᵀ·dO. Every sum has a fixed order: deterministic, no atomics.
 // Edge rules: T = 1 gives P = 1; NaN or inf in a score row makes that row NaN; −inf scores are not
 //   expected (no masking here).
 
-const WG: u32 = 64u;
+const BM: u32 = 32u;
+const BN: u32 = 64u;
+const KC: u32 = 32u;
+const TX: u32 = 16u;
+const WG: u32 = 128u; // TX·8
+const LOWEST: f32 = -3.4028234663852886e38; // the lowest finite f32
 
 struct Params { B: u32, T: u32, D: u32, nh: u32, hd: u32, scale: f32 }
 
@@ -47,121 +63,286 @@ struct Params { B: u32, T: u32, D: u32, nh: u32, hd: u32, scale: f32 }
 @group(0) @binding(10) var<storage, read_write> dk: array<f32>;
 @group(0) @binding(11) var<storage, read_write> dv: array<f32>;
 
-var<workgroup> red: array<f32, WG>;
+var<workgroup> As: array<vec4f, KC * BM / 4u>;
+var<workgroup> Bs: array<vec4f, KC * BN / 4u>;
+var<workgroup> red: array<f32, BM * TX>;
 
-// Tree reductions over the workgroup; every thread gets the result. Call in uniform control flow.
-fn reduce_sum(x: f32, lid: u32) -> f32 {
-  red[lid] = x;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] += red[lid + s]; }
-    workgroupBarrier();
+// The workgroup's block: the offsets of its head slice bh = b·nh + h in the [B, T, D] tensors (tb, of
+// element (b, 0, h·hd)) and in the [B, nh, T, T] ones (sb, of element (b, h, 0, 0)), its first row r0,
+// and whether it exists. Uniform over the workgroup; a thread's own (tx, ty) is kept apart as th for
+// the uniformity analysis.
+struct Block { tb: u32, sb: u32, r0: u32, ok: bool }
+
+fn block_of(wid: vec3u, nwg: vec3u) -> Block {
+  let g = wid.y * nwg.x + wid.x;
+  let nb = (p.T + BM - 1u) / BM;
+  let bh = g / nb;
+  return Block((bh / p.nh) * p.T * p.D + (bh % p.nh) * p.hd, bh * p.T * p.T, (g % nb) * BM, g < p.B * p.nh * nb);
+}
+
+// Element (i, e) of the block's head slice of a [B, T, D] tensor: its index, and whether it is inside.
+fn tok(t: Block, i: u32, e: u32) -> u32 { return t.tb + i * p.D + e; }
+fn tok_in(i: u32, e: u32) -> bool { return i < p.T && e < p.hd; }
+// Element (i, j) of the block's head slice of a [B, nh, T, T] tensor: its index, and whether it is inside.
+fn sq(t: Block, i: u32, j: u32) -> u32 { return t.sb + i * p.T + j; }
+fn sq_in(i: u32, j: u32) -> bool { return i < p.T && j < p.T; }
+
+// Staged values: the element, or 0 outside the tensor (one reader per binding, so that each entry point
+// uses only its own bindings).
+fn q_at(t: Block, i: u32, e: u32) -> f32 { if (tok_in(i, e)) { return q[tok(t, i, e)]; } return 0.0; }
+fn k_at(t: Block, i: u32, e: u32) -> f32 { if (tok_in(i, e)) { return k[tok(t, i, e)]; } return 0.0; }
+fn v_at(t: Block, i: u32, e: u32) -> f32 { if (tok_in(i, e)) { return v[tok(t, i, e)]; } return 0.0; }
+fn dO_at(t: Block, i: u32, e: u32) -> f32 { if (tok_in(i, e)) { return dO[tok(t, i, e)]; } return 0.0; }
+fn probs_at(t: Block, i: u32, j: u32) -> f32 { if (sq_in(i, j)) { return probs[sq(t, i, j)]; } return 0.0; }
+fn P_at(t: Block, i: u32, j: u32) -> f32 { if (sq_in(i, j)) { return P[sq(t, i, j)]; } return 0.0; }
+fn dS_at(t: Block, i: u32, j: u32) -> f32 { if (sq_in(i, j)) { return dS[sq(t, i, j)]; } return 0.0; }
+
+// Staging slot s of a tile of R rows × KC steps as (row m, step c). kfast (the source is contiguous
+// along the contraction): 32 neighbouring slots take 8 steps of 4 rows, one 32-byte run of each row;
+// else they take 32 neighbouring rows of one step. Needs KC = 32, WG = 128 and R a multiple of 32.
+fn slot(s: u32, R: u32, kfast: bool) -> vec2u {
+  let k_fast = vec2u((s / 8u) % 4u + 4u * (s / 128u), s % 8u + 8u * ((s / 32u) % 4u));
+  return select(vec2u(s % R, s / R), k_fast, kfast);
+}
+
+// Element (m, c) of a staged tile of R rows lives in component m mod 4 of vec4 slot
+// c·R/4 + (⌊m/4⌋ xor (c mod 8)): the xor spreads both staging patterns over all 32 banks, and rows
+// 4·y … 4·y+3 of a step stay one vec4 for mac.
+fn swz(x: vec2u, R: u32) -> u32 { return x.y * (R / 4u) + ((x.x / 4u) ^ (x.y % 8u)); }
+fn put_a(x: vec2u, value: f32) { As[swz(x, BM)][x.x % 4u] = value; }
+fn put_b(x: vec2u, value: f32) { Bs[swz(x, BN)][x.x % 4u] = value; }
+
+// acc += As·Bs over step c of a staged chunk: rows 4·ty … 4·ty+3 times columns 4·tx … 4·tx+3.
+fn mac_step(acc: ptr<function, array<vec4f, 4>>, th: vec2u, c: u32) {
+  let a = As[c * (BM / 4u) + (th.y ^ (c % 8u))];
+  let b = Bs[c * (BN / 4u) + (th.x ^ (c % 8u))];
+  for (var r = 0u; r < 4u; r++) { (*acc)[r] += a[r] * b; }
+}
+
+// acc += As·Bs over the first n steps of a staged chunk (the rest lie outside the contraction); a full
+// chunk has a constant trip count, for the compiler to unroll. Call between the barriers bracketing it.
+fn mac(acc: ptr<function, array<vec4f, 4>>, th: vec2u, n: u32) {
+  if (n == KC) {
+    for (var c = 0u; c < KC; c++) { mac_step(acc, th, c); }
+  } else {
+    for (var c = 0u; c < n; c++) { mac_step(acc, th, c); }
   }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
 }
-fn reduce_max(x: f32, lid: u32) -> f32 {
-  red[lid] = x;
+
+// Row r0 + 4·ty + r and column n0 + 4·tx + c of an output tile: the element acc[r][c] of this thread.
+fn at(t: Block, th: vec2u, n0: u32, r: u32, c: u32) -> vec2u { return vec2u(t.r0 + 4u * th.y + r, n0 + 4u * th.x + c); }
+
+// Each thread's values for its four rows combined over the TX threads sharing those rows, in tx order
+// (max or sum); every thread gets its rows' results. Call in uniform control flow.
+fn row_reduce(x: vec4f, th: vec2u, take_max: bool) -> vec4f {
+  for (var r = 0u; r < 4u; r++) { red[(4u * th.y + r) * TX + th.x] = x[r]; }
   workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
-    workgroupBarrier();
+  let row = th.y * TX + th.x;
+  if (row < BM) {
+    var y = red[row * TX];
+    for (var i = 1u; i < TX; i++) { y = select(y + red[row * TX + i], max(y, red[row * TX + i]), take_max); }
+    red[row * TX] = y;
   }
-  let r = red[0];
   workgroupBarrier();
-  return r;
-}
-
-struct Row { t: u32, b: u32, h: u32, bh: u32 }
-
-fn row_of(g: u32) -> Row {
-  let bh = g / p.T;
-  return Row(g % p.T, bh / p.nh, bh % p.nh, bh);
-}
-
-// Offset of feature h·hd of token t of batch b in a [B, T, D] tensor.
-fn at(b: u32, t: u32, h: u32) -> u32 {
-  return (b * p.T + t) * p.D + h * p.hd;
+  var y: vec4f;
+  for (var r = 0u; r < 4u; r++) { y[r] = red[(4u * th.y + r) * TX]; }
+  workgroupBarrier();
+  return y;
 }
 
 @compute @workgroup_size(WG)
 fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
            @builtin(local_invocation_index) lid: u32) {
-  let g = wid.y * nwg.x + wid.x;
-  if (g >= p.B * p.nh * p.T) { return; }
-  let r = row_of(g);
-  let qi = at(r.b, r.t, r.h);
-  let row = g * p.T;
-  var mx = -3.4028234663852886e38; // the lowest finite f32
-  for (var j = lid; j < p.T; j += WG) {
-    let kj = at(r.b, j, r.h);
-    var s = 0.0;
-    for (var e = 0u; e < p.hd; e++) { s += q[qi + e] * k[kj + e]; }
-    s *= p.scale;
-    probs[row + j] = s;
-    mx = max(mx, s);
+  let t = block_of(wid, nwg);
+  if (!t.ok) { return; }
+  let th = vec2u(lid % TX, lid / TX);
+  var mx = vec4f(LOWEST);
+  for (var j0 = 0u; j0 < p.T; j0 += BN) { // S = σ·Q·Kᵀ, tile by tile, into probs
+    var acc = array<vec4f, 4>();
+    for (var e0 = 0u; e0 < p.hd; e0 += KC) {
+      for (var s = lid; s < BM * KC; s += WG) {
+        let x = slot(s, BM, true);
+        put_a(x, q_at(t, t.r0 + x.x, e0 + x.y));
+      }
+      for (var s = lid; s < BN * KC; s += WG) {
+        let x = slot(s, BN, true);
+        put_b(x, k_at(t, j0 + x.x, e0 + x.y));
+      }
+      workgroupBarrier();
+      mac(&acc, th, min(KC, p.hd - e0));
+      workgroupBarrier();
+    }
+    for (var r = 0u; r < 4u; r++) {
+      for (var c = 0u; c < 4u; c++) {
+        let x = at(t, th, j0, r, c);
+        if (sq_in(x.x, x.y)) {
+          let s = acc[r][c] * p.scale;
+          probs[sq(t, x.x, x.y)] = s;
+          mx[r] = max(mx[r], s);
+        }
+      }
+    }
   }
-  mx = reduce_max(mx, lid);
-  var sum = 0.0;
-  for (var j = lid; j < p.T; j += WG) {
-    let e = exp(probs[row + j] - mx);
-    probs[row + j] = e;
-    sum += e;
+  mx = row_reduce(mx, th, true);
+  var sum = vec4f(0.0);
+  for (var j0 = 0u; j0 < p.T; j0 += BN) { // exp(S − max) over this thread's own entries
+    for (var r = 0u; r < 4u; r++) {
+      for (var c = 0u; c < 4u; c++) {
+        let x = at(t, th, j0, r, c);
+        if (sq_in(x.x, x.y)) {
+          let e = exp(probs[sq(t, x.x, x.y)] - mx[r]);
+          probs[sq(t, x.x, x.y)] = e;
+          sum[r] += e;
+        }
+      }
+    }
   }
-  sum = reduce_sum(sum, lid);
-  for (var j = lid; j < p.T; j += WG) { probs[row + j] = probs[row + j] / sum; }
+  sum = row_reduce(sum, th, false);
+  for (var j0 = 0u; j0 < p.T; j0 += BN) {
+    for (var r = 0u; r < 4u; r++) {
+      for (var c = 0u; c < 4u; c++) {
+        let x = at(t, th, j0, r, c);
+        if (sq_in(x.x, x.y)) { probs[sq(t, x.x, x.y)] /= sum[r]; }
+      }
+    }
+  }
   storageBarrier();
-  for (var e = lid; e < p.hd; e += WG) {
-    var acc = 0.0;
-    for (var j = 0u; j < p.T; j++) { acc += probs[row + j] * v[at(r.b, j, r.h) + e]; }
-    out[qi + e] = acc;
+  for (var e0 = 0u; e0 < p.hd; e0 += BN) { // out = P·V
+    var acc = array<vec4f, 4>();
+    for (var j0 = 0u; j0 < p.T; j0 += KC) {
+      for (var s = lid; s < BM * KC; s += WG) {
+        let x = slot(s, BM, true);
+        put_a(x, probs_at(t, t.r0 + x.x, j0 + x.y));
+      }
+      for (var s = lid; s < BN * KC; s += WG) {
+        let x = slot(s, BN, false);
+        put_b(x, v_at(t, j0 + x.y, e0 + x.x));
+      }
+      workgroupBarrier();
+      mac(&acc, th, min(KC, p.T - j0));
+      workgroupBarrier();
+    }
+    for (var r = 0u; r < 4u; r++) {
+      for (var c = 0u; c < 4u; c++) {
+        let x = at(t, th, e0, r, c);
+        if (tok_in(x.x, x.y)) { out[tok(t, x.x, x.y)] = acc[r][c]; }
+      }
+    }
   }
 }
 
 @compute @workgroup_size(WG)
 fn backward_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                  @builtin(local_invocation_index) lid: u32) {
-  let g = wid.y * nwg.x + wid.x;
-  if (g >= p.B * p.nh * p.T) { return; }
-  let r = row_of(g);
-  let oi = at(r.b, r.t, r.h);
-  let row = g * p.T;
-  var dot = 0.0;
-  for (var j = lid; j < p.T; j += WG) {
-    let vj = at(r.b, j, r.h);
-    var s = 0.0;
-    for (var e = 0u; e < p.hd; e++) { s += dO[oi + e] * v[vj + e]; }
-    dS[row + j] = s;
-    dot += s * P[row + j];
+  let t = block_of(wid, nwg);
+  if (!t.ok) { return; }
+  let th = vec2u(lid % TX, lid / TX);
+  var dot = vec4f(0.0);
+  for (var j0 = 0u; j0 < p.T; j0 += BN) { // dP = dO·Vᵀ, tile by tile, into dS
+    var acc = array<vec4f, 4>();
+    for (var e0 = 0u; e0 < p.hd; e0 += KC) {
+      for (var s = lid; s < BM * KC; s += WG) {
+        let x = slot(s, BM, true);
+        put_a(x, dO_at(t, t.r0 + x.x, e0 + x.y));
+      }
+      for (var s = lid; s < BN * KC; s += WG) {
+        let x = slot(s, BN, true);
+        put_b(x, v_at(t, j0 + x.x, e0 + x.y));
+      }
+      workgroupBarrier();
+      mac(&acc, th, min(KC, p.hd - e0));
+      workgroupBarrier();
+    }
+    for (var r = 0u; r < 4u; r++) {
+      for (var c = 0u; c < 4u; c++) {
+        let x = at(t, th, j0, r, c);
+        if (sq_in(x.x, x.y)) {
+          dS[sq(t, x.x, x.y)] = acc[r][c];
+          dot[r] += acc[r][c] * P[sq(t, x.x, x.y)];
+        }
+      }
+    }
   }
-  dot = reduce_sum(dot, lid);
-  for (var j = lid; j < p.T; j += WG) { dS[row + j] = P[row + j] * (dS[row + j] - dot); }
+  dot = row_reduce(dot, th, false);
+  for (var j0 = 0u; j0 < p.T; j0 += BN) { // dS = P·(dP − Σ dP·P) over this thread's own entries
+    for (var r = 0u; r < 4u; r++) {
+      for (var c = 0u; c < 4u; c++) {
+        let x = at(t, th, j0, r, c);
+        if (sq_in(x.x, x.y)) {
+          let i = sq(t, x.x, x.y);
+          dS[i] = P[i] * (dS[i] - dot[r]);
+        }
+      }
+    }
+  }
   storageBarrier();
-  for (var e = lid; e < p.hd; e += WG) {
-    var acc = 0.0;
-    for (var j = 0u; j < p.T; j++) { acc += dS[row + j] * k[at(r.b, j, r.h) + e]; }
-    dq[oi + e] = acc * p.scale;
+  for (var e0 = 0u; e0 < p.hd; e0 += BN) { // dq = σ·dS·K
+    var acc = array<vec4f, 4>();
+    for (var j0 = 0u; j0 < p.T; j0 += KC) {
+      for (var s = lid; s < BM * KC; s += WG) {
+        let x = slot(s, BM, true);
+        put_a(x, dS_at(t, t.r0 + x.x, j0 + x.y));
+      }
+      for (var s = lid; s < BN * KC; s += WG) {
+        let x = slot(s, BN, false);
+        put_b(x, k_at(t, j0 + x.y, e0 + x.x));
+      }
+      workgroupBarrier();
+      mac(&acc, th, min(KC, p.T - j0));
+      workgroupBarrier();
+    }
+    for (var r = 0u; r < 4u; r++) {
+      for (var c = 0u; c < 4u; c++) {
+        let x = at(t, th, e0, r, c);
+        if (tok_in(x.x, x.y)) { dq[tok(t, x.x, x.y)] = acc[r][c] * p.scale; }
+      }
+    }
   }
 }
 
 @compute @workgroup_size(WG)
 fn backward_cols(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                  @builtin(local_invocation_index) lid: u32) {
-  let g = wid.y * nwg.x + wid.x;
-  if (g >= p.B * p.nh * p.T) { return; }
-  let r = row_of(g);
-  let kj = at(r.b, r.t, r.h);
-  let col = r.bh * p.T * p.T + r.t; // element (i, j) of this (b, h) is col + i·T
-  for (var e = lid; e < p.hd; e += WG) {
-    var sk = 0.0;
-    var sv = 0.0;
-    for (var i = 0u; i < p.T; i++) {
-      let qi = at(r.b, i, r.h) + e;
-      sk += dS[col + i * p.T] * q[qi];
-      sv += P[col + i * p.T] * dO[qi];
+  let t = block_of(wid, nwg); // rows are key rows here
+  if (!t.ok) { return; }
+  let th = vec2u(lid % TX, lid / TX);
+  for (var e0 = 0u; e0 < p.hd; e0 += BN) {
+    var acc = array<vec4f, 4>();
+    for (var i0 = 0u; i0 < p.T; i0 += KC) { // dk = σ·dSᵀ·Q
+      for (var s = lid; s < BM * KC; s += WG) {
+        let x = slot(s, BM, false);
+        put_a(x, dS_at(t, i0 + x.y, t.r0 + x.x));
+      }
+      for (var s = lid; s < BN * KC; s += WG) {
+        let x = slot(s, BN, false);
+        put_b(x, q_at(t, i0 + x.y, e0 + x.x));
+      }
+      workgroupBarrier();
+      mac(&acc, th, min(KC, p.T - i0));
+      workgroupBarrier();
     }
-    dk[kj + e] = sk * p.scale;
-    dv[kj + e] = sv;
+    var acc2 = array<vec4f, 4>();
+    for (var i0 = 0u; i0 < p.T; i0 += KC) { // dv = Pᵀ·dO
+      for (var s = lid; s < BM * KC; s += WG) {
+        let x = slot(s, BM, false);
+        put_a(x, P_at(t, i0 + x.y, t.r0 + x.x));
+      }
+      for (var s = lid; s < BN * KC; s += WG) {
+        let x = slot(s, BN, false);
+        put_b(x, dO_at(t, i0 + x.y, e0 + x.x));
+      }
+      workgroupBarrier();
+      mac(&acc2, th, min(KC, p.T - i0));
+      workgroupBarrier();
+    }
+    for (var r = 0u; r < 4u; r++) {
+      for (var c = 0u; c < 4u; c++) {
+        let x = at(t, th, e0, r, c);
+        if (tok_in(x.x, x.y)) {
+          dk[tok(t, x.x, x.y)] = acc[r][c] * p.scale;
+          dv[tok(t, x.x, x.y)] = acc2[r][c];
+        }
+      }
+    }
   }
 }

@@ -122,6 +122,8 @@ export const WG = {
   sumSquaresElements: 256 * 16,
   /** rows per chunk of the two-stage column sums (sumRows, the LayerNorm dw/db) */
   rowsPerChunk: 64,
+  /** attention.wgsl: query rows (forward, backward_rows) or key rows (backward_cols) per workgroup */
+  attentionRows: 32,
 } as const;
 
 /** The three radix digits of select.wgsl over the 31 bits of |W|: [shift, width]. */

@@ -172,7 +172,7 @@ export class TransformerOps {
     const s = this.attentionShapes(op, q, heads, probs);
     this.sized(op, { k, v, out }, s.B * s.T * s.D);
     this.distinct(op, { out, probs }, { q, k, v });
-    this.host.run(K.attention, {}, s.params, [q, k, v, out, probs], s.B * heads * s.T);
+    this.host.run(K.attention, {}, s.params, [q, k, v, out, probs], s.B * heads * ceil(s.T, WG.attentionRows));
   }
 
   attentionBackward(dOut: Tensor, q: Tensor, k: Tensor, v: Tensor, probs: Tensor, heads: number, dq: Tensor, dk: Tensor, dv: Tensor): void {
@@ -180,10 +180,10 @@ export class TransformerOps {
     const s = this.attentionShapes(op, q, heads, probs);
     this.sized(op, { dOut, k, v, dq, dk, dv }, s.B * s.T * s.D);
     this.distinct(op, { dq, dk, dv }, { dOut, q, k, v, probs });
-    const rows = s.B * heads * s.T;
-    const dS = this.host.scratch(rows * s.T * 4);
-    this.host.run(K.attentionRows, {}, s.params, [dOut, k, v, probs, { buffer: dS }, dq], rows);
-    this.host.run(K.attentionCols, {}, s.params, [dOut, q, probs, { buffer: dS }, dk, dv], rows);
+    const dS = this.host.scratch(s.B * heads * s.T * s.T * 4);
+    const blocks = s.B * heads * ceil(s.T, WG.attentionRows);
+    this.host.run(K.attentionRows, {}, s.params, [dOut, k, v, probs, { buffer: dS }, dq], blocks);
+    this.host.run(K.attentionCols, {}, s.params, [dOut, q, probs, { buffer: dS }, dk, dv], blocks);
     this.host.release(dS);
   }
 

@@ -90,7 +90,9 @@ export function describeTransformerBackend(name: string, create: () => Promise<B
       expectClose(await f32(dx), Array.from(x, (v, i) => dy[i] * geluGrad64(v)), 1e-6, 'gelu grad');
     });
 
-    for (const [B, T, D, nh] of [[1, 1, 8, 2], [2, 9, 48, 4], [2, 5, 32, 4], [1, 197, 64, 2], [2, 50, 192, 3]]) {
+    // T and hd on and off the WebGPU tiles (32 rows, 64 keys or features, 32-step chunks): T = 1, 33, 65, 197,
+    // 257; hd = 1, 3, 4, 8, 12, 32, 64, 80
+    for (const [B, T, D, nh] of [[1, 1, 8, 2], [2, 9, 48, 4], [2, 5, 32, 4], [1, 197, 64, 2], [2, 50, 192, 3], [2, 33, 9, 3], [1, 65, 160, 2], [1, 257, 2, 2]]) {
       it(`attention and its gradient B=${B} T=${T} D=${D} heads=${nh}`, async () => {
         const n = B * T * D;
         const [q, k, v, dOut] = [uniform(n, 11, -2, 2), uniform(n, 12, -2, 2), uniform(n, 13), uniform(n, 14)];
