@@ -133,6 +133,27 @@ describe('webgpu backend specifics', () => {
     }
   });
 
+  it('profile: true counts every dispatch per kernel with its GPU time, and leaves the results alone', async () => {
+    const plain = await webgpu();
+    await expect(plain.profile()).rejects.toThrow(/without profile: true/);
+    plain.destroy();
+    const b = (await createWebGpuBackend(gpu, { profile: true })) as WebGpuBackend;
+    try {
+      const x = b.upload(new Float32Array([1, 2, 3, 4]), [2, 2]);
+      const y = b.zeros([2, 2]);
+      b.matmul(x, x, y);
+      for (let i = 0; i < 3; i++) b.addInto(y, x);
+      expect([...(await b.read(y))]).toEqual([10, 16, 24, 34]);
+      const rows = await b.profile({ reset: true });
+      expect(rows.find((r) => r.kernel.startsWith('elementwise/add_into'))?.dispatches).toBe(3);
+      expect(rows.filter((r) => r.kernel.startsWith('matmul/')).reduce((n, r) => n + r.dispatches, 0)).toBe(1);
+      expect(rows.every((r) => Number.isFinite(r.ms) && r.ms >= 0)).toBe(true);
+      expect(await b.profile()).toEqual([]);
+    } finally {
+      b.destroy();
+    }
+  });
+
   it('a long run of primitives is submitted in pieces as it is encoded, with the same result', async () => {
     const b = await webgpu();
     try {

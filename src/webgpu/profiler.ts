@@ -4,10 +4,10 @@
 // later and summed per pipeline key (family/entry/constants). Separate passes cost a little, so the
 // total is slightly above an unprofiled run; the split between kernels is what this is for.
 
+import { USAGE } from './pool.js';
+
 const QUERIES_PER_SET = 4096; // the WebGPU limit on a query set's size; two queries per dispatch
-const MAP_READ = 0x1;
-const COPY_DST = 0x8;
-const QUERY_RESOLVE = 0x200;
+const QUERY_RESOLVE = 0x200; // GPUBufferUsage.QUERY_RESOLVE
 
 export interface KernelTime {
   /** Pipeline key: kernel family / entry point / override constants. */
@@ -49,8 +49,8 @@ export class GpuProfiler {
     this.open = null;
     for (const set of this.closed.splice(0)) {
       const bytes = set.labels.length * 16;
-      const resolved = this.device.createBuffer({ size: bytes, usage: QUERY_RESOLVE | 0x4 /* COPY_SRC */ });
-      const readback = this.device.createBuffer({ size: bytes, usage: MAP_READ | COPY_DST });
+      const resolved = this.device.createBuffer({ size: bytes, usage: QUERY_RESOLVE | USAGE.COPY_SRC });
+      const readback = this.device.createBuffer({ size: bytes, usage: USAGE.MAP_READ | USAGE.COPY_DST });
       encoder.resolveQuerySet(set.querySet, 0, set.labels.length * 2, resolved, 0);
       encoder.copyBufferToBuffer(resolved, 0, readback, 0, bytes);
       this.staged.push({ set, resolved, readback });
@@ -71,7 +71,7 @@ export class GpuProfiler {
   }
 
   private async collect(set: OpenSet, resolved: GPUBuffer, readback: GPUBuffer): Promise<void> {
-    await readback.mapAsync(MAP_READ);
+    await readback.mapAsync(USAGE.MAP_READ);
     const stamps = new BigUint64Array(readback.getMappedRange().slice(0));
     readback.destroy();
     resolved.destroy();
