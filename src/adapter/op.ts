@@ -8,6 +8,13 @@
 //           y  = x·Ws                      x [R, n] → y [R, m]
 // backward: dx = dy·Wsᵀ;  G = xᵀ·dy;  dW = G·|W|·[|W| > t] (or G)
 //           snella: (dW0, dα, dγ, dβ) = mixtureBackward(dW, …);  (dA, dB) = mergeBackward(dW0)
+//
+// Low rank: plain LoRA with one head and no sparsity (W = A·Bᵀ, A [1, n, k], B [1, m, k]; the
+// linear kernel has no coefficient) never forms the [n, m] matrix in forward or backward:
+//   t = x·A [R, k];  y = t·Bᵀ
+//   u = dy·B [R, k];  dx = u·Aᵀ;  dA = xᵀ·u [n, k];  dB = dyᵀ·t [m, k]   (t recomputed)
+// O(R·k·(n + m)) instead of O(R·n·m). More heads take the merged path (the backend's tensors have no
+// views to take one head's slice). `update` always forms the dense W (merged-weight export).
 
 import type { Backend, Tensor } from '../backend.js';
 import { AdapterConfigError, type AdapterConfig, headDim, isSparsified, mergeKernelOf, resolveConfig } from './config.js';
@@ -48,9 +55,13 @@ export interface AdapterGradients {
 
 export class SnellAdapterOp {
   readonly config: Required<AdapterConfig>;
+  /** True when forward and backward run in low rank (see the header) instead of through W. */
+  readonly lowRank: boolean;
 
   constructor(readonly backend: Backend, config: AdapterConfig) {
     this.config = resolveConfig(config);
+    const c = this.config;
+    this.lowRank = c.kind === 'lora' && !isSparsified(c) && c.heads === 1;
     const elements = this.config.dIn * this.config.dOut;
     if (elements > backend.maxElements) {
       throw new AdapterConfigError(
@@ -91,6 +102,7 @@ export class SnellAdapterOp {
   /** y = x·Ws for x [R, n]; returns y [R, m]. */
   forward(params: AdapterParams, x: Tensor): Tensor {
     const rows = this.rowsOf(x, this.config.dIn, 'x');
+    if (this.lowRank) return this.forwardLowRank(params, x, rows);
     const u = this.update(params);
     const y = this.backend.zeros([rows, this.config.dOut]);
     this.backend.matmul(x, u.Ws, y);
@@ -105,6 +117,7 @@ export class SnellAdapterOp {
     if (this.rowsOf(dy, c.dOut, 'dy') !== rows) {
       throw new AdapterConfigError(`dy has ${dy.size / c.dOut} rows but x has ${rows}: pass the gradient of this call's output`);
     }
+    if (this.lowRank) return this.backwardLowRank(params, x, dy, rows);
     const u = this.update(params);
     const dx = b.zeros([rows, c.dIn]);
     b.matmul(dy, u.Ws, dx, { transB: true });
@@ -135,6 +148,38 @@ export class SnellAdapterOp {
     b.free(dW);
     this.freeUpdate(u);
     return { dx, dA, dB, dAlpha, dGamma, dBeta };
+  }
+
+  /** y = (x·A)·Bᵀ. */
+  private forwardLowRank(params: AdapterParams, x: Tensor, rows: number): Tensor {
+    const { backend: b, config: c } = this;
+    this.checkParams(params);
+    const t = b.zeros([rows, headDim(c)]);
+    b.matmul(x, params.A, t);
+    const y = b.zeros([rows, c.dOut]);
+    b.matmul(t, params.B, y, { transB: true });
+    b.free(t);
+    return y;
+  }
+
+  /** dx = (dy·B)·Aᵀ, dA = xᵀ·(dy·B), dB = dyᵀ·(x·A). */
+  private backwardLowRank(params: AdapterParams, x: Tensor, dy: Tensor, rows: number): AdapterGradients {
+    const { backend: b, config: c } = this;
+    this.checkParams(params);
+    const k = headDim(c);
+    const u = b.zeros([rows, k]);
+    b.matmul(dy, params.B, u);
+    const dx = b.zeros([rows, c.dIn]);
+    b.matmul(u, params.A, dx, { transB: true });
+    const dA = b.zeros([1, c.dIn, k]);
+    b.matmul(x, u, dA, { transA: true });
+    b.free(u);
+    const t = b.zeros([rows, k]);
+    b.matmul(x, params.A, t);
+    const dB = b.zeros([1, c.dOut, k]);
+    b.matmul(dy, t, dB, { transA: true });
+    b.free(t);
+    return { dx, dA, dB, dAlpha: null, dGamma: null, dBeta: null };
   }
 
   private rowsOf(t: Tensor, width: number, name: string): number {

@@ -144,14 +144,16 @@ export function describeBackend(name: string, create: () => Promise<Backend>): v
       }
     }
 
-    const opCases: Array<[AdapterKind, number, number, number, number, number]> = [
-      // kind, n, m, rank, rows, sparsity
-      ['snell', 64, 48, 8, 16, 0.9], ['snell', 1, 1, 2, 1, 0.5], ['klora', 40, 24, 8, 6, 0],
-      ['snella', 48, 80, 8, 5, 0.7], ['lora', 50, 30, 8, 9, 0.5], ['lora', 20, 20, 4, 3, 0],
+    const opCases: Array<[AdapterKind, number, number, number, number, number, number]> = [
+      // kind, n, m, rank, rows, sparsity, heads
+      ['snell', 64, 48, 8, 16, 0.9, 2], ['snell', 1, 1, 2, 1, 0.5, 2], ['klora', 40, 24, 8, 6, 0, 2],
+      ['snella', 48, 80, 8, 5, 0.7, 2], ['lora', 50, 30, 8, 9, 0.5, 2], ['lora', 20, 20, 4, 3, 0, 2],
+      ['lora', 50, 30, 8, 9, 0.5, 1],
+      // low rank (LoRA, one head, s = 0): never forms W, same results as the merged formulation
+      ['lora', 1, 1, 1, 1, 0, 1], ['lora', 37, 23, 5, 11, 0, 1], ['lora', 130, 70, 8, 67, 0, 1], ['lora', 33, 257, 3, 130, 0, 1],
     ];
-    for (const [kind, n, m, rank, rows, s] of opCases) {
-      it(`adapter op ${kind} ${n}x${m} r=${rank} s=${s}: forward and backward`, async () => {
-        const H = 2;
+    for (const [kind, n, m, rank, rows, s, H] of opCases) {
+      it(`adapter op ${kind} ${n}x${m} r=${rank} H=${H} s=${s}: forward and backward`, async () => {
         const k = rank / H;
         const next = rng(n * m + rank);
         const A = Float32Array.from({ length: H * n * k }, () => (next() * 2 - 1) / Math.sqrt(n * k));
@@ -160,6 +162,7 @@ export function describeBackend(name: string, create: () => Promise<Backend>): v
         const dy = uniform(rows * m, 12);
         const [alpha, gamma, beta] = [1.1, 0.9, 0.05];
         const op = new SnellAdapterOp(b, { kind, dIn: n, dOut: m, rank, heads: H, sparsity: s });
+        expect(op.lowRank).toBe(kind === 'lora' && s === 0 && H === 1);
         const sc = (v: number) => b.upload(new Float32Array([v]), [1]);
         const params = { A: b.upload(A, [H, n, k]), B: b.upload(B, [H, m, k]), alpha: sc(alpha), gamma: sc(gamma), beta: sc(beta) };
         const xt = b.upload(x, [rows, n]);
@@ -175,6 +178,9 @@ export function describeBackend(name: string, create: () => Promise<Backend>): v
         const sparse = kind !== 'klora' && s > 0;
         const thr = sparse ? quantileAbs64(W, s) : 0;
         const Ws = sparse ? sparsify64(W, thr).Ws : W;
+        const u = op.update(params);
+        expectClose(await f32(u.Ws), Ws, TOL.rel, 'Ws');
+        op.freeUpdate(u);
         expectClose(await f32(y), matmul64(x, Ws, rows, n, m), TOL.rel, 'y');
         expectClose(await f32(g.dx), matmul64(dy, Ws, rows, m, n, false, true), TOL.rel, 'dx');
         let dW = matmul64(x, dy, n, rows, m, true, false);
