@@ -4,13 +4,18 @@
 // f32 throughout. SIMD runs over four outputs o at a time: B is first packed, transposed, into
 // blocks of four rows ([ob][h][j][lane], lanes past m zero), so the inner loop is one contiguous
 // v128 load per (h, j) and A[h,i,j] is a broadcast load. Ties and zero distances need no rule: a zero
-// distance gives sqrt(0) = 0. Scratch: mergeScratchBytes (packed B, and packed dB for the backward).
+// distance gives sqrt(0) = 0. The caller packs B once (packB4) and splits the rows of W between
+// threads (merge writes rows [i0, i0 + rows)). Scratch: mergeScratchBytes (packed B, and for the
+// backward the per-group packed dB partials and a dA accumulator per thread, see merge_backward.ts).
 
 import { storeRow4 } from './memory';
 
-/** Bytes of scratch that merge and mergeBackward use for H heads, m outputs and head width k. */
-export function mergeScratchBytes(H: i32, m: i32, k: i32): usize {
-  return packedBytes(H, m, k) * 2 + ((<usize>H * <usize>k) << 4);
+/**
+ * Bytes of scratch for H heads, m outputs and head width k: packed B, then `groups` packed dB
+ * partials and `threads` dA accumulators of H·k lanes of four (merge uses only the packed B).
+ */
+export function mergeScratchBytes(H: i32, m: i32, k: i32, groups: i32, threads: i32): usize {
+  return packedBytes(H, m, k) * <usize>(1 + groups) + ((<usize>threads * <usize>H * <usize>k) << 4);
 }
 
 // @ts-ignore: decorator
@@ -35,14 +40,16 @@ export function packB4(b: usize, H: i32, m: i32, k: i32, dst: usize): void {
   }
 }
 
-/** W = merge(A, B); `linear` picks LoRA's kernel, `coeff` holds H f32 (unused for linear). */
-export function merge(a: usize, b: usize, H: i32, n: i32, m: i32, k: i32, linear: bool, coeff: usize, w: usize, scratch: usize): void {
-  packB4(b, H, m, k, scratch);
+/**
+ * Rows [i0, i0 + rows) of W = merge(A, B) from B packed by packB4 (`packed`); `linear` picks LoRA's
+ * kernel, `coeff` holds H f32 (unused for linear).
+ */
+export function merge(a: usize, packed: usize, H: i32, n: i32, m: i32, k: i32, linear: bool, coeff: usize, w: usize, i0: i32, rows: i32): void {
   const blocks = (m + 3) >> 2;
   const stride = <usize>H * <usize>k << 4;
-  for (let i = 0; i < n; i++) {
+  for (let i = i0; i < i0 + rows; i++) {
     const row = w + (<usize>i * <usize>m << 2);
-    let pb = scratch;
+    let pb = packed;
     for (let ob = 0; ob < blocks; ob++) {
       const acc = linear ? linearBlock(a, pb, H, n, i, k) : distanceBlock(a, pb, H, n, i, k, coeff);
       storeRow4(row, ob << 2, m, acc);

@@ -2,7 +2,8 @@
 //   forward:  Ws = W·|W|·[|W| > t] (strict), kept = #{|W| > t} (u32)
 //   backward: dW = G·|W|·[|W| > t]   (|W| is a constant in backprop)
 // f32x4 over four elements at a time, scalar tail. A NaN threshold, or a NaN in W, compares false:
-// nothing is kept there.
+// nothing is kept there. The backend runs both over disjoint ranges of W on several threads; each
+// range of the forward writes its own count, and the caller sums them (integers: any order is exact).
 
 export function sparsify(w: usize, N: i32, tPtr: usize, ws: usize, keptPtr: usize): void {
   const t = load<f32>(tPtr);

@@ -80,7 +80,44 @@ describe('wasm backend threads', () => {
     }
   }
 
-  it('elementwise kernels, layerNorm and attention are bit-identical to one thread', async () => {
+  // merge splits rows of W; its backward fixed row groups, then rows of dB (the reduce splits only in the second shape)
+  for (const [H, n, m, k] of [[2, 301, 203, 7], [3, 61, 517, 17]]) {
+    for (const kernel of ['distance', 'linear'] as const) {
+      it(`merge and mergeBackward (${kernel}) H=${H} ${n}×${m} k=${k} are bit-identical to one thread`, async () => {
+        const coeff = Array.from({ length: H }, (_, h) => 0.5 + 0.25 * h);
+        expectIdentical(await both(
+          [[uniform(H * n * k, 12), [H, n, k]], [uniform(H * m * k, 13), [H, m, k]], [uniform(n * m, 14), [n, m]]],
+          [[n, m], [H, n, k], [H, m, k]],
+          (b, [A, B, dW], [W, dA, dB]) => {
+            b.merge(A, B, kernel, coeff, W);
+            b.mergeBackward(A, B, dW, kernel, coeff, dA, dB);
+          },
+        ));
+      });
+    }
+  }
+
+  it('sparsify and its backward are bit-identical to one thread, kept summed over the pieces', async () => {
+    const n = 400_001;
+    const inputs: [Float32Array, number[]][] = [[uniform(n, 15), [n]], [uniform(n, 16), [n]], [new Float32Array([0.6]), [1]]];
+    expectIdentical(await both(inputs, [[n], [n]], (b, [w, g, t], [ws, dw]) => {
+      const count = b.zeros([1], 'u32');
+      b.sparsify(w, t, ws, count);
+      b.free(count);
+      b.sparsifyBackward(g, w, t, dw);
+    }));
+    const kept = await Promise.all([one, three].map(async (b) => {
+      const [w, t, ws, count] = [b.upload(inputs[0][0], [n]), b.upload(inputs[2][0], [1]), b.zeros([n]), b.zeros([1], 'u32')];
+      b.sparsify(w, t, ws, count);
+      const [c] = await b.read(count);
+      for (const x of [w, t, ws, count]) b.free(x);
+      return c;
+    }));
+    expect(kept[1]).toBe(kept[0]);
+    expect(kept[0]).toBe(inputs[0][0].filter((x) => Math.abs(x) > Math.fround(0.6)).length);
+  });
+
+  it('elementwise kernels, addBias, layerNorm and attention are bit-identical to one thread', async () => {
     const n = 400_001;
     expectIdentical(await both([[uniform(n, 3, -4, 4), [n]], [uniform(n, 4), [n]]], [[n], [n], [n], [n], [n]], (b, [x, y], [g, dg, d, s, c]) => {
       b.gelu(x, g);
@@ -89,6 +126,11 @@ describe('wasm backend threads', () => {
       b.add(x, y, s);
       b.copy(x, c);
       b.addInto(c, y);
+    }));
+    const [Rb, Nb] = [797, 501];
+    expectIdentical(await both([[uniform(Rb * Nb, 17), [Rb, Nb]], [uniform(Nb, 18), [Nb]]], [[Rb, Nb]], (b, [x, bias], [out]) => {
+      b.copy(x, out);
+      b.addBias(out, bias);
     }));
     const [R, D] = [397, 250];
     expectIdentical(await both(

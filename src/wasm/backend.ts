@@ -3,21 +3,23 @@
 // Every primitive runs synchronously when called, so there is never queued work: read() resolves
 // at once with a copy, flush() is a no-op and free() releases immediately.
 // Threads: given a ThreadHost (runtimes/ pass one) and shared memory, the big primitives (matmul,
-// attention per sample, layerNorm rows, GELU, dropout, zero-fill, copies and sums) are cut into
-// per-thread calls on a ThreadPool (threads.ts, split.ts); the rest run on the calling thread.
+// the merge and its backward, sparsify and its backward, attention per sample, layerNorm rows, bias
+// rows, GELU, dropout, zero-fill, copies and sums) are cut into per-thread calls on a ThreadPool
+// (threads.ts, split.ts); the rest run on the calling thread.
 // Results are the same for every thread count. Without a host or shared memory: one thread.
 // Memory: one 4 GiB wasm32 address space per backend, managed by LinearAllocator; kernels that need
-// scratch (packing for matmul, merge and attention, dS of the attention backward, the float64 column
-// sums of the layerNorm backward) share one block that only grows (one slice per thread). Typed-array
-// views are re-created whenever the memory has grown (its old ArrayBuffer is then detached, or for
-// shared memory, a longer one replaces it).
+// scratch (packing for matmul, merge and attention, the merge backward's dB partials, dS of the
+// attention backward, the float64 column sums of the layerNorm backward, sparsify's per-piece
+// counts) share one block that only grows (one slice per thread). Typed-array views are re-created
+// whenever the memory has grown (its old ArrayBuffer is then detached, or for shared memory, a
+// longer one replaces it).
 
 import {
   type AdamWStep, type Backend, BackendError, type DType, type MatmulOptions, type MergeKernel, type PoolMode, type Tensor,
 } from '../backend.js';
 import { LinearAllocator } from './alloc.js';
 import { instantiateShared, instantiateSnell, SHARED_MODULE, sharedMemory, type SnellExports } from './instance.js';
-import { gemmCalls, pieces, ranges } from './split.js';
+import { gemmCalls, MERGE_GROUPS, pieces, ranges } from './split.js';
 import { type ParallelKernel, type ThreadHost, ThreadPool } from './threads.js';
 import { WasmTensor, describe, expectDistinct, expectShape, expectSize, sizeOf } from './tensor.js';
 
@@ -52,6 +54,9 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   }
   return new WasmBackend(await instantiateSnell());
 }
+
+/** Distance terms (n·m·H·k) each thread should at least get before a merge or its backward is split. */
+const MERGE_GRAIN = 2 ** 18;
 
 /** Elements per thread, at least, before an elementwise kernel is split (≈ 50 µs of work each). */
 const GRAIN: Partial<Record<ParallelKernel, number>> = {
@@ -144,8 +149,12 @@ export class WasmBackend implements Backend {
     const { H, n, m, k } = this.mergeDims(A, B, kernel, coeff);
     expectShape(W, [n, m], 'W');
     expectDistinct({ W }, { A, B });
-    const s = this.scratch(w.mergeScratchBytes(H, m, k) >>> 0, coeff);
-    w.merge(this.ptr(A), this.ptr(B), H, n, m, k, kernel === 'linear' ? 1 : 0, s.coeff, this.ptr(W), s.ptr);
+    const s = this.scratch(w.mergeScratchBytes(H, m, k, 0, 0) >>> 0, coeff);
+    w.packB4(this.ptr(B), H, m, k, s.ptr);
+    const [pa, pw, linear] = [this.ptr(A), this.ptr(W), kernel === 'linear' ? 1 : 0];
+    this.run('merge', ranges(n, pieces(n * m * H * k, MERGE_GRAIN, this.threads)).map(([i, rows]) => [
+      pa, s.ptr, H, n, m, k, linear, s.coeff, pw, i, rows,
+    ]));
   }
 
   mergeBackward(A: Tensor, B: Tensor, dW: Tensor, kernel: MergeKernel, coeff: readonly number[], dA: Tensor, dB: Tensor): void {
@@ -156,11 +165,18 @@ export class WasmBackend implements Backend {
     expectShape(dB, [H, m, k], 'dB');
     expectDistinct({ dA, dB }, { A, B, dW });
     if (dA === dB) throw new BackendError('wasm backend: dA and dB are the same tensor: pass two outputs');
-    const s = this.scratch(w.mergeScratchBytes(H, m, k) >>> 0, coeff);
-    w.mergeBackward(
-      this.ptr(A), this.ptr(B), this.ptr(dW), H, n, m, k, kernel === 'linear' ? 1 : 0, s.coeff,
-      this.ptr(dA), this.ptr(dB), s.ptr,
-    );
+    // scratch: packed B, MERGE_GROUPS packed dB partials, one dA accumulator per thread
+    const s = this.scratch(w.mergeScratchBytes(H, m, k, MERGE_GROUPS, this.threads) >>> 0, coeff);
+    const packedBytes = Math.ceil(m / 4) * H * k * 16;
+    const [partials, accs] = [s.ptr + packedBytes, s.ptr + packedBytes * (1 + MERGE_GROUPS)];
+    w.packB4(this.ptr(B), H, m, k, s.ptr);
+    const [pa, pdw, pda, pdb, linear] = [this.ptr(A), this.ptr(dW), this.ptr(dA), this.ptr(dB), kernel === 'linear' ? 1 : 0];
+    this.run('mergeBackward', ranges(MERGE_GROUPS, pieces(n * m * H * k, MERGE_GRAIN, this.threads)).map(([g, count], t) => [
+      pa, s.ptr, pdw, H, n, m, k, linear, s.coeff, pda, g, g + count, MERGE_GROUPS, accs + t * H * k * 16,
+    ]));
+    this.run('mergeBackwardReduce', ranges(m, pieces(m * H * k * MERGE_GROUPS, 2 ** 16, this.threads)).map(([o, count]) => [
+      partials, MERGE_GROUPS, H, m, k, pdb, o, count,
+    ]));
   }
 
   mixture(W0: Tensor, alpha: Tensor, gamma: Tensor, beta: Tensor, W: Tensor, P: Tensor): void {
@@ -216,17 +232,29 @@ export class WasmBackend implements Backend {
     expectSize(threshold, 1, 'threshold');
     expectSize(Ws, W.size, 'Ws');
     expectSize(kept, 1, 'kept', 'u32');
-    w.sparsify(this.ptr(W), W.size, this.ptr(threshold), this.ptr(Ws), this.ptr(kept));
+    const [pw, pt, pws, N] = [this.ptr(W), this.ptr(threshold), this.ptr(Ws), W.size];
+    const parts = ranges(N, pieces(N, 2 ** 17, this.threads), 16);
+    if (parts.length === 1) {
+      w.sparsify(pw, N, pt, pws, this.ptr(kept));
+      return;
+    }
+    // each piece counts its own kept elements; the (exact, integer) counts are summed here
+    const counts = this.scratch(4 * parts.length).ptr;
+    this.run('sparsify', parts.map(([at, len], i) => [pw + 4 * at, len, pt, pws + 4 * at, counts + 4 * i]));
+    const u32 = this.u32();
+    u32[this.ptr(kept) >>> 2] = parts.reduce((sum, _, i) => sum + u32[(counts >>> 2) + i], 0);
   }
 
   sparsifyBackward(G: Tensor, W: Tensor, threshold: Tensor, dW: Tensor): void {
-    const w = this.exports();
     this.own(W, 'W');
     expectSize(W, W.size, 'W');
     expectSize(G, W.size, 'G');
     expectSize(threshold, 1, 'threshold');
     expectSize(dW, W.size, 'dW');
-    w.sparsifyBackward(this.ptr(G), this.ptr(W), W.size, this.ptr(threshold), this.ptr(dW));
+    const [pg, pw, pt, pdw, N] = [this.ptr(G), this.ptr(W), this.ptr(threshold), this.ptr(dW), W.size];
+    this.run('sparsifyBackward', ranges(N, pieces(N, 2 ** 17, this.threads), 16).map(([at, len]) => [
+      pg + 4 * at, pw + 4 * at, len, pt, pdw + 4 * at,
+    ]));
   }
 
   matmul(a: Tensor, b: Tensor, out: Tensor, options: MatmulOptions = {}): void {
@@ -265,11 +293,11 @@ export class WasmBackend implements Backend {
   }
 
   addBias(out: Tensor, bias: Tensor): void {
-    const w = this.exports();
     const [R, N] = this.rows(out, 'out');
     expectSize(bias, N, 'bias');
     expectDistinct({ out }, { bias });
-    w.addBias(this.ptr(out), this.ptr(bias), R, N);
+    const [po, pb] = [this.ptr(out), this.ptr(bias)];
+    this.run('addBias', ranges(R, pieces(R * N, 2 ** 17, this.threads)).map(([r, rows]) => [po + 4 * r * N, pb, rows, N]));
   }
 
   sumRows(x: Tensor, out: Tensor, accumulate = false): void {

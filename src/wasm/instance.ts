@@ -17,12 +17,14 @@ import wasmBytes from '../../build/snell.wasm';
 export interface SnellExports {
   readonly memory: WebAssembly.Memory;
   heapBase(): number;
-  mergeScratchBytes(H: number, m: number, k: number): number;
-  merge(a: number, b: number, H: number, n: number, m: number, k: number, linear: number, coeff: number, w: number, scratch: number): void;
+  mergeScratchBytes(H: number, m: number, k: number, groups: number, threads: number): number;
+  packB4(b: number, H: number, m: number, k: number, dst: number): void;
+  merge(a: number, packed: number, H: number, n: number, m: number, k: number, linear: number, coeff: number, w: number, i0: number, rows: number): void;
   mergeBackward(
-    a: number, b: number, dw: number, H: number, n: number, m: number, k: number, linear: number, coeff: number,
-    da: number, db: number, scratch: number,
+    a: number, packed: number, dw: number, H: number, n: number, m: number, k: number, linear: number, coeff: number,
+    da: number, g0: number, g1: number, groups: number, acc: number,
   ): void;
+  mergeBackwardReduce(partials: number, groups: number, H: number, m: number, k: number, db: number, o0: number, count: number): void;
   mixture(w0: number, n: number, m: number, alpha: number, gamma: number, beta: number, w: number, p: number): void;
   mixtureBackward(
     dw: number, w0: number, p: number, alpha: number, gamma: number, n: number, m: number,

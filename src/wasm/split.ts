@@ -23,6 +23,12 @@ export function ranges(n: number, parts: number, align = 1): [number, number][] 
   return out;
 }
 
+/**
+ * Row groups of the merge backward (merge_backward.ts): each accumulates its share of dB apart and the
+ * groups are summed in order, so the count is fixed, not the thread count; threads beyond it idle.
+ */
+export const MERGE_GROUPS = 8;
+
 /** Multiply-adds each thread should at least get before a matmul is split (≈ 50 µs of work). */
 const GEMM_GRAIN = 2 ** 21;
 

@@ -18,6 +18,7 @@ import { type WorkerInit, workerMain } from './worker.js';
 
 /** Kernels a round may run (their index in this list is what a slot holds). */
 export const PARALLEL_KERNELS = [
+  'merge', 'mergeBackward', 'mergeBackwardReduce', 'sparsify', 'sparsifyBackward', 'addBias',
   'gemm', 'attention', 'attentionBackward', 'layerNorm', 'gelu', 'geluBackward', 'dropout', 'zero', 'copy', 'add', 'addInto',
 ] as const;
 export type ParallelKernel = (typeof PARALLEL_KERNELS)[number];
