@@ -44,20 +44,7 @@ struct Params { R: u32, D: u32, eps: f32, rpc: u32, chunks: u32 }
 @group(0) @binding(10) var<storage, read> mean_in: array<f32>;
 @group(0) @binding(11) var<storage, read> rstd_in: array<f32>;
 
-var<workgroup> red: array<vec2f, WG>;
-
-// Tree reduction over the workgroup; every thread gets the result. Call in uniform control flow.
-fn reduce_sum(v: vec2f, lid: u32) -> vec2f {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] += red[lid + s]; }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
+// reduce_sum: workgroup_reduce.wgsl, which src/webgpu/kernels.ts puts in front of this file.
 
 @compute @workgroup_size(WG)
 fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -68,13 +55,13 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
   let n = f32(p.D);
   var s = 0.0;
   for (var d = lid; d < p.D; d += WG) { s += x[row + d]; }
-  let mu = reduce_sum(vec2f(s, 0.0), lid).x / n;
+  let mu = reduce_sum(vec4f(s, 0.0, 0.0, 0.0), lid).x / n;
   var v = 0.0;
   for (var d = lid; d < p.D; d += WG) {
     let c = x[row + d] - mu;
     v += c * c;
   }
-  let rho = inverseSqrt(reduce_sum(vec2f(v, 0.0), lid).x / n + p.eps);
+  let rho = inverseSqrt(reduce_sum(vec4f(v, 0.0, 0.0, 0.0), lid).x / n + p.eps);
   for (var d = lid; d < p.D; d += WG) { out[row + d] = (x[row + d] - mu) * rho * w[d] + b[d]; }
   if (lid == 0u) {
     mean[r] = mu;
@@ -95,7 +82,7 @@ fn backward_dx(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
     let g = dy[row + d] * w[d];
     acc += vec2f(g, g * (x[row + d] - mu) * rho);
   }
-  let m = reduce_sum(acc, lid) / f32(p.D);
+  let m = reduce_sum(vec4f(acc, 0.0, 0.0), lid).xy / f32(p.D);
   for (var d = lid; d < p.D; d += WG) {
     let xh = (x[row + d] - mu) * rho;
     dx[row + d] = rho * (dy[row + d] * w[d] - m.x - xh * m.y);

@@ -44,31 +44,7 @@ struct Params { n: u32, m: u32 }
 @group(0) @binding(11) var<storage, read_write> dGamma: array<f32>;
 @group(0) @binding(12) var<storage, read_write> dBeta: array<f32>;
 
-var<workgroup> red: array<vec4f, WG>;
-
-// Tree reductions over the workgroup; every thread gets the result. Call in uniform control flow.
-fn reduce_sum(v: vec4f, lid: u32) -> vec4f {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] += red[lid + s]; }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
-fn reduce_max(v: f32, lid: u32) -> f32 {
-  red[lid].x = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid].x = max(red[lid].x, red[lid + s].x); }
-    workgroupBarrier();
-  }
-  let r = red[0].x;
-  workgroupBarrier();
-  return r;
-}
+// reduce_sum, reduce_max: workgroup_reduce.wgsl, which src/webgpu/kernels.ts puts in front of this file.
 
 @compute @workgroup_size(WG)
 fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,

@@ -34,17 +34,7 @@ struct Params { rows: u32, cols: u32, rpc: u32, chunks: u32, base: u32, accumula
 @group(0) @binding(2) var<storage, read_write> partial: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
-var<workgroup> red: array<f32, WG>;
-
-fn reduce_sum(v: f32, lid: u32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] += red[lid + s]; }
-    workgroupBarrier();
-  }
-  return red[0];
-}
+// reduce_sum: workgroup_reduce.wgsl, which src/webgpu/kernels.ts puts in front of this file.
 
 @compute @workgroup_size(WG)
 fn sum_rows_partial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -85,7 +75,7 @@ fn sum_squares_partial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroup
       s += v * v;
     }
   }
-  s = reduce_sum(s, lid);
+  s = reduce_sum(vec4f(s, 0.0, 0.0, 0.0), lid).x;
   if (lid == 0u) { partial[g] = s; }
 }
 
@@ -94,7 +84,7 @@ fn sum_squares_total(@builtin(local_invocation_index) lid: u32) {
   let groups = (p.n + WG * ITEMS - 1u) / (WG * ITEMS);
   var s = 0.0;
   for (var g = lid; g < groups; g += WG) { s += partial[g]; }
-  s = reduce_sum(s, lid);
+  s = reduce_sum(vec4f(s, 0.0, 0.0, 0.0), lid).x;
   if (lid == 0u) {
     if (p.accumulate != 0u) { s += out[0]; }
     out[0] = s;

@@ -11,10 +11,15 @@ import mergeBackwardSrc from '../../wgsl/merge_backward.wgsl';
 import mixtureSrc from '../../wgsl/mixture.wgsl';
 import selectSrc from '../../wgsl/select.wgsl';
 import reduceSrc from '../../wgsl/reduce.wgsl';
+import workgroupReduceSrc from '../../wgsl/workgroup_reduce.wgsl';
 import sparsifySrc from '../../wgsl/sparsify.wgsl';
 import tokensSrc from '../../wgsl/tokens.wgsl';
 import xentSrc from '../../wgsl/xent.wgsl';
 import type { KernelSpec } from './pipelines.js';
+
+/** Files that call the workgroup reductions get workgroup_reduce.wgsl in front of their text. */
+const withReductions = (source: string): string => `${workgroupReduceSrc}\n${source}`;
+const [MIXTURE, REDUCTIONS, LAYER_NORM] = [mixtureSrc, reduceSrc, layernormSrc].map(withReductions);
 
 const SELECT = [[1, 'read'], [2, 'write'], [3, 'write'], [4, 'write']] as const;
 
@@ -30,17 +35,17 @@ export const KERNELS = {
   mergeBackwardTotals: { family: 'merge_backward', source: mergeBackwardSrc, entry: 'totals', storage: [[6, 'write'], [5, 'write']] },
   // bindings: W0, alpha, gamma, beta, W, P
   mixture: {
-    family: 'mixture', source: mixtureSrc, entry: 'forward',
+    family: 'mixture', source: MIXTURE, entry: 'forward',
     storage: [[1, 'read'], [2, 'read'], [3, 'read'], [4, 'read'], [5, 'write'], [6, 'write']],
   },
   // bindings: W0, alpha, gamma, P, dW, dW0, partial
   mixtureBackwardRows: {
-    family: 'mixture', source: mixtureSrc, entry: 'backward_rows',
+    family: 'mixture', source: MIXTURE, entry: 'backward_rows',
     storage: [[1, 'read'], [2, 'read'], [3, 'read'], [6, 'write'], [7, 'read'], [8, 'write'], [9, 'write']],
   },
   // bindings: gamma, partial, dAlpha, dGamma, dBeta
   mixtureBackwardTotal: {
-    family: 'mixture', source: mixtureSrc, entry: 'backward_total',
+    family: 'mixture', source: MIXTURE, entry: 'backward_total',
     storage: [[3, 'read'], [9, 'write'], [10, 'write'], [11, 'write'], [12, 'write']],
   },
   // bindings (every entry): W, state, hist, threshold
@@ -62,8 +67,8 @@ export const KERNELS = {
 } satisfies Record<string, KernelSpec>;
 
 const ELEMENTWISE = (entry: string, storage: KernelSpec['storage']): KernelSpec => ({ family: 'elementwise', source: elementwiseSrc, entry, storage });
-const REDUCE = (entry: string, storage: KernelSpec['storage']): KernelSpec => ({ family: 'reduce', source: reduceSrc, entry, storage });
-const LAYERNORM = (entry: string, storage: KernelSpec['storage']): KernelSpec => ({ family: 'layernorm', source: layernormSrc, entry, storage });
+const REDUCE = (entry: string, storage: KernelSpec['storage']): KernelSpec => ({ family: 'reduce', source: REDUCTIONS, entry, storage });
+const LAYERNORM = (entry: string, storage: KernelSpec['storage']): KernelSpec => ({ family: 'layernorm', source: LAYER_NORM, entry, storage });
 const ATTENTION = (entry: string, storage: KernelSpec['storage']): KernelSpec => ({ family: 'attention', source: attentionSrc, entry, storage });
 const TOKENS = (entry: string, storage: KernelSpec['storage']): KernelSpec => ({ family: 'tokens', source: tokensSrc, entry, storage });
 const XENT = (entry: string, storage: KernelSpec['storage']): KernelSpec => ({ family: 'xent', source: xentSrc, entry, storage });
