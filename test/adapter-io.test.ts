@@ -18,8 +18,9 @@ import { uniform } from '../src/reference/random.js';
 import { Trainer, type Dataset } from '../src/train/trainer.js';
 import { createWasmBackend } from '../src/wasm/backend.js';
 import { checkpointFiles, hfConfigJson, hfTensors, timmConfigJson, timmTensors, tinyWeights } from './support/vit-files.js';
+import { VECTORS_DIR } from './support/vectors.js';
 
-const VECTORS = process.env.VECTORS ?? new URL('../../shared/vectors', import.meta.url).pathname;
+const VECTORS = VECTORS_DIR;
 const weights = tinyWeights();
 const data: Dataset = {
   size: 4,

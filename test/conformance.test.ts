@@ -9,8 +9,9 @@ import { SafetensorsFile } from '../src/io/safetensors.js';
 import { encodeSafetensors } from '../src/io/safetensors-write.js';
 import { BACKENDS } from './support/backends.js';
 import { makeMergeVector, randomSpec } from './support/make-vector.js';
+import { VECTORS_DIR } from './support/vectors.js';
 
-const DIR = process.env.VECTORS ?? new URL('../../shared/vectors/', import.meta.url).pathname;
+const DIR = VECTORS_DIR;
 const files: VectorFile[] = readdirSync(DIR)
   .filter((f) => f.endsWith('.safetensors'))
   .map((name) => ({ name, bytes: new Uint8Array(readFileSync(`${DIR}/${name}`)) }));

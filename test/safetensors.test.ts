@@ -14,8 +14,9 @@ import { openTensors } from '../src/io/tensor-store.js';
 import { uniform } from '../src/reference/random.js';
 import { readMergeCase } from '../src/conformance/merge-case.js';
 import { makeMergeVector, randomSpec } from './support/make-vector.js';
+import { VECTORS_DIR } from './support/vectors.js';
 
-const VECTORS = pathToFileURL(`${process.env.VECTORS ?? new URL('../../shared/vectors', import.meta.url).pathname}/`);
+const VECTORS = pathToFileURL(`${VECTORS_DIR}/`);
 
 function header(json: string, data = new Uint8Array(0)): Uint8Array {
   const h = new TextEncoder().encode(json);

@@ -1,4 +1,4 @@
-// What "passing" means for the golden vectors (../shared/vectors/README.md).
+// What "passing" means for the golden vectors (test/vectors/README.md).
 
 /** Relative L2 error ‖ours − ref‖ / ‖ref‖ (absolute when ref is all zeros). */
 export function relL2(ours: ArrayLike<number>, ref: ArrayLike<number>): number {

@@ -1,4 +1,4 @@
-// A `merge_*` golden vector (../shared/vectors/README.md): one adapter's inputs, configuration and
+// A `merge_*` golden vector (test/vectors/README.md): one adapter's inputs, configuration and
 // the reference outputs, read from safetensors and checked for completeness and consistent shapes.
 
 import { type AdapterKind, resolveConfig, type AdapterConfig, AdapterConfigError } from '../adapter/config.js';

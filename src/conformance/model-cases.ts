@@ -1,4 +1,4 @@
-// The `block_*` and `train_*` golden vectors (../shared/vectors/README.md): one ViT block with SNELL
+// The `block_*` and `train_*` golden vectors (test/vectors/README.md): one ViT block with SNELL
 // branches (forward and every gradient), and a trunk trained with AdamW (every step's loss and the
 // final adapter and head values). Each runner returns the per-output errors and the problems found.
 

@@ -3,7 +3,7 @@
 import { expect } from 'vitest';
 import { relL2, TOLERANCE } from '../../src/conformance/compare.js';
 
-/** Relative L2 error allowed against float64 references (../shared/vectors/README.md). */
+/** Relative L2 error allowed against float64 references (test/vectors/README.md). */
 export const TOL = {
   /** merge outputs and gradients, float32 against float64 */
   rel: TOLERANCE.output,

@@ -1,4 +1,4 @@
-// Builds merge vectors in the golden format (../shared/vectors/README.md) from the float64
+// Builds merge vectors in the golden format (test/vectors/README.md) from the float64
 // reference, for shapes and edge cases the shipped vectors do not cover.
 
 import type { AdapterKind } from '../../src/adapter/config.js';
