@@ -1,5 +1,5 @@
-// Runtime-neutral createBackend for code that runs under more than one host (the CLI runs under Node
-// and Deno): detects the runtime and delegates. Library users get the right host file directly through
+// Runtime-neutral createBackend for code that runs under more than one host (the CLI runs under Node,
+// Deno and Bun; Bun takes Node's host file): detects the runtime and delegates. Library users get the right host file directly through
 // the package's export conditions (deno, node, browser).
 
 import type { Backend } from '../src/backend.js';
@@ -17,6 +17,7 @@ export function createBackend(options: CreateBackendOptions = {}): Promise<Backe
     case 'deno':
       return denoBackend(options);
     case 'node':
+    case 'bun':
       return nodeBackend(options);
     default:
       return browserBackend(options);

@@ -12,7 +12,7 @@ import { createWasmBackend, type WasmBackendOptions } from '../src/wasm/backend.
 import type { ThreadHost } from '../src/wasm/threads.js';
 import { createWebGpuBackend, type WebGpuOptions } from '../src/webgpu/backend.js';
 
-export type RuntimeName = 'node' | 'deno' | 'browser';
+export type RuntimeName = 'node' | 'deno' | 'bun' | 'browser';
 
 export interface CreateBackendOptions {
   /** Force a backend; without it WebGPU is used when an adapter exists, else Wasm. */
@@ -39,23 +39,28 @@ const REAL: BackendFactories = { webgpu: createWebGpuBackend, wasm: createWasmBa
 
 interface HostGlobals {
   Deno?: { version?: { deno?: string } };
-  process?: { versions?: { node?: string } };
+  process?: { versions?: { node?: string; bun?: string } };
 }
 
-/** Deno (checked first: Deno 2 also has `process.versions.node`), then Node, else a browser or worker. */
+/** Deno, then Bun (both also have `process.versions.node`), then Node, else a browser, worker or edge runtime. */
 export function detectRuntime(g: object = globalThis): RuntimeName {
   const host = g as HostGlobals;
   if (typeof host.Deno?.version?.deno === 'string') return 'deno';
+  if (typeof host.process?.versions?.bun === 'string') return 'bun';
   if (typeof host.process?.versions?.node === 'string') return 'node';
   return 'browser';
 }
 
+/** Dawn (Node and Bun) without a usable driver. */
+const DAWN_NO_ADAPTER_FIX =
+  'Dawn needs a GPU driver: on Linux a Vulkan driver (install libvulkan1 and mesa-vulkan-drivers ≥ 24 for the ' +
+  'lavapipe CPU driver, or your GPU vendor\'s driver), on macOS Metal, on Windows D3D12; ' +
+  'or use the Wasm backend (prefer: \'wasm\', CLI: --backend wasm)';
+
 /** What to do when a runtime has WebGPU but no adapter, by runtime. */
 const NO_ADAPTER_FIX: Record<RuntimeName, string> = {
-  node:
-    'Dawn needs a GPU driver: on Linux a Vulkan driver (install libvulkan1 and mesa-vulkan-drivers ≥ 24 for the ' +
-    'lavapipe CPU driver, or your GPU vendor\'s driver), on macOS Metal, on Windows D3D12; ' +
-    'or use the Wasm backend (prefer: \'wasm\', CLI: --backend wasm)',
+  node: DAWN_NO_ADAPTER_FIX,
+  bun: DAWN_NO_ADAPTER_FIX,
   deno:
     'Deno\'s WebGPU needs a GPU driver: on Linux a Vulkan driver (libvulkan1 and mesa-vulkan-drivers ≥ 24 for the ' +
     'lavapipe CPU driver, or your GPU vendor\'s driver), on macOS Metal, on Windows D3D12; ' +
@@ -67,7 +72,8 @@ const NO_ADAPTER_FIX: Record<RuntimeName, string> = {
 };
 
 const NO_GPU_FIX: Record<RuntimeName, string> = {
-  node: 'WebGPU in Node comes from the `webgpu` package (Dawn): npm install webgpu',
+  node: 'WebGPU in Node comes from the `webgpu` package (Dawn), an optional peer dependency: npm install webgpu',
+  bun: 'WebGPU in Bun comes from the `webgpu` package (Dawn), an optional peer dependency: bun add webgpu',
   deno: 'this Deno has no navigator.gpu: use Deno ≥ 2 (older ones need --unstable-webgpu), or the Wasm backend (prefer: \'wasm\')',
   browser:
     'this page has no navigator.gpu: WebGPU needs a secure context (https:// or http://localhost) and a browser ' +

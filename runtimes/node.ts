@@ -40,7 +40,7 @@ async function loadDawn(): Promise<DawnModule> {
     mod = (await import(/* @vite-ignore */ specifier)) as DawnModule;
   } catch (e) {
     throw new BackendError(
-      `the \`webgpu\` package (Dawn for Node) failed to load: ${(e as Error).message}. Fix: npm install webgpu ` +
+      `the \`webgpu\` package (Dawn for Node) failed to load: ${(e as Error).message}. Fix: npm install webgpu (an optional peer dependency of snell-js) ` +
         `(npm ≥ 11 runs its install script only if allowed: "allowScripts": { "webgpu": true } in package.json; ` +
         `it ships builds for linux-x64, linux-arm64, darwin, win32-x64 and win32-arm64, this is ` +
         `${process.platform}-${process.arch}), or use the Wasm backend (prefer: 'wasm', CLI: --backend wasm)`,

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The whole test matrix (npm test): build, unit tests, then the golden-vector conformance runner in
-# every runtime: Node (webgpu, wasm), Deno (webgpu), Chromium (webgpu), and the fine-tuning page (web/)
-# end to end in headless Chromium.
+# every runtime: Node (webgpu, wasm), Deno (webgpu), Bun (webgpu, wasm), Chromium (webgpu), and the
+# fine-tuning page (web/) end to end in headless Chromium.
 #
-#   VECTORS=DIR          the golden vectors (default ../shared/vectors)
+#   VECTORS=DIR          the golden vectors (default test/vectors)
 #   CI=true              a runtime that cannot start (no Deno, no Chromium, no WebGPU adapter, no vectors)
 #                        is a FAILURE; without CI it is a SKIP line and the rest still runs
 #   SNELL_STEP_TIMEOUT   seconds each step may take (default 900)
@@ -12,7 +12,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-VECTORS="${VECTORS:-../shared/vectors}"
+VECTORS="${VECTORS:-test/vectors}"
 STEP_TIMEOUT="${SNELL_STEP_TIMEOUT:-900}"
 case "${CI:-}" in true | TRUE | True | 1) ci=1 ;; *) ci=0 ;; esac
 # Deno refuses to start without XDG_RUNTIME_DIR; it should not look for updates either.
@@ -120,7 +120,7 @@ browser_step web-e2e '^unavailable:' node test/web/e2e.mjs
 
 conformance=(conformance --vectors "$VECTORS")
 if [ ! -d "$VECTORS" ]; then
-  for name in node-webgpu node-wasm deno-webgpu chromium-webgpu; do
+  for name in node-webgpu node-wasm deno-webgpu bun-webgpu bun-wasm chromium-webgpu; do
     unavailable "$name" "no vectors folder $VECTORS (set VECTORS=DIR)"
   done
   summary
@@ -141,6 +141,22 @@ elif ! "$deno" --version >/dev/null 2>&1; then
   unavailable deno-webgpu "$deno does not start: $("$deno" --version 2>&1 | tail -n 1)"
 elif probe deno-webgpu "$deno" eval "$(probe_js ./dist/deno.js)"; then
   step deno-webgpu "$deno" run -A dist/cli.js "${conformance[@]}" --backend webgpu
+fi
+
+# Bun (the npm package's binary, else one on PATH): Node's host file, so Dawn for WebGPU
+bun=node_modules/.bin/bun
+[ -x "$bun" ] || bun=$(command -v bun || true)
+if [ -z "$bun" ]; then
+  unavailable bun-webgpu "no bun binary (npm ci installs node_modules/.bin/bun: its install script must run)"
+  unavailable bun-wasm "no bun binary"
+elif ! "$bun" --version >/dev/null 2>&1; then
+  unavailable bun-webgpu "$bun does not start: $("$bun" --version 2>&1 | tail -n 1)"
+  unavailable bun-wasm "$bun does not start"
+else
+  if probe bun-webgpu "$bun" -e "$(probe_js ./dist/node.js)"; then
+    step bun-webgpu "$bun" dist/cli.js "${conformance[@]}" --backend webgpu
+  fi
+  step bun-wasm "$bun" dist/cli.js "${conformance[@]}" --backend wasm
 fi
 
 # Chromium

@@ -42,6 +42,9 @@ describe('detectRuntime', () => {
     expect(detectRuntime({ Deno: { version: { deno: '2.9.6' } }, process: { versions: { node: '22.0.0' } } })).toBe('deno');
     expect(detectRuntime({ process: { versions: { node: '20.0.0' } } })).toBe('node');
   });
+  it('tells Bun from Node (Bun also has process.versions.node)', () => {
+    expect(detectRuntime({ process: { versions: { node: '24.3.0', bun: '1.4.5' } } })).toBe('bun');
+  });
   it('is browser without Deno or Node (pages, workers, edge runtimes)', () => {
     expect(detectRuntime({})).toBe('browser');
     expect(detectRuntime({ navigator: {}, process: {} })).toBe('browser');
