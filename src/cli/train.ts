@@ -1,6 +1,7 @@
 // snell train: fine-tune (or, with --model scratch --method full, train from scratch) on a data set,
 // evaluate on its test split, and write the adapter (or the full checkpoint) to --out.
-// Ctrl-C stops after the current step and saves what was learned, with training_state.json;
+// Ctrl-C or SIGTERM stops after the current step and saves what was learned, with training_state.json
+// (exit status 130 or 143; a second signal quits at once);
 // --resume DIR starts again from such a save.
 
 import { mkdir } from 'node:fs/promises';
@@ -14,6 +15,9 @@ import { Trainer } from '../train/trainer.js';
 import type { Command, Flags } from './args.js';
 import { progress } from './progress.js';
 import { backendFrom, DATA_FLAGS, loadData, loadModel, MODEL_FLAGS, planFromFlags, PLAN_FLAGS } from './setup.js';
+
+/** Exit statuses after a stop by signal, as shells report them (128 + the signal's number). */
+const EXIT_CODE: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
 export const TRAIN_FLAGS = {
   ...MODEL_FLAGS,
@@ -60,9 +64,18 @@ async function run(flags: Flags): Promise<number> {
   show.info('start', { backend: backend.kind, device: backend.description, method: flags.method, trainable, train: data.train.size },
     `${flags.method} on ${backend.kind} (${backend.description}): ${trainable} trainable parameters, ${data.train.size} training images`);
 
+  // The first SIGINT/SIGTERM stops after the current step and saves; a second exits at once (files on
+  // disk are written to a temporary name and renamed, so none is left half-written).
   const stop = new AbortController();
-  const onSigint = () => stop.abort();
-  process.once('SIGINT', onSigint);
+  let stopSignal: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stop.signal.aborted) process.exit(EXIT_CODE[signal]);
+    stopSignal = signal;
+    stop.abort();
+    show.info('stopping', { signal }, `${signal}: stopping after this step and saving (${signal === 'SIGINT' ? 'Ctrl-C' : signal} again quits at once)`);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const trainer = new Trainer(model);
   const stepsPerEpoch = Math.ceil(data.train.size / (flags.batch as number));
   let lastStep = -1;
@@ -79,7 +92,8 @@ async function run(flags: Flags): Promise<number> {
       onEpoch: (e) => show.epoch(e, flags.epochs as number),
     });
   } finally {
-    process.off('SIGINT', onSigint);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
   show.done();
   const out = flags.out as string | undefined;
@@ -88,7 +102,7 @@ async function run(flags: Flags): Promise<number> {
     show.info('interrupted', { step: lastStep, out }, `stopped at step ${lastStep + 1}${out ? `; saved to ${out}` : ''}`);
     model.dispose();
     backend.destroy();
-    return 130;
+    return EXIT_CODE[stopSignal ?? 'SIGINT'];
   }
   const test = data.test ? await trainer.evaluate(data.test, 256) : null;
   const seconds = (performance.now() - started) / 1000;

@@ -102,6 +102,9 @@ export class Trainer {
         }
         b.free(loss);
         b.free(correct);
+        // Wasm steps finish without ever leaving the microtask queue; a turn of the event loop lets a
+        // signal handler (Ctrl-C, a page's Stop button) run and abort before the next step.
+        if (o.signal) await nextTurn();
       }
       await b.flush();
       const validation = o.validation && !o.signal?.aborted ? await this.evaluate(o.validation, o.batchSize) : null;
@@ -161,4 +164,9 @@ export function shuffled(n: number, seed: number): number[] {
     [order[i], order[j]] = [order[j], order[i]];
   }
   return order;
+}
+
+/** Resolves on a later turn of the host's event loop (a macrotask, not a microtask). */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }
