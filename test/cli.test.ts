@@ -92,4 +92,30 @@ describe('snell commands', () => {
     expect(() => parseFlags(['--epochs', 'ten'], train.flags)).toThrow(/--epochs must be a number, got "ten"/);
     await expect(run(evaluate, common)).rejects.toThrow(/--adapter DIR is required/);
   });
+
+  it('numeric flags out of range are refused up front, naming the flag and its range', () => {
+    const cases: [string, string, string][] = [
+      ['--batch', '0', '--batch must be an integer ≥ 1, got 0'],
+      ['--batch', '2.5', '--batch must be an integer ≥ 1, got 2.5'],
+      ['--epochs', '0', '--epochs must be an integer ≥ 1, got 0'],
+      ['--lr', '0', '--lr must be a number > 0, got 0'],
+      ['--lr', '-1e-3', '--lr must be a number > 0, got -1e-3'],
+      ['--warmup', '-5', '--warmup must be an integer ≥ 0, got -5'],
+      ['--weight-decay', '-1', '--weight-decay must be a number ≥ 0, got -1'],
+      ['--max-grad-norm', '-1', '--max-grad-norm must be a number ≥ 0, got -1'],
+      ['--sparsity', '1', '--sparsity must be a number with 0 ≤ x < 1, got 1'],
+      ['--sparsity', '-0.1', '--sparsity must be a number with 0 ≤ x < 1, got -0.1'],
+      ['--dropout', '1', '--dropout must be a number with 0 ≤ x < 1, got 1'],
+      ['--drop-path', '1.5', '--drop-path must be a number with 0 ≤ x < 1, got 1.5'],
+      ['--rank', '0', '--rank must be an integer ≥ 1, got 0'],
+      ['--kernel-heads', '1.5', '--kernel-heads must be an integer ≥ 1, got 1.5'],
+      ['--seed', '-1', '--seed must be an integer ≥ 0, got -1'],
+    ];
+    for (const [flag, value, message] of cases) {
+      expect(() => parseFlags([flag, value], train.flags), `${flag} ${value}`).toThrow(message);
+    }
+    // the bounds themselves, where allowed
+    expect(parseFlags(['--sparsity', '0', '--warmup', '0', '--batch', '1', '--lr', '1e-9'], train.flags).flags)
+      .toMatchObject({ sparsity: 0, warmup: 0, batch: 1, lr: 1e-9 });
+  });
 });

@@ -11,6 +11,33 @@ export interface Flag {
   default?: string | number | boolean;
   /** Allowed values of a string flag. */
   choices?: readonly string[];
+  /** The range of a number flag: bounds inclusive unless marked open, and whether it must be whole. */
+  range?: NumberRange;
+}
+
+export interface NumberRange {
+  min?: number;
+  max?: number;
+  /** The bounds themselves are excluded. */
+  openMin?: boolean;
+  openMax?: boolean;
+  integer?: boolean;
+}
+
+/** "an integer ≥ 1", "a number with 0 ≤ x < 1", … */
+function describeRange(r: NumberRange): string {
+  const kind = r.integer ? 'an integer' : 'a number';
+  const lo = r.min === undefined ? '' : `${r.min} ${r.openMin ? '<' : '≤'} `;
+  const hi = r.max === undefined ? '' : ` ${r.openMax ? '<' : '≤'} ${r.max}`;
+  if (lo && hi) return `${kind} with ${lo}x${hi}`;
+  if (lo) return `${kind} ${r.openMin ? '>' : '≥'} ${r.min}`;
+  return hi ? `${kind} ${r.openMax ? '<' : '≤'} ${r.max}` : kind;
+}
+
+function inRange(n: number, r: NumberRange): boolean {
+  if (r.integer && !Number.isInteger(n)) return false;
+  if (r.min !== undefined && (r.openMin ? n <= r.min : n < r.min)) return false;
+  return r.max === undefined || (r.openMax ? n < r.max : n <= r.max);
 }
 
 export type FlagSpec = Record<string, Flag>;
@@ -38,6 +65,7 @@ export function parseFlags(args: string[], spec: FlagSpec): { flags: Flags; posi
     if (f.type === 'number') {
       const n = Number(value);
       if (!Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got "${value}"`);
+      if (f.range && !inRange(n, f.range)) throw new UsageError(`--${name} must be ${describeRange(f.range)}, got ${value} (${f.help})`);
       flags[name] = n;
     } else {
       if (f.choices && !f.choices.includes(value)) throw new UsageError(`--${name} must be one of ${f.choices.join(', ')}, got "${value}"`);

@@ -27,17 +27,17 @@ export const MODEL_FLAGS: Record<string, Flag> = {
 export const DATA_FLAGS: Record<string, Flag> = {
   data: { type: 'string', help: 'mnist, fashion-mnist, or a folder with one sub-folder of images per class', default: 'mnist' },
   split: { type: 'string', help: 'full: the official train/test split; vtab1k: 800 train / 200 val from the training set, the full test set', choices: ['full', 'vtab1k'], default: 'vtab1k' },
-  seed: { type: 'number', help: 'seed of the split, the initialisation and the shuffling', default: 0 },
+  seed: { type: 'number', help: 'seed of the split, the initialisation and the shuffling', default: 0, range: { min: 0, integer: true } },
 };
 
 export const PLAN_FLAGS: Record<string, Flag> = {
   method: { type: 'string', help: 'what trains', choices: ['snell', 'snella-kernel', 'klora', 'lora', 'dense', 'full', 'linear'], default: 'snell' },
-  rank: { type: 'number', help: 'rank r of the branches', default: 8 },
-  'kernel-heads': { type: 'number', help: 'kernel heads H of SNELL (LoRA uses 1)', default: 2 },
-  sparsity: { type: 'number', help: 'sparsity s: keep |ΔW| above its s-quantile (snell, snella-kernel)', default: 0.9 },
+  rank: { type: 'number', help: 'rank r of the branches', default: 8, range: { min: 1, integer: true } },
+  'kernel-heads': { type: 'number', help: 'kernel heads H of SNELL (LoRA uses 1)', default: 2, range: { min: 1, integer: true } },
+  sparsity: { type: 'number', help: 'sparsity s: keep |ΔW| above its s-quantile (snell, snella-kernel)', default: 0.9, range: { min: 0, max: 1, openMax: true } },
   targets: { type: 'string', help: 'linears carrying branches, a pattern over q|k|v|proj|fc1|fc2', default: 'q|k|v|proj|fc1|fc2' },
-  dropout: { type: 'number', help: 'dropout on the branch input while training (never on proj)', default: 0.1 },
-  'drop-path': { type: 'number', help: 'DropPath on the branch output while training', default: 0.1 },
+  dropout: { type: 'number', help: 'dropout on the branch input while training (never on proj)', default: 0.1, range: { min: 0, max: 1, openMax: true } },
+  'drop-path': { type: 'number', help: 'DropPath on the branch output while training', default: 0.1, range: { min: 0, max: 1, openMax: true } },
 };
 
 /** The architecture of the embedded model, also used by --model scratch. */
