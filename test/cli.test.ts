@@ -2,9 +2,10 @@
 // backend: train writes an adapter, eval reproduces its accuracy, merge writes a checkpoint that info
 // reads, export writes the reference's names; bad flags give usage errors.
 
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pngjs from 'pngjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseFlags, UsageError } from '../src/cli/args.js';
 import { evaluate } from '../src/cli/eval.js';
@@ -91,6 +92,24 @@ describe('snell commands', () => {
     expect(() => parseFlags(['--method', 'dora'], train.flags)).toThrow(/--method must be one of snell, snella-kernel/);
     expect(() => parseFlags(['--epochs', 'ten'], train.flags)).toThrow(/--epochs must be a number, got "ten"/);
     await expect(run(evaluate, common)).rejects.toThrow(/--adapter DIR is required/);
+  });
+
+  it('bad data folders are refused with the fix: missing, one class, too small for VTAB-1k', async () => {
+    /** A folder with `perClass` 8×8 grey PNGs in each class sub-folder. */
+    const folder = (name: string, classes: string[], perClass: number) => {
+      const root = join(dir, name);
+      const image = new pngjs.PNG({ width: 8, height: 8 });
+      image.data.fill(128);
+      for (const c of classes) {
+        mkdirSync(join(root, c), { recursive: true });
+        for (let k = 0; k < perClass; k++) writeFileSync(join(root, c, `${k}.png`), pngjs.PNG.sync.write(image));
+      }
+      return root;
+    };
+    const data = (path: string, split = 'vtab1k') => ['--model', 'scratch', '--data', path, '--split', split, '--backend', 'wasm', '--epochs', '1'];
+    await expect(run(train, data(join(dir, 'no-such-folder')))).rejects.toThrow(/--data .*no-such-folder: no such folder; give mnist, fashion-mnist, or a folder/);
+    await expect(run(train, data(folder('one-class', ['cats'], 3)))).rejects.toThrow(/has one class \(cats\): a classifier needs at least two sub-folders/);
+    await expect(run(train, data(folder('small', ['a', 'b'], 5)))).rejects.toThrow(/has 10 images; the default --split vtab1k .* needs 1000: use --split full/);
   });
 
   it('numeric flags out of range are refused up front, naming the flag and its range', () => {

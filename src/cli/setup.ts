@@ -2,6 +2,7 @@
 // fresh one), the data (mnist, fashion-mnist or an image folder; full or VTAB-1k splits), the tuning
 // plan from --method/--rank/--sparsity, and the backend.
 
+import { stat } from 'node:fs/promises';
 import { createBackend } from '../../runtimes/auto.js';
 import type { Backend, BackendKind } from '../backend.js';
 import { ImageDataset } from '../data/dataset.js';
@@ -9,7 +10,7 @@ import { loadImageFolder } from '../data/folder-node.js';
 import { loadFashionMnist, loadMnist } from '../data/packaged-node.js';
 import { ImagePrep } from '../data/prep.js';
 import type { SplitSet } from '../data/splits.js';
-import { vtab1k } from '../data/splits.js';
+import { VTAB_TRAIN, VTAB_VAL, vtab1k } from '../data/splits.js';
 import { type LoadedCheckpoint, loadCheckpoint } from '../io/checkpoint.js';
 import type { Folder } from '../io/source.js';
 import { nodeFolder } from '../io/source-node.js';
@@ -96,10 +97,21 @@ export interface DataSource {
   classes: readonly string[];
 }
 
+async function isFolder(path: string): Promise<boolean> {
+  return stat(path).then((s) => s.isDirectory(), () => false);
+}
+
 export async function loadSplitSet(data: string, geometry: Geometry, prep: ImagePrep): Promise<SplitSet> {
   if (data === 'mnist') return loadMnist();
   if (data === 'fashion-mnist') return loadFashionMnist();
+  if (!(await isFolder(data))) {
+    throw new UsageError(`--data ${data}: no such folder; give mnist, fashion-mnist, or a folder with one sub-folder of images per class`);
+  }
   const images = await loadImageFolder(data, prep, { size: geometry.size, channels: geometry.channels });
+  if (images.classes.length < 2) {
+    throw new UsageError(`--data ${data} has ${images.classes.length === 1 ? `one class (${images.classes[0]})` : 'no class folder'}: ` +
+      'a classifier needs at least two sub-folders of images, one per class');
+  }
   if (images.skipped.length) console.warn(`snell: skipped ${images.skipped.length} file(s) in ${data} (listed above)`);
   return { name: data, classes: images.classes, train: images, test: null };
 }
@@ -111,6 +123,10 @@ export async function loadData(flags: Flags, geometry: Geometry): Promise<DataSo
   const make = (view: { images: typeof set.train; indices: readonly number[] }) => ImageDataset.of(prep, view, options);
   const all = (images: typeof set.train) => ({ images, indices: Array.from({ length: images.count }, (_, i) => i) });
   if (flags.split === 'vtab1k') {
+    if (set.train.count < VTAB_TRAIN + VTAB_VAL) {
+      throw new UsageError(`--data ${flags.data} has ${set.train.count} images; the default --split vtab1k takes ${VTAB_TRAIN} for training ` +
+        `and ${VTAB_VAL} for validation, so it needs ${VTAB_TRAIN + VTAB_VAL}: use --split full to train on all of them`);
+    }
     const v = vtab1k(set, flags.seed as number);
     return { set, train: make(v.train), val: make(v.val), test: v.test ? make(v.test) : null, classes: set.classes };
   }
