@@ -108,6 +108,14 @@ describe('ViT engine', () => {
     }
   });
 
+  it('a label outside the head is refused before any step, with the fix', async () => {
+    const model = new ViT(b, config, weights, { plan: null, seed: 3 });
+    const bad: Dataset = { ...data, get: (idx) => ({ ...data.get(idx), labels: Uint32Array.from(idx, (i) => (i === 2 ? 5 : 0)) }) };
+    await expect(new Trainer(model).fit(bad, { epochs: 1, batchSize: 4 })).rejects.toThrow(/label 5 \(sample \d of the batch\) is out of range for the model's 5-class head: labels must be in \[0, 5\)/);
+    await expect(new Trainer(model).evaluate(bad, 4)).rejects.toThrow(/label 5 .* out of range/);
+    model.dispose();
+  });
+
   it('bad configurations and checkpoints name the problem', () => {
     expect(() => new ViT(b, { ...config, heads: 5 }, weights, { plan: null, seed: 0 })).toThrow(/dim 24 is not divisible by its 5 attention heads/);
     const missing = new Map(weights);

@@ -86,7 +86,7 @@ export class Trainer {
       let [lossSum, correctSum, logged] = [0, 0, 0];
       for (let i = 0; i < data.size && !o.signal?.aborted; i += o.batchSize, step++) {
         const t0 = performance.now();
-        const batch = data.get(order.slice(i, i + o.batchSize));
+        const batch = checkedLabels(data.get(order.slice(i, i + o.batchSize)), model.config.classes);
         const n = batch.labels.length;
         const lr = learningRate(schedule, step);
         const { loss, correct } = this.step(batch, n, data.sampleShape, lr, seed * 7919 + step);
@@ -137,7 +137,7 @@ export class Trainer {
     let [lossSum, correct] = [0, 0];
     for (let i = 0; i < data.size; i += batchSize) {
       const idx = Array.from({ length: Math.min(batchSize, data.size - i) }, (_, k) => i + k);
-      const batch = data.get(idx);
+      const batch = checkedLabels(data.get(idx), model.config.classes);
       const n = idx.length;
       const tensors = model.ledger.within('scratch', () => {
         const x = b.upload(batch.inputs, [n, ...data.sampleShape]);
@@ -164,6 +164,19 @@ export function shuffled(n: number, seed: number): number[] {
     [order[i], order[j]] = [order[j], order[i]];
   }
   return order;
+}
+
+/**
+ * The batch, once every label is checked against the head's class count: on the host, before upload, so
+ * every backend refuses the same labels (a GPU kernel cannot throw; it would give NaN).
+ */
+function checkedLabels<T extends { labels: Uint32Array }>(batch: T, classes: number): T {
+  const bad = batch.labels.findIndex((label) => label >= classes);
+  if (bad >= 0) {
+    throw new Error(`label ${batch.labels[bad]} (sample ${bad} of the batch) is out of range for the model's ${classes}-class head: ` +
+      `labels must be in [0, ${classes}); replace the head for this data's class count (replaceHead) or fix the labels`);
+  }
+  return batch;
 }
 
 /** Resolves on a later turn of the host's event loop (a macrotask, not a microtask). */
