@@ -116,6 +116,16 @@ describe('ViT engine', () => {
     model.dispose();
   });
 
+  it('a non-finite loss stops training at that step, naming it and what to try', async () => {
+    const model = new ViT(b, config, weights, { plan: null, seed: 3 });
+    const steps: number[] = [];
+    const poisoned: Dataset = { ...data, get: (idx) => ({ ...data.get(idx), inputs: new Float32Array(idx.length * 48).fill(Number.NaN) }) };
+    const fit = new Trainer(model).fit(poisoned, { epochs: 3, batchSize: 2, onStep: (e) => steps.push(e.step) });
+    await expect(fit).rejects.toThrow(/the loss at step 1 is NaN: training diverged; try a lower learning rate \(--lr\), gradient clipping/);
+    expect(steps).toEqual([]);
+    model.dispose();
+  });
+
   it('bad configurations and checkpoints name the problem', () => {
     expect(() => new ViT(b, { ...config, heads: 5 }, weights, { plan: null, seed: 0 })).toThrow(/dim 24 is not divisible by its 5 attention heads/);
     const missing = new Map(weights);

@@ -11,7 +11,7 @@ import { mergeAdapter } from '../io/merge.js';
 import { nodeFolder } from '../io/source-node.js';
 import { writeText } from '../io/source.js';
 import { ViT } from '../model/vit.js';
-import { Trainer } from '../train/trainer.js';
+import { NonFiniteLossError, Trainer } from '../train/trainer.js';
 import type { Command, Flags } from './args.js';
 import { progress } from './progress.js';
 import { backendFrom, DATA_FLAGS, loadData, loadModel, MODEL_FLAGS, planFromFlags, PLAN_FLAGS } from './setup.js';
@@ -91,6 +91,14 @@ async function run(flags: Flags): Promise<number> {
       },
       onEpoch: (e) => show.epoch(e, flags.epochs as number),
     });
+  } catch (e) {
+    if (!(e instanceof NonFiniteLossError)) throw e;
+    // nothing is saved: the parameters of a diverged run would overwrite a good adapter with NaN
+    show.done();
+    show.info('diverged', { step: e.step, loss: e.loss }, `snell: ${e.message}; nothing was saved${flags.out ? ` to ${flags.out}` : ''}`);
+    model.dispose();
+    backend.destroy();
+    return 1;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -50,13 +50,22 @@ export interface FitOptions {
   warmupSteps?: number;
   maxGradNorm?: number | null;
   seed?: number;
-  /** Read back and report every n-th step (each report waits for the device). */
+  /** Read back and report every n-th step (each report waits for the device); a non-finite loss read back stops the run. */
   logEvery?: number;
   validation?: Dataset;
   onStep?: (e: StepEvent) => void;
   onEpoch?: (e: EpochEvent) => void;
   /** Stops after the current step; what was learned is kept. */
   signal?: AbortSignal;
+}
+
+/** A step whose loss is NaN or infinite: training stops there, since every later step would build on it. */
+export class NonFiniteLossError extends Error {
+  override name = 'NonFiniteLossError';
+  constructor(readonly step: number, readonly loss: number) {
+    super(`the loss at step ${step + 1} is ${loss}: training diverged; try a lower learning rate (--lr), ` +
+      'gradient clipping (--max-grad-norm 1) or a longer warmup (--warmup)');
+  }
 }
 
 export class Trainer {
@@ -92,6 +101,11 @@ export class Trainer {
         const { loss, correct } = this.step(batch, n, data.sampleShape, lr, seed * 7919 + step);
         if (step % logEvery === 0 || i + o.batchSize >= data.size) {
           const [l, c] = [((await b.read(loss)) as Float32Array)[0], (await b.read(correct))[0]];
+          if (!Number.isFinite(l)) {
+            b.free(loss);
+            b.free(correct);
+            throw new NonFiniteLossError(step, l);
+          }
           lossSum += l * n;
           correctSum += c;
           logged += n;
