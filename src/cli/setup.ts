@@ -35,7 +35,7 @@ export const PLAN_FLAGS: Record<string, Flag> = {
   method: { type: 'string', help: 'what trains', choices: ['snell', 'snella-kernel', 'klora', 'lora', 'dense', 'full', 'linear'], default: 'snell' },
   rank: { type: 'number', help: 'rank r of the branches', default: 8, range: { min: 1, integer: true } },
   'kernel-heads': { type: 'number', help: 'kernel heads H of SNELL (LoRA uses 1)', default: 2, range: { min: 1, integer: true } },
-  sparsity: { type: 'number', help: 'sparsity s: keep |ΔW| above its s-quantile (snell, snella-kernel)', default: 0.9, range: { min: 0, max: 1, openMax: true } },
+  sparsity: { type: 'number', help: 'sparsity s: keep |ΔW| above its s-quantile (snell, snella-kernel)', default: 0.5, range: { min: 0, max: 1, openMax: true } },
   targets: { type: 'string', help: 'linears carrying branches, a pattern over q|k|v|proj|fc1|fc2', default: 'q|k|v|proj|fc1|fc2' },
   dropout: { type: 'number', help: 'dropout on the branch input while training (never on proj)', default: 0.1, range: { min: 0, max: 1, openMax: true } },
   'drop-path': { type: 'number', help: 'DropPath on the branch output while training', default: 0.1, range: { min: 0, max: 1, openMax: true } },
