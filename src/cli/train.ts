@@ -11,9 +11,11 @@ import { mergeAdapter } from '../io/merge.js';
 import { nodeFolder } from '../io/source-node.js';
 import { writeText } from '../io/source.js';
 import { ViT } from '../model/vit.js';
+import type { AdamWSnapshot } from '../train/adamw.js';
 import { NonFiniteLossError, Trainer } from '../train/trainer.js';
-import type { Command, Flags } from './args.js';
+import { type Command, type Flag, type Flags, UsageError } from './args.js';
 import { progress } from './progress.js';
+import { findRunCheckpoint, readRunCheckpoint, writeRunCheckpoint } from './run-checkpoint.js';
 import { backendFrom, DATA_FLAGS, loadData, loadModel, MODEL_FLAGS, planFromFlags, PLAN_FLAGS } from './setup.js';
 
 /** Exit statuses after a stop by signal, as shells report them (128 + the signal's number). */
@@ -42,7 +44,13 @@ export const TRAIN_FLAGS = {
   warmup: { type: 'number', help: 'linear warmup steps before the cosine decay', default: 20, range: { min: 0, integer: true } },
   'max-grad-norm': { type: 'number', help: 'clip the global gradient norm (0: off)', default: 0, range: { min: 0 } },
   out: { type: 'string', help: 'folder for the adapter (or, with --method full, the checkpoint)' },
-  resume: { type: 'string', help: 'start from a saved adapter (e.g. one saved by Ctrl-C); its method and rank replace the plan flags, the optimizer state and schedule start afresh' },
+  resume: {
+    type: 'string',
+    help: 'continue the run saved in DIR (its --out, or one of its checkpoints) exactly, with its flags; ' +
+      'given a plain adapter folder, start from its tensors with a fresh optimizer and schedule',
+  },
+  'save-every': { type: 'number', help: 'write a checkpoint to OUT/checkpoints every N steps (0: every epoch)', default: 0, range: { min: 0, integer: true } },
+  keep: { type: 'number', help: 'checkpoints kept (the newest)', default: 2, range: { min: 1, integer: true } },
   dtype: { type: 'string', help: 'float type of saved tensors', choices: ['F32', 'F16'], default: 'F32' },
   json: { type: 'boolean', help: 'print one JSON object per event instead of the progress bar' },
 } as const;
@@ -54,18 +62,42 @@ export const train: Command = {
   run,
 };
 
+/** Flags that may differ on --resume: none of them changes what the resumed steps compute. */
+const FREE_ON_RESUME = new Set(['resume', 'out', 'epochs', 'save-every', 'keep', 'json']);
+
+/** The run's own flags, with the ones given now that may change; any other given flag that differs is an error. */
+function resumedFlags(saved: Flags, given: Flags): Flags {
+  const flags: Flags = { ...saved };
+  for (const [name, value] of Object.entries(given)) {
+    // a value equal to the flag's default is taken as not given (parsing fills in defaults)
+    if (value === undefined || value === (TRAIN_FLAGS as Record<string, Flag>)[name]?.default) continue;
+    if (FREE_ON_RESUME.has(name)) flags[name] = value;
+    else if (value !== saved[name]) {
+      throw new UsageError(`--${name} ${value} differs from the run being resumed (${saved[name]}): ` +
+        `a resumed run keeps its flags; only ${[...FREE_ON_RESUME].filter((f) => f !== 'resume').map((f) => `--${f}`).join(', ')} may change`);
+    }
+  }
+  return flags;
+}
+
 async function run(given: Flags): Promise<number> {
   const started = performance.now();
-  const flags: Flags = { ...given, lr: given.lr ?? DEFAULT_LR[given.method as string] };
+  const checkpointDir = given.resume ? await findRunCheckpoint(given.resume as string) : null;
+  const resumed = checkpointDir ? await readRunCheckpoint(checkpointDir) : null;
+  const flags: Flags = resumed ? resumedFlags(resumed.state.flags, given) : { ...given, lr: given.lr ?? DEFAULT_LR[given.method as string] };
   const lr = flags.lr as number;
   const seed = flags.seed as number;
   const show = progress(Boolean(flags.json));
-  const source = await loadModel(flags.model as string, seed);
+  const fullResume = checkpointDir !== null && flags.method === 'full';
+  const source = await loadModel(fullResume ? checkpointDir : (flags.model as string), seed);
   const data = await loadData(flags, source.geometry);
   let { weights, config } = source.checkpoint;
   let plan = planFromFlags(flags);
-  if (flags.resume) {
-    ({ weights, config, plan } = await loadAdapter(nodeFolder(flags.resume as string), source.checkpoint));
+  if (flags.resume && !fullResume) {
+    ({ weights, config, plan } = await loadAdapter(nodeFolder(checkpointDir ?? (flags.resume as string)), source.checkpoint));
+  }
+  if (resumed) {
+    show.info('resume', { from: checkpointDir, step: resumed.state.step }, `resuming ${checkpointDir} after step ${resumed.state.step}`);
   }
   if (config.classes !== data.classes.length) {
     if (flags.resume) throw new Error(`the adapter in ${flags.resume} has a ${config.classes}-class head, ${flags.data} has ${data.classes.length} classes`);
@@ -92,18 +124,32 @@ async function run(given: Flags): Promise<number> {
   process.on('SIGTERM', onSignal);
   const trainer = new Trainer(model);
   const stepsPerEpoch = Math.ceil(data.train.size / (flags.batch as number));
-  let lastStep = -1;
+  const out = flags.out as string | undefined;
+  let lastStep = (resumed?.state.step ?? 0) - 1;
+  let best = resumed?.state.bestValidation ?? null;
+  const checkpoint = async (step: number, optimizer: AdamWSnapshot) => {
+    const t0 = performance.now();
+    const dir = await writeRunCheckpoint(out!, { step, flags, bestValidation: best }, optimizer, flags.keep as number,
+      (d) => saveModel(model, source.checkpoint, d, flags));
+    show.info('checkpoint', { step, dir, ms: performance.now() - t0 }, `checkpoint after step ${step}: ${dir} (${(performance.now() - t0).toFixed(0)} ms)`);
+  };
   try {
     await trainer.fit(data.train, {
       epochs: flags.epochs as number, batchSize: flags.batch as number, lr,
       weightDecay: flags['weight-decay'] as number, warmupSteps: flags.warmup as number,
       maxGradNorm: (flags['max-grad-norm'] as number) > 0 ? (flags['max-grad-norm'] as number) : null,
       seed, validation: data.val ?? undefined, signal: stop.signal,
+      resume: resumed ? { step: resumed.state.step, optimizer: resumed.optimizer } : undefined,
+      checkpointEvery: out ? (flags['save-every'] as number) || stepsPerEpoch : undefined,
+      onCheckpoint: out ? async (c) => checkpoint(c.step, await c.optimizer.snapshot()) : undefined,
       onStep: (e) => {
         lastStep = e.step;
         show.step(e, stepsPerEpoch);
       },
-      onEpoch: (e) => show.epoch(e, flags.epochs as number),
+      onEpoch: (e) => {
+        if (e.validation && (!best || e.validation.accuracy > best.accuracy)) best = { ...e.validation, step: lastStep + 1 };
+        show.epoch(e, flags.epochs as number);
+      },
     });
   } catch (e) {
     if (!(e instanceof NonFiniteLossError)) throw e;
@@ -118,8 +164,11 @@ async function run(given: Flags): Promise<number> {
     process.off('SIGTERM', onSignal);
   }
   show.done();
-  const out = flags.out as string | undefined;
-  if (out) await save(model, source.checkpoint, out, flags, { interrupted: stop.signal.aborted, step: lastStep });
+  if (out) {
+    await saveModel(model, source.checkpoint, out, flags);
+    await writeText(nodeFolder(out), 'training_state.json', `${JSON.stringify({ interrupted: stop.signal.aborted, step: lastStep, flags }, null, 2)}\n`);
+  }
+  if (stop.signal.aborted && out) await checkpoint(lastStep + 1, (await trainer.optimizerSnapshot())!);
   if (stop.signal.aborted) {
     show.info('interrupted', { step: lastStep, out }, `stopped at step ${lastStep + 1}${out ? `; saved to ${out}` : ''}`);
     model.dispose();
@@ -138,7 +187,8 @@ async function run(given: Flags): Promise<number> {
   return 0;
 }
 
-async function save(model: ViT, base: Awaited<ReturnType<typeof loadModel>>['checkpoint'], out: string, flags: Flags, state: { interrupted: boolean; step: number }) {
+/** The adapter (or, for full fine-tuning, the merged checkpoint) into `out`. */
+async function saveModel(model: ViT, base: Awaited<ReturnType<typeof loadModel>>['checkpoint'], out: string, flags: Flags) {
   await mkdir(out, { recursive: true });
   const folder = nodeFolder(out);
   const dtype = flags.dtype as 'F32' | 'F16';
@@ -148,5 +198,4 @@ async function save(model: ViT, base: Awaited<ReturnType<typeof loadModel>>['che
   } else {
     await saveAdapter(folder, model, { baseModel: flags.model as string, baseNaming: base.layout.naming, dtype });
   }
-  await writeText(folder, 'training_state.json', `${JSON.stringify({ ...state, flags }, null, 2)}\n`);
 }

@@ -18,6 +18,12 @@ export interface AdamWConfig {
 
 export const ADAMW_DEFAULTS: AdamWConfig = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-4, maxGradNorm: null };
 
+export interface AdamWSnapshot {
+  steps: number;
+  /** `<param>.exp_avg` and `<param>.exp_avg_sq`, as torch names the moments. */
+  moments: Map<string, Float32Array>;
+}
+
 export class AdamW {
   private readonly state: Array<{ p: Param; m: Tensor; v: Tensor }>;
   private t = 0;
@@ -28,6 +34,31 @@ export class AdamW {
 
   get steps(): number {
     return this.t;
+  }
+
+  /** Everything a resumed run needs: the step count and both moments of every parameter, by name. */
+  async snapshot(): Promise<AdamWSnapshot> {
+    const moments = new Map<string, Float32Array>();
+    for (const { p, m, v } of this.state) {
+      moments.set(`${p.name}.exp_avg`, (await this.b.read(m)) as Float32Array);
+      moments.set(`${p.name}.exp_avg_sq`, (await this.b.read(v)) as Float32Array);
+    }
+    return { steps: this.t, moments };
+  }
+
+  /** Continues from a snapshot of an optimizer over the same parameters. */
+  restore(snapshot: AdamWSnapshot): void {
+    for (const { p, m, v } of this.state) {
+      for (const [suffix, t] of [['exp_avg', m], ['exp_avg_sq', v]] as const) {
+        const data = snapshot.moments.get(`${p.name}.${suffix}`);
+        if (!data || data.length !== t.size) {
+          throw new Error(`the optimizer state has ${data ? `${data.length} values` : 'no entry'} for ${p.name}.${suffix}, ` +
+            `the model has ${t.size}: resume with the plan (method, rank, targets) that wrote it`);
+        }
+        this.b.write(t, data);
+      }
+    }
+    this.t = snapshot.steps;
   }
 
   /** One update of every parameter with a gradient, at learning rate `lr`; frees the gradients. */

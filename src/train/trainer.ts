@@ -6,7 +6,7 @@ import type { Tensor } from '../backend.js';
 import { rng } from '../reference/random.js';
 import type { MemoryReport } from '../model/memory.js';
 import type { ViT } from '../model/vit.js';
-import { AdamW, ADAMW_DEFAULTS, type AdamWConfig } from './adamw.js';
+import { AdamW, ADAMW_DEFAULTS, type AdamWConfig, type AdamWSnapshot } from './adamw.js';
 import { learningRate } from './schedule.js';
 
 /** Samples by index: inputs [n, ...sampleShape] and labels in [0, classes). */
@@ -57,6 +57,15 @@ export interface FitOptions {
   onEpoch?: (e: EpochEvent) => void;
   /** Stops after the current step; what was learned is kept. */
   signal?: AbortSignal;
+  /**
+   * Continue a run from a checkpoint taken after `step` steps: the schedule, the data order and position
+   * and the noise seeds all follow from the step count, so with the parameters and optimizer restored
+   * the run goes on exactly as if it had never stopped.
+   */
+  resume?: { step: number; optimizer: AdamWSnapshot };
+  /** Calls onCheckpoint after every n-th step (counting from the run's first step). */
+  checkpointEvery?: number;
+  onCheckpoint?: (c: { step: number; epoch: number; optimizer: AdamW }) => Promise<void>;
 }
 
 /** A step whose loss is NaN or infinite: training stops there, since every later step would build on it. */
@@ -85,15 +94,19 @@ export class Trainer {
       maxGradNorm: o.maxGradNorm ?? null,
     };
     this.optimizer ??= new AdamW(b, model.ledger, model.params(), config);
+    const start = o.resume?.step ?? 0;
+    if (o.resume) this.optimizer.restore(o.resume.optimizer);
+    const startEpoch = Math.floor(start / stepsPerEpoch);
     const schedule = { lr: config.lr, minLr: o.minLr ?? 0, warmup: o.warmupSteps ?? 0, total };
     const logEvery = o.logEvery ?? 1;
     const epochs: EpochEvent[] = [];
-    let step = 0;
-    for (let epoch = 0; epoch < o.epochs && !o.signal?.aborted; epoch++) {
+    let step = start;
+    for (let epoch = startEpoch; epoch < o.epochs && !o.signal?.aborted; epoch++) {
       const order = shuffled(data.size, seed * 1000003 + epoch);
       const started = performance.now();
       let [lossSum, correctSum, logged] = [0, 0, 0];
-      for (let i = 0; i < data.size && !o.signal?.aborted; i += o.batchSize, step++) {
+      const first = epoch === startEpoch ? (start % stepsPerEpoch) * o.batchSize : 0;
+      for (let i = first; i < data.size && !o.signal?.aborted; i += o.batchSize, step++) {
         const t0 = performance.now();
         const batch = checkedLabels(data.get(order.slice(i, i + o.batchSize)), model.config.classes);
         const n = batch.labels.length;
@@ -116,6 +129,9 @@ export class Trainer {
         }
         b.free(loss);
         b.free(correct);
+        if (o.onCheckpoint && o.checkpointEvery && (step + 1) % o.checkpointEvery === 0) {
+          await o.onCheckpoint({ step: step + 1, epoch, optimizer: this.optimizer });
+        }
         // Wasm steps finish without ever leaving the microtask queue; a turn of the event loop lets a
         // signal handler (Ctrl-C, a page's Stop button) run and abort before the next step.
         if (o.signal) await nextTurn();
@@ -127,6 +143,11 @@ export class Trainer {
       o.onEpoch?.(e);
     }
     return epochs;
+  }
+
+  /** The optimizer's state (moments and step count), for a checkpoint; null before the first fit. */
+  optimizerSnapshot(): Promise<AdamWSnapshot> | null {
+    return this.optimizer?.snapshot() ?? null;
   }
 
   /** One training step, queued as one submission; returns the loss and correct count tensors (caller frees). */

@@ -1,0 +1,98 @@
+// Real `snell train` processes on the Wasm backend, stopped from outside: SIGINT or SIGTERM after the
+// first step stops after the current step, saves, and exits 130 or 143 (the Wasm loop must let the
+// signal handler run); a run killed with SIGKILL after its first checkpoint and resumed with
+// `--resume DIR` ends with the same bytes and the same per-step losses as a run never stopped.
+// Runs the built CLI (npm run build first; npm test builds before vitest).
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const BASE = ['train', '--model', 'scratch', '--data', 'mnist', '--split', 'vtab1k', '--backend', 'wasm', '--method', 'snell', '--batch', '32', '--json'];
+type Event = Record<string, unknown> & { event: string };
+
+/** Runs the CLI; `onEvent` sees each JSON event as it arrives (with the process, to signal it). */
+function train(args: string[], onEvent: (e: Event, child: ChildProcess) => void = () => {}): Promise<{ code: number | null; signal: string | null; events: Event[]; stderr: string }> {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
+  const child = spawn(process.execPath, [CLI, ...BASE, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const events: Event[] = [];
+  let buffered = '';
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => void (stderr += chunk.toString('utf8')));
+  child.stdout!.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString('utf8');
+    const lines = buffered.split('\n');
+    buffered = lines.pop()!;
+    for (const line of lines.filter((l) => l.startsWith('{'))) {
+      const e = JSON.parse(line) as Event;
+      events.push(e);
+      onEvent(e, child);
+    }
+  });
+  return new Promise((resolve) => child.on('exit', (code, signal) => {
+    resolve({ code, signal, events, stderr });
+  }));
+}
+
+const losses = (events: Event[]) => new Map(events.filter((e) => e.event === 'step').map((e) => [e.step as number, e.loss as number]));
+const fresh = (name: string) => join(mkdtempSync(join(tmpdir(), 'snell-run-')), name);
+
+describe('snell train stopped by a signal (wasm)', () => {
+  for (const [signal, status] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    it(`${signal}: stops after the current step, saves, exits ${status}`, async () => {
+      const out = fresh('adapter');
+      const epochs = 30; // 750 steps: far more than can run before the signal is handled
+      const { code, events } = await train(['--epochs', String(epochs), '--out', out], (e, child) => {
+        if (e.event === 'step' && e.step === 0) child.kill(signal);
+      });
+      expect(code).toBe(status);
+      const last = Math.max(...losses(events).keys());
+      expect(last).toBeLessThan(25 * epochs - 1);
+      expect(JSON.parse(readFileSync(join(out, 'training_state.json'), 'utf8'))).toMatchObject({ interrupted: true, step: last });
+      expect(existsSync(join(out, 'adapter_model.safetensors'))).toBe(true);
+      expect(events.some((e) => e.event === 'interrupted')).toBe(true);
+      // the stop also wrote a checkpoint to resume from
+      expect(readdirSync(join(out, 'checkpoints'))).toContain(`step-${String(last + 1).padStart(7, '0')}`);
+    }, 120_000);
+  }
+});
+
+describe('snell train killed and resumed (wasm)', () => {
+  const run = ['--epochs', '2', '--save-every', '10', '--seed', '3'];
+
+  it('SIGKILL after the first checkpoint, then --resume DIR: the same adapter bytes and per-step losses', async () => {
+    const whole = fresh('whole');
+    const a = await train([...run, '--out', whole]);
+    expect(a.code).toBe(0);
+    expect(readdirSync(join(whole, 'checkpoints'))).toEqual(['step-0000040', 'step-0000050']); // --keep 2
+
+    const broken = fresh('broken');
+    const b = await train([...run, '--out', broken], (e, child) => {
+      if (e.event === 'checkpoint' && e.step === 10) child.kill('SIGKILL');
+    });
+    expect(b.signal).toBe('SIGKILL');
+    expect(existsSync(join(broken, 'adapter_model.safetensors'))).toBe(false);
+    const c = await train(['--resume', broken]);
+    expect(c.code).toBe(0);
+    expect(c.events.find((e) => e.event === 'resume')).toMatchObject({ step: 10 });
+
+    for (const file of ['adapter_model.safetensors', 'adapter_config.json']) {
+      expect(Buffer.compare(readFileSync(join(broken, file)), readFileSync(join(whole, file))), file).toBe(0);
+    }
+    const [all, resumed] = [losses(a.events), losses(c.events)];
+    expect([...resumed.keys()]).toEqual(Array.from({ length: 40 }, (_, i) => 10 + i));
+    for (const [step, loss] of resumed) expect(loss, `step ${step}`).toBe(all.get(step));
+  }, 300_000);
+
+  it('a flag that would change the trajectory is refused on --resume, naming it', async () => {
+    const out = fresh('refuse');
+    expect((await train(['--epochs', '1', '--save-every', '5', '--out', out])).code).toBe(0);
+    const r = await train(['--resume', out, '--lr', '0.2']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--lr 0.2 differs from the run being resumed \(0.05\): a resumed run keeps its flags; only --out, --epochs/);
+  }, 120_000);
+});
