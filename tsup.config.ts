@@ -1,28 +1,61 @@
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { basename } from 'node:path';
 import { defineConfig } from 'tsup';
 import { ASSET, assetModule } from './build-assets.js';
 
+interface Build {
+  onResolve: (o: { filter: RegExp }, cb: (a: { path: string }) => { path: string; external: boolean }) => void;
+  onLoad: (o: { filter: RegExp }, cb: (a: { path: string }) => { contents: string; loader: 'js' }) => void;
+  onEnd: (cb: () => void) => void;
+}
+
 const embedAssets = {
   name: 'snell-assets',
-  setup(build: { onLoad: (o: { filter: RegExp }, cb: (a: { path: string }) => { contents: string; loader: 'js' }) => void }) {
+  setup(build: Build) {
     build.onLoad({ filter: ASSET }, ({ path }) => ({ contents: assetModule(path), loader: 'js' }));
   },
 };
 
-export default defineConfig({
-  entry: {
-    node: 'src/entries/node.ts',
-    deno: 'src/entries/deno.ts',
-    browser: 'src/entries/browser.ts',
-    cli: 'src/cli.ts',
+/** The edge build: build/*.wasm stay imports of files copied beside the bundle (dist/NAME.wasm). */
+const WASM_FILES = ['build/snell.wasm', 'build/snell-shared.wasm', 'build/prep.wasm'];
+const wasmFiles = {
+  name: 'snell-wasm-files',
+  setup(build: Build) {
+    build.onResolve({ filter: /\.wasm$/ }, ({ path }) => ({ path: `./${basename(path)}`, external: true }));
+    build.onEnd(() => {
+      mkdirSync('dist', { recursive: true });
+      for (const file of WASM_FILES) copyFileSync(file, `dist/${basename(file)}`);
+    });
   },
-  format: ['esm'],
+};
+
+const common = {
+  format: ['esm' as const],
   target: 'es2022',
-  platform: 'neutral',
-  dts: { entry: { index: 'src/entries/browser.ts' } },
-  clean: true,
-  splitting: true,
+  platform: 'neutral' as const,
   external: ['webgpu', /^node:/],
   // Keep `node:` on built-in imports (tsup strips it by default; only Node and Deno 2 accept bare "fs").
   removeNodeProtocol: false,
-  esbuildPlugins: [embedAssets],
-});
+};
+
+// dist/ is emptied by the build script before both builds run (they run side by side).
+export default defineConfig([
+  {
+    ...common,
+    entry: {
+      node: 'src/entries/node.ts',
+      deno: 'src/entries/deno.ts',
+      browser: 'src/entries/browser.ts',
+      cli: 'src/cli.ts',
+    },
+    dts: { entry: { index: 'src/entries/browser.ts' } },
+    splitting: true,
+    esbuildPlugins: [embedAssets],
+  },
+  {
+    ...common,
+    entry: { edge: 'src/entries/edge.ts' },
+    splitting: false,
+    esbuildPlugins: [wasmFiles, embedAssets],
+  },
+]);

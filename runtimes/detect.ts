@@ -27,6 +27,8 @@ export interface CreateBackendOptions {
   profile?: boolean;
   /** Threads of the Wasm backend, the calling one included (default: the runtime's core count). */
   threads?: number;
+  /** The Wasm kernels compiled ahead, for hosts that compile none at run time (see WasmBackendOptions.module). */
+  wasmModule?: WebAssembly.Module;
 }
 
 /** The backend constructors chooseBackend calls; replaceable in tests. */
@@ -107,7 +109,7 @@ export async function chooseBackend(
   if (prefer !== undefined && prefer !== 'webgpu' && prefer !== 'wasm') {
     throw new BackendError(`unknown backend "${String(prefer)}": use 'webgpu' or 'wasm'`);
   }
-  const wasm = () => factories.wasm({ threads: options.threads, host: options.threadHost ?? undefined });
+  const wasm = () => factories.wasm({ threads: options.threads, host: options.threadHost ?? undefined, module: options.wasmModule });
   if (prefer === 'wasm') return wasm();
 
   const runtime = options.runtime ?? detectRuntime();

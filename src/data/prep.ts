@@ -16,6 +16,7 @@
 // and grows the module's memory when they do not fit.
 
 import prepBytes from '../../build/prep.wasm';
+import { instantiate, type WasmSource } from '../wasm/instance.js';
 
 interface PrepExports {
   readonly memory: WebAssembly.Memory;
@@ -111,9 +112,9 @@ export class ImagePrep {
     this.base = x.heapBase() >>> 0;
   }
 
-  static async create(bytes: Uint8Array = prepBytes): Promise<ImagePrep> {
-    const { instance } = await WebAssembly.instantiate(bytes as Uint8Array<ArrayBuffer>, {});
-    return new ImagePrep(instance.exports as unknown as PrepExports);
+  /** From the module's bytes or, where the runtime compiles none at run time (the edge), the module itself. */
+  static async create(source: WasmSource = prepBytes): Promise<ImagePrep> {
+    return new ImagePrep((await instantiate(source, {})).exports as unknown as PrepExports);
   }
 
   /** Offsets of consecutive 16-aligned regions of the given byte sizes, growing memory to fit. */

@@ -30,6 +30,14 @@ export interface WasmBackendOptions {
   threads?: number;
   /** How this runtime starts workers (runtimes/ pass theirs); without one the backend uses one thread. */
   host?: ThreadHost;
+  /**
+   * The single-thread kernels module compiled ahead (`import snell from 'snell-js/snell.wasm'` where a
+   * bundler or an edge runtime gives a WebAssembly.Module), for hosts that compile no Wasm at run time.
+   * It runs on one thread.
+   */
+  module?: WebAssembly.Module;
+  /** Why this backend runs on one thread, said in `description` (e.g. an edge runtime has no workers). */
+  singleThreadReason?: string;
 }
 
 /**
@@ -39,9 +47,14 @@ export interface WasmBackendOptions {
  * `threads` is an error; the default count falls back to one thread (`description` says so).
  */
 export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<Backend> {
-  const { host } = options;
-  const threads = options.threads ?? host?.cores ?? 1;
+  const { host, module } = options;
+  const threads = options.threads ?? (module ? 1 : host?.cores ?? 1);
   if (!Number.isInteger(threads) || threads < 1) throw new BackendError(`wasm backend: threads must be an integer ≥ 1, got ${threads}`);
+  if (module && threads > 1) {
+    throw new BackendError(`wasm backend: a precompiled module runs on one thread, ${threads} were asked for: leave threads unset or pass the bytes instead`);
+  }
+  const reason = options.singleThreadReason ?? (module ? 'precompiled module' : undefined);
+  if (module) return new WasmBackend(await instantiateSnell(module), null, undefined, reason);
   const memory = host && threads > 1 ? sharedMemory() : null;
   if (host && memory) {
     const wasm = await instantiateShared(memory);
@@ -52,7 +65,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
     });
     if (pool) return new WasmBackend(wasm, pool, control + ThreadPool.controlBytes(threads));
   }
-  return new WasmBackend(await instantiateSnell());
+  return new WasmBackend(await instantiateSnell(), null, undefined, reason);
 }
 
 /** Distance terms (n·m·H·k) each thread should at least get before a merge or its backward is split. */
@@ -78,12 +91,13 @@ export class WasmBackend implements Backend {
   private scratchBytes = 0;
 
   /** `pool` runs on `wasm`'s shared memory; the heap starts at `base` (after the pool's control block). */
-  constructor(wasm: SnellExports, private readonly pool: ThreadPool | null = null, base = wasm.heapBase() >>> 0) {
+  constructor(wasm: SnellExports, private readonly pool: ThreadPool | null = null, base = wasm.heapBase() >>> 0, singleThreadReason?: string) {
     this.wasm = wasm;
     this.heap = new LinearAllocator(wasm.memory, base);
     this.maxElements = Math.floor(this.heap.maxBlock / 4);
     const threads = pool?.size ?? 1;
-    this.description = `wasm32 SIMD (AssemblyScript), ${threads} thread${threads > 1 ? 's' : ''}`;
+    this.description = `wasm32 SIMD (AssemblyScript), ${threads} thread${threads > 1 ? 's' : ''}` +
+      (threads === 1 && singleThreadReason ? ` (${singleThreadReason})` : '');
   }
 
   /** Threads the kernels run on, the calling one included. */

@@ -78,10 +78,22 @@ export interface SnellExports {
 export const PAGE = 65536;
 export const MAX_BYTES = 2 ** 32;
 
+/**
+ * The bytes of a module, or the module compiled ahead: edge runtimes (Cloudflare Workers, Vercel Edge)
+ * refuse to compile Wasm at run time and hand the program a WebAssembly.Module for each imported .wasm
+ * file, which is what the edge build's imports of build/*.wasm give.
+ */
+export type WasmSource = Uint8Array | WebAssembly.Module;
+
+/** An instance of `source` (WebAssembly.instantiate returns an Instance for a module, a pair for bytes). */
+export async function instantiate(source: WasmSource, imports: WebAssembly.Imports): Promise<WebAssembly.Instance> {
+  if (source instanceof WebAssembly.Module) return WebAssembly.instantiate(source, imports);
+  return (await WebAssembly.instantiate(source as Uint8Array<ArrayBuffer>, imports)).instance;
+}
+
 /** A fresh instance of the kernels module with its own memory. */
-export async function instantiateSnell(bytes: Uint8Array = wasmBytes): Promise<SnellExports> {
-  const { instance } = await WebAssembly.instantiate(bytes as Uint8Array<ArrayBuffer>, {});
-  return instance.exports as unknown as SnellExports;
+export async function instantiateSnell(source: WasmSource = wasmBytes): Promise<SnellExports> {
+  return (await instantiate(source, {})).exports as unknown as SnellExports;
 }
 
 /** The bytes of the shared-memory build, for workers to instantiate on the same memory. */
@@ -101,6 +113,5 @@ export function sharedMemory(): WebAssembly.Memory | null {
 
 /** An instance of the shared-memory build on `memory`. */
 export async function instantiateShared(memory: WebAssembly.Memory): Promise<SnellExports> {
-  const { instance } = await WebAssembly.instantiate(sharedBytes as Uint8Array<ArrayBuffer>, { env: { memory } });
-  return instance.exports as unknown as SnellExports;
+  return (await instantiate(sharedBytes, { env: { memory } })).exports as unknown as SnellExports;
 }
