@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The whole test matrix (npm test): build, unit tests, then the golden-vector conformance runner in
-# every runtime: Node (webgpu, wasm), Deno (webgpu), Bun (webgpu, wasm), Chromium (webgpu), and the
-# fine-tuning page (web/) end to end in headless Chromium.
+# The whole test matrix (npm test): build, type check, unit tests, then the golden-vector conformance runner in
+# every runtime: Node (webgpu, wasm), Deno (webgpu), Bun (webgpu, wasm), Chromium (webgpu), workerd
+# (wasm), the fine-tuning page (web/) end to end in headless Chromium, and the packed package installed
+# into an empty project (test/package/run.mjs).
 #
-#   VECTORS=DIR          the golden vectors (default test/vectors)
+#   VECTORS=DIR          the golden vectors (default test/vectors, the repository's copy)
 #   CI=true              a runtime that cannot start (no Deno, no Chromium, no WebGPU adapter, no vectors)
 #                        is a FAILURE; without CI it is a SKIP line and the rest still runs
 #   SNELL_STEP_TIMEOUT   seconds each step may take (default 900)
@@ -95,6 +96,7 @@ probe() { # name, then the command that evaluates $probe_js
 }
 
 step build npm run build || summary
+step typecheck npx tsc --noEmit
 step unit npx vitest run
 
 # A step driving headless Chromium: exit status 3 means Chromium, playwright-core or the adapter is
@@ -120,7 +122,7 @@ browser_step web-e2e '^unavailable:' node test/web/e2e.mjs
 
 conformance=(conformance --vectors "$VECTORS")
 if [ ! -d "$VECTORS" ]; then
-  for name in node-webgpu node-wasm deno-webgpu bun-webgpu bun-wasm chromium-webgpu; do
+  for name in node-webgpu node-wasm deno-webgpu bun-webgpu bun-wasm chromium-webgpu workerd-wasm; do
     unavailable "$name" "no vectors folder $VECTORS (set VECTORS=DIR)"
   done
   summary
@@ -161,5 +163,12 @@ fi
 
 # Chromium
 browser_step chromium-webgpu '^(browser-runner:|# cannot create)' node runtimes/browser-runner/run.mjs --vectors "$VECTORS" --backend webgpu
+
+# workerd (Cloudflare's runtime): the edge entry, Wasm from precompiled modules, one thread.
+# browser_step's rule serves here too: exit status 3 means workerd cannot start.
+browser_step workerd-wasm '^workerd-runner:' node runtimes/workerd-runner/run.mjs --vectors "$VECTORS"
+
+# The package as users get it: npm pack, installed into an empty project, one case in every runtime
+step package node test/package/run.mjs
 
 summary
