@@ -126,6 +126,22 @@ describe('ViT engine', () => {
     model.dispose();
   });
 
+  it("onNonFinite 'skip' drops the poisoned steps' updates, counts them, and trains on", async () => {
+    const model = new ViT(b, config, weights, { plan: null, seed: 3 });
+    const skipped: number[] = [];
+    // sample 1 is NaN: every batch holding it has a NaN loss
+    const poisoned: Dataset = { ...data, get: (idx) => {
+      const batch = data.get(idx);
+      idx.forEach((k, j) => k === 1 && batch.inputs.fill(Number.NaN, j * 48, (j + 1) * 48));
+      return batch;
+    } };
+    const epochs = await new Trainer(model).fit(poisoned, { epochs: 3, batchSize: 2, onNonFinite: 'skip', onSkip: (e) => skipped.push(e.step) });
+    expect(skipped).toHaveLength(3); // one of the two batches in each epoch
+    expect(epochs.map((e) => e.skipped)).toEqual([1, 1, 1]);
+    for (const p of model.params()) expect([...((await b.read(p.tensor)) as Float32Array)].every(Number.isFinite), p.name).toBe(true);
+    model.dispose();
+  });
+
   it('bad configurations and checkpoints name the problem', () => {
     expect(() => new ViT(b, { ...config, heads: 5 }, weights, { plan: null, seed: 0 })).toThrow(/dim 24 is not divisible by its 5 attention heads/);
     const missing = new Map(weights);

@@ -51,6 +51,7 @@ export const TRAIN_FLAGS = {
   },
   'save-every': { type: 'number', help: 'write a checkpoint to OUT/checkpoints every N steps (0: every epoch)', default: 0, range: { min: 0, integer: true } },
   keep: { type: 'number', help: 'checkpoints kept (the newest)', default: 2, range: { min: 1, integer: true } },
+  'on-nonfinite': { type: 'string', help: 'a NaN or infinite loss: stop the run (saving nothing), or skip that step and count it', choices: ['stop', 'skip'], default: 'stop' },
   dtype: { type: 'string', help: 'float type of saved tensors', choices: ['F32', 'F16'], default: 'F32' },
   json: { type: 'boolean', help: 'print one JSON object per event instead of the progress bar' },
 } as const;
@@ -140,6 +141,8 @@ async function run(given: Flags): Promise<number> {
       maxGradNorm: (flags['max-grad-norm'] as number) > 0 ? (flags['max-grad-norm'] as number) : null,
       seed, validation: data.val ?? undefined, signal: stop.signal,
       resume: resumed ? { step: resumed.state.step, optimizer: resumed.optimizer } : undefined,
+      onNonFinite: flags['on-nonfinite'] as 'stop' | 'skip',
+      onSkip: (e) => show.info('skipped', e, `step ${e.step + 1}: loss ${e.loss}, step skipped (--on-nonfinite skip)`),
       checkpointEvery: out ? (flags['save-every'] as number) || stepsPerEpoch : undefined,
       onCheckpoint: out ? async (c) => checkpoint(c.step, await c.optimizer.snapshot()) : undefined,
       onStep: (e) => {

@@ -61,6 +61,14 @@ export class AdamW {
     this.t = snapshot.steps;
   }
 
+  /** Drops the gradients of a step that is not taken (a skipped non-finite step): no update, no step count. */
+  discardGradients(): void {
+    for (const { p } of this.state) {
+      if (p.grad) this.b.free(p.grad);
+      p.grad = null;
+    }
+  }
+
   /** One update of every parameter with a gradient, at learning rate `lr`; frees the gradients. */
   step(lr = this.config.lr): void {
     const { b, config: c } = this;

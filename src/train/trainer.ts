@@ -33,6 +33,8 @@ export interface EpochEvent {
   accuracy: number;
   seconds: number;
   validation: Evaluation | null;
+  /** Steps skipped for a non-finite loss (onNonFinite: 'skip'). */
+  skipped: number;
 }
 
 export interface Evaluation {
@@ -63,6 +65,13 @@ export interface FitOptions {
    * the run goes on exactly as if it had never stopped.
    */
   resume?: { step: number; optimizer: AdamWSnapshot };
+  /**
+   * A step whose loss is NaN or infinite: 'stop' (default) throws NonFiniteLossError at the first one
+   * read back; 'skip' reads every step's loss before the update (one more wait for the device per step)
+   * and drops such steps' gradients, counting them in EpochEvent.skipped.
+   */
+  onNonFinite?: 'stop' | 'skip';
+  onSkip?: (e: { step: number; loss: number }) => void;
   /** Calls onCheckpoint after every n-th step (counting from the run's first step). */
   checkpointEvery?: number;
   onCheckpoint?: (c: { step: number; epoch: number; optimizer: AdamW }) => Promise<void>;
@@ -104,15 +113,24 @@ export class Trainer {
     for (let epoch = startEpoch; epoch < o.epochs && !o.signal?.aborted; epoch++) {
       const order = shuffled(data.size, seed * 1000003 + epoch);
       const started = performance.now();
-      let [lossSum, correctSum, logged] = [0, 0, 0];
+      let [lossSum, correctSum, logged, skipped] = [0, 0, 0, 0];
       const first = epoch === startEpoch ? (start % stepsPerEpoch) * o.batchSize : 0;
       for (let i = first; i < data.size && !o.signal?.aborted; i += o.batchSize, step++) {
         const t0 = performance.now();
         const batch = checkedLabels(data.get(order.slice(i, i + o.batchSize)), model.config.classes);
         const n = batch.labels.length;
         const lr = learningRate(schedule, step);
-        const { loss, correct } = this.step(batch, n, data.sampleShape, lr, seed * 7919 + step);
-        if (step % logEvery === 0 || i + o.batchSize >= data.size) {
+        const { loss, correct } = this.forwardBackward(batch, n, data.sampleShape, seed * 7919 + step);
+        const early = o.onNonFinite === 'skip' ? ((await b.read(loss)) as Float32Array)[0] : 0;
+        const skip = !Number.isFinite(early);
+        if (skip) {
+          this.optimizer.discardGradients();
+          skipped++;
+          o.onSkip?.({ step, loss: early });
+        } else {
+          this.optimizer.step(lr);
+        }
+        if (!skip && (step % logEvery === 0 || i + o.batchSize >= data.size)) {
           const [l, c] = [((await b.read(loss)) as Float32Array)[0], (await b.read(correct))[0]];
           if (!Number.isFinite(l)) {
             b.free(loss);
@@ -138,7 +156,7 @@ export class Trainer {
       }
       await b.flush();
       const validation = o.validation && !o.signal?.aborted ? await this.evaluate(o.validation, o.batchSize) : null;
-      const e = { epoch, loss: lossSum / Math.max(1, logged), accuracy: correctSum / Math.max(1, logged), seconds: (performance.now() - started) / 1000, validation };
+      const e = { epoch, loss: lossSum / Math.max(1, logged), accuracy: correctSum / Math.max(1, logged), seconds: (performance.now() - started) / 1000, validation, skipped };
       epochs.push(e);
       o.onEpoch?.(e);
     }
@@ -150,8 +168,8 @@ export class Trainer {
     return this.optimizer?.snapshot() ?? null;
   }
 
-  /** One training step, queued as one submission; returns the loss and correct count tensors (caller frees). */
-  private step(batch: { inputs: Float32Array; labels: Uint32Array }, n: number, sampleShape: readonly number[], lr: number, noiseSeed: number): { loss: Tensor; correct: Tensor } {
+  /** A step's forward and backward passes, queued; returns the loss and correct count tensors (caller frees). */
+  private forwardBackward(batch: { inputs: Float32Array; labels: Uint32Array }, n: number, sampleShape: readonly number[], noiseSeed: number): { loss: Tensor; correct: Tensor } {
     const { model } = this;
     const b = model.backend;
     const x = model.ledger.within('activations', () => b.upload(batch.inputs, [n, ...sampleShape]));
@@ -160,7 +178,6 @@ export class Trainer {
     const [loss, dLogits, correct] = model.ledger.within('scratch', () => [b.zeros([1]), b.zeros(logits.shape), b.zeros([1], 'u32')]);
     b.softmaxCrossEntropy(logits, labels, loss, dLogits, correct);
     model.backward(dLogits);
-    this.optimizer!.step(lr);
     for (const t of [x, labels, logits, dLogits]) b.free(t);
     return { loss, correct };
   }
