@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The whole test matrix (npm test): build, type check, unit tests, then the golden-vector conformance runner in
-# every runtime: Node (webgpu, wasm), Deno (webgpu), Bun (webgpu, wasm), Chromium (webgpu), workerd
-# (wasm), the fine-tuning page (web/) end to end in headless Chromium, and the packed package installed
-# into an empty project (test/package/run.mjs).
+# The whole test matrix (npm test): build, type check, unit tests, then the golden-vector conformance
+# runner in every runtime: Node (webgpu, wasm), Deno (webgpu), Bun (webgpu, wasm), Chromium (webgpu),
+# workerd (wasm), the fine-tuning page (web/) end to end in headless Chromium, and the packed package
+# installed into an empty project (test/package/run.mjs).
 #
 #   VECTORS=DIR          the golden vectors (default test/vectors, the repository's copy)
 #   CI=true              a runtime that cannot start (no Deno, no Chromium, no WebGPU adapter, no vectors)
@@ -28,8 +28,11 @@ failed=0
 failed_steps=()
 skipped_steps=()
 
-pass() { passed=$((passed + 1)); echo "PASS $1"; }
-fail() { failed=$((failed + 1)); failed_steps+=("$1"); echo "FAIL $1${2:+: $2}"; }
+# Each step's PASS/FAIL line gives its wall time since the step began (started=$SECONDS).
+started=$SECONDS
+took() { echo "$((SECONDS - started)) s"; }
+pass() { passed=$((passed + 1)); echo "PASS $1 ($(took))"; }
+fail() { failed=$((failed + 1)); failed_steps+=("$1"); echo "FAIL $1${2:+: $2} ($(took))"; }
 # A runtime that cannot start: a failure in CI, a skip elsewhere.
 unavailable() {
   if [ "$ci" = 1 ]; then
@@ -50,6 +53,7 @@ step() {
   shift
   echo
   echo "=== $name: $*"
+  started=$SECONDS
   bounded "$@"
   local rc=$?
   if [ $rc = 0 ]; then
@@ -106,6 +110,7 @@ browser_step() { # name, pattern, command...
   shift 2
   echo
   echo "=== $name: $*"
+  started=$SECONDS
   log=$(mktemp)
   bounded "$@" 2>&1 | tee "$log"
   case ${PIPESTATUS[0]} in
