@@ -2,7 +2,7 @@
 // backend: train writes an adapter, eval reproduces its accuracy, merge writes a checkpoint that info
 // reads, export writes the reference's names; bad flags give usage errors.
 
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pngjs from 'pngjs';
@@ -40,7 +40,7 @@ describe('snell commands', () => {
   let freshLosses: number[] = [];
 
   it('train: SNELL-8 on MNIST VTAB-1k, adapter written, test accuracy reported', async () => {
-    const r = await run(train, [...common, '--method', 'snell', '--epochs', '1', '--batch', '32', '--lr', '5e-3', '--out', adapter, '--json']);
+    const r = await run(train, [...common, '--method', 'snell', '--epochs', '1', '--batch', '32', '--lr', '5e-3', '--warmup', '0', '--sparsity', '0.9', '--out', adapter, '--json']);
     expect(r.code).toBe(0);
     const events = r.out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
     freshLosses = events.filter((e) => e.event === 'step').map((e) => e.loss);
@@ -59,8 +59,11 @@ describe('snell commands', () => {
     expect(JSON.parse(r.out.trim()).accuracy).toBeCloseTo(trainedAccuracy, 6);
   });
 
-  it('train --resume continues from a saved adapter', async () => {
-    const r = await run(train, [...common, '--resume', adapter, '--epochs', '1', '--lr', '1e-3', '--json']);
+  it('train --resume of a plain adapter folder starts from its tensors, with new flags', async () => {
+    const plain = join(dir, 'plain-adapter');
+    mkdirSync(plain);
+    for (const f of ['adapter_config.json', 'adapter_model.safetensors']) copyFileSync(join(adapter, f), join(plain, f));
+    const r = await run(train, [...common, '--resume', plain, '--epochs', '1', '--lr', '1e-3', '--warmup', '0', '--json']);
     expect(r.code).toBe(0);
     const steps = r.out.split('\n').filter((l) => l.startsWith('{"event":"step"')).map((l) => JSON.parse(l));
     // starting from the trained adapter, the first losses are those of the end of the first run
