@@ -1,4 +1,4 @@
-// Real `snell train` processes on the Wasm backend, stopped from outside: SIGINT or SIGTERM after the
+// Real `snell train` processes on the Wasm backend (Node, and Deno for SIGINT), stopped from outside: SIGINT or SIGTERM after the
 // first step stops after the current step, saves, and exits 130 or 143 (the Wasm loop must let the
 // signal handler run); a run killed with SIGKILL after its first checkpoint and resumed with
 // `--resume DIR` ends with the same bytes and the same per-step losses as a run never stopped.
@@ -12,13 +12,16 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const DENO = fileURLToPath(new URL('../node_modules/.bin/deno', import.meta.url));
 const BASE = ['train', '--model', 'scratch', '--data', 'mnist', '--split', 'vtab1k', '--backend', 'wasm', '--method', 'snell', '--batch', '32', '--json'];
 type Event = Record<string, unknown> & { event: string };
 
 /** Runs the CLI; `onEvent` sees each JSON event as it arrives (with the process, to signal it). */
-function train(args: string[], onEvent: (e: Event, child: ChildProcess) => void = () => {}): Promise<{ code: number | null; signal: string | null; events: Event[]; stderr: string }> {
+function train(args: string[], onEvent: (e: Event, child: ChildProcess) => void = () => {}, runtime: 'node' | 'deno' = 'node'): Promise<{ code: number | null; signal: string | null; events: Event[]; stderr: string }> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
-  const child = spawn(process.execPath, [CLI, ...BASE, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, prefix] = runtime === 'node' ? [process.execPath, []] : [DENO, ['run', '-A']];
+  const env = { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? mkdtempSync(join(tmpdir(), 'xdg-')), DENO_NO_UPDATE_CHECK: '1' };
+  const child = spawn(command, [...prefix, CLI, ...BASE, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   const events: Event[] = [];
   let buffered = '';
   let stderr = '';
@@ -42,13 +45,13 @@ const losses = (events: Event[]) => new Map(events.filter((e) => e.event === 'st
 const fresh = (name: string) => join(mkdtempSync(join(tmpdir(), 'snell-run-')), name);
 
 describe('snell train stopped by a signal (wasm)', () => {
-  for (const [signal, status] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
-    it(`${signal}: stops after the current step, saves, exits ${status}`, async () => {
+  for (const [runtime, signal, status] of [['node', 'SIGINT', 130], ['node', 'SIGTERM', 143], ['deno', 'SIGINT', 130]] as const) {
+    it(`${runtime}, ${signal}: stops after the current step, saves, exits ${status}`, async () => {
       const out = fresh('adapter');
       const epochs = 30; // 750 steps: far more than can run before the signal is handled
       const { code, events } = await train(['--epochs', String(epochs), '--out', out], (e, child) => {
         if (e.event === 'step' && e.step === 0) child.kill(signal);
-      });
+      }, runtime);
       expect(code).toBe(status);
       const last = Math.max(...losses(events).keys());
       expect(last).toBeLessThan(25 * epochs - 1);
