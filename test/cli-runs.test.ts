@@ -1,8 +1,8 @@
-// Real `snell train` processes on the Wasm backend (Node, and Deno for SIGINT), stopped from outside: SIGINT or SIGTERM after the
-// first step stops after the current step, saves, and exits 130 or 143 (the Wasm loop must let the
-// signal handler run); a run killed with SIGKILL after its first checkpoint and resumed with
-// `--resume DIR` ends with the same bytes and the same per-step losses as a run never stopped.
-// Runs the built CLI (npm run build first; npm test builds before vitest).
+// Real `snell train` processes on the Wasm backend, stopped from outside: SIGINT or SIGTERM after the
+// first step (in Node, and SIGINT in Deno) stops after the current step, saves, and exits 130 or 143
+// (the Wasm loop must let the signal handler run); a run killed with SIGKILL after its first checkpoint
+// and resumed with `--resume DIR` ends with the same bytes and the same per-step losses as a run never
+// stopped. Runs the built CLI (npm run build first; npm test builds before vitest).
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
