@@ -131,7 +131,7 @@ async function run(given: Flags): Promise<number> {
   const checkpoint = async (step: number, optimizer: AdamWSnapshot) => {
     const t0 = performance.now();
     const dir = await writeRunCheckpoint(out!, { step, flags, bestValidation: best }, optimizer, flags.keep as number,
-      (d) => saveModel(model, source.checkpoint, d, flags));
+      (d) => saveModel(model, source.checkpoint, d, { ...flags, dtype: 'F32' })); // F32 whatever --dtype says: a resume must be exact
     show.info('checkpoint', { step, dir, ms: performance.now() - t0 }, `checkpoint after step ${step}: ${dir} (${(performance.now() - t0).toFixed(0)} ms)`);
   };
   try {
