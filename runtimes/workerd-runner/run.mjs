@@ -43,9 +43,10 @@ function parseArgs(argv) {
 
 async function main(argv) {
   const opts = parseArgs(argv);
-  const names = readdirSync(opts.vectors)
-    .filter((n) => n.endsWith('.safetensors') && FAMILIES.some((f) => n.startsWith(f)) && (!opts.filter || n.includes(opts.filter)))
-    .sort();
+  const all = readdirSync(opts.vectors).filter((n) => n.endsWith('.safetensors')).sort();
+  const known = (n) => FAMILIES.some((f) => n.startsWith(f));
+  const names = all.filter((n) => known(n) && (!opts.filter || n.includes(opts.filter)));
+  const others = all.filter((n) => !known(n));
   let worker;
   try {
     worker = await serveWorker({ entry: join(HERE, 'worker.mjs'), resolveDir: ROOT, alias: { 'snell-js': EDGE } });
@@ -54,7 +55,8 @@ async function main(argv) {
   }
   let [passed, failed] = [0, 0];
   try {
-    console.log(`# workerd ${worker.url}: ${await (await fetch(`${worker.url}/describe`)).text()}; modules ${worker.modules.join(', ')}`);
+    const description = await (await fetch(`${worker.url}/describe`)).text();
+    console.log(`# wasm on workerd (${worker.url}, modules ${worker.modules.join(', ')}): ${description}`);
     for (const name of names) {
       const response = await fetch(`${worker.url}/run?name=${encodeURIComponent(name)}`, {
         method: 'POST', body: readFileSync(join(opts.vectors, name)), signal: AbortSignal.timeout(600_000),
@@ -72,8 +74,9 @@ async function main(argv) {
   } finally {
     await worker.stop();
   }
+  if (others.length) console.log(`# not vectors of a known family (${FAMILIES.join(', ')}): ${others.join(', ')}`);
   console.log(`${passed} passed, ${failed} failed`);
-  if (passed === 0) console.error(`# no vector ran: is ${opts.vectors} the vectors folder?`);
+  if (passed + failed === 0) console.error(`# no vector ran: is ${opts.vectors} the vectors folder?`);
   return failed === 0 && passed > 0 ? 0 : 1;
 }
 
