@@ -121,8 +121,9 @@ export class Trainer {
         const n = batch.labels.length;
         const lr = learningRate(schedule, step);
         const { loss, correct } = this.forwardBackward(batch, n, data.sampleShape, seed * 7919 + step);
-        const early = o.onNonFinite === 'skip' ? ((await b.read(loss)) as Float32Array)[0] : 0;
-        const skip = !Number.isFinite(early);
+        const readLoss = async () => ((await b.read(loss)) as Float32Array)[0];
+        const early = o.onNonFinite === 'skip' ? await readLoss() : null;
+        const skip = early !== null && !Number.isFinite(early);
         if (skip) {
           this.optimizer.discardGradients();
           skipped++;
@@ -131,7 +132,8 @@ export class Trainer {
           this.optimizer.step(lr);
         }
         if (!skip && (step % logEvery === 0 || i + o.batchSize >= data.size)) {
-          const [l, c] = [((await b.read(loss)) as Float32Array)[0], (await b.read(correct))[0]];
+          // in skip mode the loss was read before the update already
+          const [l, c] = [early ?? (await readLoss()), (await b.read(correct))[0]];
           if (!Number.isFinite(l)) {
             b.free(loss);
             b.free(correct);
