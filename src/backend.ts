@@ -181,3 +181,15 @@ export interface AdamWStep {
 export class BackendError extends Error {
   override name = 'BackendError';
 }
+
+/**
+ * The GPU device is gone (a driver reset, the tab's GPU process crashed, `device.destroy()`): every
+ * tensor of the backend is lost with it. `step` is the training step it interrupted, when known. A new
+ * backend (another device, or Wasm) and the last checkpoint take a run on.
+ */
+export class DeviceLostError extends BackendError {
+  override name = 'DeviceLostError';
+  constructor(message: string, readonly step: number | null = null) {
+    super(message);
+  }
+}

@@ -1,7 +1,7 @@
 // The page (main thread): reads the settings, starts the training worker and shows what it reports:
 // the live chart, speed, memory by pool, the validation grid, the evaluation, downloads and
-// single-image classification. Hooks for tests: body[data-state], #chart[data-losses],
-// #evaluation[data-validation].
+// single-image classification, and the offer to resume a run saved in the browser's storage. Hooks
+// for tests: body[data-state], #chart[data-losses], #evaluation[data-validation], #saved[data-step].
 
 import { drawChart, type ChartData } from './chart.js';
 import { droppedFiles, pickedFiles } from './drop.js';
@@ -27,6 +27,7 @@ function setState(state: 'idle' | 'loading' | 'training' | 'done' | 'error') {
   document.body.dataset.state = state;
   $<HTMLButtonElement>('train').disabled = state === 'loading' || state === 'training';
   $<HTMLButtonElement>('stop').disabled = state !== 'training';
+  $<HTMLButtonElement>('resume').disabled = state === 'loading' || state === 'training';
   const trained = state === 'done';
   for (const id of ['evaluate', 'adapter', 'merged', 'classify']) $<HTMLButtonElement>(id).disabled = !trained;
 }
@@ -74,6 +75,16 @@ function showMemory(m: Extract<FromWorker, { type: 'step' }>['memory']) {
   $('memory').innerHTML = `<tr><th>device memory</th><td>live</td><td>peak</td></tr>${rows.join('')}<tr><th>peak total</th><td></td><td>${mib(m.peakTotal)}</td></tr>`;
 }
 
+/** Offers to resume the run saved in the browser's storage (after a reload, a crashed tab or a Stop). */
+function showSaved(run: Extract<FromWorker, { type: 'saved' }>['run']) {
+  const el = $('saved');
+  el.hidden = run === null;
+  if (!run) return;
+  el.dataset.step = String(run.step);
+  $('saved-text').textContent = `A run saved ${new Date(run.savedAt).toLocaleString()} had reached step ${run.step} of ${run.steps} ` +
+    `(${run.epochs} epochs, batch ${run.batch}, learning rate ${run.lr}).`;
+}
+
 function showDownloads(files: { name: string; blob: Blob }[]) {
   $('downloads').replaceChildren(...files.map(({ name, blob }) => {
     const a = document.createElement('a');
@@ -96,6 +107,9 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
       return;
     case 'ready':
       ({ classes, grid } = m);
+      chart = m.history;
+      $('saved').hidden = true;
+      draw();
       drawGrid();
       status(`training: ${m.train} images, validation ${m.val}, ${m.trainable} trainable parameters, classes ${classes.join(', ')}`);
       return setState('training');
@@ -109,9 +123,15 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
       if (m.validation) chart.validation.push([chart.loss.length - 1, m.validation.accuracy]);
       status(`epoch ${m.epoch + 1}: loss ${m.loss.toFixed(3)}` + (m.validation ? `, validation accuracy ${(100 * m.validation.accuracy).toFixed(1)}%` : ''));
       return draw();
+    case 'saved': return showSaved(m.run);
+    case 'recovered':
+      chart = m.history;
+      status(m.text);
+      return draw();
     case 'predictions': return drawGrid(m.labels);
     case 'done':
       status(m.stopped ? 'stopped: what was learned is kept' : 'training finished');
+      send({ type: 'saved?' });
       return setState('done');
     case 'evaluation': {
       const el = $('evaluation');
@@ -156,6 +176,14 @@ $('stop').onclick = () => {
   send({ type: 'stop' });
   status('stopping after this step…');
 };
+$('resume').onclick = () => {
+  showError(null);
+  $('downloads').replaceChildren();
+  $('evaluation').textContent = '';
+  setState('loading');
+  send({ type: 'resume' });
+};
+$('discard').onclick = () => send({ type: 'discard' });
 $('evaluate').onclick = () => send({ type: 'evaluate' });
 $('adapter').onclick = () => send({ type: 'download', what: 'adapter' });
 $('merged').onclick = () => send({ type: 'download', what: 'merged' });
@@ -190,4 +218,5 @@ dropZone('classify-drop', (t) => {
   if (f) send({ type: 'classify', file: f });
 });
 setState('idle');
+send({ type: 'saved?' });
 if (!stopFlag) status('note: this page is not cross-origin isolated, so Stop cannot interrupt a Wasm run (serve it with web/serve.mjs).');

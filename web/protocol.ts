@@ -1,6 +1,7 @@
 // Messages between the page (app.ts) and the training worker (worker.ts).
 
 import type { Evaluation, MemoryReport } from 'snell-js';
+import type { ChartData } from './chart.js';
 
 /** A file with its path inside a dropped or picked folder ("root/class/name.png"). */
 export interface PathFile {
@@ -25,6 +26,10 @@ export interface StartRequest {
 export type ToWorker =
   | StartRequest
   | { type: 'stop' }
+  /** Continue the run saved in the browser's storage; or forget it; or say whether there is one. */
+  | { type: 'resume' }
+  | { type: 'discard' }
+  | { type: 'saved?' }
   | { type: 'evaluate' }
   | { type: 'download'; what: 'adapter' | 'merged' }
   | { type: 'classify'; file: File };
@@ -41,7 +46,15 @@ export interface Thumb {
 export type FromWorker =
   | { type: 'status'; text: string }
   | { type: 'backend'; kind: string; description: string; fallback: string | null }
-  | { type: 'ready'; classes: string[]; train: number; val: number; test: number; trainable: number; grid: Thumb[] }
+  | {
+    type: 'ready'; classes: string[]; train: number; val: number; test: number; trainable: number; grid: Thumb[];
+    /** The chart so far: empty for a new run, up to the checkpoint for a resumed one (resumedAt: its step). */
+    history: ChartData; resumedAt: number | null;
+  }
+  /** A saved run that a reload can resume, or null. */
+  | { type: 'saved'; run: { step: number; steps: number; epochs: number; lr: number; batch: number; savedAt: number } | null }
+  /** The device was lost; training goes on from `step` (the chart is back to `history`). */
+  | { type: 'recovered'; step: number; history: ChartData; text: string }
   | { type: 'step'; step: number; epoch: number; loss: number; accuracy: number; imagesPerSecond: number; memory: MemoryReport }
   | { type: 'epoch'; epoch: number; loss: number; accuracy: number; validation: Evaluation | null }
   | { type: 'predictions'; labels: string[] }

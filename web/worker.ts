@@ -2,14 +2,19 @@
 // SNELL and reports every step to the page; then evaluates, saves the adapter or the merged model
 // into memory for download, and classifies single images. A stop request arrives through a shared
 // flag (the page is cross-origin isolated), since a Wasm training loop never yields to messages.
+// Every CHECKPOINT_EVERY steps, and on Stop, the run is saved to IndexedDB (saved-run.ts), so that a
+// reloaded or crashed tab can resume it; a lost WebGPU device takes the run on from that checkpoint.
 
 import {
-  type Backend, blobFolder, createBackend, type Dataset, decodeBrowser, DEFAULT_PLAN, ImageDataset, ImagePrep,
-  type LabeledImages, loadFolderEntries, type LoadedCheckpoint, replaceHead, saveAdapter, saveMerged, Trainer, ViT,
+  type AdamWSnapshot, type Backend, blobFolder, createBackend, type Dataset, decodeBrowser, DEFAULT_PLAN, DeviceLostError, ImageDataset, ImagePrep,
+  type LabeledImages, loadAdapter, loadFolderEntries, type LoadedCheckpoint, MAX_RECOVERIES, replaceHead, replacementBackend, saveAdapter, saveMerged,
+  Trainer, ViT,
 } from 'snell-js';
 import { advice } from './errors.js';
 import { type Geometry, geometryOf, type Images, loadBase, loadBuiltin, loadFolder } from './load.js';
 import type { FromWorker, StartRequest, Thumb, ToWorker } from './protocol.js';
+import type { ChartData } from './chart.js';
+import { clearRun, loadRun, type SavedRun, saveRun } from './saved-run.js';
 
 interface Session {
   backend: Backend;
@@ -39,6 +44,9 @@ self.onmessage = async (e: MessageEvent<ToWorker | { type: 'stop-flag'; flag: Sh
     if (m.type === 'stop-flag') stopFlag = new Int32Array(m.flag);
     else if (m.type === 'stop') stopRequested = true;
     else if (m.type === 'start') await start(m);
+    else if (m.type === 'resume') await resume();
+    else if (m.type === 'discard') await clearRun().then(savedSummary);
+    else if (m.type === 'saved?') await savedSummary();
     else if (m.type === 'evaluate') await evaluate(need());
     else if (m.type === 'download') await download(need(), m.what);
     else if (m.type === 'classify') await classify(need(), m.file);
@@ -56,7 +64,33 @@ function need(): Session {
 
 const options = (g: Geometry) => ({ patch: g.patch, size: g.size, channels: g.channels });
 
-async function start(r: StartRequest): Promise<void> {
+/** Steps between the checkpoints kept in the browser's storage (and in memory, for a lost device). */
+const CHECKPOINT_EVERY = 10;
+
+/** The run's state after `step` steps, as the saved-run record holds it. */
+async function snapshot(s: Session, r: StartRequest, step: number, optimizer: AdamWSnapshot, history: ChartData, stepsPerEpoch: number): Promise<SavedRun> {
+  const folder = blobFolder({}, 'checkpoint');
+  await saveAdapter(folder, s.model, { baseModel: s.baseName, baseNaming: s.base.layout.naming, dtype: 'F32' });
+  return { request: r, step, stepsPerEpoch, adapter: Object.fromEntries(folder.files), optimizer, history: structuredClone(history), savedAt: Date.now() };
+}
+
+/** The model on `backend`: from the base (a new head when the class count differs), or from a checkpoint. */
+async function buildModel(backend: Backend, base: LoadedCheckpoint, classes: number, r: StartRequest, from: SavedRun | null): Promise<ViT> {
+  if (from) {
+    const a = await loadAdapter(blobFolder(from.adapter, 'checkpoint'), base);
+    return new ViT(backend, a.config, a.weights, { plan: a.plan, seed: 0 });
+  }
+  let { weights, config } = base;
+  if (config.classes !== classes) {
+    weights = replaceHead(weights, classes, 0);
+    config = { ...config, classes };
+  }
+  const plan = { ...DEFAULT_PLAN, method: 'snell' as const, rank: r.rank, sparsity: r.sparsity };
+  return new ViT(backend, config, weights, { plan, seed: 0 });
+}
+
+/** Starts a run, or (with `from`, a saved run's record) continues it exactly from its checkpoint. */
+async function start(r: StartRequest, from: SavedRun | null = null): Promise<void> {
   if (session?.training) throw new Error('training is already running');
   session?.model.dispose();
   session?.backend.destroy();
@@ -66,46 +100,92 @@ async function start(r: StartRequest): Promise<void> {
 
   post({ type: 'status', text: 'starting the backend…' });
   let fallback: string | null = null;
-  const backend = await createBackend({ prefer: r.backend === 'auto' ? undefined : r.backend, onFallback: (why) => { fallback = why; } });
+  let backend = await createBackend({ prefer: r.backend === 'auto' ? undefined : r.backend, onFallback: (why) => { fallback = why; } });
   post({ type: 'backend', kind: backend.kind, description: backend.description, fallback });
   post({ type: 'status', text: 'loading the model and the images…' });
   const base = await loadBase(r.checkpoint);
   const geometry = geometryOf(base);
   const prep = await ImagePrep.create();
   const data = r.folder ? await loadFolder(r.folder, prep, geometry, (text) => post({ type: 'status', text })) : await loadBuiltin();
-  let { weights, config } = base;
-  if (config.classes !== data.classes.length) {
-    weights = replaceHead(weights, data.classes.length, 0);
-    config = { ...config, classes: data.classes.length };
-  }
-  const plan = { ...DEFAULT_PLAN, method: 'snell' as const, rank: r.rank, sparsity: r.sparsity };
-  const model = new ViT(backend, config, weights, { plan, seed: 0 });
   const view = (indices: number[]) => new ImageDataset(prep, data.images, options(geometry), indices);
   const s: Session = {
-    backend, base, baseName: r.checkpoint?.find((f) => f.name.endsWith('.safetensors'))?.name ?? 'embedded', model, trainer: new Trainer(model), prep, geometry, data,
+    backend, base, baseName: r.checkpoint?.find((f) => f.name.endsWith('.safetensors'))?.name ?? 'embedded',
+    model: await buildModel(backend, base, data.classes.length, r, from), trainer: null!, prep, geometry, data,
     val: view(data.val), grid: view(data.val.slice(0, GRID)), training: true,
   };
+  s.trainer = new Trainer(s.model);
   session = s;
+  const history: ChartData = from ? structuredClone(from.history) : { loss: [], accuracy: [], validation: [] };
   post({
     type: 'ready', classes: [...data.classes], train: data.train.length, val: data.val.length, test: data.test?.count ?? 0,
-    trainable: model.params().reduce((a, p) => a + p.tensor.size, 0), grid: thumbs(data.images, data.val.slice(0, GRID), data.classes),
+    trainable: s.model.params().reduce((a, p) => a + p.tensor.size, 0), grid: thumbs(data.images, data.val.slice(0, GRID), data.classes),
+    history, resumedAt: from?.step ?? null,
   });
 
+  const stepsPerEpoch = Math.ceil(data.train.length / r.batch);
   const stop = new AbortController();
-  await s.trainer.fit(view(data.train), {
-    epochs: r.epochs, batchSize: r.batch, lr: r.lr, weightDecay: 1e-4, warmupSteps: 0, seed: 0, validation: s.val, signal: stop.signal,
-    onStep: (ev) => {
-      if (stopRequested || Atomics.load(stopFlag, 0)) stop.abort();
-      post({ type: 'step', step: ev.step, epoch: ev.epoch, loss: ev.loss, accuracy: ev.accuracy, imagesPerSecond: ev.imagesPerSecond, memory: ev.memory });
-    },
-    onEpoch: (ev) => {
-      post({ type: 'epoch', epoch: ev.epoch, loss: ev.loss, accuracy: ev.accuracy, validation: ev.validation });
-      void showPredictions(s);
-    },
-  });
+  let last = from;
+  let stepsDone = from?.step ?? 0;
+  const keep = async (step: number, optimizer: AdamWSnapshot) => {
+    last = await snapshot(s, r, step, optimizer, history, stepsPerEpoch);
+    await saveRun(last);
+  };
+  for (let recoveries = 0; ; recoveries++) {
+    try {
+      await s.trainer.fit(view(data.train), {
+        epochs: r.epochs, batchSize: r.batch, lr: r.lr, weightDecay: 1e-4, warmupSteps: 0, seed: 0, validation: s.val, signal: stop.signal,
+        resume: last ? { step: last.step, optimizer: last.optimizer } : undefined,
+        checkpointEvery: CHECKPOINT_EVERY,
+        onCheckpoint: async (c) => keep(c.step, await c.optimizer.snapshot()),
+        onStep: (ev) => {
+          if (stopRequested || Atomics.load(stopFlag, 0)) stop.abort();
+          stepsDone = ev.step + 1;
+          [history.loss.length, history.accuracy.length] = [ev.step, ev.step];
+          history.loss.push(ev.loss);
+          history.accuracy.push(ev.accuracy);
+          post({ type: 'step', step: ev.step, epoch: ev.epoch, loss: ev.loss, accuracy: ev.accuracy, imagesPerSecond: ev.imagesPerSecond, memory: ev.memory });
+        },
+        onEpoch: (ev) => {
+          if (ev.validation) history.validation.push([history.loss.length - 1, ev.validation.accuracy]);
+          post({ type: 'epoch', epoch: ev.epoch, loss: ev.loss, accuracy: ev.accuracy, validation: ev.validation });
+          void showPredictions(s);
+        },
+      });
+      break;
+    } catch (e) {
+      if (!(e instanceof DeviceLostError) || recoveries === MAX_RECOVERIES) throw e;
+      // a new device, or Wasm, and the run again from its last checkpoint (or its first step)
+      s.model.dispose();
+      s.backend.destroy();
+      const next = await replacementBackend((o) => createBackend(o), e);
+      backend = s.backend = next.backend;
+      s.model = await buildModel(backend, base, data.classes.length, r, last);
+      s.trainer = new Trainer(s.model);
+      history.validation = history.validation.filter(([i]) => i < (last?.step ?? 0));
+      post({ type: 'backend', kind: backend.kind, description: backend.description, fallback: next.note });
+      post({ type: 'recovered', step: last?.step ?? 0, history: structuredClone(history), text: `${next.note}, from step ${(last?.step ?? 0) + 1}` });
+    }
+  }
   s.training = false;
+  if (stop.signal.aborted) await keep(stepsDone, (await s.trainer.optimizerSnapshot())!); // a reload offers to go on from here
+  else await clearRun(); // finished: nothing left to resume
   await showPredictions(s);
   post({ type: 'done', stopped: stop.signal.aborted });
+}
+
+/** What the page shows of the saved run, if there is one. */
+async function savedSummary(): Promise<void> {
+  const run = await loadRun().catch(() => null);
+  post({
+    type: 'saved',
+    run: run && { step: run.step, steps: run.request.epochs * run.stepsPerEpoch, savedAt: run.savedAt, epochs: run.request.epochs, lr: run.request.lr, batch: run.request.batch },
+  });
+}
+
+async function resume(): Promise<void> {
+  const run = await loadRun();
+  if (!run) throw new Error('there is no saved run to resume: press Train');
+  await start(run.request, run);
 }
 
 function thumbs(images: LabeledImages, indices: number[], classes: readonly string[]): Thumb[] {

@@ -2,21 +2,27 @@
 // evaluate on its test split, and write the adapter (or the full checkpoint) to --out.
 // Ctrl-C or SIGTERM stops after the current step and saves what was learned, with training_state.json
 // (exit status 130 or 143; a second signal quits at once);
-// --resume DIR starts again from such a save.
+// --resume DIR starts again from such a save. A lost WebGPU device takes the run on from its newest
+// checkpoint on a new device, or on Wasm when none comes.
 
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createBackend } from '../../runtimes/auto.js';
+import { type BackendKind, DeviceLostError } from '../backend.js';
 import { loadAdapter, saveAdapter } from '../io/adapter.js';
 import { replaceHead, saveCheckpoint } from '../io/checkpoint.js';
 import { mergeAdapter } from '../io/merge.js';
 import { nodeFolder } from '../io/source-node.js';
 import { writeText } from '../io/source.js';
-import { ViT } from '../model/vit.js';
+import { ViT, type Weights } from '../model/vit.js';
 import type { AdamWSnapshot } from '../train/adamw.js';
+import { type BackendFactory, MAX_RECOVERIES, replacementBackend } from '../train/recover.js';
 import { NonFiniteLossError, Trainer } from '../train/trainer.js';
 import { type Command, type Flag, type Flags, UsageError } from './args.js';
 import { progress } from './progress.js';
 import { findRunCheckpoint, readRunCheckpoint, writeRunCheckpoint } from './run-checkpoint.js';
-import { backendFrom, DATA_FLAGS, loadData, loadModel, MODEL_FLAGS, planFromFlags, PLAN_FLAGS } from './setup.js';
+import { DATA_FLAGS, loadData, loadModel, MODEL_FLAGS, type ModelSource, planFromFlags, PLAN_FLAGS } from './setup.js';
 
 /** Exit statuses after a stop by signal, as shells report them (128 + the signal's number). */
 const EXIT_CODE: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
@@ -56,7 +62,7 @@ export const TRAIN_FLAGS = {
   json: { type: 'boolean', help: 'print one JSON object per event instead of the progress bar' },
 } as const;
 
-export const train: Command = {
+export const train: Command & { run: (flags: Flags, positional?: string[], host?: TrainHost) => Promise<number> } = {
   summary: 'fine-tune with SNELL (or LoRA, full, linear probe) and evaluate; save the adapter',
   synopsis: '[--model DIR|embedded|scratch] [--data mnist|fashion-mnist|DIR] [--method snell] [--out DIR] …',
   flags: TRAIN_FLAGS,
@@ -81,35 +87,43 @@ function resumedFlags(saved: Flags, given: Flags): Flags {
   return flags;
 }
 
-async function run(given: Flags): Promise<number> {
+/** How the command reaches the host's backends; tests give their own to force a lost device. */
+export interface TrainHost {
+  openBackend: BackendFactory;
+}
+
+const NODE_HOST: TrainHost = { openBackend: (options) => createBackend(options) };
+
+/** Where a model starts: the run's first step, or a checkpoint folder (by --resume, or after a lost device). */
+async function startingModel(flags: Flags, source: ModelSource, classes: number, dir: string | null, first: boolean) {
+  const seed = flags.seed as number;
+  if (flags.method === 'full' && dir !== null) {
+    const { weights, config } = (await loadModel(dir, seed)).checkpoint;
+    return { weights: weights as Weights, config, plan: planFromFlags(flags) };
+  }
+  if (dir !== null) return loadAdapter(nodeFolder(dir), source.checkpoint);
+  let { weights, config } = source.checkpoint;
+  if (config.classes !== classes) {
+    if (first && flags.resume) throw new Error(`the adapter in ${flags.resume} has a ${config.classes}-class head, ${flags.data} has ${classes} classes`);
+    weights = replaceHead(weights, classes, seed);
+    config = { ...config, classes };
+  }
+  return { weights, config, plan: planFromFlags(flags) };
+}
+
+async function run(given: Flags, _positional: string[] = [], host: TrainHost = NODE_HOST): Promise<number> {
   const started = performance.now();
-  const checkpointDir = given.resume ? await findRunCheckpoint(given.resume as string) : null;
-  const resumed = checkpointDir ? await readRunCheckpoint(checkpointDir) : null;
-  const flags: Flags = resumed ? resumedFlags(resumed.state.flags, given) : { ...given, lr: given.lr ?? DEFAULT_LR[given.method as string] };
-  const lr = flags.lr as number;
+  const resumeDir = given.resume ? await findRunCheckpoint(given.resume as string) : null;
+  let from = resumeDir ? { dir: resumeDir, ...(await readRunCheckpoint(resumeDir)) } : null;
+  const flags: Flags = from ? resumedFlags(from.state.flags, given) : { ...given, lr: given.lr ?? DEFAULT_LR[given.method as string] };
   const seed = flags.seed as number;
   const show = progress(Boolean(flags.json));
-  const fullResume = checkpointDir !== null && flags.method === 'full';
-  const source = await loadModel(fullResume ? checkpointDir : (flags.model as string), seed);
+  // a plain adapter folder given to --resume (no run state) is where the weights start, with a fresh optimizer
+  const plainAdapter = flags.resume && !from ? (flags.resume as string) : null;
+  if (plainAdapter && flags.method === 'full') throw new UsageError(`--resume ${plainAdapter}: no run_state.json there or in its checkpoints/: nothing to resume`);
+  const source = await loadModel(flags.model as string, seed);
   const data = await loadData(flags, source.geometry);
-  let { weights, config } = source.checkpoint;
-  let plan = planFromFlags(flags);
-  if (flags.resume && !fullResume) {
-    ({ weights, config, plan } = await loadAdapter(nodeFolder(checkpointDir ?? (flags.resume as string)), source.checkpoint));
-  }
-  if (resumed) {
-    show.info('resume', { from: checkpointDir, step: resumed.state.step }, `resuming ${checkpointDir} after step ${resumed.state.step}`);
-  }
-  if (config.classes !== data.classes.length) {
-    if (flags.resume) throw new Error(`the adapter in ${flags.resume} has a ${config.classes}-class head, ${flags.data} has ${data.classes.length} classes`);
-    weights = replaceHead(weights, data.classes.length, seed);
-    config = { ...config, classes: data.classes.length };
-  }
-  const backend = await backendFrom(flags);
-  const model = new ViT(backend, config, weights, { plan, seed });
-  const trainable = model.params().reduce((a, p) => a + p.tensor.size, 0);
-  show.info('start', { backend: backend.kind, device: backend.description, method: flags.method, trainable, train: data.train.size },
-    `${flags.method} on ${backend.kind} (${backend.description}): ${trainable} trainable parameters, ${data.train.size} training images`);
+  if (from) show.info('resume', { from: from.dir, step: from.state.step }, `resuming ${from.dir} after step ${from.state.step}`);
 
   // The first SIGINT/SIGTERM stops after the current step and saves; a second exits at once (files on
   // disk are written to a temporary name and renamed, so none is left half-written).
@@ -123,70 +137,105 @@ async function run(given: Flags): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const trainer = new Trainer(model);
-  const stepsPerEpoch = Math.ceil(data.train.size / (flags.batch as number));
+  let backend = await host.openBackend({ prefer: flags.backend as BackendKind | undefined });
+  // checkpoints go to --out; a WebGPU run without one keeps them in a temporary folder, to continue after a lost device
   const out = flags.out as string | undefined;
-  let lastStep = (resumed?.state.step ?? 0) - 1;
-  let best = resumed?.state.bestValidation ?? null;
+  const scratch = !out && backend.kind === 'webgpu' ? await mkdtemp(join(tmpdir(), 'snell-train-')) : null;
+  const checkpoints = out ?? scratch;
+  const stepsPerEpoch = Math.ceil(data.train.size / (flags.batch as number));
+  let lastStep = (from?.state.step ?? 0) - 1;
+  let best = from?.state.bestValidation ?? null;
+  let model: ViT | null = null;
+  let trainer: Trainer | null = null;
   const checkpoint = async (step: number, optimizer: AdamWSnapshot) => {
     const t0 = performance.now();
-    const dir = await writeRunCheckpoint(out!, { step, flags, bestValidation: best }, optimizer, flags.keep as number,
-      (d) => saveModel(model, source.checkpoint, d, { ...flags, dtype: 'F32' })); // F32 whatever --dtype says: a resume must be exact
+    const dir = await writeRunCheckpoint(checkpoints!, { step, flags, bestValidation: best }, optimizer, flags.keep as number,
+      (d) => saveModel(model!, source.checkpoint, d, { ...flags, dtype: 'F32' })); // F32 whatever --dtype says: a resume must be exact
     show.info('checkpoint', { step, dir, ms: performance.now() - t0 }, `checkpoint after step ${step}: ${dir} (${(performance.now() - t0).toFixed(0)} ms)`);
   };
+  const teardown = () => {
+    model?.dispose();
+    backend.destroy();
+  };
   try {
-    await trainer.fit(data.train, {
-      epochs: flags.epochs as number, batchSize: flags.batch as number, lr,
-      weightDecay: flags['weight-decay'] as number, warmupSteps: flags.warmup as number,
-      maxGradNorm: (flags['max-grad-norm'] as number) > 0 ? (flags['max-grad-norm'] as number) : null,
-      seed, validation: data.val ?? undefined, signal: stop.signal,
-      resume: resumed ? { step: resumed.state.step, optimizer: resumed.optimizer } : undefined,
-      onNonFinite: flags['on-nonfinite'] as 'stop' | 'skip',
-      onSkip: (e) => show.info('skipped', e, `step ${e.step + 1}: loss ${e.loss}, step skipped (--on-nonfinite skip)`),
-      checkpointEvery: out ? (flags['save-every'] as number) || stepsPerEpoch : undefined,
-      onCheckpoint: out ? async (c) => checkpoint(c.step, await c.optimizer.snapshot()) : undefined,
-      onStep: (e) => {
-        lastStep = e.step;
-        show.step(e, stepsPerEpoch);
-      },
-      onEpoch: (e) => {
-        if (e.validation && (!best || e.validation.accuracy > best.accuracy)) best = { ...e.validation, step: lastStep + 1 };
-        show.epoch(e, flags.epochs as number);
-      },
-    });
+    for (let recoveries = 0; ; recoveries++) {
+      const start = await startingModel(flags, source, data.classes.length, from?.dir ?? plainAdapter, recoveries === 0);
+      model = new ViT(backend, start.config, start.weights, { plan: start.plan, seed });
+      trainer = new Trainer(model);
+      const trainable = model.params().reduce((a, p) => a + p.tensor.size, 0);
+      if (recoveries === 0) {
+        show.info('start', { backend: backend.kind, device: backend.description, method: flags.method, trainable, train: data.train.size },
+          `${flags.method} on ${backend.kind} (${backend.description}): ${trainable} trainable parameters, ${data.train.size} training images`);
+      }
+      try {
+        await trainer.fit(data.train, {
+          epochs: flags.epochs as number, batchSize: flags.batch as number, lr: flags.lr as number,
+          weightDecay: flags['weight-decay'] as number, warmupSteps: flags.warmup as number,
+          maxGradNorm: (flags['max-grad-norm'] as number) > 0 ? (flags['max-grad-norm'] as number) : null,
+          seed, validation: data.val ?? undefined, signal: stop.signal,
+          resume: from ? { step: from.state.step, optimizer: from.optimizer } : undefined,
+          onNonFinite: flags['on-nonfinite'] as 'stop' | 'skip',
+          onSkip: (e) => show.info('skipped', e, `step ${e.step + 1}: loss ${e.loss}, step skipped (--on-nonfinite skip)`),
+          checkpointEvery: checkpoints ? (flags['save-every'] as number) || stepsPerEpoch : undefined,
+          onCheckpoint: checkpoints ? async (c) => checkpoint(c.step, await c.optimizer.snapshot()) : undefined,
+          onStep: (e) => {
+            lastStep = e.step;
+            show.step(e, stepsPerEpoch);
+          },
+          onEpoch: (e) => {
+            if (e.validation && (!best || e.validation.accuracy > best.accuracy)) best = { ...e.validation, step: lastStep + 1 };
+            show.epoch(e, flags.epochs as number);
+          },
+        });
+        break;
+      } catch (e) {
+        if (!(e instanceof DeviceLostError) || recoveries === MAX_RECOVERIES) throw e;
+        // start again from the newest checkpoint (or the beginning) on whatever backend comes
+        teardown();
+        model = null;
+        const dir = checkpoints ? await findRunCheckpoint(checkpoints) : null;
+        from = dir ? { dir, ...(await readRunCheckpoint(dir)) } : null;
+        [lastStep, best] = [(from?.state.step ?? 0) - 1, from?.state.bestValidation ?? null];
+        const next = await replacementBackend(host.openBackend, e);
+        backend = next.backend;
+        show.done();
+        show.info('device-lost', { step: e.step, backend: backend.kind, device: backend.description, resumeStep: from?.state.step ?? 0 },
+          `snell: ${next.note}, from ${from ? `the checkpoint after step ${from.state.step}` : 'the first step (no checkpoint yet)'}`);
+      }
+    }
   } catch (e) {
     if (!(e instanceof NonFiniteLossError)) throw e;
     // nothing is saved: the parameters of a diverged run would overwrite a good adapter with NaN
     show.done();
-    show.info('diverged', { step: e.step, loss: e.loss }, `snell: ${e.message}; nothing was saved${flags.out ? ` to ${flags.out}` : ''}`);
-    model.dispose();
-    backend.destroy();
+    show.info('diverged', { step: e.step, loss: e.loss }, `snell: ${e.message}; nothing was saved${out ? ` to ${out}` : ''}`);
+    teardown();
     return 1;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    if (scratch) await rm(scratch, { recursive: true, force: true });
   }
+  const [m, t] = [model!, trainer!];
   show.done();
   if (out) {
-    await saveModel(model, source.checkpoint, out, flags);
+    await saveModel(m, source.checkpoint, out, flags);
     await writeText(nodeFolder(out), 'training_state.json', `${JSON.stringify({ interrupted: stop.signal.aborted, step: lastStep, flags }, null, 2)}\n`);
   }
-  if (stop.signal.aborted && out) await checkpoint(lastStep + 1, (await trainer.optimizerSnapshot())!);
+  if (stop.signal.aborted && out) await checkpoint(lastStep + 1, (await t.optimizerSnapshot())!);
   if (stop.signal.aborted) {
     show.info('interrupted', { step: lastStep, out }, `stopped at step ${lastStep + 1}${out ? `; saved to ${out}` : ''}`);
-    model.dispose();
-    backend.destroy();
+    teardown();
     return EXIT_CODE[stopSignal ?? 'SIGINT'];
   }
-  const test = data.test ? await trainer.evaluate(data.test, 256) : null;
+  const test = data.test ? await t.evaluate(data.test, 256) : null;
   const seconds = (performance.now() - started) / 1000;
-  const peak = model.memory().peakTotal;
-  show.info('result', { method: flags.method, trainable, test, peakBytes: peak, seconds },
+  const peak = m.memory().peakTotal;
+  const trainable = m.params().reduce((a, p) => a + p.tensor.size, 0);
+  show.info('result', { method: flags.method, trainable, test, peakBytes: peak, seconds, backend: backend.kind },
     `${flags.method}: ${trainable} trainable parameters, ` +
     (test ? `test accuracy ${(100 * test.accuracy).toFixed(2)}% (${test.samples} images), ` : 'no test split, ') +
     `peak memory ${(peak / 2 ** 20).toFixed(1)} MiB, ${seconds.toFixed(1)} s`);
-  model.dispose();
-  backend.destroy();
+  teardown();
   return 0;
 }
 

@@ -2,7 +2,7 @@
 // AdamW), a cosine schedule with warmup, and events a CLI or a web page can show. Same seed and
 // backend give the same losses.
 
-import type { Tensor } from '../backend.js';
+import { DeviceLostError, type Tensor } from '../backend.js';
 import { rng } from '../reference/random.js';
 import type { MemoryReport } from '../model/memory.js';
 import type { ViT } from '../model/vit.js';
@@ -88,10 +88,22 @@ export class NonFiniteLossError extends Error {
 
 export class Trainer {
   private optimizer: AdamW | null = null;
+  /** The step being run (or next to run). */
+  private step = 0;
 
   constructor(readonly model: ViT) {}
 
+  /** Trains; a lost device throws DeviceLostError with the step it interrupted. */
   async fit(data: Dataset, o: FitOptions): Promise<EpochEvent[]> {
+    try {
+      return await this.run(data, o);
+    } catch (e) {
+      if (e instanceof DeviceLostError && e.step === null) throw new DeviceLostError(e.message, this.step);
+      throw e;
+    }
+  }
+
+  private async run(data: Dataset, o: FitOptions): Promise<EpochEvent[]> {
     const { model } = this;
     const b = model.backend;
     if (data.size === 0) throw new Error('the training set is empty: give fit a dataset with at least one sample');
@@ -116,6 +128,7 @@ export class Trainer {
       let [lossSum, correctSum, logged, skipped] = [0, 0, 0, 0];
       const first = epoch === startEpoch ? (start % stepsPerEpoch) * o.batchSize : 0;
       for (let i = first; i < data.size && !o.signal?.aborted; i += o.batchSize, step++) {
+        this.step = step;
         const t0 = performance.now();
         const batch = checkedLabels(data.get(order.slice(i, i + o.batchSize)), model.config.classes);
         const n = batch.labels.length;

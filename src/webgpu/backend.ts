@@ -168,7 +168,7 @@ export class WebGpuBackend implements Backend {
   }
 
   free(t: Tensor): void {
-    this.health.check();
+    if (!this.health.isLost) this.health.check(); // a lost device's buffers are gone: freeing them is harmless
     const g = this.tensor(t, 'free', true);
     if (!g.buffer) return; // freeing twice is harmless
     this.pool.release(g.buffer);

@@ -1,7 +1,7 @@
 // The device's health: a lost device or an uncaptured error (validation, out of memory) turns into a
 // BackendError thrown by the backend's next call, with what happened and what to do.
 
-import { BackendError } from '../backend.js';
+import { BackendError, DeviceLostError } from '../backend.js';
 
 export class DeviceHealth {
   private lost: string | null = null;
@@ -34,10 +34,15 @@ export class DeviceHealth {
     return this.destroyed;
   }
 
-  /** Throws the pending problem, if any (errors are reported once). */
+  /** True once the device is lost (not destroyed through the backend). */
+  get isLost(): boolean {
+    return this.lost !== null;
+  }
+
+  /** Throws the pending problem, if any (errors are reported once); a lost device throws DeviceLostError. */
   check(): void {
     if (this.destroyed) throw new BackendError('this WebGPU backend was destroyed: create a new backend');
-    if (this.lost) throw new BackendError(this.lost);
+    if (this.lost) throw new DeviceLostError(this.lost);
     if (this.errors.length > 0) throw new BackendError(this.errors.splice(0).join('; '));
   }
 }

@@ -2,7 +2,8 @@
 // End-to-end test of the fine-tuning page (web/): builds it, serves it on http://localhost, opens it in
 // headless Chromium (playwright-core, Debian's /usr/bin/chromium), trains SNELL on the built-in MNIST,
 // waits for a falling loss on the chart, screenshots the page mid-training
-// (test-artifacts/web-training.png), stops, evaluates, downloads the adapter, and checks in Node that
+// (test-artifacts/web-training.png), reloads the page and resumes the run from the browser's storage
+// (the same losses again), stops, evaluates, downloads the adapter, and checks in Node that
 // the adapter loads onto the embedded ViT and gives the page's validation accuracy on the same 200
 // VTAB-1k validation images (Trainer.evaluate, same backend as the page).
 // Exit: 0 pass, 1 fail, 3 Chromium or playwright-core unavailable. Needs npm run build first.
@@ -71,6 +72,7 @@ async function drivePage(page, url, dir) {
   await mkdir(join(ROOT, 'test-artifacts'), { recursive: true });
   await page.screenshot({ path: join(ROOT, 'test-artifacts', 'web-training.png'), fullPage: true });
   if ((await page.getAttribute('body', 'data-state')) !== 'training') throw new Error('training ended before Stop: raise SETTINGS.epochs');
+  await reloadAndResume(page, fail);
   await page.click('#stop');
   await Promise.race([fail(), page.waitForSelector('body[data-state=done]', { timeout: 30_000 })]);
   log(`stopped: ${await page.textContent('#status')}`);
@@ -94,6 +96,31 @@ async function drivePage(page, url, dir) {
   log(`classify MNIST test image 0 (a 7): ${await page.textContent('#classified')}`);
   if (failures.length) throw new Error(failures.join('\n'));
   return { validation, backend: await page.getAttribute('#device', 'data-backend') };
+}
+
+/**
+ * Reloads the page mid-run: it must offer the run saved in IndexedDB (a checkpoint every 10 steps) and,
+ * resumed, give the chart's earlier losses back and run the steps after the checkpoint again with the
+ * same losses, digit for digit.
+ */
+async function reloadAndResume(page, fail) {
+  // reload between checkpoints (steps 3 to 7 past one), so that some steps must run again
+  await page.waitForFunction(() => [3, 4, 5, 6, 7].includes(JSON.parse(document.getElementById('chart').dataset.losses).length % 10), null, { timeout: 60_000, polling: 20 });
+  const before = JSON.parse(await page.getAttribute('#chart', 'data-losses'));
+  await page.reload({ waitUntil: 'load', timeout: 30_000 });
+  await page.waitForSelector('#saved:not([hidden])', { timeout: 30_000 });
+  const saved = Number(await page.getAttribute('#saved', 'data-step'));
+  log(`reloaded after ${before.length} steps: ${await page.textContent('#saved-text')}`);
+  if (!(saved >= 10 && saved % 10 === 0 && saved < before.length)) {
+    throw new Error(`the saved run is at step ${saved}, the page was at ${before.length}: the last checkpoint (every 10 steps) before it was expected`);
+  }
+  await page.click('#resume');
+  await Promise.race([fail(), page.waitForFunction((n) => JSON.parse(document.getElementById('chart').dataset.losses).length >= n,
+    before.length + 5, { timeout: 90_000, polling: 250 })]);
+  const after = JSON.parse(await page.getAttribute('#chart', 'data-losses'));
+  const differ = before.map((l, i) => [i, l, after[i]]).filter(([, l, m]) => l !== m);
+  if (differ.length) throw new Error(`after resuming from step ${saved}, steps ${differ.slice(0, 5).map(([i, l, m]) => `${i + 1} (${l} then ${m})`).join(', ')} differ`);
+  log(`resumed from step ${saved}: steps ${saved + 1}–${before.length} ran again with the same losses; now at step ${after.length}`);
 }
 
 /** MNIST test image i as PNG bytes. */
