@@ -30,6 +30,18 @@ export function dropout(x: usize, out: usize, n: i32, first: i32, seed: u32, cut
   }
 }
 
+/** x, out [B, len], mask [B]: out = x·(mask[b]·scale) in float64 rounded once. */
+export function maskScale(x: usize, mask: usize, out: usize, B: i32, len: i32, scale: f64): void {
+  for (let b = 0; b < B; b++) {
+    const f = <f64>load<f32>(mask + (<usize>b << 2)) * scale;
+    const base = <usize>b * <usize>len << 2;
+    for (let j = 0; j < len; j++) {
+      const o = base + (<usize>j << 2);
+      store<f32>(out + o, <f32>(<f64>load<f32>(x + o) * f));
+    }
+  }
+}
+
 /** x, out [B, len]. */
 export function dropPath(x: usize, out: usize, B: i32, len: i32, seed: u32, cut: u32, scale: f64): void {
   for (let b = 0; b < B; b++) {

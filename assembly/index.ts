@@ -14,4 +14,4 @@ export { attention, attentionBackward, attentionScratchBytes } from './attention
 export { embedTokens, embedTokensBackward, poolTokens, poolTokensBackward } from './tokens';
 export { softmaxCrossEntropy } from './xent';
 export { adamw } from './adamw';
-export { dropout, dropPath } from './dropout';
+export { dropout, dropPath, maskScale } from './dropout';

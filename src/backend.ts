@@ -163,6 +163,12 @@ export interface Backend {
   dropout(x: Tensor, p: number, seed: number, out: Tensor): void;
   /** DropPath: per sample b (leading dim), keep when u(seed, b) ≥ p, out = x·keep/(1−p). Backward: same call on dy. */
   dropPath(x: Tensor, p: number, seed: number, out: Tensor): void;
+  /**
+   * A given 0/1 mask (stored noise, e.g. golden vectors' dropout and DropPath draws): out = x·mask[q / c]·scale
+   * for flat index q, c = x.size / mask.size (a mask of x's shape: elementwise; [B]: per sample). The
+   * backward pass is the same call on dy. mask.size must divide x.size.
+   */
+  maskScale(x: Tensor, mask: Tensor, scale: number, out: Tensor): void;
 }
 
 export type PoolMode = 'cls' | 'mean';

@@ -8,6 +8,7 @@
 //   gelu_backward:  out[q] = dy·(Φ(x) + x·φ(x)),  φ(x) = exp(−x²/2)/√(2π)    (dy = a[q], x = b[q])
 //   dropout:        out[q] = keep(q) ? x·s : 0                (x = a[q])
 //   drop_path:      out[q] = keep(q / cols) ? x·s : 0         (cols = elements per sample)
+//   mask_scale:     out[q] = x·m·s,  m = b[q / cols]           (a given 0/1 mask; s as for dropout)
 //   (copy is a copyBufferToBuffer on the host: bit exact, any dtype.)
 // RNG (the contract's hash, u32 wrapping arithmetic, bit for bit the Wasm backend's):
 //   pcg(v) = let s = v·747796405 + 2891336453; w = ((s >> ((s >> 28) + 4)) ^ s)·277803737; (w >> 22) ^ w
@@ -28,7 +29,7 @@
 // Bindings (group 0)                                  used by
 //   0 uniform               p { n, cols, keep_from, seed, s_hi, s_lo }
 //   1 storage, read         a (x, dy)                 all
-//   2 storage, read         b (second operand, bias, x of gelu_backward)   add, add_bias, gelu_backward
+//   2 storage, read         b (second operand, bias, x of gelu_backward, mask)   add, add_bias, gelu_backward, mask_scale
 //   3 storage, read_write   out                       all
 // Dispatch: one thread per element, ⌈n / WG⌉ workgroups on a 2-D grid,
 //   q = (wid.y·nwg.x + wid.x)·WG + lid, bounds-checked.
@@ -149,4 +150,14 @@ fn dropout(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
 fn drop_path(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let q = index(wid, nwg, lid);
   if (q < p.n) { out[q] = dropped(a[q], q / p.cols); }
+}
+
+@compute @workgroup_size(WG)
+fn mask_scale(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let q = index(wid, nwg, lid);
+  if (q < p.n) {
+    let x = a[q];
+    let m = b[q / p.cols];
+    if (abs(x) <= 3.4028234663852886e38) { out[q] = fma(x, p.s_hi * m, x * (p.s_lo * m)); } else { out[q] = x * (p.s_hi * m); }
+  }
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The workerd conformance runner: serves a worker built from the package's edge entry (dist/edge.js)
-// in workerd on a free 127.0.0.1 port, sends it every merge_*, block_* and train_* vector of DIR, and
+// in workerd on a free 127.0.0.1 port, sends it every merge_*, block_*, noise_block_* and train_* vector of DIR, and
 // prints the lines it answers (Wasm from precompiled modules, one thread) and the closing count. Exits:
 //   0  every case passed   1  a case failed or workerd failed   2  bad arguments   3  workerd cannot start
 // Needs a build (npm run build) first.
@@ -15,7 +15,7 @@ import { serveWorker, WorkerdUnavailable } from './serve.mjs';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..', '..');
 const EDGE = join(ROOT, 'dist', 'edge.js');
-const FAMILIES = ['merge_', 'block_', 'train_'];
+const FAMILIES = ['merge_', 'block_', 'noise_block_', 'train_'];
 const USAGE = 'usage: node runtimes/workerd-runner/run.mjs --vectors DIR [--filter TEXT]';
 
 class Exit extends Error {

@@ -99,18 +99,18 @@ export class SnellAdapterOp {
     for (const t of new Set([u.W0, u.P, u.W, u.Ws, u.threshold, u.kept])) if (t) this.backend.free(t);
   }
 
-  /** y = x·Ws for x [R, n]; returns y [R, m]. */
+  /** y = x·Ws for x [..., n] (R rows in all); returns y [..., m], x's leading dimensions kept. */
   forward(params: AdapterParams, x: Tensor): Tensor {
     const rows = this.rowsOf(x, this.config.dIn, 'x');
     if (this.lowRank) return this.forwardLowRank(params, x, rows);
     const u = this.update(params);
-    const y = this.backend.zeros([rows, this.config.dOut]);
+    const y = this.backend.zeros(rowsLike(x, this.config.dOut));
     this.backend.matmul(x, u.Ws, y);
     this.freeUpdate(u);
     return y;
   }
 
-  /** Gradients of L with respect to x and the adapter's parameters, given dy = ∂L/∂y [R, m]. */
+  /** Gradients of L with respect to x (dx of x's shape) and the adapter's parameters, given dy = ∂L/∂y [..., m]. */
   backward(params: AdapterParams, x: Tensor, dy: Tensor): AdapterGradients {
     const { backend: b, config: c } = this;
     const rows = this.rowsOf(x, c.dIn, 'x');
@@ -119,7 +119,7 @@ export class SnellAdapterOp {
     }
     if (this.lowRank) return this.backwardLowRank(params, x, dy, rows);
     const u = this.update(params);
-    const dx = b.zeros([rows, c.dIn]);
+    const dx = b.zeros(x.shape);
     b.matmul(dy, u.Ws, dx, { transB: true });
     const G = b.zeros([c.dIn, c.dOut]);
     b.matmul(x, dy, G, { transA: true });
@@ -156,7 +156,7 @@ export class SnellAdapterOp {
     this.checkParams(params);
     const t = b.zeros([rows, headDim(c)]);
     b.matmul(x, params.A, t);
-    const y = b.zeros([rows, c.dOut]);
+    const y = b.zeros(rowsLike(x, c.dOut));
     b.matmul(t, params.B, y, { transB: true });
     b.free(t);
     return y;
@@ -169,7 +169,7 @@ export class SnellAdapterOp {
     const k = headDim(c);
     const u = b.zeros([rows, k]);
     b.matmul(dy, params.B, u);
-    const dx = b.zeros([rows, c.dIn]);
+    const dx = b.zeros(x.shape);
     b.matmul(u, params.A, dx, { transB: true });
     const dA = b.zeros([1, c.dIn, k]);
     b.matmul(x, u, dA, { transA: true });
@@ -202,6 +202,11 @@ export class SnellAdapterOp {
       }
     }
   }
+}
+
+/** x's shape with its last dimension replaced by `width`. */
+function rowsLike(x: Tensor, width: number): number[] {
+  return [...x.shape.slice(0, -1), width];
 }
 
 function expectShape(t: Tensor, shape: readonly number[], name: string): void {

@@ -1,6 +1,8 @@
-// The `block_*` and `train_*` golden vectors (test/vectors/README.md): one ViT block with SNELL
-// branches (forward and every gradient), and a trunk trained with AdamW (every step's loss and the
-// final adapter and head values). Each runner returns the per-output errors and the problems found.
+// The `block_*`, `noise_block_*` and `train_*` golden vectors (test/vectors/README.md): one ViT block
+// with SNELL branches (forward and every gradient; noise_block_ with every dropout, DropPath and
+// stochastic-depth mask given as a tensor and fed through the model's noise source), and a trunk
+// trained with AdamW (every step's loss and the final adapter and head values). Each runner returns
+// the per-output errors and the problems found.
 
 import type { Backend, Tensor } from '../backend.js';
 import { AdapterConfigError } from '../adapter/config.js';
@@ -8,6 +10,7 @@ import { SafetensorsError, SafetensorsFile } from '../io/safetensors.js';
 import { Block } from '../model/block.js';
 import { LINEAR_NAMES, type TuningPlan, type ViTConfig } from '../model/config.js';
 import { MemoryLedger, tracked } from '../model/memory.js';
+import { NOISE_SITES, type NoiseSite, storedNoise } from '../model/noise.js';
 import { blockLayers, blockParts, ViT, type NamedArray, type Weights } from '../model/vit.js';
 import { AdamW } from '../train/adamw.js';
 import { relL2, TOLERANCE } from './compare.js';
@@ -56,6 +59,31 @@ function reader(bytes: Uint8Array, file: string) {
   return { st, fail, meta, int, tensor, under };
 }
 
+/** The stored masks of a noise_block_ vector and its rates; null for a vector without noise. */
+function noiseOf(r: ReturnType<typeof reader>, b: Backend, owned: Tensor[]) {
+  if (!NOISE_SITES.some((site) => r.st.has(`noise.${site}`))) return null;
+  for (const key of ['attn_dropout_p', 'backbone_dropout_p']) {
+    if (r.meta(key, 0) !== 0) r.fail(`metadata "${key}" is ${JSON.stringify(r.meta(key))}: the model has no attention or backbone dropout (0 expected)`);
+  }
+  const masks = new Map<NoiseSite, Tensor>();
+  for (const site of NOISE_SITES) {
+    const m = r.tensor(`noise.${site}`, true);
+    if (m.data.some((v) => v !== 0 && v !== 1)) r.fail(`tensor "noise.${site}" must hold 0/1 values`);
+    const t = b.upload(m.data, m.shape);
+    owned.push(t);
+    masks.set(site, t);
+  }
+  const rate = (key: string) => {
+    const v = r.meta(key);
+    if (typeof v !== 'number' || !(v >= 0 && v < 1)) r.fail(`metadata "${key}" must be a probability in [0, 1)`);
+    return v as number;
+  };
+  return {
+    branchDropout: rate('branch_dropout_p'), branchDropPath: rate('branch_droppath_p'),
+    noise: { source: storedNoise(b, (_, site) => masks.get(site) ?? null), block: 0, depthRate: rate('block_droppath_p') },
+  };
+}
+
 function planOf(r: ReturnType<typeof reader>, weights: Weights): TuningPlan {
   const method = r.meta('tuning_model', 'snell') as string;
   if (!['snell', 'snella', 'klora'].includes(method)) r.fail(`metadata "tuning_model" is ${JSON.stringify(method)}; expected snell, snella or klora`);
@@ -101,15 +129,16 @@ export async function runBlockCase(backend: Backend, bytes: Uint8Array, file: st
   const b = tracked(backend, ledger);
   const owned: Tensor[] = [];
   try {
-    const plan = planOf(r, weights);
+    const noisy = noiseOf(r, b, owned);
+    const plan = { ...planOf(r, weights), ...(noisy && { branchDropout: noisy.branchDropout, branchDropPath: noisy.branchDropPath }) };
     const parts = blockParts(b, ledger, weights, config, () => 0, () => {});
     const layers = named(file, () => blockLayers(parts, '', plan, false));
     const block = new Block(b, ledger, layers, heads, config.eps);
     const xt = b.upload(x.data, [batch, tokens, dim]);
     const gt = b.upload(g.data, [batch, tokens, dim]);
     owned.push(xt, gt);
-    const y = block.forward(xt, null, true);
-    const dx = block.backward(gt, null);
+    const y = block.forward(xt, noisy?.noise ?? null, true);
+    const dx = block.backward(gt, noisy?.noise ?? null);
     owned.push(y, dx);
     const out: CaseOutcome = { errors: [], problems: [] };
     compare('y', (await b.read(y)) as Float32Array, r.tensor('y').data, TOLERANCE.output, out);
@@ -152,6 +181,8 @@ export async function runTrainCase(backend: Backend, bytes: Uint8Array, file: st
   const config: ViTConfig = { dim, depth, heads, mlpRatio: r.int('mlp_ratio', 4), classes, tokens, patchDim: null, pooling, eps: 1e-6 };
   const model = named(file, () => new ViT(backend, config, weights, { plan: planOf(r, weights), seed: 0 }));
   const b = model.backend;
+  // the vectors' optimizer is one AdamW group: weight decay on every trainable tensor, head.bias included
+  for (const p of model.params()) p.decay = true;
   const optimizer = new AdamW(b, model.ledger, model.params(), {
     lr: opt.lr!, beta1: opt.betas?.[0] ?? 0.9, beta2: opt.betas?.[1] ?? 0.999, eps: opt.eps ?? 1e-8,
     weightDecay: opt.weight_decay ?? 0.01, maxGradNorm: null,

@@ -28,7 +28,7 @@ export interface ConformanceSummary {
 }
 
 /** The vector families this runner checks, by file-name prefix. */
-export const FAMILIES = ['merge_', 'block_', 'train_'] as const;
+export const FAMILIES = ['merge_', 'block_', 'noise_block_', 'train_'] as const;
 
 export function isVectorFile(name: string): boolean {
   const base = name.replace(/^.*[\\/]/, '');
@@ -65,7 +65,7 @@ interface CaseResult {
 async function runCase(backend: Backend, file: VectorFile): Promise<CaseResult> {
   const base = file.name.replace(/^.*[\\/]/, '');
   if (base.startsWith('merge_')) return runMergeCase(backend, readMergeCase(file.bytes, file.name));
-  const run = base.startsWith('block_') ? runBlockCase : runTrainCase;
+  const run = base.startsWith('block_') || base.startsWith('noise_block_') ? runBlockCase : runTrainCase;
   const { errors, problems } = await run(backend, file.bytes, file.name);
   return { name: base.replace(/\.safetensors$/, ''), detail: errors.join(' '), problems };
 }

@@ -1,11 +1,14 @@
 // One pre-LayerNorm transformer block (timm's ViT Block), tokens x [B, T, D]:
-//   h1 = LN1(x);  a = Attn(q(h1), k(h1), v(h1));  x1 = x + proj(a)
-//   h2 = LN2(x1); y = x1 + fc2(GELU(fc1(h2)))
-// Backward walks the same graph in reverse; the activations kept between the two are listed in Saved.
+//   h1 = LN1(x);  a = Attn(q(h1), k(h1), v(h1));  x1 = x + DP(proj(a))
+//   h2 = LN2(x1); y = x1 + DP(fc2(GELU(fc1(h2))))
+// DP is stochastic depth (per sample, rate depthRate) while training; the branches' own noise sites
+// are in noise.ts (one dropout mask of h1 feeds the q, k and v branches). Backward walks the same
+// graph in reverse with the same masks; the activations kept between the two are listed in Saved.
 
 import type { Backend, Tensor } from '../backend.js';
 import type { BranchNoise, Linear } from './linear.js';
 import type { MemoryLedger } from './memory.js';
+import type { NoiseSite, NoiseSource } from './noise.js';
 import type { Param } from './param.js';
 
 export interface BlockLayers {
@@ -38,8 +41,22 @@ interface Saved {
   g: Tensor;
 }
 
-/** Seeds for each linear's branch noise in one step (null: no noise). */
-export type BlockNoise = Record<'q' | 'k' | 'v' | 'proj' | 'fc1' | 'fc2', BranchNoise> | null;
+/** A training step's noise for one block (null: no noise): its source, the block's index and its stochastic depth rate. */
+export type BlockNoise = { source: NoiseSource; block: number; depthRate: number } | null;
+
+type LinearName = 'q' | 'k' | 'v' | 'proj' | 'fc1' | 'fc2';
+const BRANCH_SITES: Record<LinearName, { dropout: NoiseSite | null; dropPath: NoiseSite }> = {
+  q: { dropout: 'attn.branch_dropout', dropPath: 'attn.q.droppath' },
+  k: { dropout: 'attn.branch_dropout', dropPath: 'attn.k.droppath' },
+  v: { dropout: 'attn.branch_dropout', dropPath: 'attn.v.droppath' },
+  proj: { dropout: null, dropPath: 'attn.proj.droppath' },
+  fc1: { dropout: 'mlp.fc1_dropout', dropPath: 'mlp.fc1.droppath' },
+  fc2: { dropout: 'mlp.fc2_dropout', dropPath: 'mlp.fc2.droppath' },
+};
+
+function branchNoise(noise: BlockNoise, name: LinearName): BranchNoise | null {
+  return noise && { source: noise.source, block: noise.block, ...BRANCH_SITES[name] };
+}
 
 export class Block {
   private saved: Saved | null = null;
@@ -67,21 +84,21 @@ export class Block {
     return this.ledger.within(keep ? 'activations' : 'scratch', () => {
       const [h1, mean1, rstd1] = [b.zeros([B, T, D]), b.zeros([rows]), b.zeros([rows])];
       b.layerNorm(x, L.norm1.w, L.norm1.b, this.eps, h1, mean1, rstd1);
-      const q = L.q.forward(h1, noise?.q ?? null);
-      const k = L.k.forward(h1, noise?.k ?? null);
-      const v = L.v.forward(h1, noise?.v ?? null);
+      const q = L.q.forward(h1, branchNoise(noise, 'q'));
+      const k = L.k.forward(h1, branchNoise(noise, 'k'));
+      const v = L.v.forward(h1, branchNoise(noise, 'v'));
       const [a, probs] = [b.zeros([B, T, D]), b.zeros([B, this.heads, T, T])];
       b.attention(q, k, v, this.heads, a, probs);
-      const p = L.proj.forward(a, noise?.proj ?? null);
+      const p = this.depth(L.proj.forward(a, branchNoise(noise, 'proj')), noise, 'block.attn_droppath');
       const x1 = b.zeros([B, T, D]);
       b.add(x, p, x1);
       b.free(p);
       const [h2, mean2, rstd2] = [b.zeros([B, T, D]), b.zeros([rows]), b.zeros([rows])];
       b.layerNorm(x1, L.norm2.w, L.norm2.b, this.eps, h2, mean2, rstd2);
-      const f1 = L.fc1.forward(h2, noise?.fc1 ?? null);
+      const f1 = L.fc1.forward(h2, branchNoise(noise, 'fc1'));
       const g = b.zeros(f1.shape);
       b.gelu(f1, g);
-      const f2 = L.fc2.forward(g, noise?.fc2 ?? null);
+      const f2 = this.depth(L.fc2.forward(g, branchNoise(noise, 'fc2')), noise, 'block.mlp_droppath');
       const y = b.zeros([B, T, D]);
       b.add(x1, f2, y);
       b.free(f2);
@@ -102,25 +119,29 @@ export class Block {
     const np = this.normParams;
     for (const p of np) p.grad = this.ledger.within('gradients', () => b.zeros(p.tensor.shape));
     return this.ledger.within('scratch', () => {
-      // MLP half: y = x1 + fc2(gelu(fc1(LN2(x1))))
-      const dg = L.fc2.backward(dy, s.g, noise?.fc2 ?? null);
+      // MLP half: y = x1 + DP(fc2(gelu(fc1(LN2(x1)))))
+      const dm = this.depth(dy, noise, 'block.mlp_droppath', false);
+      const dg = L.fc2.backward(dm, s.g, branchNoise(noise, 'fc2'));
+      if (dm !== dy) b.free(dm);
       const df1 = b.zeros(s.f1.shape);
       b.geluBackward(dg, s.f1, df1);
       b.free(dg);
-      const dh2 = L.fc1.backward(df1, s.h2, noise?.fc1 ?? null);
+      const dh2 = L.fc1.backward(df1, s.h2, branchNoise(noise, 'fc1'));
       b.free(df1);
       const dx1 = b.zeros(dy.shape);
       b.layerNormBackward(dh2, s.x1, L.norm2.w, s.mean2, s.rstd2, dx1, np[2]?.grad ?? null, np[3]?.grad ?? null);
       b.free(dh2);
       b.addInto(dx1, dy);
-      // attention half: x1 = x + proj(attn(q, k, v of LN1(x)))
-      const da = L.proj.backward(dx1, s.a, noise?.proj ?? null);
+      // attention half: x1 = x + DP(proj(attn(q, k, v of LN1(x))))
+      const dp = this.depth(dx1, noise, 'block.attn_droppath', false);
+      const da = L.proj.backward(dp, s.a, branchNoise(noise, 'proj'));
+      if (dp !== dx1) b.free(dp);
       const [dq, dk, dv] = [b.zeros(dy.shape), b.zeros(dy.shape), b.zeros(dy.shape)];
       b.attentionBackward(da, s.q, s.k, s.v, s.probs, this.heads, dq, dk, dv);
       b.free(da);
-      const dh1 = L.q.backward(dq, s.h1, noise?.q ?? null);
-      for (const [lin, d] of [[L.k, dk], [L.v, dv]] as const) {
-        const part = lin.backward(d, s.h1, noise?.[lin === L.k ? 'k' : 'v'] ?? null);
+      const dh1 = L.q.backward(dq, s.h1, branchNoise(noise, 'q'));
+      for (const [name, d] of [['k', dk], ['v', dv]] as const) {
+        const part = L[name].backward(d, s.h1, branchNoise(noise, name));
         b.addInto(dh1, part);
         b.free(part);
       }
@@ -133,6 +154,18 @@ export class Block {
       this.release();
       return dx;
     });
+  }
+
+  /**
+   * Stochastic depth of a residual branch's output t (or of its gradient): a new tensor, t itself when
+   * there is no noise; with `consume`, t is freed once replaced.
+   */
+  private depth(t: Tensor, noise: BlockNoise, site: NoiseSite, consume = true): Tensor {
+    if (!noise || noise.depthRate === 0) return t;
+    const out = this.b.zeros(t.shape);
+    noise.source.apply(noise.block, site, t, noise.depthRate, out);
+    if (consume) this.b.free(t);
+    return out;
   }
 
   /** Frees the kept activations (x belongs to the caller). */

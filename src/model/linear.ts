@@ -1,16 +1,18 @@
 // A linear layer of the ViT with its optional trainable part.
 //
-//   y = x·W0ᵀ + b0 + DropPath(branch(Dropout(x)))        x [..., in], W0 [out, in], y [..., out]
+//   y = x·W0ᵀ + b0 + DropPath(branch(Dropout(x)))        x [B, ..., in], W0 [out, in], y [B, ..., out]
 //
 // branch: a SNELL-family adapter (x·Ws, Ws recomputed each call), or a dense ΔW [in, out] (sparse tuning
-// as earlier methods store it), or none. With `full`, W0 and b0 themselves train.
-// Backward: dx = dy·W0 + Dropout(branch'(DropPath(dy))); the masks are recomputed from the step's seeds.
+// as earlier methods store it), or none. With `full`, W0 and b0 themselves train. DropPath decides per
+// sample b (the leading dimension), dropout per element; the base linear always sees the undropped x.
+// Backward: dx = dy·W0 + Dropout(branch'(DropPath(dy))), the same masks applied again (noise.ts).
 
 import type { Backend, Tensor } from '../backend.js';
 import { SnellAdapterOp, type AdapterParams } from '../adapter/op.js';
 import type { AdapterKind } from '../adapter/config.js';
 import type { MemoryLedger } from './memory.js';
-import type { Param } from './param.js';
+import type { NoiseSite, NoiseSource } from './noise.js';
+import { type Param, param } from './param.js';
 
 export interface BranchSpec {
   kind: AdapterKind | 'dense';
@@ -23,10 +25,13 @@ export interface BranchSpec {
   dropPath: number;
 }
 
-/** Per-call randomness: seeds for the branch's dropout and DropPath, or null when not training. */
+/** Where a branch's noise comes from in a training step (null when not training): its block and sites. */
 export interface BranchNoise {
-  dropoutSeed: number;
-  dropPathSeed: number;
+  source: NoiseSource;
+  block: number;
+  /** The site of the branch input's dropout; null: the input is not dropped (proj). */
+  dropout: NoiseSite | null;
+  dropPath: NoiseSite;
 }
 
 export class Linear {
@@ -54,10 +59,10 @@ export class Linear {
   ) {
     if (trainWeight) {
       ledger.move(weight, 'trainable');
-      this.weightParams.push({ name: `${name}.weight`, tensor: weight, decay: true, grad: null });
+      this.weightParams.push(param(`${name}.weight`, weight));
       if (bias) {
         ledger.move(bias, 'trainable');
-        this.weightParams.push({ name: `${name}.bias`, tensor: bias, decay: true, grad: null });
+        this.weightParams.push(param(`${name}.bias`, bias));
       }
     }
     this.op = null;
@@ -72,7 +77,7 @@ export class Linear {
     };
     if (branch.kind === 'dense') {
       this.delta = upload('delta', [dIn, dOut]);
-      this.branchParams.push({ name: `${branchName}.delta`, tensor: this.delta, decay: true, grad: null });
+      this.branchParams.push(param(`${branchName}.delta`, this.delta));
       return;
     }
     const k = branch.rank / branch.kernelHeads;
@@ -82,11 +87,11 @@ export class Linear {
     const A = upload('In_Qs', [branch.kernelHeads, dIn, k]);
     const B = upload('Out_Qs', [branch.kernelHeads, dOut, k]);
     this.adapter = { A, B };
-    this.branchParams.push({ name: `${branchName}.In_Qs`, tensor: A, decay: true, grad: null }, { name: `${branchName}.Out_Qs`, tensor: B, decay: true, grad: null });
+    this.branchParams.push(param(`${branchName}.In_Qs`, A), param(`${branchName}.Out_Qs`, B));
     if (branch.kind === 'snella') {
       for (const key of ['alpha', 'gamma', 'beta'] as const) {
         this.adapter[key] = upload(key, [1]);
-        this.branchParams.push({ name: `${branchName}.${key}`, tensor: this.adapter[key]!, decay: true, grad: null });
+        this.branchParams.push(param(`${branchName}.${key}`, this.adapter[key]!));
       }
     }
   }
@@ -171,9 +176,9 @@ export class Linear {
     }
     if (xin !== x) b.free(xin);
     if (dyb !== dy) b.free(dyb);
-    if (noise && this.branch.dropout > 0) {
+    if (noise?.dropout && this.branch.dropout > 0) {
       const masked = b.zeros(x.shape);
-      b.dropout(dxb, this.branch.dropout, noise.dropoutSeed, masked);
+      noise.source.apply(noise.block, noise.dropout, dxb, this.branch.dropout, masked);
       b.free(dxb);
       dxb = masked;
     }
@@ -183,23 +188,23 @@ export class Linear {
   }
 
   private branchInput(x: Tensor, noise: BranchNoise | null): Tensor {
-    if (!noise || !this.branch || this.branch.dropout === 0) return x;
+    if (!noise?.dropout || !this.branch || this.branch.dropout === 0) return x;
     const xin = this.b.zeros(x.shape);
-    this.b.dropout(x, this.branch.dropout, noise.dropoutSeed, xin);
+    noise.source.apply(noise.block, noise.dropout, x, this.branch.dropout, xin);
     return xin;
   }
 
+  /** DropPath of the branch output (forward) or of its gradient (backward): the same mask. */
   private branchGradient(dy: Tensor, noise: BranchNoise | null): Tensor {
     if (!noise || !this.branch || this.branch.dropPath === 0) return dy;
     const d = this.b.zeros(dy.shape);
-    this.b.dropPath(dy, this.branch.dropPath, noise.dropPathSeed, d);
+    noise.source.apply(noise.block, noise.dropPath, dy, this.branch.dropPath, d);
     return d;
   }
 
   private addBranchOutput(y: Tensor, yb: Tensor, noise: BranchNoise | null): void {
     if (noise && this.branch!.dropPath > 0) {
-      const d = this.b.zeros(yb.shape);
-      this.b.dropPath(yb, this.branch!.dropPath, noise.dropPathSeed, d);
+      const d = this.branchGradient(yb, noise);
       this.b.free(yb);
       yb = d;
     }

@@ -11,10 +11,11 @@ import type { Backend, Tensor } from '../backend.js';
 import { AdapterConfigError } from '../adapter/config.js';
 import { rng } from '../reference/random.js';
 import { Block, type BlockLayers, type BlockNoise } from './block.js';
+import { type NoiseSource, seededNoise } from './noise.js';
 import { type LinearName, type TuningPlan, type ViTConfig, checkViTConfig } from './config.js';
 import { Linear, type BranchSpec } from './linear.js';
 import { MemoryLedger, tracked, type MemoryReport } from './memory.js';
-import type { Param } from './param.js';
+import { type Param, param } from './param.js';
 
 export interface NamedArray {
   shape: readonly number[];
@@ -27,6 +28,12 @@ export interface ViTOptions {
   plan: TuningPlan | null;
   /** Seed of the branches' initialisation and of the training noise. */
   seed: number;
+  /**
+   * Stochastic depth of the blocks' residual branches while training: block n of depth L drops a
+   * sample's attention and MLP outputs with probability dropPath·n/(L−1) (timm's drop_path_rate,
+   * linspace(0, rate, depth)); default 0.
+   */
+  dropPath?: number;
 }
 
 const BRANCH_PREFIX: Record<LinearName, string> = {
@@ -46,7 +53,7 @@ export class ViT {
   private readonly pos: Tensor | null = null;
   private readonly extraParams: Param[] = [];
   private saved: { blockInputs: Tensor[]; last: Tensor; normed: Tensor; mean: Tensor; rstd: Tensor; pooled: Tensor; input: Tensor } | null = null;
-  private noise: BlockNoise[] | null = null;
+  private noise: NoiseSource | null = null;
 
   constructor(backend: Backend, readonly config: ViTConfig, weights: Weights, readonly options: ViTOptions) {
     checkViTConfig(config);
@@ -61,8 +68,8 @@ export class ViT {
     if (config.patchDim !== null) {
       this.patch = new Linear(b, this.ledger, 'patch_embed.proj', '', config.patchDim, D,
         frozen('patch_embed.proj.weight', [D, config.patchDim]), frozen('patch_embed.proj.bias', [D]), null, null, full);
-      this.cls = trainable('cls_token', [1, 1, D], false);
-      this.pos = full ? trainable('pos_embed', [1, T, D], false) : frozen('pos_embed', [1, T, D]);
+      this.cls = trainable('cls_token', [1, 1, D]);
+      this.pos = full ? trainable('pos_embed', [1, T, D]) : frozen('pos_embed', [1, T, D]);
     }
 
     const plan = options.plan;
@@ -75,7 +82,7 @@ export class ViT {
       this.blocks.push(new Block(b, this.ledger, layers, config.heads, config.eps, normParams));
     }
     this.norm = full
-      ? { w: trainable('norm.weight', [D], true), b: trainable('norm.bias', [D], true) }
+      ? { w: trainable('norm.weight', [D]), b: trainable('norm.bias', [D]) }
       : { w: frozen('norm.weight', [D]), b: frozen('norm.bias', [D]) };
     this.head = new Linear(b, this.ledger, 'head', '', D, classes,
       this.ledger.within('trainable', () => b.upload(parts.get('head.weight', [classes, D]).data, [classes, D])),
@@ -107,7 +114,7 @@ export class ViT {
     const b = this.backend;
     const { dim: D, tokens: T } = this.config;
     const B = input.shape[0];
-    this.noise = train ? this.blocks.map((_, n) => blockNoise(stepSeed, n)) : null;
+    this.noise = train ? seededNoise(b, stepSeed) : null;
     const tokens = this.ledger.within(train ? 'activations' : 'scratch', () => {
       if (!this.patch) return input;
       const emb = this.patch.forward(input, null);
@@ -120,7 +127,7 @@ export class ViT {
     const blockInputs: Tensor[] = [];
     this.blocks.forEach((block, n) => {
       blockInputs.push(x);
-      const y = block.forward(x, this.noise?.[n] ?? null, train);
+      const y = block.forward(x, this.blockNoise(n), train);
       if (!train && x !== input) b.free(x);
       x = y;
     });
@@ -159,7 +166,7 @@ export class ViT {
       for (const t of [s.normed, s.mean, s.rstd, s.pooled]) b.free(t);
       for (let n = this.blocks.length - 1; n >= 0; n--) {
         const block = this.blocks[n];
-        const dPrev = block.backward(dx, this.noise?.[n] ?? null);
+        const dPrev = block.backward(dx, this.blockNoise(n));
         b.free(dx);
         dx = dPrev;
       }
@@ -169,6 +176,14 @@ export class ViT {
       b.free(dx);
     });
     this.saved = null;
+  }
+
+  /** Block n's noise in this step (null when not training). */
+  private blockNoise(n: number): BlockNoise {
+    if (!this.noise) return null;
+    const depth = this.blocks.length;
+    const rate = this.options.dropPath ?? 0;
+    return { source: this.noise, block: n, depthRate: depth > 1 ? (rate * n) / (depth - 1) : 0 };
   }
 
   private embeddingBackward(dTokens: Tensor, patches: Tensor): void {
@@ -197,7 +212,7 @@ export interface BlockParts {
   init: () => number;
   get: (name: string, shape: readonly number[]) => NamedArray;
   frozen: (name: string, shape: readonly number[]) => Tensor;
-  trainable: (name: string, shape: readonly number[], decay: boolean) => Tensor;
+  trainable: (name: string, shape: readonly number[]) => Tensor;
 }
 
 /**
@@ -218,9 +233,9 @@ export function blockParts(
     return w;
   };
   const frozen = (name: string, shape: readonly number[]) => ledger.within('frozen', () => backend.upload(get(name, shape).data, shape));
-  const trainable = (name: string, shape: readonly number[], decay: boolean) => {
+  const trainable = (name: string, shape: readonly number[]) => {
     const tensor = ledger.within('trainable', () => backend.upload(get(name, shape).data, shape));
-    onTrainable({ name, tensor, decay, grad: null });
+    onTrainable(param(name, tensor));
     return tensor;
   };
   return { backend, ledger, weights, config, init, get, frozen, trainable };
@@ -250,7 +265,7 @@ export function blockLayers(parts: BlockParts, prefix: string, plan: TuningPlan 
     return new Linear(b, ledger, path, branchName, dIn, dOut, w, bias, spec, branchInit, full);
   };
   const norm = (name: string) => (full
-    ? { w: trainable(`${prefix}${name}.weight`, [D], true), b: trainable(`${prefix}${name}.bias`, [D], true) }
+    ? { w: trainable(`${prefix}${name}.weight`, [D]), b: trainable(`${prefix}${name}.bias`, [D]) }
     : { w: frozen(`${prefix}${name}.weight`, [D]), b: frozen(`${prefix}${name}.bias`, [D]) });
   return {
     norm1: norm('norm1'), norm2: norm('norm2'),
@@ -308,17 +323,4 @@ function branchValues(weights: Weights, prefix: string, spec: BranchSpec, dIn: n
     values.beta = stored('beta') ?? Float32Array.of(0);
   }
   return values;
-}
-
-/** Distinct dropout and DropPath seeds for every linear of block n in the step seeded `seed`. */
-function blockNoise(seed: number, n: number): BlockNoise {
-  const mix = (a: number, b: number) => {
-    let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b) ^ b;
-    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-    return (h ^ (h >>> 16)) >>> 0;
-  };
-  const names = ['q', 'k', 'v', 'proj', 'fc1', 'fc2'] as const;
-  return Object.fromEntries(names.map((name, i) => [name, {
-    dropoutSeed: mix(mix(seed, n), 2 * i), dropPathSeed: mix(mix(seed, n), 2 * i + 1),
-  }])) as BlockNoise;
 }

@@ -1,6 +1,6 @@
 // torch.optim.AdamW over a model's trainable tensors, with optional clipping of the global gradient
 // norm (torch.nn.utils.clip_grad_norm_). The moments live in the optimizer pool; gradients are
-// consumed (freed) by each step. Weight decay skips tensors marked decay = false (cls_token, pos_embed).
+// consumed (freed) by each step. Weight decay skips tensors marked decay = false (model/param.ts: 1-D tensors, biases, cls_token, pos_embed).
 
 import type { Backend, Tensor } from '../backend.js';
 import type { MemoryLedger } from '../model/memory.js';

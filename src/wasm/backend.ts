@@ -527,6 +527,16 @@ export class WasmBackend implements Backend {
     else w.dropPath(this.ptr(x), this.ptr(out), B, B === 0 ? 0 : n / B, seed32, cut, scale);
   }
 
+  maskScale(x: Tensor, mask: Tensor, scale: number, out: Tensor): void {
+    const n = this.flat(x, 'x');
+    const m = this.flat(mask, 'mask');
+    expectShape(out, x.shape, 'out');
+    expectDistinct({ out }, { x, mask });
+    if (m === 0 ? n !== 0 : n % m !== 0) throw new BackendError(`wasm backend: maskScale mask of ${m} elements does not divide x ${describe(x)}`);
+    if (!Number.isFinite(scale)) throw new BackendError(`wasm backend: maskScale scale must be finite, got ${scale}`);
+    this.exports().maskScale(this.ptr(x), this.ptr(mask), this.ptr(out), m, m === 0 ? 0 : n / m, scale);
+  }
+
   // ---- internals ----
 
   /** Runs one call per piece: on the pool when there are several, else here. */

@@ -72,6 +72,7 @@ export interface SnellExports {
   ): void;
   dropout(x: number, out: number, n: number, first: number, seed: number, cut: number, scale: number): void;
   dropPath(x: number, out: number, B: number, len: number, seed: number, cut: number, scale: number): void;
+  maskScale(x: number, mask: number, out: number, B: number, len: number, scale: number): void;
 }
 
 /** Bytes in one wasm page, and the wasm32 ceiling the module declares as its maximum (65536 pages). */

@@ -422,6 +422,10 @@ export class WebGpuBackend implements Backend {
     this.health.check();
     this.ops.dropPath(x, p, seed, out);
   }
+  maskScale(x: Tensor, mask: Tensor, scale: number, out: Tensor): void {
+    this.health.check();
+    this.ops.maskScale(x, mask, scale, out);
+  }
 
   // ---- helpers ----
 

@@ -83,6 +83,7 @@ export const TRANSFORMER_KERNELS = {
   geluBackward: ELEMENTWISE('gelu_backward', [[1, 'read'], [2, 'read'], [3, 'write']]),
   dropout: ELEMENTWISE('dropout', [[1, 'read'], [3, 'write']]),
   dropPath: ELEMENTWISE('drop_path', [[1, 'read'], [3, 'write']]),
+  maskScale: ELEMENTWISE('mask_scale', [[1, 'read'], [2, 'read'], [3, 'write']]),
   // reduce.wgsl
   sumRowsPartial: REDUCE('sum_rows_partial', [[1, 'read'], [2, 'write']]), // x, partial
   sumChunks: REDUCE('sum_chunks', [[2, 'write'], [3, 'write']]), // partial, out

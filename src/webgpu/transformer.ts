@@ -96,6 +96,19 @@ export class TransformerOps {
     this.noise('dropPath', K.dropPath, x, p, seed, out, g.size, samples === 0 ? 1 : g.size / samples);
   }
 
+  maskScale(x: Tensor, mask: Tensor, scale: number, out: Tensor): void {
+    const op = 'maskScale';
+    const n = this.f32(op, 'x', x).size;
+    const m = this.f32(op, 'mask', mask).size;
+    this.sized(op, { out }, n);
+    this.distinct(op, { out }, { x, mask });
+    if (m === 0 ? n !== 0 : n % m !== 0) throw new BackendError(`maskScale: a mask of ${m} elements does not divide x of ${n}`);
+    if (!Number.isFinite(scale)) throw new BackendError(`maskScale: scale must be finite, got ${scale}`);
+    if (n === 0) return;
+    const hi = Math.fround(scale);
+    this.elementwise(K.maskScale, n, [x, mask, out], n / m, [0, 0, f32bits(hi), f32bits(scale - hi)]);
+  }
+
   // ---- reduce.wgsl ----
 
   sumRows(x: Tensor, out: Tensor, accumulate = false): void {

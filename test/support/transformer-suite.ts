@@ -226,5 +226,22 @@ export function describeTransformerBackend(name: string, create: () => Promise<B
       b.dropout(up(x, [B, n]), 0, 5, same);
       expect(await f32(same)).toEqual(x);
     });
+
+    it('maskScale applies a given mask elementwise and per sample', async () => {
+      const [B, n] = [12, 35];
+      const x = uniform(B * n, 31);
+      const draws = uniform(B * n, 32);
+      const element = Float32Array.from(draws, (u) => (u > 0 ? 1 : 0));
+      const sample = Float32Array.from({ length: B }, (_, i) => (i % 3 === 1 ? 0 : 1));
+      const scale = 1 / 0.9;
+      const out = poisoned([B, n]);
+      b.maskScale(up(x, [B, n]), up(element, [B, n]), scale, out);
+      expectClose(await f32(out), x.map((v, q) => v * element[q] * scale), 1e-7, 'elementwise');
+      b.maskScale(up(x, [B, n]), up(sample, [B]), scale, out);
+      const got = await f32(out);
+      expectClose(got, x.map((v, q) => v * sample[Math.floor(q / n)] * scale), 1e-7, 'per sample');
+      expect(got.slice(n, 2 * n).every((v) => v === 0)).toBe(true);
+      expect(() => b.maskScale(up(x, [B, n]), up(new Float32Array(11), [11]), scale, out)).toThrow(/mask/);
+    });
   });
 }
