@@ -67,7 +67,7 @@ describe('snell train stopped by a signal (wasm)', () => {
 describe('snell train killed and resumed (wasm)', () => {
   const run = ['--epochs', '2', '--save-every', '10', '--seed', '3'];
 
-  it('SIGKILL after the first checkpoint, then --resume DIR: the same adapter bytes and per-step losses', async () => {
+  it('SIGKILL after a checkpoint, then --resume DIR: the same adapter bytes, per-step losses and selected epoch', async () => {
     const whole = fresh('whole');
     const a = await train([...run, '--out', whole]);
     expect(a.code).toBe(0);
@@ -75,19 +75,24 @@ describe('snell train killed and resumed (wasm)', () => {
 
     const broken = fresh('broken');
     const b = await train([...run, '--out', broken], (e, child) => {
-      if (e.event === 'checkpoint' && e.step === 10) child.kill('SIGKILL');
+      // after epoch 1 (25 steps) and its validation: the checkpoint carries the best model so far
+      if (e.event === 'checkpoint' && e.step === 30) child.kill('SIGKILL');
     });
     expect(b.signal).toBe('SIGKILL');
     expect(existsSync(join(broken, 'adapter_model.safetensors'))).toBe(false);
+    expect(existsSync(join(broken, 'checkpoints', 'step-0000030', 'best.safetensors'))).toBe(true);
     const c = await train(['--resume', broken]);
     expect(c.code).toBe(0);
-    expect(c.events.find((e) => e.event === 'resume')).toMatchObject({ step: 10 });
+    expect(c.events.find((e) => e.event === 'resume')).toMatchObject({ step: 30 });
+    const selected = (r: typeof a) => r.events.find((e) => e.event === 'selected');
+    expect(selected(a)).toBeDefined();
+    expect(selected(c)).toEqual(selected(a));
 
     for (const file of ['adapter_model.safetensors', 'adapter_config.json']) {
       expect(Buffer.compare(readFileSync(join(broken, file)), readFileSync(join(whole, file))), file).toBe(0);
     }
     const [all, resumed] = [losses(a.events), losses(c.events)];
-    expect([...resumed.keys()]).toEqual(Array.from({ length: 40 }, (_, i) => 10 + i));
+    expect([...resumed.keys()]).toEqual(Array.from({ length: 20 }, (_, i) => 30 + i));
     for (const [step, loss] of resumed) expect(loss, `step ${step}`).toBe(all.get(step));
   }, 300_000);
 

@@ -127,7 +127,7 @@ describe('snell commands', () => {
       ['--max-grad-norm', '-1', '--max-grad-norm must be a number ≥ 0, got -1'],
       ['--sparsity', '1', '--sparsity must be a number with 0 ≤ x < 1, got 1'],
       ['--sparsity', '-0.1', '--sparsity must be a number with 0 ≤ x < 1, got -0.1'],
-      ['--dropout', '1', '--dropout must be a number with 0 ≤ x < 1, got 1'],
+      ['--branch-dropout', '1', '--branch-dropout must be a number with 0 ≤ x < 1, got 1'],
       ['--drop-path', '1.5', '--drop-path must be a number with 0 ≤ x < 1, got 1.5'],
       ['--rank', '0', '--rank must be an integer ≥ 1, got 0'],
       ['--kernel-heads', '1.5', '--kernel-heads must be an integer ≥ 1, got 1.5'],
@@ -139,5 +139,27 @@ describe('snell commands', () => {
     // the bounds themselves, where allowed
     expect(parseFlags(['--sparsity', '0', '--warmup', '0', '--batch', '1', '--lr', '1e-9'], train.flags).flags)
       .toMatchObject({ sparsity: 0, warmup: 0, batch: 1, lr: 1e-9 });
+  });
+  it('--recipe snell-vtab sets the authors\' hyper-parameters as defaults; flags given still win', () => {
+    const { flags } = parseFlags(['--recipe', 'snell-vtab', '--lr', '2e-3', '--batch', '8'], train.flags);
+    expect(flags).toMatchObject({
+      lr: 2e-3, batch: 8, 'weight-decay': 0.01, epochs: 100, schedule: 'epoch', 'warmup-epochs': 10, 'warmup-lr': 1e-6,
+      'min-lr': 1e-5, 'drop-path': 0.1, rank: 32, 'kernel-heads': 2, sparsity: 0.5, method: 'snell',
+    });
+    expect(parseFlags([], train.flags).flags).toMatchObject({ schedule: 'step', rank: 8, 'weight-decay': 1e-4 });
+    expect(() => parseFlags(['--recipe', 'fgvc'], train.flags)).toThrow(/--recipe must be one of snell-vtab/);
+  });
+
+  it('a new task starts from a fresh head; --keep-head keeps the pretrained one', async () => {
+    // the embedded model was trained on Fashion-MNIST: with its head and a learning rate of almost
+    // nothing it classifies Fashion-MNIST; a fresh head is at chance
+    const accuracy = async (extra: string[]) => {
+      const r = await run(train, ['--model', 'embedded', '--data', 'fashion-mnist', '--split', 'vtab1k', '--backend', 'wasm', '--method', 'linear',
+        '--epochs', '1', '--lr', '1e-9', '--select', 'last', '--json', ...extra]);
+      expect(r.code).toBe(0);
+      return r.out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).find((e) => e.event === 'result').test.accuracy as number;
+    };
+    expect(await accuracy(['--keep-head'])).toBeGreaterThan(0.8);
+    expect(await accuracy([])).toBeLessThan(0.3);
   });
 });

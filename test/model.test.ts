@@ -108,6 +108,37 @@ describe('ViT engine', () => {
     }
   });
 
+  it('keepBest ends with the parameters of the best validation epoch; without it, the last', async () => {
+    // noisy samples whose class shifts their mean; a high learning rate, so validation accuracy goes up and down
+    const sized = (n: number, from: number): Dataset => ({
+      size: n, sampleShape: [4, 12],
+      get: (idx) => {
+        const inputs = new Float32Array(idx.length * 48);
+        idx.forEach((i, k) => inputs.set(uniform(48, from + i + 1).map((v) => v + 0.3 * (i % 5) - 0.6), k * 48));
+        return { inputs, labels: Uint32Array.from(idx, (i) => i % 5) };
+      },
+    });
+    const [train, val] = [sized(40, 0), sized(20, 1000)];
+    for (const keepBest of [true, false]) {
+      const model = new ViT(b, config, weights, { plan: { ...DEFAULT_PLAN, rank: 4 }, seed: 3 });
+      const trainer = new Trainer(model);
+      const epochs = await trainer.fit(train, { epochs: 6, batchSize: 8, lr: 1e-1, validation: val, keepBest });
+      const accuracies = epochs.map((e) => e.validation!.accuracy);
+      const now = await trainer.evaluate(val, 8);
+      if (keepBest) {
+        const best = trainer.best!;
+        expect(best.epoch).toBe(accuracies.indexOf(Math.max(...accuracies)));
+        expect(best.epoch).toBeLessThan(5); // the restore is exercised: later epochs changed the parameters
+        expect(now).toEqual(best.validation);
+        for (const p of model.params()) expect(await b.read(p.tensor), p.name).toEqual(best.params.get(p.name));
+      } else {
+        expect(trainer.best).toBeNull();
+        expect(now).toEqual(epochs[5].validation);
+      }
+      model.dispose();
+    }
+  });
+
   it('a label outside the head is refused before any step, with the fix', async () => {
     const model = new ViT(b, config, weights, { plan: null, seed: 3 });
     const bad: Dataset = { ...data, get: (idx) => ({ ...data.get(idx), labels: Uint32Array.from(idx, (i) => (i === 2 ? 5 : 0)) }) };

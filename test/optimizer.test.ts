@@ -37,13 +37,25 @@ describe('AdamW with clipping', () => {
 });
 
 describe('learning-rate schedule', () => {
-  const s = { lr: 1e-3, minLr: 1e-5, warmup: 10, total: 110 };
+  const s = { lr: 1e-3, minLr: 1e-5, warmup: 10, warmupFrom: 0, total: 110, perEpoch: false };
   it('warms up linearly, then decays along a cosine to minLr', () => {
-    expect(learningRate(s, 0)).toBeCloseTo(1e-4, 12);
-    expect(learningRate(s, 9)).toBeCloseTo(1e-3, 12);
-    expect(learningRate(s, 10)).toBeCloseTo(1e-3, 12);
-    expect(learningRate(s, 60)).toBeCloseTo(1e-5 + 0.5 * (1e-3 - 1e-5), 12);
-    expect(learningRate(s, 110)).toBeCloseTo(1e-5, 12);
-    for (let t = 11; t < 110; t++) expect(learningRate(s, t)).toBeLessThan(learningRate(s, t - 1));
+    expect(learningRate(s, 0, 0)).toBeCloseTo(1e-4, 12);
+    expect(learningRate(s, 9, 0)).toBeCloseTo(1e-3, 12);
+    expect(learningRate(s, 10, 0)).toBeCloseTo(1e-3, 12);
+    expect(learningRate(s, 60, 3)).toBeCloseTo(1e-5 + 0.5 * (1e-3 - 1e-5), 12);
+    expect(learningRate(s, 110, 5)).toBeCloseTo(1e-5, 12);
+    for (let t = 11; t < 110; t++) expect(learningRate(s, t, 0)).toBeLessThan(learningRate(s, t - 1, 0));
+    expect(learningRate({ ...s, warmupFrom: 1e-6 }, 0, 0)).toBeCloseTo(1e-6 + (1e-3 - 1e-6) / 10, 12);
+  });
+
+  it("per epoch, as timm 0.5.4's CosineLRScheduler stepped after each epoch (the reference's train.py)", () => {
+    const e = { lr: 1e-3, minLr: 1e-5, warmup: 10, warmupFrom: 1e-6, total: 100, perEpoch: true };
+    // epoch 0 at warmup_lr_init; epoch e ≥ 1 at the scheduler's value for t = e − 1
+    expect(learningRate(e, 0, 0)).toBe(1e-6);
+    expect(learningRate(e, 999, 1)).toBe(1e-6);
+    expect(learningRate(e, 5, 2)).toBeCloseTo(1e-6 + 0.999e-3 / 10, 15);
+    expect(learningRate(e, 0, 11)).toBeCloseTo(9.757729756e-4, 12); // t = 10: 1e-5 + 495e-6·(1 + cos(π/10))
+    expect(learningRate(e, 0, 51)).toBeCloseTo(5.05e-4, 15); // t = 50: halfway down the cosine
+    expect(learningRate(e, 0, 100)).toBeGreaterThan(1e-5);
   });
 });

@@ -74,19 +74,19 @@ async function snapshot(s: Session, r: StartRequest, step: number, optimizer: Ad
   return { request: r, step, stepsPerEpoch, adapter: Object.fromEntries(folder.files), optimizer, history: structuredClone(history), savedAt: Date.now() };
 }
 
-/** The model on `backend`: from the base (a new head when the class count differs), or from a checkpoint. */
+/** Stochastic depth of the blocks' residuals while training, as the reference trains (the CLI's --drop-path). */
+const DROP_PATH = 0.1;
+
+/** The model on `backend`: the base with a fresh head (a new task, as the reference starts one), or a checkpoint. */
 async function buildModel(backend: Backend, base: LoadedCheckpoint, classes: number, r: StartRequest, from: SavedRun | null): Promise<ViT> {
   if (from) {
     const a = await loadAdapter(blobFolder(from.adapter, 'checkpoint'), base);
-    return new ViT(backend, a.config, a.weights, { plan: a.plan, seed: 0 });
+    return new ViT(backend, a.config, a.weights, { plan: a.plan, seed: 0, dropPath: DROP_PATH });
   }
-  let { weights, config } = base;
-  if (config.classes !== classes) {
-    weights = replaceHead(weights, classes, 0);
-    config = { ...config, classes };
-  }
+  const weights = replaceHead(base.weights, classes, 0);
+  const config = { ...base.config, classes };
   const plan = { ...DEFAULT_PLAN, method: 'snell' as const, rank: r.rank, sparsity: r.sparsity };
-  return new ViT(backend, config, weights, { plan, seed: 0 });
+  return new ViT(backend, config, weights, { plan, seed: 0, dropPath: DROP_PATH });
 }
 
 /** Starts a run, or (with `from`, a saved run's record) continues it exactly from its checkpoint. */

@@ -13,6 +13,11 @@ export interface Flag {
   choices?: readonly string[];
   /** The range of a number flag: bounds inclusive unless marked open, and whether it must be whole. */
   range?: NumberRange;
+  /**
+   * A string flag that names a preset: each choice's values replace the defaults of other flags;
+   * flags given on the command line still win.
+   */
+  presets?: Readonly<Record<string, Readonly<Flags>>>;
 }
 
 export interface NumberRange {
@@ -47,6 +52,7 @@ export type Flags = Record<string, string | number | boolean | undefined>;
 export function parseFlags(args: string[], spec: FlagSpec): { flags: Flags; positional: string[] } {
   const flags: Flags = Object.fromEntries(Object.entries(spec).map(([k, f]) => [k, f.default]));
   const positional: string[] = [];
+  const given = new Set<string>();
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (!arg.startsWith('--')) {
@@ -56,6 +62,7 @@ export function parseFlags(args: string[], spec: FlagSpec): { flags: Flags; posi
     const name = arg.slice(2);
     const f = spec[name];
     if (!f) throw new UsageError(`unknown flag --${name}; flags here: ${Object.keys(spec).map((k) => `--${k}`).join(' ')}`);
+    given.add(name);
     if (f.type === 'boolean') {
       flags[name] = true;
       continue;
@@ -71,6 +78,10 @@ export function parseFlags(args: string[], spec: FlagSpec): { flags: Flags; posi
       if (f.choices && !f.choices.includes(value)) throw new UsageError(`--${name} must be one of ${f.choices.join(', ')}, got "${value}"`);
       flags[name] = value;
     }
+  }
+  for (const [name, f] of Object.entries(spec)) {
+    const preset = f.presets && typeof flags[name] === 'string' ? f.presets[flags[name] as string] : undefined;
+    for (const [key, value] of Object.entries(preset ?? {})) if (!given.has(key)) flags[key] = value;
   }
   return { flags, positional };
 }

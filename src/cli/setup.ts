@@ -37,8 +37,8 @@ export const PLAN_FLAGS: Record<string, Flag> = {
   'kernel-heads': { type: 'number', help: 'kernel heads H of SNELL (LoRA uses 1)', default: 2, range: { min: 1, integer: true } },
   sparsity: { type: 'number', help: 'sparsity s: keep |ΔW| above its s-quantile (snell, snella-kernel)', default: 0.5, range: { min: 0, max: 1, openMax: true } },
   targets: { type: 'string', help: 'linears carrying branches, a pattern over q|k|v|proj|fc1|fc2', default: 'q|k|v|proj|fc1|fc2' },
-  dropout: { type: 'number', help: 'dropout on the branch input while training (never on proj)', default: 0.1, range: { min: 0, max: 1, openMax: true } },
-  'drop-path': { type: 'number', help: 'DropPath on the branch output while training', default: 0.1, range: { min: 0, max: 1, openMax: true } },
+  'branch-dropout': { type: 'number', help: 'dropout on the branch input while training (one mask for q, k and v; none on proj)', default: 0.1, range: { min: 0, max: 1, openMax: true } },
+  'branch-drop-path': { type: 'number', help: 'DropPath on each branch output while training (per sample)', default: 0.1, range: { min: 0, max: 1, openMax: true } },
 };
 
 /** The architecture of the embedded model, also used by --model scratch. */
@@ -144,8 +144,8 @@ export function planFromFlags(flags: Flags): TuningPlan | null {
     kernelHeads: lora ? 1 : (flags['kernel-heads'] as number),
     sparsity: lora || method === 'klora' ? 0 : (flags.sparsity as number),
     targets: targetsMatching(flags.targets as string),
-    branchDropout: flags.dropout as number,
-    branchDropPath: flags['drop-path'] as number,
+    branchDropout: flags['branch-dropout'] as number,
+    branchDropPath: flags['branch-drop-path'] as number,
   };
   return plan;
 }

@@ -21,6 +21,7 @@ import { type BackendFactory, MAX_RECOVERIES, replacementBackend } from '../trai
 import { NonFiniteLossError, Trainer } from '../train/trainer.js';
 import { type Command, type Flag, type Flags, UsageError } from './args.js';
 import { progress } from './progress.js';
+import { RECIPES } from './recipes.js';
 import { findRunCheckpoint, readRunCheckpoint, writeRunCheckpoint } from './run-checkpoint.js';
 import { DATA_FLAGS, loadData, loadModel, MODEL_FLAGS, type ModelSource, planFromFlags, PLAN_FLAGS } from './setup.js';
 
@@ -46,8 +47,22 @@ export const TRAIN_FLAGS = {
     type: 'number', range: { min: 0, openMin: true },
     help: `peak learning rate (AdamW); default by method: ${Object.entries(DEFAULT_LR).map(([m, lr]) => `${m} ${lr}`).join(', ')}`,
   },
-  'weight-decay': { type: 'number', help: 'AdamW weight decay (not on cls_token, pos_embed)', default: 1e-4, range: { min: 0 } },
-  warmup: { type: 'number', help: 'linear warmup steps before the cosine decay', default: 20, range: { min: 0, integer: true } },
+  'weight-decay': { type: 'number', help: 'AdamW weight decay (not on biases, 1-D tensors, cls_token, pos_embed)', default: 1e-4, range: { min: 0 } },
+  'drop-path': { type: 'number', help: "stochastic depth of the blocks' residuals while training, rising linearly over the blocks to this rate (timm's drop_path_rate)", default: 0.1, range: { min: 0, max: 1, openMax: true } },
+  'keep-head': { type: 'boolean', help: "start from the checkpoint's classifier head when its class count matches the data (default: a fresh head, as for a new task)" },
+  select: {
+    type: 'string', choices: ['best-val', 'last'], default: 'best-val',
+    help: 'the model kept and tested: the epoch with the best validation accuracy (needs a validation split: --split vtab1k), or the last',
+  },
+  schedule: { type: 'string', help: 'the learning rate changes every step, or once per epoch as the reference trains', choices: ['step', 'epoch'], default: 'step' },
+  warmup: { type: 'number', help: 'linear warmup steps before the cosine decay (--schedule step)', default: 20, range: { min: 0, integer: true } },
+  'warmup-epochs': { type: 'number', help: 'linear warmup epochs before the cosine decay (--schedule epoch)', default: 10, range: { min: 0, integer: true } },
+  'warmup-lr': { type: 'number', help: 'learning rate the warmup starts from', default: 0, range: { min: 0 } },
+  'min-lr': { type: 'number', help: 'floor of the cosine decay', default: 0, range: { min: 0 } },
+  recipe: {
+    type: 'string', choices: Object.keys(RECIPES), presets: RECIPES,
+    help: "a published recipe's hyper-parameters as defaults (snell-vtab: the SNELL authors' VTAB-1k scripts; src/cli/recipes.ts lists each value and its source); flags given still win",
+  },
   'max-grad-norm': { type: 'number', help: 'clip the global gradient norm (0: off)', default: 0, range: { min: 0 } },
   out: { type: 'string', help: 'folder for the adapter (or, with --method full, the checkpoint)' },
   resume: {
@@ -103,8 +118,11 @@ async function startingModel(flags: Flags, source: ModelSource, classes: number,
   }
   if (dir !== null) return loadAdapter(nodeFolder(dir), source.checkpoint);
   let { weights, config } = source.checkpoint;
-  if (config.classes !== classes) {
-    if (first && flags.resume) throw new Error(`the adapter in ${flags.resume} has a ${config.classes}-class head, ${flags.data} has ${classes} classes`);
+  if (first && flags.resume && config.classes !== classes) {
+    throw new Error(`the adapter in ${flags.resume} has a ${config.classes}-class head, ${flags.data} has ${classes} classes`);
+  }
+  // a new task starts from a fresh head, as the reference does; --keep-head keeps a matching one
+  if (!flags.resume && (!flags['keep-head'] || config.classes !== classes)) {
     weights = replaceHead(weights, classes, seed);
     config = { ...config, classes };
   }
@@ -144,12 +162,15 @@ async function run(given: Flags, _positional: string[] = [], host: TrainHost = N
   const checkpoints = out ?? scratch;
   const stepsPerEpoch = Math.ceil(data.train.size / (flags.batch as number));
   let lastStep = (from?.state.step ?? 0) - 1;
-  let best = from?.state.bestValidation ?? null;
+  const keepBest = flags.select === 'best-val' && data.val !== null;
+  if (flags.select === 'best-val' && !data.val) show.info('select', { select: 'last' }, 'no validation split (--split full): the last model is kept and tested');
   let model: ViT | null = null;
   let trainer: Trainer | null = null;
   const checkpoint = async (step: number, optimizer: AdamWSnapshot) => {
     const t0 = performance.now();
-    const dir = await writeRunCheckpoint(checkpoints!, { step, flags, bestValidation: best }, optimizer, flags.keep as number,
+    const best = trainer?.best ?? null;
+    const bestValidation = best ? { ...best.validation, step: best.step, epoch: best.epoch } : null;
+    const dir = await writeRunCheckpoint(checkpoints!, { step, flags, bestValidation }, optimizer, best, flags.keep as number,
       (d) => saveModel(model!, source.checkpoint, d, { ...flags, dtype: 'F32' })); // F32 whatever --dtype says: a resume must be exact
     show.info('checkpoint', { step, dir, ms: performance.now() - t0 }, `checkpoint after step ${step}: ${dir} (${(performance.now() - t0).toFixed(0)} ms)`);
   };
@@ -160,7 +181,7 @@ async function run(given: Flags, _positional: string[] = [], host: TrainHost = N
   try {
     for (let recoveries = 0; ; recoveries++) {
       const start = await startingModel(flags, source, data.classes.length, from?.dir ?? plainAdapter, recoveries === 0);
-      model = new ViT(backend, start.config, start.weights, { plan: start.plan, seed });
+      model = new ViT(backend, start.config, start.weights, { plan: start.plan, seed, dropPath: flags['drop-path'] as number });
       trainer = new Trainer(model);
       const trainable = model.params().reduce((a, p) => a + p.tensor.size, 0);
       if (recoveries === 0) {
@@ -170,10 +191,12 @@ async function run(given: Flags, _positional: string[] = [], host: TrainHost = N
       try {
         await trainer.fit(data.train, {
           epochs: flags.epochs as number, batchSize: flags.batch as number, lr: flags.lr as number,
-          weightDecay: flags['weight-decay'] as number, warmupSteps: flags.warmup as number,
+          weightDecay: flags['weight-decay'] as number, schedule: flags.schedule as 'step' | 'epoch',
+          warmupSteps: flags.warmup as number, warmupEpochs: flags['warmup-epochs'] as number,
+          warmupLr: flags['warmup-lr'] as number, minLr: flags['min-lr'] as number,
           maxGradNorm: (flags['max-grad-norm'] as number) > 0 ? (flags['max-grad-norm'] as number) : null,
-          seed, validation: data.val ?? undefined, signal: stop.signal,
-          resume: from ? { step: from.state.step, optimizer: from.optimizer } : undefined,
+          seed, validation: data.val ?? undefined, keepBest, signal: stop.signal,
+          resume: from ? { step: from.state.step, optimizer: from.optimizer, best: from.best } : undefined,
           onNonFinite: flags['on-nonfinite'] as 'stop' | 'skip',
           onSkip: (e) => show.info('skipped', e, `step ${e.step + 1}: loss ${e.loss}, step skipped (--on-nonfinite skip)`),
           checkpointEvery: checkpoints ? (flags['save-every'] as number) || stepsPerEpoch : undefined,
@@ -182,10 +205,7 @@ async function run(given: Flags, _positional: string[] = [], host: TrainHost = N
             lastStep = e.step;
             show.step(e, stepsPerEpoch);
           },
-          onEpoch: (e) => {
-            if (e.validation && (!best || e.validation.accuracy > best.accuracy)) best = { ...e.validation, step: lastStep + 1 };
-            show.epoch(e, flags.epochs as number);
-          },
+          onEpoch: (e) => show.epoch(e, flags.epochs as number),
         });
         break;
       } catch (e) {
@@ -195,7 +215,7 @@ async function run(given: Flags, _positional: string[] = [], host: TrainHost = N
         model = null;
         const dir = checkpoints ? await findRunCheckpoint(checkpoints) : null;
         from = dir ? { dir, ...(await readRunCheckpoint(dir)) } : null;
-        [lastStep, best] = [(from?.state.step ?? 0) - 1, from?.state.bestValidation ?? null];
+        lastStep = (from?.state.step ?? 0) - 1;
         const next = await replacementBackend(host.openBackend, e);
         backend = next.backend;
         show.done();
@@ -217,9 +237,13 @@ async function run(given: Flags, _positional: string[] = [], host: TrainHost = N
   }
   const [m, t] = [model!, trainer!];
   show.done();
+  // what was kept: the best validation epoch (the trainer ended with its parameters), or the last step
+  const best = keepBest && !stop.signal.aborted ? t.best : null;
+  const selected = best ? { epoch: best.epoch + 1, step: best.step, validation: best.validation } : { step: lastStep + 1 };
+  if (best) show.info('selected', selected, `kept epoch ${best.epoch + 1} (after step ${best.step}): best validation accuracy ${(100 * best.validation.accuracy).toFixed(2)}%`);
   if (out) {
     await saveModel(m, source.checkpoint, out, flags);
-    await writeText(nodeFolder(out), 'training_state.json', `${JSON.stringify({ interrupted: stop.signal.aborted, step: lastStep, flags }, null, 2)}\n`);
+    await writeText(nodeFolder(out), 'training_state.json', `${JSON.stringify({ interrupted: stop.signal.aborted, step: lastStep, selected, flags }, null, 2)}\n`);
   }
   if (stop.signal.aborted && out) await checkpoint(lastStep + 1, (await t.optimizerSnapshot())!);
   if (stop.signal.aborted) {
@@ -231,7 +255,7 @@ async function run(given: Flags, _positional: string[] = [], host: TrainHost = N
   const seconds = (performance.now() - started) / 1000;
   const peak = m.memory().peakTotal;
   const trainable = m.params().reduce((a, p) => a + p.tensor.size, 0);
-  show.info('result', { method: flags.method, trainable, test, peakBytes: peak, seconds, backend: backend.kind },
+  show.info('result', { method: flags.method, trainable, test, selected, peakBytes: peak, seconds, backend: backend.kind },
     `${flags.method}: ${trainable} trainable parameters, ` +
     (test ? `test accuracy ${(100 * test.accuracy).toFixed(2)}% (${test.samples} images), ` : 'no test split, ') +
     `peak memory ${(peak / 2 ** 20).toFixed(1)} MiB, ${seconds.toFixed(1)} s`);

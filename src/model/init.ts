@@ -28,15 +28,19 @@ export function vitTensors(c: ViTConfig): Array<[string, number[], Init]> {
   return out;
 }
 
-/** timm's initialisation, seeded; with `zeros`, every tensor zero-filled (shapes only matter). */
-export function initViTWeights(c: ViTConfig, seed: number, zeros = false): Map<string, NamedArray> {
-  const next = rng(seed);
-  const normal = (std: number) => {
+/** N(0, std²) truncated at ±2σ (Box–Muller over `next`, redrawn outside), as timm's trunc_normal_(std) draws for std ≪ 1. */
+export function truncatedNormal(next: () => number): (std: number) => number {
+  return (std) => {
     for (;;) {
       const z = Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
       if (Math.abs(z) <= 2) return z * std;
     }
   };
+}
+
+/** timm's initialisation, seeded; with `zeros`, every tensor zero-filled (shapes only matter). */
+export function initViTWeights(c: ViTConfig, seed: number, zeros = false): Map<string, NamedArray> {
+  const normal = truncatedNormal(rng(seed));
   const fill: Record<Init, () => number> = { normal: () => normal(0.02), tiny: () => normal(1e-6), zeros: () => 0, ones: () => 1 };
   return new Map(vitTensors(c).map(([name, shape, init]) => {
     const size = shape.reduce((a, d) => a * d, 1);

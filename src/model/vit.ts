@@ -11,6 +11,7 @@ import type { Backend, Tensor } from '../backend.js';
 import { AdapterConfigError } from '../adapter/config.js';
 import { rng } from '../reference/random.js';
 import { Block, type BlockLayers, type BlockNoise } from './block.js';
+import { truncatedNormal } from './init.js';
 import { type NoiseSource, seededNoise } from './noise.js';
 import { type LinearName, type TuningPlan, type ViTConfig, checkViTConfig } from './config.js';
 import { Linear, type BranchSpec } from './linear.js';
@@ -301,9 +302,12 @@ function splitQkv(weights: Weights, prefix: string, D: number): Record<string, N
 }
 
 /**
- * A branch's initial values: from the checkpoint when present, else the reference's initialisation:
- * kaiming_uniform(a = √5) on In_Qs/Out_Qs (uniform ±1/√fan_in, fan_in = rows·r/H), LoRA's Out_Qs zero,
- * SNELLA's α = 1, γ = 1, β = 0, a dense ΔW zero.
+ * A branch's initial values: from the checkpoint when present, else what the reference trains from:
+ * kaiming_uniform(a = √5) on SNELL's In_Qs/Out_Qs (uniform ±1/√fan_in, fan_in = rows·r/H); LoRA's two
+ * projections N(0, 0.02²), since the reference model re-initialises every nn.Linear, its LoRA branch's
+ * included, with trunc_normal_(std 0.02) after building it (init_weights → _init_vit_weights), which
+ * replaces the branch's own kaiming-uniform down and zero up projection; SNELLA's α = 1, γ = 1, β = 0;
+ * a dense ΔW zero.
  */
 function branchValues(weights: Weights, prefix: string, spec: BranchSpec, dIn: number, dOut: number, next: () => number): Record<string, Float32Array> {
   if (spec.kind === 'dense') return { delta: weights.get(`${prefix}.delta`)?.data ?? new Float32Array(dIn * dOut) };
@@ -313,10 +317,10 @@ function branchValues(weights: Weights, prefix: string, spec: BranchSpec, dIn: n
     return Float32Array.from({ length: spec.kernelHeads * rows * k }, () => (2 * next() - 1) * bound);
   };
   const stored = (key: string) => weights.get(`${prefix}.${key}`)?.data;
-  const values: Record<string, Float32Array> = {
-    In_Qs: stored('In_Qs') ?? uniform(dIn),
-    Out_Qs: stored('Out_Qs') ?? (spec.kind === 'lora' ? new Float32Array(spec.kernelHeads * dOut * k) : uniform(dOut)),
-  };
+  const normal = truncatedNormal(next);
+  const lora = (rows: number) => Float32Array.from({ length: spec.kernelHeads * rows * k }, () => normal(0.02));
+  const fresh = spec.kind === 'lora' ? lora : uniform;
+  const values: Record<string, Float32Array> = { In_Qs: stored('In_Qs') ?? fresh(dIn), Out_Qs: stored('Out_Qs') ?? fresh(dOut) };
   if (spec.kind === 'snella') {
     values.alpha = stored('alpha') ?? Float32Array.of(1);
     values.gamma = stored('gamma') ?? Float32Array.of(1);

@@ -7,7 +7,7 @@ import { rng } from '../reference/random.js';
 import type { MemoryReport } from '../model/memory.js';
 import type { ViT } from '../model/vit.js';
 import { AdamW, ADAMW_DEFAULTS, type AdamWConfig, type AdamWSnapshot } from './adamw.js';
-import { learningRate } from './schedule.js';
+import { learningRate, type Schedule } from './schedule.js';
 
 /** Samples by index: inputs [n, ...sampleShape] and labels in [0, classes). */
 export interface Dataset {
@@ -43,20 +43,44 @@ export interface Evaluation {
   samples: number;
 }
 
+/** The parameters of the epoch with the best validation accuracy so far, by name, with that evaluation. */
+export interface BestModel {
+  epoch: number;
+  /** Steps completed when it was evaluated. */
+  step: number;
+  validation: Evaluation;
+  params: Map<string, Float32Array>;
+}
+
 export interface FitOptions {
   epochs: number;
   batchSize: number;
   lr?: number;
+  /** The cosine's floor. */
   minLr?: number;
   weightDecay?: number;
+  /** 'step' (default): the rate changes every step; 'epoch': once per epoch, as the reference trains (schedule.ts). */
+  schedule?: 'step' | 'epoch';
+  /** Warmup length, in steps under the 'step' schedule. */
   warmupSteps?: number;
+  /** Warmup length, in epochs under the 'epoch' schedule. */
+  warmupEpochs?: number;
+  /** Where warmup starts (default 0). */
+  warmupLr?: number;
   maxGradNorm?: number | null;
   seed?: number;
   /** Read back and report every n-th step (each report waits for the device); a non-finite loss read back stops the run. */
   logEvery?: number;
   validation?: Dataset;
+  /**
+   * Model selection on the validation set: keep a copy of the parameters whenever an epoch's validation
+   * accuracy beats every earlier one, and end the run with the best (needs `validation`). The test set
+   * plays no part. Off: the run ends with its last parameters.
+   */
+  keepBest?: boolean;
   onStep?: (e: StepEvent) => void;
-  onEpoch?: (e: EpochEvent) => void;
+  /** Called after each epoch (and its validation); the next epoch waits for a returned promise. */
+  onEpoch?: (e: EpochEvent) => void | Promise<void>;
   /** Stops after the current step; what was learned is kept. */
   signal?: AbortSignal;
   /**
@@ -64,7 +88,7 @@ export interface FitOptions {
    * and the noise seeds all follow from the step count, so with the parameters and optimizer restored
    * the run goes on exactly as if it had never stopped.
    */
-  resume?: { step: number; optimizer: AdamWSnapshot };
+  resume?: { step: number; optimizer: AdamWSnapshot; best?: BestModel | null };
   /**
    * A step whose loss is NaN or infinite: 'stop' (default) throws NonFiniteLossError at the first one
    * read back; 'skip' reads every step's loss before the update (one more wait for the device per step)
@@ -90,6 +114,7 @@ export class Trainer {
   private optimizer: AdamW | null = null;
   /** The step being run (or next to run). */
   private step = 0;
+  private bestModel: BestModel | null = null;
 
   constructor(readonly model: ViT) {}
 
@@ -117,8 +142,13 @@ export class Trainer {
     this.optimizer ??= new AdamW(b, model.ledger, model.params(), config);
     const start = o.resume?.step ?? 0;
     if (o.resume) this.optimizer.restore(o.resume.optimizer);
+    if (o.resume?.best !== undefined) this.bestModel = o.resume.best;
     const startEpoch = Math.floor(start / stepsPerEpoch);
-    const schedule = { lr: config.lr, minLr: o.minLr ?? 0, warmup: o.warmupSteps ?? 0, total };
+    const perEpoch = o.schedule === 'epoch';
+    const schedule: Schedule = {
+      lr: config.lr, minLr: o.minLr ?? 0, warmupFrom: o.warmupLr ?? 0, perEpoch,
+      warmup: (perEpoch ? o.warmupEpochs : o.warmupSteps) ?? 0, total: perEpoch ? o.epochs : total,
+    };
     const logEvery = o.logEvery ?? 1;
     const epochs: EpochEvent[] = [];
     let step = start;
@@ -132,7 +162,7 @@ export class Trainer {
         const t0 = performance.now();
         const batch = checkedLabels(data.get(order.slice(i, i + o.batchSize)), model.config.classes);
         const n = batch.labels.length;
-        const lr = learningRate(schedule, step);
+        const lr = learningRate(schedule, step, epoch);
         const { loss, correct } = this.forwardBackward(batch, n, data.sampleShape, seed * 7919 + step);
         const readLoss = async () => ((await b.read(loss)) as Float32Array)[0];
         const early = o.onNonFinite === 'skip' ? await readLoss() : null;
@@ -162,7 +192,8 @@ export class Trainer {
         }
         b.free(loss);
         b.free(correct);
-        if (o.onCheckpoint && o.checkpointEvery && (step + 1) % o.checkpointEvery === 0) {
+        // a checkpoint at the epoch's last step waits for the epoch's validation, so it holds the best model
+        if (o.onCheckpoint && o.checkpointEvery && (step + 1) % o.checkpointEvery === 0 && i + o.batchSize < data.size) {
           await o.onCheckpoint({ step: step + 1, epoch, optimizer: this.optimizer });
         }
         // Wasm steps finish without ever leaving the microtask queue; a turn of the event loop lets a
@@ -170,12 +201,41 @@ export class Trainer {
         if (o.signal) await nextTurn();
       }
       await b.flush();
-      const validation = o.validation && !o.signal?.aborted ? await this.evaluate(o.validation, o.batchSize) : null;
+      // a whole epoch is validated even when a stop came during its last step: a run resumed after it starts the next epoch
+      const whole = step === (epoch + 1) * stepsPerEpoch;
+      const validation = o.validation && whole ? await this.evaluate(o.validation, o.batchSize) : null;
+      if (o.keepBest && validation && validation.accuracy > (this.bestModel?.validation.accuracy ?? -Infinity)) {
+        this.bestModel = { epoch, step, validation, params: await this.readParams() };
+      }
+      if (whole && o.onCheckpoint && o.checkpointEvery && step % o.checkpointEvery === 0) {
+        await o.onCheckpoint({ step, epoch, optimizer: this.optimizer });
+      }
       const e = { epoch, loss: lossSum / Math.max(1, logged), accuracy: correctSum / Math.max(1, logged), seconds: (performance.now() - started) / 1000, validation, skipped };
       epochs.push(e);
-      o.onEpoch?.(e);
+      await o.onEpoch?.(e);
     }
+    if (o.keepBest && this.bestModel && !o.signal?.aborted) this.writeParams(this.bestModel.params);
     return epochs;
+  }
+
+  /** The best model so far under `keepBest` (null before its first validation, or without keepBest). */
+  get best(): BestModel | null {
+    return this.bestModel;
+  }
+
+  /** Every trainable tensor's current values, by name. */
+  private async readParams(): Promise<Map<string, Float32Array>> {
+    const values = new Map<string, Float32Array>();
+    for (const p of this.model.params()) values.set(p.name, (await this.model.backend.read(p.tensor)) as Float32Array);
+    return values;
+  }
+
+  private writeParams(values: Map<string, Float32Array>): void {
+    for (const p of this.model.params()) {
+      const data = values.get(p.name);
+      if (!data || data.length !== p.tensor.size) throw new Error(`the kept best model has ${data ? `${data.length} values` : 'no entry'} for ${p.name}, the model ${p.tensor.size}`);
+      this.model.backend.write(p.tensor, data);
+    }
   }
 
   /** The optimizer's state (moments and step count), for a checkpoint; null before the first fit. */
