@@ -101,6 +101,6 @@ describe('snell train killed and resumed (wasm)', () => {
     expect((await train(['--epochs', '1', '--save-every', '5', '--out', out])).code).toBe(0);
     const r = await train(['--resume', out, '--lr', '0.2']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/--lr 0.2 differs from the run being resumed \(0.05\): a resumed run keeps its flags; only --out, --epochs/);
+    expect(r.stderr).toMatch(/--lr 0.2 differs from the run being resumed \(0.1\): a resumed run keeps its flags; only --out, --epochs/);
   }, 120_000);
 });
