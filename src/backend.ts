@@ -9,6 +9,12 @@
 // Work is queued in order and may run lazily: a primitive returns before its result exists, and
 // `read` waits for everything queued before it. A tensor freed while queued work still uses it is
 // released only after that work has been submitted.
+//
+// Arguments are checked once for both backends (src/contract, one file per group of primitives, each
+// stating its rules): every tensor must be a live tensor of this backend with the dtype and shape its
+// primitive asks for, outputs never alias inputs or each other unless stated, scalar arguments lie in
+// their stated ranges. A broken rule throws a BackendError `<op>: <what is wrong and the fix>`, the
+// same on WebGPU and Wasm, before anything is queued. read() and flush() reject instead of throwing.
 
 export type BackendKind = 'webgpu' | 'wasm';
 export type DType = 'f32' | 'u32';
@@ -38,7 +44,7 @@ export interface Backend {
   /** Largest element count one tensor may have on this device. */
   readonly maxElements: number;
 
-  /** A new tensor holding `data` (f32 or u32 matching `dtype`). */
+  /** A new tensor holding `data` (f32 or u32 matching `dtype`, which defaults to the data's own type). */
   upload(data: Float32Array | Uint32Array, shape: readonly number[], dtype?: DType): Tensor;
   /** A new zero-filled tensor. */
   zeros(shape: readonly number[], dtype?: DType): Tensor;
@@ -46,7 +52,10 @@ export interface Backend {
   write(t: Tensor, data: Float32Array | Uint32Array): void;
   /** Copy of the tensor's contents once all queued work is done (Float32Array for f32, Uint32Array for u32). */
   read(t: Tensor): Promise<Float32Array | Uint32Array>;
-  /** Release a tensor (deferred until queued work that uses it has been submitted). */
+  /**
+   * Release a tensor (deferred until queued work that uses it has been submitted). Freeing a tensor twice
+   * is an error, except on a lost device, where freeing anything is harmless.
+   */
   free(t: Tensor): void;
   /** Submit queued work and wait for it to finish. */
   flush(): Promise<void>;
@@ -141,6 +150,9 @@ export interface Backend {
   /**
    * Mean cross-entropy over the batch: logits [B, C], labels u32 [B] → loss [1];
    * dLogits = (softmax(logits) − onehot(labels))/B; correct u32 [1] = #(argmax = label) (first max wins).
+   * Label values are not checked (a GPU kernel cannot raise, and checking would read the labels back):
+   * a label ≥ C makes its sample's loss term and dLogits row NaN, hence the loss NaN, and never counts
+   * as correct, on both backends. Check labels on the host before uploading them (the Trainer does).
    */
   softmaxCrossEntropy(logits: Tensor, labels: Tensor, loss: Tensor, dLogits: Tensor, correct: Tensor): void;
   /** out[0] (+)= Σ x², accumulated in float32 per workgroup, summed deterministically. */

@@ -69,6 +69,7 @@ describe('wasm backend specifics', () => {
     expect(await b.read(b.zeros([2]))).toBeInstanceOf(Float32Array);
     expect(() => b.upload(new Float32Array(3), [2])).toThrow(BackendError);
     expect(() => b.upload(new Float32Array(2), [2], 'u32')).toThrow(/takes a Uint32Array/);
+    expect(await b.read(b.upload(new Uint32Array([3]), [1]))).toEqual(new Uint32Array([3])); // the dtype follows the data
     b.destroy();
   });
 
@@ -76,13 +77,13 @@ describe('wasm backend specifics', () => {
     const b = await createWasmBackend();
     const a = b.zeros([3, 4]);
     const c = b.zeros([4, 5]);
-    expect(() => b.matmul(a, a, b.zeros([3, 4]))).toThrow(/inner dimensions differ/);
-    expect(() => b.matmul(a, c, b.zeros([3, 4]))).toThrow(/output is f32\[3, 4\], expected 3×5/);
+    expect(() => b.matmul(a, a, b.zeros([3, 4]))).toThrow(/^matmul: the inner dimensions differ/);
+    expect(() => b.matmul(a, c, b.zeros([3, 4]))).toThrow(/^matmul: out is f32\[3, 4\] \(3×4\), expected 3×5$/);
     const sq = b.zeros([4, 4]);
-    expect(() => b.matmul(sq, sq, sq)).toThrow(/same tensor/);
+    expect(() => b.matmul(sq, sq, sq)).toThrow(/^matmul: out and a are the same tensor/);
     b.free(c);
-    expect(() => b.read(c)).toThrow(/already freed/);
-    expect(() => b.free(c)).toThrow(/already freed/);
+    await expect(b.read(c)).rejects.toThrow(/^read: the tensor \(f32\[4, 5\]\) was already freed/);
+    expect(() => b.free(c)).toThrow(/^free: the tensor \(f32\[4, 5\]\) was already freed/);
     b.destroy();
   });
 
@@ -91,10 +92,10 @@ describe('wasm backend specifics', () => {
     const t = b.zeros([4]);
     b.destroy();
     expect(() => b.zeros([1])).toThrow(BackendError);
-    expect(() => b.read(t)).toThrow(/after destroy/);
+    await expect(b.read(t)).rejects.toThrow(/after destroy/);
     expect(() => b.write(t, new Float32Array(4))).toThrow(BackendError);
     expect(() => b.free(t)).toThrow(BackendError);
-    expect(() => b.flush()).toThrow(BackendError);
+    await expect(b.flush()).rejects.toThrow(BackendError);
     expect(() => b.matmul(t, t, t)).toThrow(BackendError);
     b.destroy(); // idempotent
   });
@@ -102,7 +103,8 @@ describe('wasm backend specifics', () => {
   it('two backends do not share tensors', async () => {
     const [b1, b2] = [await createWasmBackend(), await createWasmBackend()];
     const t = b1.zeros([2]);
-    expect(() => b2.read(t)).toThrow(/not created by this backend/);
+    await expect(b2.read(t)).rejects.toThrow(/^read: the tensor was not created by this backend: upload it here first$/);
+    expect(() => b2.add(t, t, b2.zeros([2]))).toThrow(/^add: a was not created by this backend/);
     b1.destroy();
     b2.destroy();
   });
