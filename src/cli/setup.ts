@@ -10,6 +10,7 @@ import type { SplitSet } from '../data/splits.js';
 import { VTAB_TRAIN, VTAB_VAL, vtab1k } from '../data/splits.js';
 import { type LoadedCheckpoint, loadCheckpoint } from '../io/checkpoint.js';
 import type { FileSystem } from '../io/file-system.js';
+import { type Geometry, GeometryError, geometryOf } from '../io/geometry.js';
 import type { Folder } from '../io/source.js';
 import { DEFAULT_PLAN, targetsMatching, type TuningPlan, type ViTConfig } from '../model/config.js';
 import { initViTWeights } from '../model/init.js';
@@ -42,12 +43,6 @@ export const PLAN_FLAGS: Record<string, Flag> = {
 /** The architecture of the embedded model, also used by --model scratch. */
 export const EMBEDDED_ARCH = { dim: 96, depth: 4, heads: 3, mlpRatio: 2, imageSize: 32, patch: 8, channels: 1 } as const;
 
-export interface Geometry {
-  size: number;
-  patch: number;
-  channels: 1 | 3;
-}
-
 export interface ModelSource {
   checkpoint: LoadedCheckpoint;
   geometry: Geometry;
@@ -55,15 +50,13 @@ export interface ModelSource {
   name: string;
 }
 
-/** Image size, patch and channels a checkpoint expects, from its stored patch embedding [D, C, p, p]. */
-function geometryOf(c: LoadedCheckpoint): Geometry {
-  const shape = c.layout.patchShape;
-  if (!shape || shape.length !== 4) throw new UsageError('the model has no patch embedding: it cannot take images');
-  const [, channels, patch] = shape;
-  const side = Math.round(Math.sqrt(c.config.tokens - 1));
-  if (side * side !== c.config.tokens - 1) throw new UsageError(`the model's ${c.config.tokens - 1} patches do not form a square image`);
-  if (channels !== 1 && channels !== 3) throw new UsageError(`the model takes ${channels}-channel images; 1 or 3 are supported`);
-  return { size: side * patch, patch, channels };
+/** The checkpoint's geometry; a model that cannot take images is a usage error (exit status 2). */
+function modelGeometry(c: LoadedCheckpoint): Geometry {
+  try {
+    return geometryOf(c);
+  } catch (e) {
+    throw e instanceof GeometryError ? new UsageError(e.message) : e;
+  }
 }
 
 /** The model --model names; its head is replaced later when the data has another class count. */
@@ -83,7 +76,7 @@ export async function loadModel(name: string, seed: number, files: FileSystem): 
     const folder: Folder = name === 'embedded' ? embeddedFolder() : files.folder(name);
     checkpoint = await loadCheckpoint(folder, { seed });
   }
-  return { checkpoint, geometry: geometryOf(checkpoint), name };
+  return { checkpoint, geometry: modelGeometry(checkpoint), name };
 }
 
 export interface DataSource {

@@ -7,7 +7,7 @@
 
 import { type BackendKind, DeviceLostError } from '../backend.js';
 import { loadAdapter, saveAdapter } from '../io/adapter.js';
-import { replaceHead, saveCheckpoint } from '../io/checkpoint.js';
+import { saveCheckpoint, withFreshHead } from '../io/checkpoint.js';
 import { mergeAdapter } from '../io/merge.js';
 import type { FileSystem } from '../io/file-system.js';
 import { writeText } from '../io/source.js';
@@ -114,8 +114,7 @@ async function startingModel(host: Host, flags: Flags, source: ModelSource, clas
   }
   // a new task starts from a fresh head, as the reference does; --keep-head keeps a matching one
   if (!flags.resume && (!flags['keep-head'] || config.classes !== classes)) {
-    weights = replaceHead(weights, classes, seed);
-    config = { ...config, classes };
+    ({ weights, config } = withFreshHead({ weights, config }, classes, seed));
   }
   return { weights, config, plan: planFromFlags(flags) };
 }
