@@ -1,14 +1,8 @@
 // The package entry for deno (the "deno" export condition): the runtime-independent API plus this
 // host's createBackend, and the Node host's files, packaged data sets, image folders and decoder
 // (node:fs, which Deno 2 provides). Built by tsup into dist/deno.js.
-export * from '../../src/index.js';
+export * from '../api.js';
 export { createBackend } from './backend.js';
-export { chooseBackend, detectRuntime } from '../detect.js';
-export type { BackendFactories, CreateBackendOptions, RuntimeName } from '../detect.js';
-export { createWebGpuBackend } from '../../src/webgpu/backend.js';
-export { createWasmBackend } from '../../src/wasm/backend.js';
-export { runConformance } from '../../src/conformance/run.js';
-export type { ConformanceOptions, ConformanceSummary, VectorFile } from '../../src/conformance/run.js';
 export { fileSource, nodeFolder, writeAtomic } from '../node/files.js';
 export { loadFashionMnist, loadMnist } from '../node/packaged.js';
 export { loadImageFolder } from '../node/image-folder.js';
