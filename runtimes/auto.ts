@@ -3,10 +3,10 @@
 // the package's export conditions (deno, node, browser).
 
 import type { Backend } from '../src/backend.js';
-import { createBackend as browserBackend } from './browser.js';
-import { createBackend as denoBackend } from './deno.js';
+import { createBackend as browserBackend } from './browser/backend.js';
+import { createBackend as denoBackend } from './deno/backend.js';
 import { detectRuntime, type CreateBackendOptions } from './detect.js';
-import { createBackend as nodeBackend } from './node.js';
+import { createBackend as nodeBackend } from './node/backend.js';
 
 export { detectRuntime } from './detect.js';
 export type { CreateBackendOptions, RuntimeName } from './detect.js';

@@ -4,7 +4,8 @@
 //   no preference   → WebGPU when a hardware adapter exists, else Wasm (also when the only adapter is a
 //                     CPU rasterizer such as lavapipe or SwiftShader, which the Wasm kernels outrun), with
 //                     the reason passed to onFallback (default: one console.warn line), never silently.
-// The host files (node.ts, deno.ts, browser.ts) only say how to get a `GPU` object; this file decides.
+// The host files (node/backend.ts, deno/backend.ts, browser/backend.ts, edge/backend.ts) only say how to
+// get a `GPU` object; this file decides.
 
 import type { Backend, BackendKind } from '../src/backend.js';
 import { BackendError } from '../src/backend.js';

@@ -1,4 +1,5 @@
-// The runtime-independent public API. Each entry in src/entries adds the host's createBackend.
+// The runtime-independent public API. Each package entry (runtimes/<host>/index.ts) adds the host's
+// createBackend and what else that host reaches (files, image decoders).
 export type { Backend, BackendKind, DType, MatmulOptions, MergeKernel, Tensor } from './backend.js';
 export { MATMUL_VARIANTS, type MatmulPlan, type MatmulVariant } from './webgpu/matmul.js';
 export type { WebGpuOptions } from './webgpu/backend.js';
@@ -30,7 +31,10 @@ export { MNIST_CLASSES, mnistFromIdx, mnistSet, type MnistFiles } from './data/m
 export { FASHION_CLASSES, FashionFormatError, fashionSet, parseFashionJson } from './data/fashion.js';
 export { DEFAULT_MAX_PIXELS, ImageFileError, readImageHeader, sniffFormat, type ImageFormat, type ImageHeader } from './data/image-header.js';
 export { checkPngChunks } from './data/png-chunks.js';
-export { loadFolderEntries, toPlanar, type DecodedImage, type FolderEntry, type FolderImages, type FolderOptions, type ImageDecoder, type SkippedFile } from './data/folder.js';
+export { loadFolderEntries, toPlanar, type FolderEntry, type FolderImages, type FolderOptions, type SkippedFile } from './data/folder.js';
+export type { DecodedImage, ImageDecoder } from './data/decoder.js';
+export { loadImageTree } from './data/folder-tree.js';
+export type { DirectoryEntry, FileSystem } from './io/file-system.js';
 export { SafetensorsError, SafetensorsFile, type SafetensorsDType, type TensorEntry } from './io/safetensors.js';
 export { encodeSafetensors, writeSafetensors, type NamedTensor, type TensorSet, type WriteOptions } from './io/safetensors-write.js';
 export { floatToHalf, halfToFloat } from './io/float16.js';
@@ -39,7 +43,8 @@ export { blobFolder, blobSource, type BlobFolder } from './io/source-blob.js';
 export { openTensors, type TensorStore } from './io/tensor-store.js';
 export { CheckpointError } from './io/errors.js';
 export type { CheckpointLayout, Naming } from './io/vit-naming.js';
-export { loadCheckpoint, replaceHead, saveCheckpoint, type LoadCheckpointOptions, type LoadedCheckpoint, type SaveCheckpointOptions } from './io/checkpoint.js';
+export { geometryOf, GeometryError, type Geometry } from './io/geometry.js';
+export { loadCheckpoint, replaceHead, saveCheckpoint, withFreshHead, type LoadCheckpointOptions, type LoadedCheckpoint, type SaveCheckpointOptions } from './io/checkpoint.js';
 export { exportReferenceState, loadAdapter, saveAdapter, saveReferenceState, type LoadedAdapter, type SaveAdapterOptions } from './io/adapter.js';
 export { applySparseDelta, mergeAdapter, saveMerged, saveSparseDelta, sparseDelta } from './io/merge.js';
 export { embeddedCheckpoint } from './pretrained/index.js';

@@ -11,7 +11,7 @@ import { loadCheckpoint, replaceHead, saveCheckpoint } from '../src/io/checkpoin
 import { SafetensorsFile } from '../src/io/safetensors.js';
 import { encodeSafetensors } from '../src/io/safetensors-write.js';
 import { type BlobFolder, blobFolder } from '../src/io/source-blob.js';
-import { nodeFolder } from '../src/io/source-node.js';
+import { nodeFolder } from '../runtimes/node/files.js';
 import type { ViTConfig } from '../src/model/config.js';
 import { type NamedArray, ViT, type Weights } from '../src/model/vit.js';
 import { uniform } from '../src/reference/random.js';

@@ -15,6 +15,7 @@ import { merge } from '../src/cli/merge.js';
 import { train } from '../src/cli/train.js';
 import type { Command } from '../src/cli/args.js';
 import { SafetensorsFile } from '../src/io/safetensors.js';
+import { nodeHost } from '../runtimes/node/host.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'snell-cli-'));
 const common = ['--model', 'scratch', '--data', 'mnist', '--split', 'vtab1k', '--backend', 'wasm'];
@@ -26,7 +27,7 @@ async function run(command: Command, args: string[]): Promise<{ code: number; ou
   const write = vi.spyOn(process.stdout, 'write').mockImplementation((s) => (lines.push(String(s)), true));
   try {
     const { flags, positional } = parseFlags(args, command.flags);
-    return { code: await command.run(flags, positional), out: lines.join('\n') };
+    return { code: await command.run(flags, positional, nodeHost()), out: lines.join('\n') };
   } finally {
     log.mockRestore();
     write.mockRestore();

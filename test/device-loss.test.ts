@@ -1,7 +1,7 @@
 // A WebGPU device lost in the middle of `snell train` (forced: device.destroy() after a set number of
 // reads, i.e. steps): the run reports it, starts again from its newest checkpoint on a new device and
 // ends with the same adapter bytes and per-step losses as a run never interrupted; when no device comes
-// back it finishes on Wasm. In process, with the command's backend factory replaced.
+// back it finishes on Wasm. In process, with the host's backend factory replaced.
 
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,9 +9,11 @@ import { join } from 'node:path';
 import pngjs from 'pngjs';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Backend, BackendError } from '../src/backend.js';
-import { train, type TrainHost } from '../src/cli/train.js';
+import type { Host } from '../src/cli/host.js';
+import { train } from '../src/cli/train.js';
 import { createWasmBackend } from '../src/wasm/backend.js';
 import type { WebGpuBackend } from '../src/webgpu/backend.js';
+import { nodeHost } from '../runtimes/node/host.js';
 import { createNodeWebGpu } from './support/backends.js';
 
 // 48 images in two classes (bright on the left, bright on the right), 8 per step: 6 steps an epoch
@@ -53,7 +55,7 @@ function losingDevice(backend: Backend, step: number): Backend {
 }
 
 /** Runs `snell train` with `host`; the JSON events it printed and its exit status. */
-async function run(flags: Record<string, unknown>, host: TrainHost): Promise<{ code: number; events: Event[] }> {
+async function run(flags: Record<string, unknown>, host: Host): Promise<{ code: number; events: Event[] }> {
   const lines: string[] = [];
   const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
     lines.push(...String(chunk).split('\n').filter((l) => l.startsWith('{')));
@@ -87,13 +89,14 @@ afterEach(() => {
 describe('a lost WebGPU device during snell train', () => {
   it('continues from the newest checkpoint on a new device: same adapter bytes and losses as a run never interrupted', async () => {
     const whole = fresh('whole');
-    const a = await run({ out: whole, backend: 'webgpu' }, { openBackend: () => track(createNodeWebGpu()) });
+    const a = await run({ out: whole, backend: 'webgpu' }, { ...nodeHost(), createBackend: () => track(createNodeWebGpu()) });
     expect(a.code).toBe(0);
 
     const broken = fresh('broken');
     let calls = 0;
-    const host: TrainHost = {
-      openBackend: async (o) => {
+    const host: Host = {
+      ...nodeHost(),
+      createBackend: async (o) => {
         calls++;
         expect(o.prefer).toBe('webgpu');
         return calls === 1 ? losingDevice(await createNodeWebGpu(), 7) : createNodeWebGpu();
@@ -116,8 +119,9 @@ describe('a lost WebGPU device during snell train', () => {
   }, 300_000);
 
   it('finishes on Wasm when no device comes back, saying so; without --out it starts again from a temporary checkpoint', async () => {
-    const host: TrainHost = {
-      openBackend: async (o) => {
+    const host: Host = {
+      ...nodeHost(),
+      createBackend: async (o) => {
         if (o.prefer === 'wasm') return createWasmBackend();
         if (opened.length > 0) throw new BackendError('no WebGPU adapter is available');
         return losingDevice(await track(createNodeWebGpu()), 6);

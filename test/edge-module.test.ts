@@ -1,4 +1,4 @@
-// The edge entry's createBackend (runtimes/edge.ts) started from precompiled WebAssembly.Modules, as
+// The edge entry's createBackend (runtimes/edge/backend.ts) started from precompiled WebAssembly.Modules, as
 // edge runtimes hand them over: the merge gives bit for bit the values of the backend compiled from
 // bytes (and of the float64 reference), the description says one thread at the edge, and ImagePrep
 // from a precompiled prep module resizes as the one from bytes does.
@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import prepBytes from '../build/prep.wasm';
 import wasmBytes from '../build/snell.wasm';
-import { createBackend } from '../runtimes/edge.js';
+import { createBackend } from '../runtimes/edge/backend.js';
 import type { Backend, MergeKernel } from '../src/backend.js';
 import { ImagePrep } from '../src/data/prep.js';
 import { uniform } from '../src/reference/random.js';

@@ -8,7 +8,7 @@ import type { Backend, BackendKind } from '../src/backend.js';
 import { BackendError } from '../src/backend.js';
 import { type BackendFactories, chooseBackend, detectRuntime } from '../runtimes/detect.js';
 import { createBackend as autoBackend } from '../runtimes/auto.js';
-import { createBackend as nodeBackend, nodeGpu } from '../runtimes/node.js';
+import { createBackend as nodeBackend, nodeGpu } from '../runtimes/node/backend.js';
 
 const fakeBackend = (kind: BackendKind) => ({ kind, description: `fake ${kind}`, destroy() {} }) as unknown as Backend;
 
@@ -178,7 +178,7 @@ describe('host entry points in Node', () => {
     }
   });
 
-  // Dawn aborts or segfaults when the GPU object is collected before its device (runtimes/node.ts, Lifetime):
+  // Dawn aborts or segfaults when the GPU object is collected before its device (runtimes/node/backend.ts, Lifetime):
   // what createBackend returns must keep it alive. Fails by crashing this worker.
   it('a WebGPU backend survives garbage collection of everything but itself', async (ctx) => {
     if (!(await (await nodeGpu()).requestAdapter())) ctx.skip();

@@ -9,7 +9,7 @@ import { encodeSafetensors, writeSafetensors } from '../src/io/safetensors-write
 import { floatToHalf, halfToFloat } from '../src/io/float16.js';
 import { bytesSource } from '../src/io/source.js';
 import { blobFolder, blobSource } from '../src/io/source-blob.js';
-import { fileSource, nodeFolder } from '../src/io/source-node.js';
+import { fileSource, nodeFolder } from '../runtimes/node/files.js';
 import { openTensors } from '../src/io/tensor-store.js';
 import { uniform } from '../src/reference/random.js';
 import { readMergeCase } from '../src/conformance/merge-case.js';

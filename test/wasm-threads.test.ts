@@ -3,7 +3,7 @@
 // bit-identical to one thread at sizes big enough to be split, and the one-thread path when asked for.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nodeThreads } from '../runtimes/threads-node.js';
+import { nodeThreads } from '../runtimes/node/threads.js';
 import type { Backend, MatmulOptions } from '../src/backend.js';
 import { uniform } from '../src/reference/random.js';
 import { createWasmBackend } from '../src/wasm/backend.js';

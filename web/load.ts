@@ -3,16 +3,10 @@
 // into training and validation sets.
 
 import {
-  blobFolder, embeddedCheckpoint, type ImagePrep, type LabeledImages, loadCheckpoint, type LoadedCheckpoint,
+  blobFolder, embeddedCheckpoint, type Geometry, type ImagePrep, type LabeledImages, loadCheckpoint, type LoadedCheckpoint,
   loadImageFolderFiles, mnistSet, shuffled,
 } from 'snell-js';
 import type { PathFile } from './protocol.js';
-
-export interface Geometry {
-  size: number;
-  patch: number;
-  channels: 1 | 3;
-}
 
 export interface Images {
   name: string;
@@ -33,17 +27,6 @@ export async function loadBase(files: File[] | null): Promise<LoadedCheckpoint> 
   const named: Record<string, Blob> = { 'model.safetensors': weights[0] };
   if (config) named['config.json'] = config;
   return loadCheckpoint(blobFolder(named, weights[0].name), { seed: 0 });
-}
-
-/** Image size, patch and channels the checkpoint expects, from its patch embedding [D, C, p, p]. */
-export function geometryOf(c: LoadedCheckpoint): Geometry {
-  const shape = c.layout.patchShape;
-  if (!shape || shape.length !== 4) throw new Error('the model has no patch embedding: it cannot take images');
-  const [, channels, patch] = shape;
-  const side = Math.round(Math.sqrt(c.config.tokens - 1));
-  if (side * side !== c.config.tokens - 1) throw new Error(`the model's ${c.config.tokens - 1} patches do not form a square image`);
-  if (channels !== 1 && channels !== 3) throw new Error(`the model takes ${channels}-channel images; 1 or 3 are supported`);
-  return { size: side * patch, patch, channels };
 }
 
 const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i);

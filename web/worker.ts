@@ -6,12 +6,12 @@
 // reloaded or crashed tab can resume it; a lost WebGPU device takes the run on from that checkpoint.
 
 import {
-  type AdamWSnapshot, type Backend, blobFolder, createBackend, type Dataset, decodeBrowser, DEFAULT_PLAN, DeviceLostError, ImageDataset, ImagePrep,
-  type LabeledImages, loadAdapter, loadFolderEntries, type LoadedCheckpoint, MAX_RECOVERIES, replaceHead, replacementBackend, saveAdapter, saveMerged,
-  Trainer, ViT,
+  type AdamWSnapshot, type Backend, blobFolder, createBackend, type Dataset, decodeBrowser, DEFAULT_PLAN, DeviceLostError, type Geometry, geometryOf,
+  ImageDataset, ImagePrep, type LabeledImages, loadAdapter, loadFolderEntries, type LoadedCheckpoint, MAX_RECOVERIES, replacementBackend, saveAdapter,
+  saveMerged, Trainer, ViT, withFreshHead,
 } from 'snell-js';
 import { advice } from './errors.js';
-import { type Geometry, geometryOf, type Images, loadBase, loadBuiltin, loadFolder } from './load.js';
+import { type Images, loadBase, loadBuiltin, loadFolder } from './load.js';
 import type { FromWorker, StartRequest, Thumb, ToWorker } from './protocol.js';
 import type { ChartData } from './chart.js';
 import { clearRun, loadRun, type SavedRun, saveRun } from './saved-run.js';
@@ -83,8 +83,7 @@ async function buildModel(backend: Backend, base: LoadedCheckpoint, classes: num
     const a = await loadAdapter(blobFolder(from.adapter, 'checkpoint'), base);
     return new ViT(backend, a.config, a.weights, { plan: a.plan, seed: 0, dropPath: DROP_PATH });
   }
-  const weights = replaceHead(base.weights, classes, 0);
-  const config = { ...base.config, classes };
+  const { weights, config } = withFreshHead(base, classes, 0);
   const plan = { ...DEFAULT_PLAN, method: 'snell' as const, rank: r.rank, sparsity: r.sparsity };
   return new ViT(backend, config, weights, { plan, seed: 0, dropPath: DROP_PATH });
 }

@@ -17,9 +17,9 @@
 
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import { dirname, extname, join, resolve, sep } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { closeServer, fileReply, serveIsolated, TYPES } from '../static-server.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..', '..');
@@ -31,10 +31,6 @@ const CHROMIUM_ARGS = [
 ];
 const USAGE = `usage: node runtimes/browser-runner/run.mjs --vectors DIR [--backend webgpu|wasm] [--filter TEXT]
          [--timeout SECONDS] [--chromium PATH] [--serve]`;
-const TYPES = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
-  '.map': 'application/json', '.json': 'application/json', '.wasm': 'application/wasm',
-};
 
 class Exit extends Error {
   constructor(code, message) {
@@ -69,60 +65,28 @@ function vectorNames(dir) {
   return readdirSync(dir).filter((n) => n.endsWith('.safetensors')).sort();
 }
 
-/** `root/rel` if it stays inside root, else undefined. */
-function inside(root, rel) {
-  const path = resolve(root, '.' + sep + rel);
-  return path.startsWith(root + sep) ? path : undefined;
-}
-
+/** The page, dist/, the vectors, and POST /report, which hands each message the page sends to `onReport`. */
 function startServer(vectors, onReport) {
-  const server = createServer(async (req, res) => {
-    const send = (status, body, type = 'text/plain; charset=utf-8') => {
-      // cross-origin isolated, so the wasm backend gets shared memory and runs on threads
-      res.writeHead(status, {
-        'content-type': type, 'cache-control': 'no-store',
-        'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp',
-      });
-      res.end(body);
-    };
-    try {
-      const url = new URL(req.url, 'http://localhost');
-      const path = decodeURIComponent(url.pathname);
-      if (req.method === 'POST' && path === '/report') {
-        const chunks = [];
-        for await (const c of req) chunks.push(c);
-        onReport(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-        return send(204, '');
-      }
-      if (req.method !== 'GET') return send(405, 'method not allowed');
-      if (path === '/' || path === '/index.html') return send(200, await readFile(join(HERE, 'index.html')), TYPES['.html']);
-      if (path === '/page.js') return send(200, await readFile(join(HERE, 'page.js')), TYPES['.js']);
-      if (path === '/vectors/') return send(200, JSON.stringify(vectorNames(vectors)), TYPES['.json']);
-      if (path.startsWith('/vectors/')) {
-        const name = path.slice('/vectors/'.length);
-        if (!vectorNames(vectors).includes(name)) return send(404, 'no such vector file');
-        return send(200, await readFile(join(vectors, name)), 'application/octet-stream');
-      }
-      if (path.startsWith('/dist/')) {
-        const file = inside(DIST, path.slice('/dist/'.length));
-        if (!file || !existsSync(file) || !statSync(file).isFile()) return send(404, 'not found');
-        return send(200, await readFile(file), TYPES[extname(file)] ?? 'application/octet-stream');
-      }
-      if (path === '/favicon.ico') return send(204, '');
-      return send(404, 'not found');
-    } catch (e) {
-      send(500, String(e?.message ?? e));
+  return serveIsolated(async (req, path) => {
+    if (req.method === 'POST' && path === '/report') {
+      const chunks = [];
+      for await (const c of req) chunks.push(c);
+      onReport(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      return { status: 204, body: '' };
     }
+    if (req.method !== 'GET') return { status: 405, body: 'method not allowed' };
+    if (path === '/' || path === '/index.html') return fileReply(HERE, 'index.html');
+    if (path === '/page.js') return fileReply(HERE, 'page.js');
+    if (path === '/vectors/') return { body: JSON.stringify(vectorNames(vectors)), type: TYPES['.json'] };
+    if (path.startsWith('/vectors/')) {
+      const name = path.slice('/vectors/'.length);
+      if (!vectorNames(vectors).includes(name)) return { status: 404, body: 'no such vector file' };
+      return { body: await readFile(join(vectors, name)), type: 'application/octet-stream' };
+    }
+    if (path.startsWith('/dist/')) return fileReply(DIST, path.slice('/dist/'.length));
+    if (path === '/favicon.ico') return { status: 204, body: '' };
+    return null;
   });
-  return new Promise((ok, fail) => {
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => ok(server));
-  });
-}
-
-function closeServer(server) {
-  server.closeAllConnections?.();
-  return new Promise((ok) => server.close(() => ok()));
 }
 
 function findChromium(explicit) {

@@ -2,9 +2,9 @@
 
 import type { Backend } from '../backend.js';
 import { loadAdapter } from '../io/adapter.js';
-import { nodeFolder } from '../io/source-node.js';
 import { ViT } from '../model/vit.js';
 import { type Flag, type Flags, UsageError } from './args.js';
+import type { Host } from './host.js';
 import { backendFrom, loadModel, type ModelSource } from './setup.js';
 
 export const ADAPTER_FLAG: Record<string, Flag> = {
@@ -17,12 +17,12 @@ export interface Adapted {
   source: ModelSource;
 }
 
-export async function loadAdapted(flags: Flags): Promise<Adapted> {
+export async function loadAdapted(flags: Flags, host: Host): Promise<Adapted> {
   const dir = flags.adapter as string | undefined;
   if (!dir) throw new UsageError('--adapter DIR is required');
-  const source = await loadModel(flags.model as string, 0);
-  const adapter = await loadAdapter(nodeFolder(dir), source.checkpoint);
-  const backend = await backendFrom(flags);
+  const source = await loadModel(flags.model as string, 0, host.files);
+  const adapter = await loadAdapter(host.files.folder(dir), source.checkpoint);
+  const backend = await backendFrom(flags, host);
   const model = new ViT(backend, adapter.config, adapter.weights, { plan: adapter.plan, seed: 0 });
   return { backend, model, source };
 }

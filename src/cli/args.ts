@@ -1,6 +1,8 @@
 // Command-line flags: each command declares its flags (type, default, help); parsing checks names,
 // values and ranges and throws UsageError with the fix.
 
+import type { Host } from './host.js';
+
 export class UsageError extends Error {
   override name = 'UsageError';
 }
@@ -99,5 +101,6 @@ export interface Command {
   summary: string;
   synopsis: string;
   flags: FlagSpec;
-  run: (flags: Flags, positional: string[]) => Promise<number>;
+  /** Runs the command on `host`; resolves to the exit status. */
+  run: (flags: Flags, positional: string[], host: Host) => Promise<number>;
 }

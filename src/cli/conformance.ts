@@ -1,12 +1,10 @@
 // snell conformance --vectors DIR [--backend webgpu|wasm] [--filter TEXT]: every golden vector in DIR,
 // one line per case; exit status 1 when any case fails, 2 when there is nothing to run.
 
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { createBackend, detectRuntime } from '../../runtimes/auto.js';
 import type { BackendKind } from '../backend.js';
 import { FAMILIES, isVectorFile, runConformance } from '../conformance/run.js';
 import { type Command, type Flags, UsageError } from './args.js';
+import { type Host, writeLine } from './host.js';
 
 export const conformance: Command = {
   summary: 'run golden vectors (merge_*, block_*, train_*) and print one line per case',
@@ -19,34 +17,36 @@ export const conformance: Command = {
   run,
 };
 
-async function run(flags: Flags): Promise<number> {
+async function run(flags: Flags, _positional: string[], host: Host): Promise<number> {
+  const { files } = host;
+  const print = (text: string) => writeLine(host.stdout, text);
   const dir = flags.vectors as string | undefined;
   if (!dir) throw new UsageError('--vectors DIR is required');
   let names: string[];
   try {
-    names = (await readdir(dir)).sort();
+    names = (await files.list(dir)).map((e) => e.name).sort();
   } catch (e) {
-    console.error(`snell: cannot read the vectors folder ${dir}: ${(e as Error).message}`);
+    writeLine(host.stderr, `snell: cannot read the vectors folder ${dir}: ${(e as Error).message}`);
     return 2;
   }
   const vectors = names.filter(isVectorFile);
   const others = names.filter((n) => n.endsWith('.safetensors') && !isVectorFile(n));
   if (vectors.length === 0) {
-    console.error(`snell: no ${FAMILIES.map((f) => `${f}*.safetensors`).join(' or ')} vectors in ${dir}`);
+    writeLine(host.stderr, `snell: no ${FAMILIES.map((f) => `${f}*.safetensors`).join(' or ')} vectors in ${dir}`);
     return 2;
   }
   const filter = flags.filter as string | undefined;
-  const files = [];
+  const vectorFiles = [];
   for (const name of vectors) {
-    if (!filter || name.includes(filter)) files.push({ name, bytes: new Uint8Array(await readFile(join(dir, name))) });
+    if (!filter || name.includes(filter)) vectorFiles.push({ name, bytes: await files.readFile(files.join(dir, name)) });
   }
-  const backend = await createBackend({ prefer: flags.backend as BackendKind | undefined });
+  const backend = await host.createBackend({ prefer: flags.backend as BackendKind | undefined });
   try {
-    const runtime = detectRuntime();
-    console.log(`# ${backend.kind} on ${runtime}: ${backend.description}`);
-    const { passed, failed } = await runConformance(files, { backend, runtime, log: (l) => console.log(l) });
-    if (others.length) console.log(`# not vectors of a known family (${FAMILIES.join(', ')}): ${others.join(', ')}`);
-    console.log(`${passed} passed, ${failed} failed`);
+    const { runtime } = host;
+    print(`# ${backend.kind} on ${runtime}: ${backend.description}`);
+    const { passed, failed } = await runConformance(vectorFiles, { backend, runtime, log: print });
+    if (others.length) print(`# not vectors of a known family (${FAMILIES.join(', ')}): ${others.join(', ')}`);
+    print(`${passed} passed, ${failed} failed`);
     return failed === 0 && passed > 0 ? 0 : 1;
   } finally {
     backend.destroy();

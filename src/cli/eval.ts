@@ -3,6 +3,7 @@
 import { Trainer } from '../train/trainer.js';
 import type { Command, Flags } from './args.js';
 import { ADAPTER_FLAG, loadAdapted } from './adapted.js';
+import type { Host } from './host.js';
 import { progress } from './progress.js';
 import { DATA_FLAGS, loadData, MODEL_FLAGS } from './setup.js';
 
@@ -13,15 +14,15 @@ export const evaluate: Command = {
   run,
 };
 
-async function run(flags: Flags): Promise<number> {
-  const { backend, model, source } = await loadAdapted(flags);
+async function run(flags: Flags, _positional: string[], host: Host): Promise<number> {
+  const { backend, model, source } = await loadAdapted(flags, host);
   try {
-    const data = await loadData(flags, source.geometry);
+    const data = await loadData(flags, source.geometry, host);
     const split = data.test ?? data.val;
     if (!split) throw new Error(`${flags.data} has no test or validation split to evaluate on`);
     if (data.classes.length !== model.config.classes) throw new Error(`the adapter's head has ${model.config.classes} classes, ${flags.data} has ${data.classes.length}`);
     const r = await new Trainer(model).evaluate(split, flags.batch as number);
-    progress(Boolean(flags.json)).info('evaluation', { ...r }, `accuracy ${(100 * r.accuracy).toFixed(2)}%, loss ${r.loss.toFixed(4)} on ${r.samples} images (${backend.kind})`);
+    progress(Boolean(flags.json), host.stdout).info('evaluation', { ...r }, `accuracy ${(100 * r.accuracy).toFixed(2)}%, loss ${r.loss.toFixed(4)} on ${r.samples} images (${backend.kind})`);
     return 0;
   } finally {
     model.dispose();

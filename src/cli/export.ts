@@ -1,13 +1,11 @@
 // snell export: a trained adapter as the official SNELL PyTorch state dict (names and shapes of the
 // authors' module, to continue there), or as the sparse update alone (values and indices per layer).
 
-import { mkdir } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
 import { saveReferenceState } from '../io/adapter.js';
 import { saveSparseDelta } from '../io/merge.js';
-import { nodeFolder } from '../io/source-node.js';
 import { type Command, type Flags, UsageError } from './args.js';
 import { ADAPTER_FLAG, loadAdapted } from './adapted.js';
+import { type Host, writeLine } from './host.js';
 import { MODEL_FLAGS } from './setup.js';
 
 export const exportAdapter: Command = {
@@ -21,16 +19,17 @@ export const exportAdapter: Command = {
   run,
 };
 
-async function run(flags: Flags): Promise<number> {
+async function run(flags: Flags, _positional: string[], host: Host): Promise<number> {
   const out = flags.out as string | undefined;
   if (!out?.endsWith('.safetensors')) throw new UsageError('--out FILE.safetensors is required');
-  const { backend, model } = await loadAdapted(flags);
+  const { backend, model } = await loadAdapted(flags, host);
+  const { files } = host;
   try {
-    await mkdir(dirname(out), { recursive: true });
-    const folder = nodeFolder(dirname(out));
-    if (flags.format === 'pytorch') await saveReferenceState(folder, basename(out), model);
-    else await saveSparseDelta(folder, basename(out), model);
-    console.log(`${flags.format} export written to ${out}`);
+    await files.mkdir(files.dirname(out));
+    const folder = files.folder(files.dirname(out));
+    if (flags.format === 'pytorch') await saveReferenceState(folder, files.basename(out), model);
+    else await saveSparseDelta(folder, files.basename(out), model);
+    writeLine(host.stdout, `${flags.format} export written to ${out}`);
     return 0;
   } finally {
     model.dispose();

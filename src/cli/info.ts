@@ -2,15 +2,13 @@
 // dtype, shape), parameter counts, and for a checkpoint the memory one training step will need per
 // pool (estimateMemory: the engine's own allocation sequence, without computing anything).
 
-import { stat } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
 import { loadCheckpoint } from '../io/checkpoint.js';
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS } from '../io/adapter.js';
 import { SafetensorsFile } from '../io/safetensors.js';
-import { fileSource, nodeFolder } from '../io/source-node.js';
 import { estimateMemory } from '../model/estimate.js';
 import { POOLS } from '../model/memory.js';
 import { type Command, type Flags, UsageError } from './args.js';
+import { type Host, writeLine } from './host.js';
 import { planFromFlags, PLAN_FLAGS } from './setup.js';
 
 export const info: Command = {
@@ -22,46 +20,49 @@ export const info: Command = {
 
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
 
-async function listTensors(path: string): Promise<number> {
-  const source = await fileSource(path);
+async function listTensors(path: string, host: Host): Promise<number> {
+  const print = (text: string) => writeLine(host.stdout, text);
+  const source = await host.files.open(path);
   try {
     const file = await SafetensorsFile.open(source, path);
     let total = 0;
     for (const [name, e] of file.entries) {
       const n = e.shape.reduce((a, d) => a * d, 1);
       total += n;
-      console.log(`  ${name.padEnd(60)} ${e.dtype.padEnd(4)} [${e.shape.join(', ')}]`);
+      print(`  ${name.padEnd(60)} ${e.dtype.padEnd(4)} [${e.shape.join(', ')}]`);
     }
-    console.log(`${file.entries.size} tensors, ${total.toLocaleString('en')} parameters`);
+    print(`${file.entries.size} tensors, ${total.toLocaleString('en')} parameters`);
     return total;
   } finally {
     await source.close();
   }
 }
 
-async function run(flags: Flags, positional: string[]): Promise<number> {
+async function run(flags: Flags, positional: string[], host: Host): Promise<number> {
+  const { files } = host;
+  const print = (text: string) => writeLine(host.stdout, text);
   const path = positional[0];
   if (!path) throw new UsageError('PATH (a .safetensors file, a checkpoint folder or an adapter folder) is required');
-  const isDir = (await stat(path)).isDirectory();
+  const isDir = (await files.stat(path)).isDirectory;
   if (!isDir) {
-    await listTensors(path);
+    await listTensors(path, host);
     return 0;
   }
-  const folder = nodeFolder(path);
+  const folder = files.folder(path);
   if (await folder.open(ADAPTER_CONFIG)) {
-    console.log(`adapter ${path}`);
-    await listTensors(`${path}/${ADAPTER_WEIGHTS}`);
+    print(`adapter ${path}`);
+    await listTensors(`${path}/${ADAPTER_WEIGHTS}`, host);
     return 0;
   }
   const ckpt = await loadCheckpoint(folder);
   const c = ckpt.config;
-  console.log(`checkpoint ${basename(path)} in ${dirname(path)}: ${ckpt.layout.naming} naming, ViT D=${c.dim} depth ${c.depth} heads ${c.heads} MLP ${c.mlpRatio * c.dim}, ${c.tokens} tokens, ${c.classes} classes, ${c.pooling} pooling`);
-  for (const note of ckpt.notes) console.log(`  note: ${note}`);
+  print(`checkpoint ${files.basename(path)} in ${files.dirname(path)}: ${ckpt.layout.naming} naming, ViT D=${c.dim} depth ${c.depth} heads ${c.heads} MLP ${c.mlpRatio * c.dim}, ${c.tokens} tokens, ${c.classes} classes, ${c.pooling} pooling`);
+  for (const note of ckpt.notes) print(`  note: ${note}`);
   const total = [...ckpt.weights.values()].reduce((a, t) => a + t.data.length, 0);
-  console.log(`${ckpt.weights.size} tensors, ${total.toLocaleString('en')} parameters`);
+  print(`${ckpt.weights.size} tensors, ${total.toLocaleString('en')} parameters`);
   const batch = flags.batch as number;
   const m = await estimateMemory(c, planFromFlags(flags), batch);
-  console.log(`memory of one ${flags.method} training step at batch ${batch} (peak per pool): ` +
+  print(`memory of one ${flags.method} training step at batch ${batch} (peak per pool): ` +
     `${POOLS.map((p) => `${p} ${mib(m.peak[p])}`).join(', ')}; peak total ${mib(m.peakTotal)}`);
   return 0;
 }

@@ -1,11 +1,10 @@
 // snell merge: fold an adapter into the base weights and write a plain checkpoint in the base's own
 // naming (timm or transformers), which runs with no adapter overhead anywhere.
 
-import { mkdir } from 'node:fs/promises';
 import { saveMerged } from '../io/merge.js';
-import { nodeFolder } from '../io/source-node.js';
 import { type Command, type Flags, UsageError } from './args.js';
 import { ADAPTER_FLAG, loadAdapted } from './adapted.js';
+import { type Host, writeLine } from './host.js';
 import { MODEL_FLAGS } from './setup.js';
 
 export const merge: Command = {
@@ -19,14 +18,14 @@ export const merge: Command = {
   run,
 };
 
-async function run(flags: Flags): Promise<number> {
+async function run(flags: Flags, _positional: string[], host: Host): Promise<number> {
   const out = flags.out as string | undefined;
   if (!out) throw new UsageError('--out DIR is required');
-  const { backend, model, source } = await loadAdapted(flags);
+  const { backend, model, source } = await loadAdapted(flags, host);
   try {
-    await mkdir(out, { recursive: true });
-    await saveMerged(nodeFolder(out), model, source.checkpoint, { dtype: flags.dtype as 'F32' | 'F16' });
-    console.log(`merged checkpoint (${source.checkpoint.layout.naming} naming) written to ${out}`);
+    await host.files.mkdir(out);
+    await saveMerged(host.files.folder(out), model, source.checkpoint, { dtype: flags.dtype as 'F32' | 'F16' });
+    writeLine(host.stdout, `merged checkpoint (${source.checkpoint.layout.naming} naming) written to ${out}`);
     return 0;
   } finally {
     model.dispose();

@@ -2,6 +2,7 @@
 // line per tenth of an epoch), or one JSON object per event with --json.
 
 import type { EpochEvent, StepEvent } from '../train/trainer.js';
+import type { Writer } from './host.js';
 
 export interface Progress {
   step(e: StepEvent, stepsPerEpoch: number): void;
@@ -13,7 +14,7 @@ export interface Progress {
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
-export function progress(json: boolean, out: { isTTY?: boolean; write(s: string): unknown } = process.stdout): Progress {
+export function progress(json: boolean, out: Writer): Progress {
   if (json) {
     const emit = (event: string, data: object) => out.write(`${JSON.stringify({ event, ...data })}\n`);
     return {

@@ -7,11 +7,9 @@
 // Each checkpoint is written into a `.partial` folder and renamed into place, so a crash at any moment
 // leaves the earlier ones whole; the last `keep` are kept.
 
-import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { SafetensorsFile } from '../io/safetensors.js';
 import { writeSafetensors } from '../io/safetensors-write.js';
-import { nodeFolder } from '../io/source-node.js';
+import type { FileSystem } from '../io/file-system.js';
 import { writeText } from '../io/source.js';
 import type { AdamWSnapshot } from '../train/adamw.js';
 import type { BestModel, Evaluation } from '../train/trainer.js';
@@ -33,48 +31,49 @@ const f32Tensors = (values: Map<string, Float32Array>) => new Map([...values].ma
 
 /** Writes one checkpoint under out/checkpoints: `writeModel` writes the adapter or checkpoint into its folder. */
 export async function writeRunCheckpoint(
-  out: string, state: RunState, optimizer: AdamWSnapshot, best: BestModel | null, keep: number, writeModel: (dir: string) => Promise<void>,
+  files: FileSystem, out: string, state: RunState, optimizer: AdamWSnapshot, best: BestModel | null, keep: number,
+  writeModel: (dir: string) => Promise<void>,
 ): Promise<string> {
-  const root = join(out, 'checkpoints');
-  const final = join(root, `${PREFIX}${String(state.step).padStart(7, '0')}`);
+  const root = files.join(out, 'checkpoints');
+  const final = files.join(root, `${PREFIX}${String(state.step).padStart(7, '0')}`);
   const partial = `${final}.partial`;
-  await rm(partial, { recursive: true, force: true });
-  await mkdir(partial, { recursive: true });
+  await files.remove(partial);
+  await files.mkdir(partial);
   await writeModel(partial);
-  const folder = nodeFolder(partial);
+  const folder = files.folder(partial);
   await folder.write(OPTIMIZER, (sink) => writeSafetensors(sink, f32Tensors(optimizer.moments), { steps: String(optimizer.steps) }).then(() => undefined));
   if (best) await folder.write(BEST, (sink) => writeSafetensors(sink, f32Tensors(best.params)).then(() => undefined));
   await writeText(folder, RUN_STATE, `${JSON.stringify(state, null, 2)}\n`);
-  await rm(final, { recursive: true, force: true });
-  await rename(partial, final);
-  const all = await listCheckpoints(root);
-  for (const old of all.slice(0, Math.max(0, all.length - keep))) await rm(join(root, old), { recursive: true, force: true });
+  await files.remove(final);
+  await files.rename(partial, final);
+  const all = await listCheckpoints(files, root);
+  for (const old of all.slice(0, Math.max(0, all.length - keep))) await files.remove(files.join(root, old));
   return final;
 }
 
 /** Complete checkpoint folder names under root, oldest first. */
-async function listCheckpoints(root: string): Promise<string[]> {
-  const names = await readdir(root).catch(() => [] as string[]);
+async function listCheckpoints(files: FileSystem, root: string): Promise<string[]> {
+  const names = await files.list(root).then((entries) => entries.map((e) => e.name), () => [] as string[]);
   return names.filter((n) => n.startsWith(PREFIX) && !n.endsWith('.partial')).sort();
 }
 
 /** The checkpoint to resume from: DIR itself when it holds run_state.json, else DIR/checkpoints' newest; null if neither. */
-export async function findRunCheckpoint(dir: string): Promise<string | null> {
-  const has = (d: string) => stat(join(d, RUN_STATE)).then(() => true, () => false);
+export async function findRunCheckpoint(files: FileSystem, dir: string): Promise<string | null> {
+  const has = (d: string) => files.stat(files.join(d, RUN_STATE)).then(() => true, () => false);
   if (await has(dir)) return dir;
-  const all = await listCheckpoints(join(dir, 'checkpoints'));
-  return all.length ? join(dir, 'checkpoints', all[all.length - 1]) : null;
+  const all = await listCheckpoints(files, files.join(dir, 'checkpoints'));
+  return all.length ? files.join(dir, 'checkpoints', all[all.length - 1]) : null;
 }
 
-export async function readRunCheckpoint(dir: string): Promise<{ state: RunState; optimizer: AdamWSnapshot; best: BestModel | null }> {
-  const state = JSON.parse(await readFile(join(dir, RUN_STATE), 'utf8')) as RunState;
+export async function readRunCheckpoint(files: FileSystem, dir: string): Promise<{ state: RunState; optimizer: AdamWSnapshot; best: BestModel | null }> {
+  const state = JSON.parse(new TextDecoder().decode(await files.readFile(files.join(dir, RUN_STATE)))) as RunState;
   const read = async (name: string) => {
-    const file = SafetensorsFile.parse(new Uint8Array(await readFile(join(dir, name))), join(dir, name));
+    const file = SafetensorsFile.parse(await files.readFile(files.join(dir, name)), files.join(dir, name));
     return { file, values: new Map([...file.entries.keys()].map((key) => [key, file.tensor(key).data])) };
   };
   const optimizer = await read(OPTIMIZER);
   const v = state.bestValidation;
-  const best = v && (await stat(join(dir, BEST)).then(() => true, () => false))
+  const best = v && (await files.stat(files.join(dir, BEST)).then(() => true, () => false))
     ? { epoch: v.epoch, step: v.step, validation: { loss: v.loss, accuracy: v.accuracy, samples: v.samples }, params: (await read(BEST)).values }
     : null;
   return { state, optimizer: { steps: Number(optimizer.file.metadata.steps), moments: optimizer.values }, best };

@@ -1,24 +1,23 @@
 // What the training commands share: the model (a checkpoint folder, the embedded pretrained ViT, or a
 // fresh one), the data (mnist, fashion-mnist or an image folder; full or VTAB-1k splits), the tuning
-// plan from --method/--rank/--sparsity, and the backend.
+// plan from --method/--rank/--sparsity, and the backend, each from the host.
 
-import { stat } from 'node:fs/promises';
-import { createBackend } from '../../runtimes/auto.js';
 import type { Backend, BackendKind } from '../backend.js';
 import { ImageDataset } from '../data/dataset.js';
-import { loadImageFolder } from '../data/folder-node.js';
-import { loadFashionMnist, loadMnist } from '../data/packaged-node.js';
+import { loadImageTree } from '../data/folder-tree.js';
 import { ImagePrep } from '../data/prep.js';
 import type { SplitSet } from '../data/splits.js';
 import { VTAB_TRAIN, VTAB_VAL, vtab1k } from '../data/splits.js';
 import { type LoadedCheckpoint, loadCheckpoint } from '../io/checkpoint.js';
+import type { FileSystem } from '../io/file-system.js';
+import { type Geometry, GeometryError, geometryOf } from '../io/geometry.js';
 import type { Folder } from '../io/source.js';
-import { nodeFolder } from '../io/source-node.js';
 import { DEFAULT_PLAN, targetsMatching, type TuningPlan, type ViTConfig } from '../model/config.js';
 import { initViTWeights } from '../model/init.js';
 import type { Dataset } from '../train/trainer.js';
 import { type Flag, type Flags, UsageError } from './args.js';
 import { embeddedFolder } from './embedded.js';
+import { type Host, writeLine } from './host.js';
 
 export const MODEL_FLAGS: Record<string, Flag> = {
   model: { type: 'string', help: 'checkpoint folder (model.safetensors + config.json), "embedded" (the bundled Fashion-MNIST ViT) or "scratch" (fresh weights of the embedded architecture)', default: 'embedded' },
@@ -44,12 +43,6 @@ export const PLAN_FLAGS: Record<string, Flag> = {
 /** The architecture of the embedded model, also used by --model scratch. */
 export const EMBEDDED_ARCH = { dim: 96, depth: 4, heads: 3, mlpRatio: 2, imageSize: 32, patch: 8, channels: 1 } as const;
 
-export interface Geometry {
-  size: number;
-  patch: number;
-  channels: 1 | 3;
-}
-
 export interface ModelSource {
   checkpoint: LoadedCheckpoint;
   geometry: Geometry;
@@ -57,19 +50,17 @@ export interface ModelSource {
   name: string;
 }
 
-/** Image size, patch and channels a checkpoint expects, from its stored patch embedding [D, C, p, p]. */
-function geometryOf(c: LoadedCheckpoint): Geometry {
-  const shape = c.layout.patchShape;
-  if (!shape || shape.length !== 4) throw new UsageError('the model has no patch embedding: it cannot take images');
-  const [, channels, patch] = shape;
-  const side = Math.round(Math.sqrt(c.config.tokens - 1));
-  if (side * side !== c.config.tokens - 1) throw new UsageError(`the model's ${c.config.tokens - 1} patches do not form a square image`);
-  if (channels !== 1 && channels !== 3) throw new UsageError(`the model takes ${channels}-channel images; 1 or 3 are supported`);
-  return { size: side * patch, patch, channels };
+/** The checkpoint's geometry; a model that cannot take images is a usage error (exit status 2). */
+function modelGeometry(c: LoadedCheckpoint): Geometry {
+  try {
+    return geometryOf(c);
+  } catch (e) {
+    throw e instanceof GeometryError ? new UsageError(e.message) : e;
+  }
 }
 
 /** The model --model names; its head is replaced later when the data has another class count. */
-export async function loadModel(name: string, seed: number): Promise<ModelSource> {
+export async function loadModel(name: string, seed: number, files: FileSystem): Promise<ModelSource> {
   let checkpoint: LoadedCheckpoint;
   if (name === 'scratch') {
     const a = EMBEDDED_ARCH;
@@ -82,10 +73,10 @@ export async function loadModel(name: string, seed: number): Promise<ModelSource
       layout: { naming: 'timm', hfPrefix: '', fusedQkv: true, patchShape: [a.dim, a.channels, a.patch, a.patch] },
     };
   } else {
-    const folder: Folder = name === 'embedded' ? embeddedFolder() : nodeFolder(name);
+    const folder: Folder = name === 'embedded' ? embeddedFolder() : files.folder(name);
     checkpoint = await loadCheckpoint(folder, { seed });
   }
-  return { checkpoint, geometry: geometryOf(checkpoint), name };
+  return { checkpoint, geometry: modelGeometry(checkpoint), name };
 }
 
 export interface DataSource {
@@ -97,28 +88,26 @@ export interface DataSource {
   classes: readonly string[];
 }
 
-async function isFolder(path: string): Promise<boolean> {
-  return stat(path).then((s) => s.isDirectory(), () => false);
-}
-
-export async function loadSplitSet(data: string, geometry: Geometry, prep: ImagePrep): Promise<SplitSet> {
-  if (data === 'mnist') return loadMnist();
-  if (data === 'fashion-mnist') return loadFashionMnist();
-  if (!(await isFolder(data))) {
+export async function loadSplitSet(data: string, geometry: Geometry, prep: ImagePrep, host: Host): Promise<SplitSet> {
+  if (data === 'mnist') return host.dataSets.mnist();
+  if (data === 'fashion-mnist') return host.dataSets.fashionMnist();
+  if (!(await host.files.stat(data).then((s) => s.isDirectory, () => false))) {
     throw new UsageError(`--data ${data}: no such folder; give mnist, fashion-mnist, or a folder with one sub-folder of images per class`);
   }
-  const images = await loadImageFolder(data, prep, { size: geometry.size, channels: geometry.channels });
+  const images = await loadImageTree(host.files, data, host.decodeImage, prep, {
+    size: geometry.size, channels: geometry.channels, onSkip: (f) => writeLine(host.stderr, `snell: skipped ${f.file}: ${f.reason}`),
+  });
   if (images.classes.length < 2) {
     throw new UsageError(`--data ${data} has ${images.classes.length === 1 ? `one class (${images.classes[0]})` : 'no class folder'}: ` +
       'a classifier needs at least two sub-folders of images, one per class');
   }
-  if (images.skipped.length) console.warn(`snell: skipped ${images.skipped.length} file(s) in ${data} (listed above)`);
+  if (images.skipped.length) writeLine(host.stderr, `snell: skipped ${images.skipped.length} file(s) in ${data} (listed above)`);
   return { name: data, classes: images.classes, train: images, test: null };
 }
 
-export async function loadData(flags: Flags, geometry: Geometry): Promise<DataSource> {
+export async function loadData(flags: Flags, geometry: Geometry, host: Host): Promise<DataSource> {
   const prep = await ImagePrep.create();
-  const set = await loadSplitSet(flags.data as string, geometry, prep);
+  const set = await loadSplitSet(flags.data as string, geometry, prep, host);
   const options = { patch: geometry.patch, size: geometry.size, channels: geometry.channels };
   const make = (view: { images: typeof set.train; indices: readonly number[] }) => ImageDataset.of(prep, view, options);
   const all = (images: typeof set.train) => ({ images, indices: Array.from({ length: images.count }, (_, i) => i) });
@@ -150,6 +139,6 @@ export function planFromFlags(flags: Flags): TuningPlan | null {
   return plan;
 }
 
-export function backendFrom(flags: Flags): Promise<Backend> {
-  return createBackend({ prefer: flags.backend as BackendKind | undefined });
+export function backendFrom(flags: Flags, host: Host): Promise<Backend> {
+  return host.createBackend({ prefer: flags.backend as BackendKind | undefined });
 }

@@ -5,21 +5,18 @@
 // --resume DIR starts again from such a save. A lost WebGPU device takes the run on from its newest
 // checkpoint on a new device, or on Wasm when none comes.
 
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createBackend } from '../../runtimes/auto.js';
 import { type BackendKind, DeviceLostError } from '../backend.js';
 import { loadAdapter, saveAdapter } from '../io/adapter.js';
-import { replaceHead, saveCheckpoint } from '../io/checkpoint.js';
+import { saveCheckpoint, withFreshHead } from '../io/checkpoint.js';
 import { mergeAdapter } from '../io/merge.js';
-import { nodeFolder } from '../io/source-node.js';
+import type { FileSystem } from '../io/file-system.js';
 import { writeText } from '../io/source.js';
 import { ViT, type Weights } from '../model/vit.js';
 import type { AdamWSnapshot } from '../train/adamw.js';
-import { type BackendFactory, MAX_RECOVERIES, replacementBackend } from '../train/recover.js';
+import { MAX_RECOVERIES, replacementBackend } from '../train/recover.js';
 import { NonFiniteLossError, Trainer } from '../train/trainer.js';
 import { type Command, type Flag, type Flags, UsageError } from './args.js';
+import type { Host, StopSignal } from './host.js';
 import { progress } from './progress.js';
 import { RECIPES } from './recipes.js';
 import { findRunCheckpoint, readRunCheckpoint, writeRunCheckpoint } from './run-checkpoint.js';
@@ -78,7 +75,7 @@ export const TRAIN_FLAGS = {
   json: { type: 'boolean', help: 'print one JSON object per event instead of the progress bar' },
 } as const;
 
-export const train: Command & { run: (flags: Flags, positional?: string[], host?: TrainHost) => Promise<number> } = {
+export const train: Command = {
   summary: 'fine-tune with SNELL (or LoRA, full, linear probe) and evaluate; save the adapter',
   synopsis: '[--model DIR|embedded|scratch] [--data mnist|fashion-mnist|DIR] [--method snell] [--out DIR] …',
   flags: TRAIN_FLAGS,
@@ -103,63 +100,54 @@ function resumedFlags(saved: Flags, given: Flags): Flags {
   return flags;
 }
 
-/** How the command reaches the host's backends; tests give their own to force a lost device. */
-export interface TrainHost {
-  openBackend: BackendFactory;
-}
-
-const NODE_HOST: TrainHost = { openBackend: (options) => createBackend(options) };
-
 /** Where a model starts: the run's first step, or a checkpoint folder (by --resume, or after a lost device). */
-async function startingModel(flags: Flags, source: ModelSource, classes: number, dir: string | null, first: boolean) {
+async function startingModel(host: Host, flags: Flags, source: ModelSource, classes: number, dir: string | null, first: boolean) {
   const seed = flags.seed as number;
   if (flags.method === 'full' && dir !== null) {
-    const { weights, config } = (await loadModel(dir, seed)).checkpoint;
+    const { weights, config } = (await loadModel(dir, seed, host.files)).checkpoint;
     return { weights: weights as Weights, config, plan: planFromFlags(flags) };
   }
-  if (dir !== null) return loadAdapter(nodeFolder(dir), source.checkpoint);
+  if (dir !== null) return loadAdapter(host.files.folder(dir), source.checkpoint);
   let { weights, config } = source.checkpoint;
   if (first && flags.resume && config.classes !== classes) {
     throw new Error(`the adapter in ${flags.resume} has a ${config.classes}-class head, ${flags.data} has ${classes} classes`);
   }
   // a new task starts from a fresh head, as the reference does; --keep-head keeps a matching one
   if (!flags.resume && (!flags['keep-head'] || config.classes !== classes)) {
-    weights = replaceHead(weights, classes, seed);
-    config = { ...config, classes };
+    ({ weights, config } = withFreshHead({ weights, config }, classes, seed));
   }
   return { weights, config, plan: planFromFlags(flags) };
 }
 
-async function run(given: Flags, _positional: string[] = [], host: TrainHost = NODE_HOST): Promise<number> {
+async function run(given: Flags, _positional: string[], host: Host): Promise<number> {
+  const { files } = host;
   const started = performance.now();
-  const resumeDir = given.resume ? await findRunCheckpoint(given.resume as string) : null;
-  let from = resumeDir ? { dir: resumeDir, ...(await readRunCheckpoint(resumeDir)) } : null;
+  const resumeDir = given.resume ? await findRunCheckpoint(files, given.resume as string) : null;
+  let from = resumeDir ? { dir: resumeDir, ...(await readRunCheckpoint(files, resumeDir)) } : null;
   const flags: Flags = from ? resumedFlags(from.state.flags, given) : { ...given, lr: given.lr ?? DEFAULT_LR[given.method as string] };
   const seed = flags.seed as number;
-  const show = progress(Boolean(flags.json));
+  const show = progress(Boolean(flags.json), host.stdout);
   // a plain adapter folder given to --resume (no run state) is where the weights start, with a fresh optimizer
   const plainAdapter = flags.resume && !from ? (flags.resume as string) : null;
   if (plainAdapter && flags.method === 'full') throw new UsageError(`--resume ${plainAdapter}: no run_state.json there or in its checkpoints/: nothing to resume`);
-  const source = await loadModel(flags.model as string, seed);
-  const data = await loadData(flags, source.geometry);
+  const source = await loadModel(flags.model as string, seed, files);
+  const data = await loadData(flags, source.geometry, host);
   if (from) show.info('resume', { from: from.dir, step: from.state.step }, `resuming ${from.dir} after step ${from.state.step}`);
 
   // The first SIGINT/SIGTERM stops after the current step and saves; a second exits at once (files on
   // disk are written to a temporary name and renamed, so none is left half-written).
   const stop = new AbortController();
-  let stopSignal: NodeJS.Signals | undefined;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stop.signal.aborted) process.exit(EXIT_CODE[signal]);
+  let stopSignal: StopSignal | undefined;
+  const unsubscribe = host.onStopSignal((signal) => {
+    if (stop.signal.aborted) host.exit(EXIT_CODE[signal]);
     stopSignal = signal;
     stop.abort();
     show.info('stopping', { signal }, `${signal}: stopping after this step and saving (${signal === 'SIGINT' ? 'Ctrl-C' : signal} again quits at once)`);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  let backend = await host.openBackend({ prefer: flags.backend as BackendKind | undefined });
+  });
+  let backend = await host.createBackend({ prefer: flags.backend as BackendKind | undefined });
   // checkpoints go to --out; a WebGPU run without one keeps them in a temporary folder, to continue after a lost device
   const out = flags.out as string | undefined;
-  const scratch = !out && backend.kind === 'webgpu' ? await mkdtemp(join(tmpdir(), 'snell-train-')) : null;
+  const scratch = !out && backend.kind === 'webgpu' ? await files.makeTempDir('snell-train-') : null;
   const checkpoints = out ?? scratch;
   const stepsPerEpoch = Math.ceil(data.train.size / (flags.batch as number));
   let lastStep = (from?.state.step ?? 0) - 1;
@@ -171,8 +159,8 @@ async function run(given: Flags, _positional: string[] = [], host: TrainHost = N
     const t0 = performance.now();
     const best = trainer?.best ?? null;
     const bestValidation = best ? { ...best.validation, step: best.step, epoch: best.epoch } : null;
-    const dir = await writeRunCheckpoint(checkpoints!, { step, flags, bestValidation }, optimizer, best, flags.keep as number,
-      (d) => saveModel(model!, source.checkpoint, d, { ...flags, dtype: 'F32' })); // F32 whatever --dtype says: a resume must be exact
+    const dir = await writeRunCheckpoint(files, checkpoints!, { step, flags, bestValidation }, optimizer, best, flags.keep as number,
+      (d) => saveModel(files, model!, source.checkpoint, d, { ...flags, dtype: 'F32' })); // F32 whatever --dtype says: a resume must be exact
     show.info('checkpoint', { step, dir, ms: performance.now() - t0 }, `checkpoint after step ${step}: ${dir} (${(performance.now() - t0).toFixed(0)} ms)`);
   };
   const teardown = () => {
@@ -181,7 +169,7 @@ async function run(given: Flags, _positional: string[] = [], host: TrainHost = N
   };
   try {
     for (let recoveries = 0; ; recoveries++) {
-      const start = await startingModel(flags, source, data.classes.length, from?.dir ?? plainAdapter, recoveries === 0);
+      const start = await startingModel(host, flags, source, data.classes.length, from?.dir ?? plainAdapter, recoveries === 0);
       model = new ViT(backend, start.config, start.weights, { plan: start.plan, seed, dropPath: flags['drop-path'] as number });
       trainer = new Trainer(model);
       const trainable = model.params().reduce((a, p) => a + p.tensor.size, 0);
@@ -214,10 +202,10 @@ async function run(given: Flags, _positional: string[] = [], host: TrainHost = N
         // start again from the newest checkpoint (or the beginning) on whatever backend comes
         teardown();
         model = null;
-        const dir = checkpoints ? await findRunCheckpoint(checkpoints) : null;
-        from = dir ? { dir, ...(await readRunCheckpoint(dir)) } : null;
+        const dir = checkpoints ? await findRunCheckpoint(files, checkpoints) : null;
+        from = dir ? { dir, ...(await readRunCheckpoint(files, dir)) } : null;
         lastStep = (from?.state.step ?? 0) - 1;
-        const next = await replacementBackend(host.openBackend, e);
+        const next = await replacementBackend(host.createBackend, e);
         backend = next.backend;
         show.done();
         show.info('device-lost', { step: e.step, backend: backend.kind, device: backend.description, resumeStep: from?.state.step ?? 0 },
@@ -232,9 +220,8 @@ async function run(given: Flags, _positional: string[] = [], host: TrainHost = N
     teardown();
     return 1;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    if (scratch) await rm(scratch, { recursive: true, force: true });
+    unsubscribe();
+    if (scratch) await files.remove(scratch);
   }
   const [m, t] = [model!, trainer!];
   show.done();
@@ -243,8 +230,8 @@ async function run(given: Flags, _positional: string[] = [], host: TrainHost = N
   const selected = best ? { epoch: best.epoch + 1, step: best.step, validation: best.validation } : { step: lastStep + 1 };
   if (best) show.info('selected', selected, `kept epoch ${best.epoch + 1} (after step ${best.step}): best validation accuracy ${(100 * best.validation.accuracy).toFixed(2)}%`);
   if (out) {
-    await saveModel(m, source.checkpoint, out, flags);
-    await writeText(nodeFolder(out), 'training_state.json', `${JSON.stringify({ interrupted: stop.signal.aborted, step: lastStep, selected, flags }, null, 2)}\n`);
+    await saveModel(files, m, source.checkpoint, out, flags);
+    await writeText(files.folder(out), 'training_state.json', `${JSON.stringify({ interrupted: stop.signal.aborted, step: lastStep, selected, flags }, null, 2)}\n`);
   }
   if (stop.signal.aborted && out) await checkpoint(lastStep + 1, (await t.optimizerSnapshot())!);
   if (stop.signal.aborted) {
@@ -265,9 +252,9 @@ async function run(given: Flags, _positional: string[] = [], host: TrainHost = N
 }
 
 /** The adapter (or, for full fine-tuning, the merged checkpoint) into `out`. */
-async function saveModel(model: ViT, base: Awaited<ReturnType<typeof loadModel>>['checkpoint'], out: string, flags: Flags) {
-  await mkdir(out, { recursive: true });
-  const folder = nodeFolder(out);
+async function saveModel(files: FileSystem, model: ViT, base: ModelSource['checkpoint'], out: string, flags: Flags) {
+  await files.mkdir(out);
+  const folder = files.folder(out);
   const dtype = flags.dtype as 'F32' | 'F16';
   if (model.options.plan?.method === 'full') {
     const weights = await mergeAdapter(model, base.weights);

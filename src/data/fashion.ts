@@ -5,7 +5,7 @@
 // set and the other 6000 as the training set (60 000 / 10 000, the official sizes; class 0's file
 // has a seam after row 1000, suggesting the files were built test-first). This is our convention,
 // not guaranteed to be the official split. Images are in class order (all of class 0, then 1, …).
-// Host-neutral: the caller reads the bytes (packaged-node.ts).
+// Host-neutral: the caller reads the bytes (runtimes/node/packaged.ts).
 
 import type { LabeledImages } from './prep.js';
 import type { SplitSet } from './splits.js';

@@ -1,6 +1,7 @@
 // An image-classification folder: one sub-folder per class (names sorted: label = rank, as
-// torchvision's ImageFolder), PNG and JPEG files inside. Host-neutral: a host lister supplies the
-// entries (folder-node.ts, folder-browser.ts) and a decoder (decode-node.ts, decode-browser.ts).
+// torchvision's ImageFolder), PNG and JPEG files inside. Host-neutral: the entries come from a file
+// system (folder-tree.ts) or a browser's file list (runtimes/browser/image-folder.ts), and the host
+// supplies the decoder (decoder.ts).
 // Every image is checked (image-header.ts; PNG chunks and CRCs by png-chunks.ts), decoded to interleaved 8-bit samples, converted to
 //   planar [C, h, w]: C = 3 drops alpha and replicates gray; C = 1 takes gray as is and converts
 //   colour with PIL's "L" luma ((19595 R + 38470 G + 7471 B + 2^15) >> 16)
@@ -8,19 +9,10 @@
 // downscaling, rounded half to even). A file that cannot be used is reported through onSkip with
 // its name and the reason, counted in `skipped`, and left out; nothing is dropped silently.
 
-import { DEFAULT_MAX_PIXELS, ImageFileError, type ImageHeader, readImageHeader } from './image-header.js';
+import type { DecodedImage, ImageDecoder } from './decoder.js';
+import { DEFAULT_MAX_PIXELS, ImageFileError, readImageHeader } from './image-header.js';
 import { checkPngChunks } from './png-chunks.js';
 import type { ImagePrep, LabeledImages } from './prep.js';
-
-/** Interleaved samples [height, width, channels] u8 (channels 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA). */
-export interface DecodedImage {
-  width: number;
-  height: number;
-  channels: number;
-  data: Uint8Array;
-}
-
-export type ImageDecoder = (bytes: Uint8Array, file: string, header: ImageHeader) => DecodedImage | Promise<DecodedImage>;
 
 export interface FolderEntry {
   /** the class (sub-folder) name */

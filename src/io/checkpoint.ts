@@ -94,7 +94,7 @@ export async function loadCheckpoint(folder: Folder, options: LoadCheckpointOpti
     const head = weights.get('head.weight');
     if (options.classes !== undefined && (!head || head.shape[0] !== options.classes)) {
       notes.push(`fresh head for ${options.classes} classes${head ? ` (the checkpoint's has ${head.shape[0]})` : ''}`);
-      return { weights: replaceHead(weights, options.classes, options.seed ?? 0), config: { ...config, classes: options.classes }, layout, sourceConfig, notes };
+      return { ...withFreshHead({ weights, config }, options.classes, options.seed ?? 0), layout, sourceConfig, notes };
     }
     if (!head) throw new CheckpointError(store.name, 'has no classifier head (head.weight / classifier.weight): pass { classes } to add a fresh one');
     return { weights, config, layout, sourceConfig, notes };
@@ -134,6 +134,11 @@ export function replaceHead(weights: Weights, classes: number, seed: number): Ma
   out.set('head.weight', { shape: [classes, D], data: Float32Array.from({ length: classes * D }, normal) });
   out.set('head.bias', { shape: [classes], data: new Float32Array(classes) });
   return out;
+}
+
+/** A model's weights and config with a fresh head for `classes` (replaceHead), as a new task starts. */
+export function withFreshHead(model: { weights: Weights; config: ViTConfig }, classes: number, seed: number): { weights: Map<string, NamedArray>; config: ViTConfig } {
+  return { weights: replaceHead(model.weights, classes, seed), config: { ...model.config, classes } };
 }
 
 export interface SaveCheckpointOptions {

@@ -2,7 +2,7 @@
 // host. A ByteSource serves byte ranges on demand (a file handle, a Blob, bytes in memory), so a reader
 // can take a header first and each tensor when asked. A Folder names files: it opens them as sources
 // and replaces them atomically with what a producer writes in chunks.
-// Hosts: source-node.ts (Node, Deno 2: node:fs/promises), source-blob.ts (browsers, or memory).
+// Hosts: runtimes/node/files.ts (Node, Deno 2: node:fs/promises), source-blob.ts (browsers, or memory).
 
 import { CheckpointError } from './errors.js';
 

@@ -28,7 +28,7 @@ export interface HostWorker {
   terminate(): void;
 }
 
-/** How a runtime starts workers (runtimes/threads-node.ts, runtimes/threads-web.ts). */
+/** How a runtime starts workers (runtimes/node/threads.ts, runtimes/browser/threads.ts). */
 export interface ThreadHost {
   /** Logical cores the runtime reports: the default thread count. */
   readonly cores: number;

@@ -1,9 +1,9 @@
 // The package test's browser half: bundles a page script from the installed package with esbuild (the
-// "browser" condition), serves it with the case file on 127.0.0.1, loads it as http://localhost in
+// "browser" condition), serves it with the case file (runtimes/static-server.mjs), loads it in
 // headless Chromium and returns the lines the page printed.
 import { readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
 import { join } from 'node:path';
+import { closeServer, serveIsolated } from '../../runtimes/static-server.mjs';
 
 const PAGE = `import { createBackend, runConformance } from 'snell-js';
 const name = '__CASE__';
@@ -27,16 +27,11 @@ export async function runInChromium(project, { esbuild, caseName }) {
     outfile: join(project, 'www', 'page.js'), absWorkingDir: project, logLevel: 'warning',
   });
   const files = {
-    '/': ['<!doctype html><script type="module" src="/page.js"></script>', 'text/html'],
-    '/page.js': [await readFile(join(project, 'www', 'page.js')), 'text/javascript'],
-    [`/${caseName}`]: [await readFile(join(project, caseName)), 'application/octet-stream'],
+    '/': { body: '<!doctype html><script type="module" src="/page.js"></script>', type: 'text/html' },
+    '/page.js': { body: await readFile(join(project, 'www', 'page.js')), type: 'text/javascript' },
+    [`/${caseName}`]: { body: await readFile(join(project, caseName)), type: 'application/octet-stream' },
   };
-  const server = createServer((req, res) => {
-    const [body, type] = files[new URL(req.url, 'http://localhost').pathname] ?? ['not found', 'text/plain'];
-    res.writeHead(body === 'not found' ? 404 : 200, { 'content-type': type });
-    res.end(body);
-  });
-  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  const server = await serveIsolated((_req, path) => files[path] ?? null);
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true,
@@ -49,7 +44,6 @@ export async function runInChromium(project, { esbuild, caseName }) {
     return await page.evaluate(() => globalThis.done);
   } finally {
     await browser.close();
-    server.closeAllConnections();
-    server.close();
+    await closeServer(server);
   }
 }

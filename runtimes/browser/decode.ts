@@ -2,7 +2,7 @@
 // drawn on an OffscreenCanvas and read back as 8-bit RGBA (no colour-space conversion, alpha not
 // premultiplied). Called only after readImageHeader() accepted the file.
 
-import type { DecodedImage, ImageDecoder } from './folder.js';
+import type { DecodedImage, ImageDecoder } from '../../src/data/decoder.js';
 
 export const decodeBrowser: ImageDecoder = async (bytes, _file, header): Promise<DecodedImage> => {
   const blob = new Blob([bytes as Uint8Array<ArrayBuffer>], { type: header.format === 'png' ? 'image/png' : 'image/jpeg' });

@@ -2,11 +2,11 @@
 // and a Folder over a directory whose writes are atomic: the bytes go to a temporary file in the same
 // directory, are fsynced, and the temporary file is renamed over the target (then the directory is
 // fsynced where the platform allows). A failed write removes its temporary file and leaves the old file.
-// Not exported from src/index.ts (browser bundles must not see node:fs); the node and deno entries do.
+// Exported by the node and deno entries (index.ts), never by the browser's.
 
 import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { type ByteSource, type ChunkSink, type Folder, checkPlainName } from './source.js';
+import { type ByteSource, type ChunkSink, type Folder, checkPlainName } from '../../src/io/source.js';
 
 /** Opens `path` for reading by range; call `close()` when done. */
 export async function fileSource(path: string): Promise<ByteSource & { close(): Promise<void> }> {

@@ -5,7 +5,7 @@
 import { Buffer } from 'node:buffer';
 import jpeg from 'jpeg-js';
 import pngjs from 'pngjs';
-import type { DecodedImage, ImageDecoder } from './folder.js';
+import type { DecodedImage, ImageDecoder } from '../../src/data/decoder.js';
 
 export const decodeNode: ImageDecoder = (bytes, _file, header): DecodedImage => {
   if (header.format === 'png') {

@@ -12,10 +12,10 @@
 // (device destroyed, never destroyed, destroyed with a mapAsync pending, GPU object kept in a global),
 // so nothing more is needed: after backend.destroy() the CLI ends by returning, never process.exit().
 
-import { BackendError } from '../src/backend.js';
-import type { Backend } from '../src/backend.js';
-import { chooseBackend, type CreateBackendOptions } from './detect.js';
-import { nodeThreads } from './threads-node.js';
+import { BackendError } from '../../src/backend.js';
+import type { Backend } from '../../src/backend.js';
+import { chooseBackend, type CreateBackendOptions } from '../detect.js';
+import { nodeThreads } from './threads.js';
 
 interface DawnModule {
   create(flags: string[]): GPU;

@@ -3,7 +3,7 @@
 // threads, only on cross-origin isolated pages (COOP: same-origin, COEP: require-corp); elsewhere
 // the backend runs on one thread.
 
-import type { HostWorker, ThreadHost } from '../src/wasm/threads.js';
+import type { HostWorker, ThreadHost } from '../../src/wasm/threads.js';
 
 interface WebGlobals {
   navigator?: { hardwareConcurrency?: number };

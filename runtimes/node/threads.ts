@@ -4,7 +4,7 @@
 
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { HostWorker, ThreadHost } from '../src/wasm/threads.js';
+import type { HostWorker, ThreadHost } from '../../src/wasm/threads.js';
 
 export const nodeThreads: ThreadHost = {
   cores: availableParallelism(),
