@@ -8,7 +8,7 @@ import { loadCheckpoint } from '../io/checkpoint.js';
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS } from '../io/adapter.js';
 import { SafetensorsFile } from '../io/safetensors.js';
 import { fileSource, nodeFolder } from '../io/source-node.js';
-import { estimateMemory } from '../model/estimate.js';
+import { estimateMemory } from '../train/estimate.js';
 import { POOLS } from '../model/memory.js';
 import { type Command, type Flags, UsageError } from './args.js';
 import { planFromFlags, PLAN_FLAGS } from './setup.js';

@@ -16,7 +16,7 @@ import type { Folder } from '../io/source.js';
 import { nodeFolder } from '../io/source-node.js';
 import { DEFAULT_PLAN, targetsMatching, type TuningPlan, type ViTConfig } from '../model/config.js';
 import { initViTWeights } from '../model/init.js';
-import type { Dataset } from '../train/trainer.js';
+import type { Dataset } from '../core/dataset.js';
 import { type Flag, type Flags, UsageError } from './args.js';
 import { embeddedFolder } from './embedded.js';
 

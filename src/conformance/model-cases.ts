@@ -11,7 +11,8 @@ import { Block } from '../model/block.js';
 import { LINEAR_NAMES, type TuningPlan, type ViTConfig } from '../model/config.js';
 import { MemoryLedger, tracked } from '../model/memory.js';
 import { NOISE_SITES, type NoiseSite, storedNoise } from '../model/noise.js';
-import { blockLayers, blockParts, ViT, type NamedArray, type Weights } from '../model/vit.js';
+import type { NamedArray, Weights } from '../core/weights.js';
+import { blockLayers, blockParts, ViT } from '../model/vit.js';
 import { AdamW } from '../train/adamw.js';
 import { relL2, TOLERANCE } from './compare.js';
 

@@ -9,7 +9,8 @@
 
 import type { Backend, Tensor } from '../backend.js';
 import { AdapterConfigError } from '../adapter/config.js';
-import { rng } from '../reference/random.js';
+import { rng } from '../core/random.js';
+import type { NamedArray, Weights } from '../core/weights.js';
 import { Block, type BlockLayers, type BlockNoise } from './block.js';
 import { truncatedNormal } from './init.js';
 import { type NoiseSource, seededNoise } from './noise.js';
@@ -17,12 +18,6 @@ import { type LinearName, type TuningPlan, type ViTConfig, checkViTConfig } from
 import { Linear, type BranchSpec } from './linear.js';
 import { MemoryLedger, tracked, type MemoryReport } from './memory.js';
 import { type Param, param } from './param.js';
-
-export interface NamedArray {
-  shape: readonly number[];
-  data: Float32Array;
-}
-export type Weights = ReadonlyMap<string, NamedArray>;
 
 export interface ViTOptions {
   /** The tuning plan; null trains the head (and cls_token) alone: a linear probe. */

@@ -3,18 +3,11 @@
 // backend give the same losses.
 
 import { DeviceLostError, type Tensor } from '../backend.js';
-import { rng } from '../reference/random.js';
+import { type Dataset, shuffled } from '../core/dataset.js';
 import type { MemoryReport } from '../model/memory.js';
 import type { ViT } from '../model/vit.js';
 import { AdamW, ADAMW_DEFAULTS, type AdamWConfig, type AdamWSnapshot } from './adamw.js';
 import { learningRate, type Schedule } from './schedule.js';
-
-/** Samples by index: inputs [n, ...sampleShape] and labels in [0, classes). */
-export interface Dataset {
-  readonly size: number;
-  readonly sampleShape: readonly number[];
-  get(indices: readonly number[]): { inputs: Float32Array; labels: Uint32Array };
-}
 
 export interface StepEvent {
   step: number;
@@ -280,17 +273,6 @@ export class Trainer {
     }
     return { loss: lossSum / data.size, accuracy: correct / data.size, samples: data.size };
   }
-}
-
-/** A seeded permutation of 0..n−1 (Fisher–Yates). */
-export function shuffled(n: number, seed: number): number[] {
-  const next = rng(seed);
-  const order = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(next() * (i + 1));
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-  return order;
 }
 
 /**
