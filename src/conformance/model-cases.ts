@@ -12,7 +12,8 @@ import { LINEAR_NAMES, type TuningPlan, type ViTConfig } from '../model/config.j
 import { MemoryLedger, tracked } from '../model/memory.js';
 import { NOISE_SITES, type NoiseSite, storedNoise } from '../model/noise.js';
 import type { NamedArray, Weights } from '../core/weights.js';
-import { blockLayers, blockParts, ViT } from '../model/vit.js';
+import { blockLayers, blockParts } from '../model/block-weights.js';
+import { ViT } from '../model/vit.js';
 import { AdamW } from '../train/adamw.js';
 import { relL2, TOLERANCE } from './compare.js';
 
