@@ -12,6 +12,9 @@ export { DEFAULT_PLAN, LINEAR_NAMES, targetsMatching, VIT_PRESETS, vitConfig } f
 export type { MemoryReport, Pool } from './model/memory.js';
 export { POOLS } from './model/memory.js';
 export { initViTWeights } from './model/init.js';
+export type { BlockNoise } from './model/block.js';
+export { NOISE_SITES, storedNoise, type NoiseSite, type NoiseSource } from './model/noise.js';
+export { singleBlock, type SingleBlock } from './model/single-block.js';
 export type { NamedArray, Weights } from './core/weights.js';
 export type { ViTOptions } from './model/vit.js';
 export { ViT } from './model/vit.js';
