@@ -4,11 +4,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../src/backend.js';
 import { DEFAULT_PLAN, targetsMatching, type TuningPlan, type ViTConfig } from '../src/model/config.js';
-import { estimateMemory } from '../src/model/estimate.js';
+import { estimateMemory } from '../src/train/estimate.js';
 import { initViTWeights } from '../src/model/init.js';
-import { ViT, type NamedArray } from '../src/model/vit.js';
+import type { NamedArray } from '../src/core/weights.js';
+import { ViT } from '../src/model/vit.js';
 import { uniform } from '../src/reference/random.js';
-import { Trainer, type Dataset } from '../src/train/trainer.js';
+import type { Dataset } from '../src/core/dataset.js';
+import { Trainer } from '../src/train/trainer.js';
 import { createWasmBackend } from '../src/wasm/backend.js';
 
 const config: ViTConfig = { dim: 24, depth: 3, heads: 2, mlpRatio: 4, classes: 5, tokens: 5, patchDim: 12, pooling: 'cls', eps: 1e-6 };

@@ -6,9 +6,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type ImageSet, PatchDataset } from '../src/data/images.js';
 import { IMAGENET_MEAN, IMAGENET_STD, ImagePrep, PrepError, resolvePrep } from '../src/data/prep.js';
-import { rng } from '../src/reference/random.js';
+import { rng } from '../src/core/random.js';
 import { resize64 } from '../src/reference/resize64.js';
-import { shuffled } from '../src/train/trainer.js';
+import { shuffled } from '../src/core/dataset.js';
 import { mnist } from './support/mnist.js';
 
 let prep: ImagePrep;

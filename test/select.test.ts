@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../src/backend.js';
 import { createWasmBackend } from '../src/wasm/backend.js';
 import { quantileAbs64, sparsify64 } from '../src/reference/snell64.js';
-import { rng } from '../src/reference/random.js';
+import { rng } from '../src/core/random.js';
 
 const bitsToF32 = (bits: ArrayLike<number>) => new Float32Array(Uint32Array.from(bits).buffer);
 

@@ -5,7 +5,7 @@
 import { loadCheckpoint } from '../io/checkpoint.js';
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS } from '../io/adapter.js';
 import { SafetensorsFile } from '../io/safetensors.js';
-import { estimateMemory } from '../model/estimate.js';
+import { estimateMemory } from '../train/estimate.js';
 import { POOLS } from '../model/memory.js';
 import { type Command, type Flags, UsageError } from './args.js';
 import { type Host, writeLine } from './host.js';

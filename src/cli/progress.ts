@@ -1,7 +1,7 @@
 // Training progress for the terminal: a one-line bar rewritten in place on a TTY (otherwise a plain
 // line per tenth of an epoch), or one JSON object per event with --json.
 
-import type { EpochEvent, StepEvent } from '../train/trainer.js';
+import type { EpochEvent, StepEvent } from '../train/fit-options.js';
 import type { Writer } from './host.js';
 
 export interface Progress {

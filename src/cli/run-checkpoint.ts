@@ -12,7 +12,7 @@ import { writeSafetensors } from '../io/safetensors-write.js';
 import type { FileSystem } from '../io/file-system.js';
 import { writeText } from '../io/source.js';
 import type { AdamWSnapshot } from '../train/adamw.js';
-import type { BestModel, Evaluation } from '../train/trainer.js';
+import type { BestModel, Evaluation } from '../train/fit-options.js';
 import type { Flags } from './args.js';
 
 export const RUN_STATE = 'run_state.json';

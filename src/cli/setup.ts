@@ -14,7 +14,7 @@ import { type Geometry, GeometryError, geometryOf } from '../io/geometry.js';
 import type { Folder } from '../io/source.js';
 import { DEFAULT_PLAN, targetsMatching, type TuningPlan, type ViTConfig } from '../model/config.js';
 import { initViTWeights } from '../model/init.js';
-import type { Dataset } from '../train/trainer.js';
+import type { Dataset } from '../core/dataset.js';
 import { type Flag, type Flags, UsageError } from './args.js';
 import { embeddedFolder } from './embedded.js';
 import { type Host, writeLine } from './host.js';

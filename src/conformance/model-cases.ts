@@ -5,13 +5,13 @@
 // the per-output errors and the problems found.
 
 import type { Backend, Tensor } from '../backend.js';
+import type { NamedArray, Weights } from '../core/weights.js';
 import { AdapterConfigError } from '../adapter/config.js';
 import { SafetensorsError, SafetensorsFile } from '../io/safetensors.js';
-import { Block } from '../model/block.js';
 import { LINEAR_NAMES, type TuningPlan, type ViTConfig } from '../model/config.js';
-import { MemoryLedger, tracked } from '../model/memory.js';
 import { NOISE_SITES, type NoiseSite, storedNoise } from '../model/noise.js';
-import { blockLayers, blockParts, ViT, type NamedArray, type Weights } from '../model/vit.js';
+import { singleBlock } from '../model/single-block.js';
+import { ViT } from '../model/vit.js';
 import { AdamW } from '../train/adamw.js';
 import { relL2, TOLERANCE } from './compare.js';
 
@@ -125,15 +125,12 @@ export async function runBlockCase(backend: Backend, bytes: Uint8Array, file: st
     dim, depth: 1, heads, mlpRatio: r.int('mlp_ratio', 4), classes: 1, tokens, patchDim: null, pooling: 'mean',
     eps: (r.meta('layer_norm_eps', 1e-6) as number),
   };
-  const ledger = new MemoryLedger();
-  const b = tracked(backend, ledger);
   const owned: Tensor[] = [];
   try {
-    const noisy = noiseOf(r, b, owned);
+    const noisy = noiseOf(r, backend, owned);
     const plan = { ...planOf(r, weights), ...(noisy && { branchDropout: noisy.branchDropout, branchDropPath: noisy.branchDropPath }) };
-    const parts = blockParts(b, ledger, weights, config, () => 0, () => {});
-    const layers = named(file, () => blockLayers(parts, '', plan, false));
-    const block = new Block(b, ledger, layers, heads, config.eps);
+    const block = named(file, () => singleBlock(backend, config, weights, plan));
+    const b = block.backend;
     const xt = b.upload(x.data, [batch, tokens, dim]);
     const gt = b.upload(g.data, [batch, tokens, dim]);
     owned.push(xt, gt);
@@ -145,20 +142,18 @@ export async function runBlockCase(backend: Backend, bytes: Uint8Array, file: st
     compare('grad.x', (await b.read(dx)) as Float32Array, r.tensor('grad.x').data, TOLERANCE.output, out);
     let worst = 0;
     let worstName = '';
-    for (const lin of block.linears) {
-      for (const p of lin.params) {
-        const refName = `grad.${p.name}`;
-        if (!r.st.has(refName)) r.fail(`tensor "${refName}" is missing`);
-        const err = relL2((await b.read(p.grad!)) as Float32Array, r.tensor(refName).data);
-        if (!(err <= TOLERANCE.output)) out.problems.push(`${refName} relative error ${err.toExponential(2)} > ${TOLERANCE.output}`);
-        if (!(err <= worst)) [worst, worstName] = [err, refName];
-        owned.push(p.grad!);
-      }
+    for (const p of block.params()) {
+      const refName = `grad.${p.name}`;
+      if (!r.st.has(refName)) r.fail(`tensor "${refName}" is missing`);
+      const err = relL2((await b.read(p.grad!)) as Float32Array, r.tensor(refName).data);
+      if (!(err <= TOLERANCE.output)) out.problems.push(`${refName} relative error ${err.toExponential(2)} > ${TOLERANCE.output}`);
+      if (!(err <= worst)) [worst, worstName] = [err, refName];
+      owned.push(p.grad!);
     }
     out.errors.push(`adapter grads worst=${worst.toExponential(1)} (${worstName.replace('grad.', '')})`);
     return out;
   } finally {
-    for (const t of owned) b.free(t);
+    for (const t of owned) backend.free(t);
   }
 }
 

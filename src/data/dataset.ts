@@ -1,8 +1,8 @@
-// A Dataset (train/trainer.ts) over uint8 images in memory: get(indices) prepares the batch on
+// A Dataset (core/dataset.ts) over uint8 images in memory: get(indices) prepares the batch on
 // build/prep.wasm (prep.ts) with a configurable size, channels, normalisation and patch size:
 //   inputs [B, (H/p)·(W/p), C·p·p] f32, labels [B] u32.
 
-import type { Dataset } from '../train/trainer.js';
+import type { Dataset } from '../core/dataset.js';
 import { type ImagePrep, type LabeledImages, type Prep, type PrepOptions, PrepError, resolvePrep, sampleShape } from './prep.js';
 
 /** Images and the subset of them a split serves. */

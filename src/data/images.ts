@@ -3,7 +3,7 @@
 // row-major grid order, each patch flattened as (c, ky, kx), the order of a flattened Conv2d weight
 // [D, C, p, p], so patches·Wᵀ equals timm's patch embedding.
 
-import type { Dataset } from '../train/trainer.js';
+import type { Dataset } from '../core/dataset.js';
 
 export interface ImageSet {
   count: number;

@@ -2,7 +2,7 @@
 // images (the first 1000 of `shuffled(trainCount, seed)`, Fisher–Yates with mulberry32): 800 for
 // training, 200 for validation, the 1000 together for the final fit; the full test set for testing.
 
-import { shuffled } from '../train/trainer.js';
+import { shuffled } from '../core/dataset.js';
 import type { ImageView } from './dataset.js';
 import type { LabeledImages } from './prep.js';
 

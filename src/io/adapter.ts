@@ -15,7 +15,8 @@
 import { defaultCoeff } from '../adapter/config.js';
 import { LINEAR_NAMES, type LinearName, type TuneMethod, type TuningPlan, type ViTConfig } from '../model/config.js';
 import type { Linear } from '../model/linear.js';
-import type { NamedArray, ViT, Weights } from '../model/vit.js';
+import type { NamedArray, Weights } from '../core/weights.js';
+import type { ViT } from '../model/vit.js';
 import { CheckpointError } from './errors.js';
 import { readJson } from './checkpoint.js';
 import { SafetensorsFile } from './safetensors.js';

@@ -7,8 +7,8 @@
 // config.json, each file atomically.
 
 import type { ViTConfig } from '../model/config.js';
-import type { NamedArray, Weights } from '../model/vit.js';
-import { rng } from '../reference/random.js';
+import { rng } from '../core/random.js';
+import type { NamedArray, Weights } from '../core/weights.js';
 import { CheckpointError } from './errors.js';
 import { writeSafetensors } from './safetensors-write.js';
 import { type Folder, readText, writeText } from './source.js';

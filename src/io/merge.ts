@@ -7,7 +7,8 @@
 // weight (o·in + i), ascending; head.weight, head.bias and cls_token dense beside them. Metadata:
 // format "snell-sparse-delta", shapes (JSON { L: [out, in] }).
 
-import type { NamedArray, ViT, Weights } from '../model/vit.js';
+import type { NamedArray, Weights } from '../core/weights.js';
+import type { ViT } from '../model/vit.js';
 import { branchLinears, readTrainables } from './adapter.js';
 import { type SaveCheckpointOptions, saveCheckpoint } from './checkpoint.js';
 import { CheckpointError } from './errors.js';

@@ -5,7 +5,7 @@
 
 import { SafetensorsError, SafetensorsFile, type TensorEntry } from './safetensors.js';
 import { type ByteSource, type Folder, checkPlainName, readText } from './source.js';
-import type { NamedArray } from '../model/vit.js';
+import type { NamedArray } from '../core/weights.js';
 
 export interface TensorStore {
   /** What opened (folder/file), for messages. */

@@ -15,7 +15,7 @@
 // Linear weights are [out, in] in all three. HF's {p}pooler.* is not used by image classification
 // and is skipped. SNELL branch tensors (blocks.N.*.additional_*.learnable.*) keep their names.
 
-import type { NamedArray, Weights } from '../model/vit.js';
+import type { NamedArray, Weights } from '../core/weights.js';
 
 export type Naming = 'timm' | 'hf';
 

@@ -2,9 +2,9 @@
 // pos_embed ~ N(0, 0.02²) truncated at ±2σ, cls_token ~ N(0, 1e-6²), biases 0, LayerNorms (1, 0).
 // For training from scratch, for tests, and (as zeros) for memory estimates at real sizes.
 
-import { rng } from '../reference/random.js';
+import { rng } from '../core/random.js';
+import type { NamedArray } from '../core/weights.js';
 import type { ViTConfig } from './config.js';
-import type { NamedArray } from './vit.js';
 
 type Init = 'normal' | 'tiny' | 'zeros' | 'ones';
 

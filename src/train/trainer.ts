@@ -2,113 +2,14 @@
 // AdamW), a cosine schedule with warmup, and events a CLI or a web page can show. Same seed and
 // backend give the same losses.
 
-import { DeviceLostError, type Tensor } from '../backend.js';
-import { rng } from '../reference/random.js';
-import type { MemoryReport } from '../model/memory.js';
+import { DeviceLostError } from '../backend.js';
+import { type Dataset, shuffled } from '../core/dataset.js';
 import type { ViT } from '../model/vit.js';
 import { AdamW, ADAMW_DEFAULTS, type AdamWConfig, type AdamWSnapshot } from './adamw.js';
+import { type BestModel, type EpochEvent, type Evaluation, type FitOptions, NonFiniteLossError } from './fit-options.js';
+import { readParams, writeParams } from './kept-params.js';
+import { checkedLabels, evaluate, forwardBackward } from './passes.js';
 import { learningRate, type Schedule } from './schedule.js';
-
-/** Samples by index: inputs [n, ...sampleShape] and labels in [0, classes). */
-export interface Dataset {
-  readonly size: number;
-  readonly sampleShape: readonly number[];
-  get(indices: readonly number[]): { inputs: Float32Array; labels: Uint32Array };
-}
-
-export interface StepEvent {
-  step: number;
-  epoch: number;
-  loss: number;
-  /** Top-1 accuracy on this batch. */
-  accuracy: number;
-  lr: number;
-  imagesPerSecond: number;
-  memory: MemoryReport;
-}
-
-export interface EpochEvent {
-  epoch: number;
-  loss: number;
-  accuracy: number;
-  seconds: number;
-  validation: Evaluation | null;
-  /** Steps skipped for a non-finite loss (onNonFinite: 'skip'). */
-  skipped: number;
-}
-
-export interface Evaluation {
-  loss: number;
-  accuracy: number;
-  samples: number;
-}
-
-/** The parameters of the epoch with the best validation accuracy so far, by name, with that evaluation. */
-export interface BestModel {
-  epoch: number;
-  /** Steps completed when it was evaluated. */
-  step: number;
-  validation: Evaluation;
-  params: Map<string, Float32Array>;
-}
-
-export interface FitOptions {
-  epochs: number;
-  batchSize: number;
-  lr?: number;
-  /** The cosine's floor. */
-  minLr?: number;
-  weightDecay?: number;
-  /** 'step' (default): the rate changes every step; 'epoch': once per epoch, as the reference trains (schedule.ts). */
-  schedule?: 'step' | 'epoch';
-  /** Warmup length, in steps under the 'step' schedule. */
-  warmupSteps?: number;
-  /** Warmup length, in epochs under the 'epoch' schedule. */
-  warmupEpochs?: number;
-  /** Where warmup starts (default 0). */
-  warmupLr?: number;
-  maxGradNorm?: number | null;
-  seed?: number;
-  /** Read back and report every n-th step (each report waits for the device); a non-finite loss read back stops the run. */
-  logEvery?: number;
-  validation?: Dataset;
-  /**
-   * Model selection on the validation set: keep a copy of the parameters whenever an epoch's validation
-   * accuracy beats every earlier one, and end the run with the best (needs `validation`). The test set
-   * plays no part. Off: the run ends with its last parameters.
-   */
-  keepBest?: boolean;
-  onStep?: (e: StepEvent) => void;
-  /** Called after each epoch (and its validation); the next epoch waits for a returned promise. */
-  onEpoch?: (e: EpochEvent) => void | Promise<void>;
-  /** Stops after the current step; what was learned is kept. */
-  signal?: AbortSignal;
-  /**
-   * Continue a run from a checkpoint taken after `step` steps: the schedule, the data order and position
-   * and the noise seeds all follow from the step count, so with the parameters and optimizer restored
-   * the run goes on exactly as if it had never stopped.
-   */
-  resume?: { step: number; optimizer: AdamWSnapshot; best?: BestModel | null };
-  /**
-   * A step whose loss is NaN or infinite: 'stop' (default) throws NonFiniteLossError at the first one
-   * read back; 'skip' reads every step's loss before the update (one more wait for the device per step)
-   * and drops such steps' gradients, counting them in EpochEvent.skipped.
-   */
-  onNonFinite?: 'stop' | 'skip';
-  onSkip?: (e: { step: number; loss: number }) => void;
-  /** Calls onCheckpoint after every n-th step (counting from the run's first step). */
-  checkpointEvery?: number;
-  onCheckpoint?: (c: { step: number; epoch: number; optimizer: AdamW }) => Promise<void>;
-}
-
-/** A step whose loss is NaN or infinite: training stops there, since every later step would build on it. */
-export class NonFiniteLossError extends Error {
-  override name = 'NonFiniteLossError';
-  constructor(readonly step: number, readonly loss: number) {
-    super(`the loss at step ${step + 1} is ${loss}: training diverged; try a lower learning rate (--lr), ` +
-      'gradient clipping (--max-grad-norm 1) or a longer warmup (--warmup)');
-  }
-}
 
 export class Trainer {
   private optimizer: AdamW | null = null;
@@ -163,7 +64,7 @@ export class Trainer {
         const batch = checkedLabels(data.get(order.slice(i, i + o.batchSize)), model.config.classes);
         const n = batch.labels.length;
         const lr = learningRate(schedule, step, epoch);
-        const { loss, correct } = this.forwardBackward(batch, n, data.sampleShape, seed * 7919 + step);
+        const { loss, correct } = forwardBackward(model, batch, data.sampleShape, seed * 7919 + step);
         const readLoss = async () => ((await b.read(loss)) as Float32Array)[0];
         const early = o.onNonFinite === 'skip' ? await readLoss() : null;
         const skip = early !== null && !Number.isFinite(early);
@@ -205,7 +106,7 @@ export class Trainer {
       const whole = step === (epoch + 1) * stepsPerEpoch;
       const validation = o.validation && whole ? await this.evaluate(o.validation, o.batchSize) : null;
       if (o.keepBest && validation && validation.accuracy > (this.bestModel?.validation.accuracy ?? -Infinity)) {
-        this.bestModel = { epoch, step, validation, params: await this.readParams() };
+        this.bestModel = { epoch, step, validation, params: await readParams(model) };
       }
       if (whole && o.onCheckpoint && o.checkpointEvery && step % o.checkpointEvery === 0) {
         await o.onCheckpoint({ step, epoch, optimizer: this.optimizer });
@@ -214,7 +115,7 @@ export class Trainer {
       epochs.push(e);
       await o.onEpoch?.(e);
     }
-    if (o.keepBest && this.bestModel && !o.signal?.aborted) this.writeParams(this.bestModel.params);
+    if (o.keepBest && this.bestModel && !o.signal?.aborted) writeParams(model, this.bestModel.params);
     return epochs;
   }
 
@@ -223,87 +124,15 @@ export class Trainer {
     return this.bestModel;
   }
 
-  /** Every trainable tensor's current values, by name. */
-  private async readParams(): Promise<Map<string, Float32Array>> {
-    const values = new Map<string, Float32Array>();
-    for (const p of this.model.params()) values.set(p.name, (await this.model.backend.read(p.tensor)) as Float32Array);
-    return values;
-  }
-
-  private writeParams(values: Map<string, Float32Array>): void {
-    for (const p of this.model.params()) {
-      const data = values.get(p.name);
-      if (!data || data.length !== p.tensor.size) throw new Error(`the kept best model has ${data ? `${data.length} values` : 'no entry'} for ${p.name}, the model ${p.tensor.size}`);
-      this.model.backend.write(p.tensor, data);
-    }
-  }
-
   /** The optimizer's state (moments and step count), for a checkpoint; null before the first fit. */
   optimizerSnapshot(): Promise<AdamWSnapshot> | null {
     return this.optimizer?.snapshot() ?? null;
   }
 
-  /** A step's forward and backward passes, queued; returns the loss and correct count tensors (caller frees). */
-  private forwardBackward(batch: { inputs: Float32Array; labels: Uint32Array }, n: number, sampleShape: readonly number[], noiseSeed: number): { loss: Tensor; correct: Tensor } {
-    const { model } = this;
-    const b = model.backend;
-    const x = model.ledger.within('activations', () => b.upload(batch.inputs, [n, ...sampleShape]));
-    const labels = model.ledger.within('scratch', () => b.upload(batch.labels, [n], 'u32'));
-    const logits = model.forward(x, true, noiseSeed >>> 0);
-    const [loss, dLogits, correct] = model.ledger.within('scratch', () => [b.zeros([1]), b.zeros(logits.shape), b.zeros([1], 'u32')]);
-    b.softmaxCrossEntropy(logits, labels, loss, dLogits, correct);
-    model.backward(dLogits);
-    for (const t of [x, labels, logits, dLogits]) b.free(t);
-    return { loss, correct };
-  }
-
   /** Mean loss and top-1 accuracy over a dataset, without dropout or kept activations. */
-  async evaluate(data: Dataset, batchSize: number): Promise<Evaluation> {
-    const { model } = this;
-    const b = model.backend;
-    let [lossSum, correct] = [0, 0];
-    for (let i = 0; i < data.size; i += batchSize) {
-      const idx = Array.from({ length: Math.min(batchSize, data.size - i) }, (_, k) => i + k);
-      const batch = checkedLabels(data.get(idx), model.config.classes);
-      const n = idx.length;
-      const tensors = model.ledger.within('scratch', () => {
-        const x = b.upload(batch.inputs, [n, ...data.sampleShape]);
-        const labels = b.upload(batch.labels, [n], 'u32');
-        const logits = model.forward(x, false);
-        const [loss, dLogits, ok] = [b.zeros([1]), b.zeros(logits.shape), b.zeros([1], 'u32')];
-        b.softmaxCrossEntropy(logits, labels, loss, dLogits, ok);
-        return { x, labels, logits, loss, dLogits, ok };
-      });
-      lossSum += ((await b.read(tensors.loss)) as Float32Array)[0] * n;
-      correct += (await b.read(tensors.ok))[0];
-      for (const t of Object.values(tensors)) b.free(t);
-    }
-    return { loss: lossSum / data.size, accuracy: correct / data.size, samples: data.size };
+  evaluate(data: Dataset, batchSize: number): Promise<Evaluation> {
+    return evaluate(this.model, data, batchSize);
   }
-}
-
-/** A seeded permutation of 0..n−1 (Fisher–Yates). */
-export function shuffled(n: number, seed: number): number[] {
-  const next = rng(seed);
-  const order = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(next() * (i + 1));
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-  return order;
-}
-
-/**
- * The batch, once every label is checked against the head's class count: on the host, before upload, so
- * every backend refuses the same labels (a GPU kernel cannot throw; it would give NaN).
- */
-function checkedLabels<T extends { labels: Uint32Array }>(batch: T, classes: number): T {
-  const bad = batch.labels.findIndex((label) => label >= classes);
-  if (bad >= 0) {
-    throw new Error(`label ${batch.labels[bad]} (sample ${bad} of the batch) is out of range for the model's ${classes}-class head: ` +
-      `labels must be in [0, ${classes}); replace the head for this data's class count (replaceHead) or fix the labels`);
-  }
-  return batch;
 }
 
 /** Resolves on a later turn of the host's event loop (a macrotask, not a microtask). */

@@ -9,7 +9,8 @@ import { defaultCoeff } from '../../src/adapter/config.js';
 import {
   matmul64, merge64, mergeBackward64, mixture64, mixtureBackward64, quantileAbs64, sparsify64, sparsifyBackward64,
 } from '../../src/reference/snell64.js';
-import { rng, uniform } from '../../src/reference/random.js';
+import { rng } from '../../src/core/random.js';
+import { uniform } from '../../src/reference/random.js';
 import { expectClose, TOL } from './close.js';
 
 export function describeBackend(name: string, create: () => Promise<Backend>): void {

@@ -4,7 +4,7 @@
 
 import type { ViTConfig } from '../../src/model/config.js';
 import { initViTWeights } from '../../src/model/init.js';
-import type { NamedArray } from '../../src/model/vit.js';
+import type { NamedArray } from '../../src/core/weights.js';
 import { uniform } from '../../src/reference/random.js';
 import { encodeSafetensors } from '../../src/io/safetensors-write.js';
 

@@ -3,11 +3,12 @@
 // peak comes from the same allocation sequence a real run makes.
 
 import type { Backend, DType, Tensor } from '../backend.js';
-import { Trainer, type Dataset } from '../train/trainer.js';
-import type { TuningPlan, ViTConfig } from './config.js';
-import type { MemoryReport } from './memory.js';
-import { initViTWeights } from './init.js';
-import { ViT } from './vit.js';
+import type { Dataset } from '../core/dataset.js';
+import type { TuningPlan, ViTConfig } from '../model/config.js';
+import type { MemoryReport } from '../model/memory.js';
+import { initViTWeights } from '../model/init.js';
+import { ViT } from '../model/vit.js';
+import { Trainer } from './trainer.js';
 
 /** A backend of shapes only: allocations succeed, kernels do nothing, reads return zeros. */
 function shapeOnlyBackend(): Backend {

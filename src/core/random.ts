@@ -1,0 +1,14 @@
+// Seeded pseudo-random numbers (mulberry32): initialisation, data order and test inputs that repeat
+// exactly for the same seed.
+
+/** A generator of uniform values in [0, 1), seeded. */
+export function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
