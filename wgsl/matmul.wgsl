@@ -148,15 +148,31 @@ fn multiply(acc: ptr<function, array<vec4f, MAX_ACC>>, tx: u32, ty: u32) {
   *acc = c;
 }
 
-fn store(acc: ptr<function, array<vec4f, MAX_ACC>>, row0: u32, col0: u32, tx: u32, ty: u32) {
+// The workgroup's tile of C: its first row and column, and whether it exists (past the last tile: no).
+struct Tile { row0: u32, col0: u32, ok: bool }
+
+fn tile_of(wid: vec3u, nwg: vec3u) -> Tile {
+  let tile = wid.y * nwg.x + wid.x;
+  let row0 = (tile / p.tiles_n) * BM;
+  return Tile(row0, (tile % p.tiles_n) * BN, row0 < p.M);
+}
+
+// acc += the staged tiles' product, between the barriers that bracket it (call in uniform control flow).
+fn multiply_staged(acc: ptr<function, array<vec4f, MAX_ACC>>, lid3: vec3u) {
+  workgroupBarrier();
+  multiply(acc, lid3.x, lid3.y);
+  workgroupBarrier();
+}
+
+fn store(acc: ptr<function, array<vec4f, MAX_ACC>>, t: Tile, tx: u32, ty: u32) {
   for (var h = 0u; h < TM4; h++) {
     for (var i = 0u; i < 4u; i++) {
-      let r = row0 + h * 4u * WG_Y + ty * 4u + i;
+      let r = t.row0 + h * 4u * WG_Y + ty * 4u + i;
       if (r >= p.M) { continue; }
       for (var g = 0u; g < TN4; g++) {
         let v = (*acc)[h * 8u + i * 2u + g];
         for (var j = 0u; j < 4u; j++) {
-          let c = col0 + g * 4u * WG_X + tx * 4u + j;
+          let c = t.col0 + g * 4u * WG_X + tx * 4u + j;
           if (c >= p.N) { continue; }
           var out = v[j];
           if (ACCUMULATE) { out += C[r * p.N + c]; }
@@ -167,36 +183,23 @@ fn store(acc: ptr<function, array<vec4f, MAX_ACC>>, row0: u32, col0: u32, tx: u3
   }
 }
 
+// The entry points differ only in how they stage a and b (scalar or vec4 bindings).
 @compute @workgroup_size(WG_X, WG_Y)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_id) lid3: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let tile = wid.y * nwg.x + wid.x;
-  let row0 = (tile / p.tiles_n) * BM;
-  let col0 = (tile % p.tiles_n) * BN;
-  if (row0 >= p.M) { return; }
+  let t = tile_of(wid, nwg);
+  if (!t.ok) { return; }
   var acc: array<vec4f, MAX_ACC>;
-  for (var k0 = 0u; k0 < p.K; k0 += BK) {
-    load_tiles(lid, row0, col0, k0);
-    workgroupBarrier();
-    multiply(&acc, lid3.x, lid3.y);
-    workgroupBarrier();
-  }
-  store(&acc, row0, col0, lid3.x, lid3.y);
+  for (var k0 = 0u; k0 < p.K; k0 += BK) { load_tiles(lid, t.row0, t.col0, k0); multiply_staged(&acc, lid3); }
+  store(&acc, t, lid3.x, lid3.y);
 }
 
 @compute @workgroup_size(WG_X, WG_Y)
 fn main_vec4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
              @builtin(local_invocation_id) lid3: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let tile = wid.y * nwg.x + wid.x;
-  let row0 = (tile / p.tiles_n) * BM;
-  let col0 = (tile % p.tiles_n) * BN;
-  if (row0 >= p.M) { return; }
+  let t = tile_of(wid, nwg);
+  if (!t.ok) { return; }
   var acc: array<vec4f, MAX_ACC>;
-  for (var k0 = 0u; k0 < p.K; k0 += BK) {
-    load_tiles_vec4(lid, row0, col0, k0);
-    workgroupBarrier();
-    multiply(&acc, lid3.x, lid3.y);
-    workgroupBarrier();
-  }
-  store(&acc, row0, col0, lid3.x, lid3.y);
+  for (var k0 = 0u; k0 < p.K; k0 += BK) { load_tiles_vec4(lid, t.row0, t.col0, k0); multiply_staged(&acc, lid3); }
+  store(&acc, t, lid3.x, lid3.y);
 }

@@ -2,7 +2,9 @@
 // backend passes buffers (the binding tables are in the headers of the .wgsl files).
 
 import adamwSrc from '../../wgsl/adamw.wgsl';
-import attentionSrc from '../../wgsl/attention.wgsl';
+import attentionBackwardSrc from '../../wgsl/attention_backward.wgsl';
+import attentionForwardSrc from '../../wgsl/attention_forward.wgsl';
+import attentionPreludeSrc from '../../wgsl/attention_prelude.wgsl';
 import elementwiseSrc from '../../wgsl/elementwise.wgsl';
 import layernormSrc from '../../wgsl/layernorm.wgsl';
 import matmulSrc from '../../wgsl/matmul.wgsl';
@@ -20,7 +22,10 @@ import type { KernelSpec } from './pipelines.js';
 /** Files that call the workgroup reductions get workgroup_reduce.wgsl in front of their text. */
 const withReductions = (source: string): string => `${workgroupReduceSrc}\n${source}`;
 const [MIXTURE, REDUCTIONS, LAYER_NORM] = [mixtureSrc, reduceSrc, layernormSrc].map(withReductions);
+/** The attention entry files get attention_prelude.wgsl (tiles, product(), row reductions) in front. */
+const [ATTENTION_FORWARD, ATTENTION_BACKWARD] = [attentionForwardSrc, attentionBackwardSrc].map((source) => `${attentionPreludeSrc}\n${source}`);
 
+const ATTENTION_BACKWARD_INPUTS = [[6, 'read'], [1, 'read'], [2, 'read'], [3, 'read'], [7, 'read'], [8, 'write']] as const;
 const SELECT = [[1, 'read'], [2, 'write'], [3, 'write'], [4, 'write']] as const;
 
 export const KERNELS = {
@@ -69,7 +74,6 @@ export const KERNELS = {
 const ELEMENTWISE = (entry: string, storage: KernelSpec['storage']): KernelSpec => ({ family: 'elementwise', source: elementwiseSrc, entry, storage });
 const REDUCE = (entry: string, storage: KernelSpec['storage']): KernelSpec => ({ family: 'reduce', source: REDUCTIONS, entry, storage });
 const LAYERNORM = (entry: string, storage: KernelSpec['storage']): KernelSpec => ({ family: 'layernorm', source: LAYER_NORM, entry, storage });
-const ATTENTION = (entry: string, storage: KernelSpec['storage']): KernelSpec => ({ family: 'attention', source: attentionSrc, entry, storage });
 const TOKENS = (entry: string, storage: KernelSpec['storage']): KernelSpec => ({ family: 'tokens', source: tokensSrc, entry, storage });
 const XENT = (entry: string, storage: KernelSpec['storage']): KernelSpec => ({ family: 'xent', source: xentSrc, entry, storage });
 
@@ -94,10 +98,11 @@ export const TRANSFORMER_KERNELS = {
   layerNorm: LAYERNORM('forward', [[1, 'read'], [2, 'read'], [3, 'read'], [4, 'write'], [5, 'write'], [6, 'write']]), // x, w, b, out, mean, rstd
   layerNormDx: LAYERNORM('backward_dx', [[7, 'read'], [1, 'read'], [2, 'read'], [10, 'read'], [11, 'read'], [8, 'write']]), // dy, x, w, mean, rstd, dx
   layerNormPartial: LAYERNORM('backward_partial', [[7, 'read'], [1, 'read'], [10, 'read'], [11, 'read'], [9, 'write']]), // dy, x, mean, rstd, partial
-  // attention.wgsl
-  attention: ATTENTION('forward', [[1, 'read'], [2, 'read'], [3, 'read'], [4, 'write'], [5, 'write']]), // q, k, v, out, probs
-  attentionRows: ATTENTION('backward_rows', [[6, 'read'], [2, 'read'], [3, 'read'], [7, 'read'], [8, 'write'], [9, 'write']]), // dO, k, v, P, dS, dq
-  attentionCols: ATTENTION('backward_cols', [[6, 'read'], [1, 'read'], [7, 'read'], [8, 'write'], [10, 'write'], [11, 'write']]), // dO, q, P, dS, dk, dv
+  // attention_forward.wgsl: q, k, v, out, probs
+  attention: { family: 'attention_forward', source: ATTENTION_FORWARD, entry: 'forward', storage: [[1, 'read'], [2, 'read'], [3, 'read'], [4, 'write'], [5, 'write']] },
+  // attention_backward.wgsl, bindings: dO, q, k, v, P, dS, then dq (rows) or dk, dv (cols)
+  attentionRows: { family: 'attention_backward', source: ATTENTION_BACKWARD, entry: 'backward_rows', storage: [...ATTENTION_BACKWARD_INPUTS, [9, 'write']] },
+  attentionCols: { family: 'attention_backward', source: ATTENTION_BACKWARD, entry: 'backward_cols', storage: [...ATTENTION_BACKWARD_INPUTS, [10, 'write'], [11, 'write']] },
   // tokens.wgsl
   embed: TOKENS('embed', [[1, 'read'], [2, 'read'], [3, 'read'], [4, 'write']]), // patches, cls, pos, out
   embedPatchesBackward: TOKENS('embed_patches_bw', [[5, 'read'], [6, 'write']]), // dOut, dPatches
@@ -128,7 +133,7 @@ export const WG = {
   sumSquaresElements: 256 * 16,
   /** rows per chunk of the two-stage column sums (sumRows, the LayerNorm dw/db) */
   rowsPerChunk: 64,
-  /** attention.wgsl: query rows (forward, backward_rows) or key rows (backward_cols) per workgroup */
+  /** attention_*.wgsl: query rows (forward, backward_rows) or key rows (backward_cols) per workgroup */
   attentionRows: 32,
 } as const;
 

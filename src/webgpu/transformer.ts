@@ -104,7 +104,7 @@ export class TransformerOps {
     this.host.release(partial);
   }
 
-  // ---- attention.wgsl ----
+  // ---- attention_forward.wgsl, attention_backward.wgsl ----
 
   attention(q: Tensor, k: Tensor, v: Tensor, heads: number, out: Tensor, probs: Tensor): void {
     const [B, T] = q.shape;
@@ -116,8 +116,8 @@ export class TransformerOps {
     const params = attentionParams(q, heads);
     const dS = this.host.scratch(B * heads * T * T * 4);
     const blocks = B * heads * ceil(T, WG.attentionRows);
-    this.host.run(K.attentionRows, {}, params, [dOut, k, v, probs, { buffer: dS }, dq], blocks);
-    this.host.run(K.attentionCols, {}, params, [dOut, q, probs, { buffer: dS }, dk, dv], blocks);
+    this.host.run(K.attentionRows, {}, params, [dOut, q, k, v, probs, { buffer: dS }, dq], blocks);
+    this.host.run(K.attentionCols, {}, params, [dOut, q, k, v, probs, { buffer: dS }, dk, dv], blocks);
     this.host.release(dS);
   }
 
@@ -204,7 +204,7 @@ export class TransformerOps {
   }
 }
 
-/** attention.wgsl's parameters for q [B, T, D] in `heads` heads of width hd. */
+/** The attention kernels' parameters for q [B, T, D] in `heads` heads of width hd. */
 function attentionParams(q: Tensor, heads: number): number[] {
   const [B, T, D] = q.shape;
   const hd = D / heads;
