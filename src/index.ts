@@ -53,3 +53,7 @@ export { loadCheckpoint, replaceHead, saveCheckpoint, withFreshHead, type LoadCh
 export { exportReferenceState, loadAdapter, saveAdapter, saveReferenceState, type LoadedAdapter, type SaveAdapterOptions } from './io/adapter.js';
 export { applySparseDelta, mergeAdapter, saveMerged, saveSparseDelta, sparseDelta } from './io/merge.js';
 export { embeddedCheckpoint } from './pretrained/index.js';
+export { Tokenizer, type DecodeOptions, type EncodeOptions } from './text/tokenizer.js';
+export { TokenizerError } from './text/errors.js';
+export type { BatchOptions, EncodedBatch, Side } from './text/batch.js';
+export type { TokenizerConfigJson, TokenizerJson } from './text/tokenizer-json.js';
