@@ -57,12 +57,12 @@ const pixels = Float32Array.from({ length: batch * sampleShape[0] * sampleShape[
 const data = { sampleShape, get: (idx) => ({ inputs: pixels, labels: Uint32Array.from(idx, (k) => k % config.classes) }) };
 
 const trainer = new Trainer(model);
-const fit = (n) => trainer.fit({ ...data, size: n }, { epochs: 1, batchSize: batch, lr: 1e-3, seed: 1 });
-await fit(batch); // the first step compiles and allocates: not counted
+const trainOn = (n) => trainer.fit({ ...data, size: n }, { epochs: 1, batchSize: batch, lr: 1e-3, seed: 1 });
+await trainOn(batch); // the first step compiles and allocates: not counted
 await backend.flush();
 await profiler.report({ reset: true });
 const t0 = performance.now();
-await fit(batch * steps);
+await trainOn(batch * steps);
 await backend.flush();
 const perStep = (performance.now() - t0) / steps;
 const rows = await profiler.report({ reset: false });

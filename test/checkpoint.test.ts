@@ -31,8 +31,10 @@ async function namesAndShapes(folder: BlobFolder, file = 'model.safetensors') {
 
 describe('ViT checkpoints', () => {
   let b: Backend;
+  let expected: Float32Array;
   beforeAll(async () => {
     b = await createWasmBackend();
+    expected = await logits(tinyConfig, weights);
   });
   afterAll(() => b.destroy());
 
@@ -45,10 +47,6 @@ describe('ViT checkpoints', () => {
     b.free(x);
     return out;
   };
-  let expected: Float32Array;
-  beforeAll(async () => {
-    expected = await logits(tinyConfig, weights);
-  });
 
   it('timm and transformers checkpoints of the same weights load to the same config and outputs', async () => {
     const timm = await loadCheckpoint(blobFolder(timmFiles));

@@ -25,7 +25,9 @@ function train(args: string[], onEvent: (e: Event, child: ChildProcess) => void 
   const events: Event[] = [];
   let buffered = '';
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => void (stderr += chunk.toString('utf8')));
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8');
+  });
   child.stdout!.on('data', (chunk: Buffer) => {
     buffered += chunk.toString('utf8');
     const lines = buffered.split('\n');

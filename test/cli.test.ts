@@ -24,7 +24,10 @@ const common = ['--model', 'scratch', '--data', 'mnist', '--split', 'vtab1k', '-
 async function run(command: Command, args: string[]): Promise<{ code: number; out: string }> {
   const lines: string[] = [];
   const log = vi.spyOn(console, 'log').mockImplementation((...a) => void lines.push(a.join(' ')));
-  const write = vi.spyOn(process.stdout, 'write').mockImplementation((s) => (lines.push(String(s)), true));
+  const write = vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
+    lines.push(String(s));
+    return true;
+  });
   try {
     const { flags, positional } = parseFlags(args, command.flags);
     return { code: await command.run(flags, positional, nodeHost()), out: lines.join('\n') };

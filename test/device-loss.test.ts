@@ -23,7 +23,10 @@ let data = '';
 beforeAll(() => {
   data = mkdtempSync(join(tmpdir(), 'snell-lost-data-'));
   let state = 7;
-  const noise = () => ((state = (state * 1103515245 + 12345) >>> 0) >>> 24);
+  const noise = () => {
+    state = (state * 1103515245 + 12345) >>> 0;
+    return state >>> 24;
+  };
   for (const [label, side] of [['left', 0], ['right', 1]] as const) {
     mkdirSync(join(data, label));
     for (let n = 0; n < 24; n++) {

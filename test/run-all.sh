@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test matrix (npm test): build, type check, unit tests, then the golden-vector conformance
+# The whole test matrix (npm test): build, type check, format and lint (Biome), unit tests, then the golden-vector conformance
 # runner in every runtime: Node (webgpu, wasm), Deno (webgpu), Bun (webgpu, wasm), Chromium (webgpu),
 # workerd (wasm), the fine-tuning page (web/) end to end in headless Chromium, and the packed package
 # installed into an empty project (test/package/run.mjs).
@@ -101,6 +101,7 @@ probe() { # name, then the command that evaluates $probe_js
 
 step build npm run build || summary
 step typecheck npx tsc --noEmit
+step lint npx biome check .
 step unit npx vitest run
 
 # A step driving headless Chromium: exit status 3 means Chromium, playwright-core or the adapter is

@@ -115,7 +115,7 @@ describe('webgpu transformer specifics', () => {
     expectClose(await f32(dx), Array.from(z, geluGrad64), 1e-6, 'gelu grad normal');
     // the lower tail keeps its relative accuracy (Φ from erfc, not 1 + erf, which cancels in float32 and
     // even in gelu64 below x ≈ −8): values from mpmath at 40 digits
-    const tail: Array<[number, number]> = [[-30, 0], [-9, -1.0157295653584566e-18], [-5, -1.4332578593959696e-6], [-3, -0.0040496940948902836], [-1.5, -0.1002108019032871]];
+    const tail: Array<[number, number]> = [[-30, 0], [-9, -1.0157295653584566e-18], [-5, -1.4332578593959695e-6], [-3, -0.0040496940948902835], [-1.5, -0.1002108019032871]];
     const edge = new Float32Array([...tail.map(([v]) => v), -Infinity, Infinity, NaN]);
     const eo = poisoned([edge.length]);
     b.gelu(up(edge, [edge.length]), eo);

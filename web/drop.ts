@@ -10,7 +10,12 @@ export function pickedFiles(input: HTMLInputElement): PathFile[] {
 const entries = (dir: FileSystemDirectoryEntry) => new Promise<FileSystemEntry[]>((ok, fail) => {
   const reader = dir.createReader();
   const all: FileSystemEntry[] = [];
-  const next = () => reader.readEntries((batch) => (batch.length ? (all.push(...batch), next()) : ok(all)), fail);
+  const next = () =>
+    reader.readEntries((batch) => {
+      if (!batch.length) return ok(all);
+      all.push(...batch);
+      next();
+    }, fail);
   next();
 });
 

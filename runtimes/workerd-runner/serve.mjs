@@ -94,7 +94,10 @@ export async function serveWorker({ entry, resolveDir, alias, esbuild = join(ROO
   child.stderr.on('data', (c) => (output += c));
   const exited = new Promise((ok) => {
     child.once('exit', ok);
-    child.once('error', (e) => ok((spawnError = e)));
+    child.once('error', (e) => {
+      spawnError = e;
+      ok(e);
+    });
   });
   const running = () => spawnError === null && child.exitCode === null && child.signalCode === null;
   // workerd and its folder go with this process however it ends: normally (stop), on an uncaught

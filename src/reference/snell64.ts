@@ -109,7 +109,10 @@ export function mergeBackward64(A: Arr, B: Arr, dW: Arr, H: number, n: number, m
           continue;
         }
         let d2 = 0;
-        for (let j = 0; j < k; j++) d2 += (diff[j] = A[ai + j] - B[bo + j]) ** 2;
+        for (let j = 0; j < k; j++) {
+          diff[j] = A[ai + j] - B[bo + j];
+          d2 += diff[j] ** 2;
+        }
         if (d2 === 0) continue;
         const scale = (coeff[h] * g) / Math.sqrt(d2);
         for (let j = 0; j < k; j++) {

@@ -45,6 +45,7 @@ export function budgetAt(t: number, bounds: { initial: number; target: number },
   if (t <= ti) return { budget: bounds.initial, remask: false };
   if (t > T - tf) return { budget: bounds.target, remask: true };
   const m = 1 - (t - ti) / (T - tf - ti);
+  // biome-ignore lint/style/useExponentiationOperator: Math.pow is the C library's pow the reference's budgets come from
   const budget = Math.floor(bounds.target + (bounds.initial - bounds.target) * Math.pow(m, 3));
   return { budget, remask: t % schedule.interval === 0 };
 }
