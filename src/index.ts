@@ -48,6 +48,7 @@ export { blobFolder, blobSource, type BlobFolder } from './io/source-blob.js';
 export { openTensors, type TensorStore } from './io/tensor-store.js';
 export { CheckpointError } from './io/errors.js';
 export type { CheckpointLayout, Naming } from './io/vit-naming.js';
+export { splitQkvWeights } from './io/vit-naming.js';
 export { geometryOf, GeometryError, type Geometry } from './io/geometry.js';
 export { loadCheckpoint, replaceHead, saveCheckpoint, withFreshHead, type LoadCheckpointOptions, type LoadedCheckpoint, type SaveCheckpointOptions } from './io/checkpoint.js';
 export { exportReferenceState, loadAdapter, saveAdapter, saveReferenceState, type LoadedAdapter, type SaveAdapterOptions } from './io/adapter.js';

@@ -8,6 +8,8 @@ import { estimateMemory } from '../src/train/estimate.js';
 import { initViTWeights } from '../src/model/init.js';
 import type { NamedArray } from '../src/core/weights.js';
 import { ViT } from '../src/model/vit.js';
+import { splitQkvWeights } from '../src/io/vit-naming.js';
+import { fuseQkv } from './support/vit-files.js';
 import { uniform } from '../src/reference/random.js';
 import type { Dataset } from '../src/core/dataset.js';
 import { Trainer } from '../src/train/trainer.js';
@@ -37,20 +39,15 @@ describe('ViT engine', () => {
     return out;
   };
 
-  it('a fused qkv checkpoint and separate q, k, v give identical outputs', async () => {
-    const split = new Map(weights);
-    for (let n = 0; n < config.depth; n++) {
-      const w = weights.get(`blocks.${n}.attn.qkv.weight`)!.data;
-      const bias = weights.get(`blocks.${n}.attn.qkv.bias`)!.data;
-      split.delete(`blocks.${n}.attn.qkv.weight`);
-      split.delete(`blocks.${n}.attn.qkv.bias`);
-      ['q', 'k', 'v'].forEach((name, i) => {
-        split.set(`blocks.${n}.attn.${name}.weight`, { shape: [24, 24], data: w.slice(i * 576, (i + 1) * 576) });
-        split.set(`blocks.${n}.attn.${name}.bias`, { shape: [24], data: bias.slice(i * 24, (i + 1) * 24) });
-      });
-    }
+  it('a fused qkv checkpoint, split by io, and separate q, k, v give identical outputs', async () => {
     const plan = { ...DEFAULT_PLAN, rank: 4 };
-    expect(await logits(split, plan)).toEqual(await logits(weights, plan));
+    expect(await logits(splitQkvWeights(fuseQkv(weights)), plan)).toEqual(await logits(weights, plan));
+  });
+
+  it('refuses fused qkv weights with the way to split them', () => {
+    expect(() => new ViT(b, config, fuseQkv(weights), { plan: null, seed: 0 })).toThrow(
+      /the weights hold "blocks\.0\.attn\.qkv\.weight", q, k and v fused as a timm file stores them: load the checkpoint with loadCheckpoint, or split them with splitQkvWeights/,
+    );
   });
 
   const trainables = (plan: TuningPlan | null) => {

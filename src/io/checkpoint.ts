@@ -14,7 +14,7 @@ import { writeSafetensors } from './safetensors-write.js';
 import { type Folder, readText, writeText } from './source.js';
 import { openTensors } from './tensor-store.js';
 import { type ConfigOptions, configJson, expectedShapes, resolveConfig } from './vit-config.js';
-import { BRANCH_TENSOR, type CheckpointLayout, detectNaming, fromEngineName, toCheckpointTensors, toEngineName } from './vit-naming.js';
+import { BRANCH_TENSOR, type CheckpointLayout, detectNaming, fromEngineName, splitQkvWeights, toCheckpointTensors, toEngineName } from './vit-naming.js';
 
 type Json = Record<string, unknown>;
 
@@ -30,7 +30,7 @@ export interface LoadCheckpointOptions extends ConfigOptions {
 }
 
 export interface LoadedCheckpoint {
-  /** Engine (timm) names; q/k/v stay fused when the file fuses them. */
+  /** The model's names (timm's, q/k/v separate: a fused attn.qkv is split, as views). */
   weights: Map<string, NamedArray>;
   config: ViTConfig;
   layout: CheckpointLayout;
@@ -85,12 +85,13 @@ export async function loadCheckpoint(folder: Folder, options: LoadCheckpointOpti
         throw new CheckpointError(store.fileOf(n), `tensor "${n}" does not belong to a ViT of depth ${config.depth}${layout.fusedQkv ? ' with fused qkv' : ''} (${why})`);
       }
     }
-    const weights = new Map<string, NamedArray>();
+    const stored = new Map<string, NamedArray>();
     for (const [e, n] of checkpointName) {
       const t = await store.read(n);
-      weights.set(e, e === 'patch_embed.proj.weight' ? { shape: [config.dim, config.patchDim!], data: t.data } : t);
+      stored.set(e, e === 'patch_embed.proj.weight' ? { shape: [config.dim, config.patchDim!], data: t.data } : t);
     }
-    fillMissingBiases(weights, config, layout, notes);
+    fillMissingBiases(stored, config, layout, notes);
+    const weights = splitQkvWeights(stored);
     const head = weights.get('head.weight');
     if (options.classes !== undefined && (!head || head.shape[0] !== options.classes)) {
       notes.push(`fresh head for ${options.classes} classes${head ? ` (the checkpoint's has ${head.shape[0]})` : ''}`);

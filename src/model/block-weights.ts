@@ -1,7 +1,8 @@
-// A block's layers from the model's weights, by the model's parameter names (timm's): checked reads
-// (a missing tensor or a wrong size names the tensor and both shapes), uploads into the frozen or
-// trainable pool, timm's fused attn.qkv [3D, D] read as its q, k, v rows, and each branch's initial
-// values: the stored ones when the weights hold them, else the reference's fresh initialisation.
+// A block's layers from the model's weights, by the model's parameter names (timm's, q/k/v separate):
+// checked reads (a missing tensor or a wrong size names the tensor and both shapes), uploads into the
+// frozen or trainable pool, and each branch's initial values: the stored ones when the weights hold
+// them, else the reference's fresh initialisation. Checkpoint layouts are io/'s: loadCheckpoint gives
+// these names.
 
 import type { Backend, Tensor } from '../backend.js';
 import type { NamedArray, Weights } from '../core/weights.js';
@@ -42,6 +43,10 @@ export function blockParts(
 ): BlockParts {
   const get = (name: string, shape: readonly number[]): NamedArray => {
     const w = weights.get(name);
+    const fused = name.replace(/attn\.[qkv]\./, 'attn.qkv.');
+    if (!w && fused !== name && weights.has(fused)) {
+      throw new AdapterConfigError(`the weights hold "${fused}", q, k and v fused as a timm file stores them: load the checkpoint with loadCheckpoint, or split them with splitQkvWeights`);
+    }
     if (!w) throw new AdapterConfigError(`the checkpoint has no tensor "${name}" (shape [${shape.join(', ')}] expected)`);
     if (w.data.length !== shape.reduce((x, y) => x * y, 1)) {
       throw new AdapterConfigError(`tensor "${name}" has shape [${w.shape.join(', ')}], expected [${shape.join(', ')}]`);
@@ -59,14 +64,13 @@ export function blockParts(
 
 /** The layers of the block whose tensors are named `${prefix}norm1.weight` …, with branches per `plan`. */
 export function blockLayers(parts: BlockParts, prefix: string, plan: TuningPlan | null, full: boolean): BlockLayers {
-  const { backend: b, ledger, weights, config, get, frozen, trainable } = parts;
+  const { backend: b, ledger, weights, config, frozen, trainable } = parts;
   const D = config.dim;
   const hidden = config.mlpRatio * D;
-  const qkv = splitQkv(weights, prefix, D);
   const linear = (name: LinearName, dIn: number, dOut: number) => {
     const path = `${prefix}${LINEAR_PATH[name]}`;
-    const w = ledger.within('frozen', () => b.upload((qkv?.[`${name}.weight`] ?? get(`${path}.weight`, [dOut, dIn])).data, [dOut, dIn]));
-    const bias = ledger.within('frozen', () => b.upload((qkv?.[`${name}.bias`] ?? get(`${path}.bias`, [dOut])).data, [dOut]));
+    const w = frozen(`${path}.weight`, [dOut, dIn]);
+    const bias = frozen(`${path}.bias`, [dOut]);
     const carries = plan && plan.method !== 'full' && plan.targets.includes(name);
     const branchName = `${prefix}${BRANCH_PREFIX[name]}.learnable`;
     const spec: BranchSpec | null = carries
@@ -98,22 +102,6 @@ function storedCoeff(weights: Weights, branchName: string, heads: number): numbe
     throw new AdapterConfigError(`tensor "${branchName}.shared_coeff_fc" holds ${c.data.length} coefficients for ${heads} kernel heads`);
   }
   return Array.from(c.data);
-}
-
-/** timm's fused qkv [3D, D] split into q, k, v rows, when the checkpoint has it. */
-function splitQkv(weights: Weights, prefix: string, D: number): Record<string, NamedArray> | null {
-  const w = weights.get(`${prefix}attn.qkv.weight`);
-  if (!w) return null;
-  if (w.data.length !== 3 * D * D) {
-    throw new AdapterConfigError(`tensor "${prefix}attn.qkv.weight" has shape [${w.shape.join(', ')}], expected [${3 * D}, ${D}]`);
-  }
-  const bias = weights.get(`${prefix}attn.qkv.bias`);
-  const out: Record<string, NamedArray> = {};
-  ['q', 'k', 'v'].forEach((name, i) => {
-    out[`${name}.weight`] = { shape: [D, D], data: w.data.subarray(i * D * D, (i + 1) * D * D) };
-    out[`${name}.bias`] = { shape: [D], data: bias ? bias.data.subarray(i * D, (i + 1) * D) : new Float32Array(D) };
-  });
-  return out;
 }
 
 /**

@@ -1,4 +1,4 @@
-// Fresh ViT weights in timm's naming, initialised as timm does: linear and patch weights and
+// Fresh ViT weights in the model's naming (timm's, with q, k, v separate), initialised as timm does: linear and patch weights and
 // pos_embed ~ N(0, 0.02²) truncated at ±2σ, cls_token ~ N(0, 1e-6²), biases 0, LayerNorms (1, 0).
 // For training from scratch, for tests, and (as zeros) for memory estimates at real sizes.
 
@@ -8,7 +8,7 @@ import type { ViTConfig } from './config.js';
 
 type Init = 'normal' | 'tiny' | 'zeros' | 'ones';
 
-/** Every tensor of a timm ViT with its shape and how timm initialises it. */
+/** Every tensor of the model with its shape and how timm initialises it. */
 export function vitTensors(c: ViTConfig): Array<[string, number[], Init]> {
   const D = c.dim;
   const H = c.mlpRatio * D;
@@ -20,7 +20,8 @@ export function vitTensors(c: ViTConfig): Array<[string, number[], Init]> {
   for (let n = 0; n < c.depth; n++) {
     const p = `blocks.${n}.`;
     for (const norm of ['norm1', 'norm2']) out.push([`${p}${norm}.weight`, [D], 'ones'], [`${p}${norm}.bias`, [D], 'zeros']);
-    for (const [name, dIn, dOut] of [['attn.qkv', D, 3 * D], ['attn.proj', D, D], ['mlp.fc1', D, H], ['mlp.fc2', H, D]] as const) {
+    // q, k, v in turn draw what timm's fused attn.qkv [3D, D] draws: its rows in that order
+    for (const [name, dIn, dOut] of [['attn.q', D, D], ['attn.k', D, D], ['attn.v', D, D], ['attn.proj', D, D], ['mlp.fc1', D, H], ['mlp.fc2', H, D]] as const) {
       out.push([`${p}${name}.weight`, [dOut, dIn], 'normal'], [`${p}${name}.bias`, [dOut], 'zeros']);
     }
   }

@@ -1,5 +1,5 @@
 // One transformer block on its own (block.ts), built from weights named as a ViT block's without the
-// `blocks.N.` prefix (norm1.weight, attn.qkv.weight or attn.q.weight, …, and the branches' tensors):
+// `blocks.N.` prefix (norm1.weight, attn.q.weight, …, and the branches' tensors):
 // tokens x [B, T, D] → y [B, T, D], and backward dy → dx with every branch parameter's gradient.
 // What the block golden vectors check, through the same layers a ViT builds.
 

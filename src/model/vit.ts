@@ -3,8 +3,8 @@
 //   tokens = [cls; patches·Wpᵀ + bp] + pos          patches [B, T−1, C·p·p] → [B, T, D]   (or tokens given)
 //   x = blocks(tokens);  z = pool(LN(x));  logits = z·Whᵀ + bh;  loss = CE(logits, labels)
 //
-// Weights use timm's names (blocks.N.attn.qkv.* fused, or q/k/v separate; adapters as
-// blocks.N.attn.additional_q.learnable.In_Qs …). What trains follows the plan: the branches, the head
+// Weights use the model's names, timm's with q, k, v separate (blocks.N.attn.q.weight …; adapters as
+// blocks.N.attn.additional_q.learnable.In_Qs …); io/'s loadCheckpoint reads any stored layout into them. What trains follows the plan: the branches, the head
 // and cls_token always; with `full`, every tensor. Frozen tensors get no gradient and no optimizer state.
 
 import type { Backend, Tensor } from '../backend.js';

@@ -21,9 +21,26 @@ export function tinyWeights(config: ViTConfig = tinyConfig, seed = 7): Map<strin
   return w;
 }
 
-/** timm's file: fused qkv (as initViTWeights has it), conv patch weight [D, 3, 2, 2]. */
+/** q, k, v of every block fused into attn.qkv (weight [3D, D], bias [3D]), as timm stores them. */
+export function fuseQkv(w: Map<string, NamedArray>): Map<string, NamedArray> {
+  const out = new Map<string, NamedArray>();
+  for (const [name, t] of w) {
+    const m = /^(blocks\.\d+\.attn\.)q\.(weight|bias)$/.exec(name);
+    if (!m) {
+      if (!/^blocks\.\d+\.attn\.[kv]\./.test(name)) out.set(name, t);
+      continue;
+    }
+    const [q, k, v] = ['q', 'k', 'v'].map((p) => w.get(`${m[1]}${p}.${m[2]}`)!.data);
+    const data = new Float32Array(3 * q!.length);
+    [q, k, v].forEach((part, i) => data.set(part!, i * q!.length));
+    out.set(`${m[1]}qkv.${m[2]}`, { shape: m[2] === 'weight' ? [3 * t.shape[0]!, t.shape[1]!] : [3 * t.shape[0]!], data });
+  }
+  return out;
+}
+
+/** timm's file: fused qkv, conv patch weight [D, 3, 2, 2]. */
 export function timmTensors(w: Map<string, NamedArray>): Map<string, NamedArray> {
-  const out = new Map(w);
+  const out = fuseQkv(w);
   const p = w.get('patch_embed.proj.weight')!;
   out.set('patch_embed.proj.weight', { shape: [p.shape[0], 3, 2, 2], data: p.data });
   return out;
@@ -45,11 +62,9 @@ export function hfTensors(w: Map<string, NamedArray>, depth: number): Map<string
     const [b, l] = [`blocks.${n}.`, `vit.encoder.layer.${n}.`];
     for (const p of ['weight', 'bias']) {
       put(`${l}layernorm_before.${p}`, `${b}norm1.${p}`);
-      const qkv = w.get(`${b}attn.qkv.${p}`)!;
-      const third = qkv.data.length / 3;
-      ['query', 'key', 'value'].forEach((name, i) => {
-        out.set(`${l}attention.attention.${name}.${p}`, { shape: p === 'weight' ? [D, D] : [D], data: qkv.data.slice(i * third, (i + 1) * third) });
-      });
+      put(`${l}attention.attention.query.${p}`, `${b}attn.q.${p}`);
+      put(`${l}attention.attention.key.${p}`, `${b}attn.k.${p}`);
+      put(`${l}attention.attention.value.${p}`, `${b}attn.v.${p}`);
       put(`${l}attention.output.dense.${p}`, `${b}attn.proj.${p}`);
       put(`${l}layernorm_after.${p}`, `${b}norm2.${p}`);
       put(`${l}intermediate.dense.${p}`, `${b}mlp.fc1.${p}`);
