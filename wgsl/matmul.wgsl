@@ -1,33 +1,16 @@
-// matmul.wgsl: C = op(a)·op(b) (or C += op(a)·op(b)), float32, tiled in workgroup memory.
-//
-// Math: C[i,j] = Σ_p opA[i,p]·opB[p,j] (+ C[i,j] when ACCUMULATE), with
-//   opA[i,p] = a[i,p] ([M,K] stored) or a[p,i] ([K,M] stored, TRANS_A),
-//   opB[p,j] = b[p,j] ([K,N] stored) or b[j,p] ([N,K] stored, TRANS_B).
-// Shapes (row-major f32): a [M,K] or [K,M], b [K,N] or [N,K], C [M,N].
-// Bindings (group 0)
-//   0 uniform               p { M, K, N, tiles_n }
-//   1 storage, read         a   as array<f32>    (entry main)
-//   2 storage, read         b   as array<f32>    (entry main)
-//   3 storage, read_write   C   as array<f32>    (both entries)
-//   4 storage, read         a4  as array<vec4f> (entry main_vec4)
-//   5 storage, read         b4  as array<vec4f> (entry main_vec4)
-// main_vec4 loads a and b four floats at a time along their contiguous dimension; the host uses it
-// only when that dimension is a multiple of 4 for both (a: K, or M if TRANS_A; b: N, or K if
-// TRANS_B), so a vec4 is either wholly inside or wholly outside its matrix.
-// Variant (override constants): WG_X×WG_Y threads; each thread owns TM4 groups of 4 rows and TN4
-// groups of 4 columns, so the workgroup tile of C is BM×BN with BM = 4·TM4·WG_Y, BN = 4·TN4·WG_X;
-// K advances BK at a time (BK a multiple of 4). TM4, TN4 ≤ 2: at most 8×8 outputs per thread.
-// The host sets WG_X, WG_Y, TM4, TN4, BK (the table is src/webgpu/matmul.ts); BM, BN, THREADS and
-// the tile sizes follow from them.
-// Thread (tx,ty) owns rows 4·WG_Y·h + 4·ty + i and columns 4·WG_X·g + 4·tx + j (h < TM4, g < TN4,
-// i, j < 4): neighbouring threads read neighbouring vec4s of the workgroup tiles.
-// Workgroup tiles, k-major: As[kk·BM/4 + r/4][r%4] = opA[row0 + r, k0 + kk] (A transposed) and
+// matmul.wgsl: C = op(a)·op(b), or C += op(a)·op(b) with ACCUMULATE; float32, tiled in workgroup memory.
+// op(a) is a [M,K], or a stored [K,M] with TRANS_A; op(b) is b [K,N], or b stored [N,K] with TRANS_B; C is
+// [M,N]; all row-major. Bindings (group 0): 0 uniform p {M, K, N, tiles_n}; 1 a, 2 b as array<f32> (entry
+// main); 3 C, read_write (both); 4 a4, 5 b4 as array<vec4f> (entry main_vec4, used only when a's and b's
+// contiguous dimensions are multiples of 4, so that a vec4 is wholly in or out of its matrix).
+// Variant (overrides; the table is src/webgpu/matmul.ts): WG_X×WG_Y threads, each owning TM4 ≤ 2 groups
+// of 4 rows and TN4 ≤ 2 of 4 columns: rows 4·WG_Y·h + 4·ty + i, columns 4·WG_X·g + 4·tx + j (h < TM4,
+// g < TN4, i, j < 4), so a workgroup's tile of C is BM = 4·TM4·WG_Y by BN = 4·TN4·WG_X; K advances BK
+// (a multiple of 4) at a time. Tiles are k-major: As[kk·BM/4 + r/4][r%4] = opA[row0 + r, k0 + kk],
 // Bs[kk·BN/4 + c/4][c%4] = opB[k0 + kk, col0 + c].
-// Dispatch: ⌈M/BM⌉·⌈N/BN⌉ workgroups on a 2-D grid; tile = wid.y·nwg.x + wid.x, row tile =
-//   tile / tiles_n, column tile = tile % tiles_n; workgroups past the last tile return at once.
-//   Loads outside a or b read as 0 and writes outside C are skipped, so no size needs to be a
-//   multiple of anything.
-// Edge rules: K = 0 gives C = 0 (or C unchanged with ACCUMULATE); NaN propagates.
+// Dispatch: ⌈M/BM⌉·⌈N/BN⌉ workgroups on a 2-D grid; tile = wid.y·nwg.x + wid.x, row tile = tile / tiles_n,
+// column tile = tile % tiles_n. Loads outside a or b read 0 and writes outside C are skipped, so any
+// sizes work. K = 0 gives C = 0 (C unchanged with ACCUMULATE); NaN propagates.
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
@@ -56,28 +39,14 @@ struct Params { M: u32, K: u32, N: u32, tiles_n: u32 }
 var<workgroup> As: array<vec4f, AS_VEC4>;
 var<workgroup> Bs: array<vec4f, BS_VEC4>;
 
-fn load_a(i: u32, q: u32) -> f32 {
-  if (i >= p.M || q >= p.K) { return 0.0; }
-  if (TRANS_A) { return a[q * p.M + i]; }
-  return a[i * p.K + q];
-}
-fn load_b(q: u32, j: u32) -> f32 {
-  if (q >= p.K || j >= p.N) { return 0.0; }
-  if (TRANS_B) { return b[j * p.K + q]; }
-  return b[q * p.N + j];
-}
-// opA[i, q..q+3] (or opA[i..i+3, q] with TRANS_A); i, q multiples of 4 along the contiguous dimension.
-fn load_a4(i: u32, q: u32) -> vec4f {
-  if (i >= p.M || q >= p.K) { return vec4f(0.0); }
-  if (TRANS_A) { return a4[(q * p.M + i) / 4u]; }
-  return a4[(i * p.K + q) / 4u];
-}
-// opB[q, j..j+3] (or opB[q..q+3, j] with TRANS_B).
-fn load_b4(q: u32, j: u32) -> vec4f {
-  if (q >= p.K || j >= p.N) { return vec4f(0.0); }
-  if (TRANS_B) { return b4[(j * p.K + q) / 4u]; }
-  return b4[(q * p.N + j) / 4u];
-}
+// Element offsets of opA[i, q] and opB[q, j] in a and b; the loads read 0 outside the matrices. The
+// vec4 loads take i, q (or q, j) multiples of 4 along the contiguous dimension.
+fn at_a(i: u32, q: u32) -> u32 { return select(i * p.K + q, q * p.M + i, TRANS_A); }
+fn at_b(q: u32, j: u32) -> u32 { return select(q * p.N + j, j * p.K + q, TRANS_B); }
+fn load_a(i: u32, q: u32) -> f32 { if (i >= p.M || q >= p.K) { return 0.0; } return a[at_a(i, q)]; }
+fn load_b(q: u32, j: u32) -> f32 { if (q >= p.K || j >= p.N) { return 0.0; } return b[at_b(q, j)]; }
+fn load_a4(i: u32, q: u32) -> vec4f { if (i >= p.M || q >= p.K) { return vec4f(0.0); } return a4[at_a(i, q) / 4u]; }
+fn load_b4(q: u32, j: u32) -> vec4f { if (q >= p.K || j >= p.N) { return vec4f(0.0); } return b4[at_b(q, j) / 4u]; }
 
 fn set_as(kk: u32, r: u32, v: f32) { As[kk * (BM / 4u) + r / 4u][r % 4u] = v; }
 fn set_bs(kk: u32, c: u32, v: f32) { Bs[kk * (BN / 4u) + c / 4u][c % 4u] = v; }
@@ -85,44 +54,28 @@ fn set_bs(kk: u32, c: u32, v: f32) { Bs[kk * (BN / 4u) + c / 4u][c % 4u] = v; }
 // One scalar per step; consecutive threads walk the contiguous dimension of a and b.
 fn load_tiles(lid: u32, row0: u32, col0: u32, k0: u32) {
   for (var e = lid; e < BM * BK; e += THREADS) {
-    var r = e / BK;
-    var kk = e % BK;
-    if (TRANS_A) { r = e % BM; kk = e / BM; }
+    let r = select(e / BK, e % BM, TRANS_A); let kk = select(e % BK, e / BM, TRANS_A);
     set_as(kk, r, load_a(row0 + r, k0 + kk));
   }
   for (var e = lid; e < BN * BK; e += THREADS) {
-    var c = e % BN;
-    var kk = e / BN;
-    if (TRANS_B) { c = e / BK; kk = e % BK; }
+    let c = select(e % BN, e / BK, TRANS_B); let kk = select(e / BN, e % BK, TRANS_B);
     set_bs(kk, c, load_b(k0 + kk, col0 + c));
   }
 }
 
-// One vec4 per step; a vec4 along k is spread over four rows of the k-major tile.
+// One vec4 per step, stored whole when it runs along the tile's rows, else spread over four of them.
 fn load_tiles_vec4(lid: u32, row0: u32, col0: u32, k0: u32) {
   for (var e = lid; e < AS_VEC4; e += THREADS) {
-    if (TRANS_A) {
-      let r = (e % (BM / 4u)) * 4u;
-      let kk = e / (BM / 4u);
-      As[e] = load_a4(row0 + r, k0 + kk);
-    } else {
-      let r = e / (BK / 4u);
-      let kk = (e % (BK / 4u)) * 4u;
-      let v = load_a4(row0 + r, k0 + kk);
-      for (var t = 0u; t < 4u; t++) { set_as(kk + t, r, v[t]); }
-    }
+    if (TRANS_A) { As[e] = load_a4(row0 + (e % (BM / 4u)) * 4u, k0 + e / (BM / 4u)); continue; }
+    let r = e / (BK / 4u); let kk = (e % (BK / 4u)) * 4u;
+    let v = load_a4(row0 + r, k0 + kk);
+    for (var t = 0u; t < 4u; t++) { set_as(kk + t, r, v[t]); }
   }
   for (var e = lid; e < BS_VEC4; e += THREADS) {
-    if (TRANS_B) {
-      let c = e / (BK / 4u);
-      let kk = (e % (BK / 4u)) * 4u;
-      let v = load_b4(k0 + kk, col0 + c);
-      for (var t = 0u; t < 4u; t++) { set_bs(kk + t, c, v[t]); }
-    } else {
-      let c = (e % (BN / 4u)) * 4u;
-      let kk = e / (BN / 4u);
-      Bs[e] = load_b4(k0 + kk, col0 + c);
-    }
+    if (!TRANS_B) { Bs[e] = load_b4(k0 + e / (BN / 4u), col0 + (e % (BN / 4u)) * 4u); continue; }
+    let c = e / (BK / 4u); let kk = (e % (BK / 4u)) * 4u;
+    let v = load_b4(k0 + kk, col0 + c);
+    for (var t = 0u; t < 4u; t++) { set_bs(kk + t, c, v[t]); }
   }
 }
 

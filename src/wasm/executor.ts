@@ -1,189 +1,16 @@
-// The wasm backend's primitives on the kernels of assembly/ (AssemblyScript, f32x4 SIMD), working on
-// tensors in the module's linear memory (memory.ts). The contract (src/contract) has checked every
-// argument before a call gets here. Every primitive runs synchronously when called, so there is
-// never queued work: read() resolves with a copy taken at the call, flush() is a no-op and free()
-// releases at once.
-// Threads: given a pool (threads.ts), the big primitives (matmul, the merge and its backward,
-// sparsify and its backward, attention per sample, layerNorm rows, bias rows, GELU, dropout,
-// zero-fill, copies and sums) are cut into per-thread calls (split.ts); the rest run on the calling
-// thread. Results are the same for every thread count.
+// The wasm backend as the contract's Executor: the SNELL primitives (snell-ops.ts) on its runtime
+// (runtime.ts), plus the transformer and training primitives here, on the kernels of assembly/
+// (elementwise, reduce, layernorm, attention, tokens, xent, adamw, dropout). The contract
+// (src/contract) has checked every argument before a call gets here.
 
-import { type AdamWStep, BackendError, type DType, type MatmulOptions, type MergeKernel, type PoolMode, type Tensor } from '../backend.js';
+import type { AdamWStep, PoolMode, Tensor } from '../backend.js';
 import type { Executor } from '../contract/checked.js';
-import type { TensorState } from '../contract/checks.js';
 import { matrixDims } from '../contract/shapes.js';
-import type { SnellExports } from './instance.js';
-import { WasmMemory } from './memory.js';
-import { gemmCalls, MERGE_GROUPS, pieces, ranges } from './split.js';
-import type { ParallelKernel, ThreadPool } from './threads.js';
-import { WasmTensor } from './tensor.js';
+import { ptr, ptrOrNull } from './runtime.js';
+import { WasmSnellOps } from './snell-ops.js';
+import { pieces, ranges } from './split.js';
 
-/** Distance terms (n·m·H·k) each thread should at least get before a merge or its backward is split. */
-const MERGE_GRAIN = 2 ** 18;
-
-/** Elements per thread, at least, before an elementwise kernel is split (≈ 50 µs of work each). */
-const GRAIN: Partial<Record<ParallelKernel, number>> = {
-  gelu: 2 ** 12, geluBackward: 2 ** 12, dropout: 2 ** 14, zero: 2 ** 18, copy: 2 ** 17, add: 2 ** 17, addInto: 2 ** 17,
-};
-
-const ptr = (t: Tensor): number => (t as WasmTensor).ptr;
-/** A null optional output is passed to the kernels as pointer 0. */
-const ptrOrNull = (t: Tensor | null): number => (t ? ptr(t) : 0);
-
-export class WasmExecutor implements Executor {
-  readonly kind = 'wasm' as const;
-  readonly description: string;
-  readonly maxElements: number;
-  readonly lost = false;
-  readonly memory: WasmMemory;
-  private wasm: SnellExports | null;
-
-  /** `pool` runs on `wasm`'s shared memory; the heap starts at `base` (after the pool's control block). */
-  constructor(wasm: SnellExports, private readonly pool: ThreadPool | null = null, base = wasm.heapBase() >>> 0, singleThreadReason?: string) {
-    this.wasm = wasm;
-    this.memory = new WasmMemory(wasm.memory, base, this);
-    this.maxElements = this.memory.maxElements;
-    const threads = pool?.size ?? 1;
-    this.description = `wasm32 SIMD (AssemblyScript), ${threads} thread${threads > 1 ? 's' : ''}` +
-      (threads === 1 && singleThreadReason ? ` (${singleThreadReason})` : '');
-  }
-
-  /** Threads the kernels run on, the calling one included. */
-  get threads(): number {
-    return this.pool?.size ?? 1;
-  }
-
-  ensureUsable(): void {
-    this.exports();
-  }
-
-  holds(t: Tensor): TensorState {
-    if (!(t instanceof WasmTensor) || t.owner !== this) return 'foreign';
-    return t.live ? 'live' : 'freed';
-  }
-
-  // ---- tensors ----
-
-  upload(data: Float32Array | Uint32Array, shape: readonly number[], dtype: DType = 'f32'): Tensor {
-    const t = this.memory.allocate(shape, dtype);
-    this.memory.fill(t, data);
-    return t;
-  }
-
-  zeros(shape: readonly number[], dtype: DType = 'f32'): Tensor {
-    const t = this.memory.allocate(shape, dtype);
-    this.elementwise('zero', t.size, (at, n) => [t.ptr + 4 * at, n]);
-    return t;
-  }
-
-  write(t: Tensor, data: Float32Array | Uint32Array): void {
-    this.memory.fill(t as WasmTensor, data);
-  }
-
-  read(t: Tensor): Promise<Float32Array | Uint32Array> {
-    return Promise.resolve(this.memory.copyOut(t as WasmTensor));
-  }
-
-  free(t: Tensor): void {
-    this.memory.release(t as WasmTensor);
-  }
-
-  flush(): Promise<void> {
-    return Promise.resolve();
-  }
-
-  destroy(): void {
-    this.memory.destroy();
-    this.wasm = null;
-    this.pool?.destroy();
-  }
-
-  // ---- SNELL kernels ----
-
-  merge(A: Tensor, B: Tensor, kernel: MergeKernel, coeff: readonly number[], W: Tensor): void {
-    const w = this.exports();
-    const [H, n, k] = A.shape;
-    const m = B.shape[1];
-    const s = this.memory.scratch(w.mergeScratchBytes(H, m, k, 0, 0) >>> 0, coeff);
-    w.packB4(ptr(B), H, m, k, s.ptr);
-    const [pa, pw, linear] = [ptr(A), ptr(W), kernel === 'linear' ? 1 : 0];
-    this.run('merge', ranges(n, pieces(n * m * H * k, MERGE_GRAIN, this.threads)).map(([i, rows]) => [
-      pa, s.ptr, H, n, m, k, linear, s.coeff, pw, i, rows,
-    ]));
-  }
-
-  mergeBackward(A: Tensor, B: Tensor, dW: Tensor, kernel: MergeKernel, coeff: readonly number[], dA: Tensor, dB: Tensor): void {
-    const w = this.exports();
-    const [H, n, k] = A.shape;
-    const m = B.shape[1];
-    // scratch: packed B, MERGE_GROUPS packed dB partials, one dA accumulator per thread
-    const s = this.memory.scratch(w.mergeScratchBytes(H, m, k, MERGE_GROUPS, this.threads) >>> 0, coeff);
-    const packedBytes = Math.ceil(m / 4) * H * k * 16;
-    const [partials, accs] = [s.ptr + packedBytes, s.ptr + packedBytes * (1 + MERGE_GROUPS)];
-    w.packB4(ptr(B), H, m, k, s.ptr);
-    const [pa, pdw, pda, pdb, linear] = [ptr(A), ptr(dW), ptr(dA), ptr(dB), kernel === 'linear' ? 1 : 0];
-    this.run('mergeBackward', ranges(MERGE_GROUPS, pieces(n * m * H * k, MERGE_GRAIN, this.threads)).map(([g, count], t) => [
-      pa, s.ptr, pdw, H, n, m, k, linear, s.coeff, pda, g, g + count, MERGE_GROUPS, accs + t * H * k * 16,
-    ]));
-    this.run('mergeBackwardReduce', ranges(m, pieces(m * H * k * MERGE_GROUPS, 2 ** 16, this.threads)).map(([o, count]) => [
-      partials, MERGE_GROUPS, H, m, k, pdb, o, count,
-    ]));
-  }
-
-  mixture(W0: Tensor, alpha: Tensor, gamma: Tensor, beta: Tensor, W: Tensor, P: Tensor): void {
-    const [n, m] = W0.shape;
-    this.exports().mixture(ptr(W0), n, m, ptr(alpha), ptr(gamma), ptr(beta), ptr(W), ptr(P));
-  }
-
-  mixtureBackward(dW: Tensor, W0: Tensor, P: Tensor, alpha: Tensor, gamma: Tensor, dW0: Tensor, dAlpha: Tensor, dGamma: Tensor, dBeta: Tensor): void {
-    const [n, m] = W0.shape;
-    this.exports().mixtureBackward(ptr(dW), ptr(W0), ptr(P), ptr(alpha), ptr(gamma), n, m, ptr(dW0), ptr(dAlpha), ptr(dGamma), ptr(dBeta));
-  }
-
-  quantileAbs(W: Tensor, s: number, threshold: Tensor): void {
-    const N = W.size;
-    // torch.quantile: pos = s·(N−1) in float64, lo = ⌊pos⌋, frac = pos − lo
-    const pos = s * (N - 1);
-    const lo = Math.min(Math.floor(pos), N - 1);
-    this.exports().quantileAbs(ptr(W), N, lo, pos - lo, ptr(threshold));
-  }
-
-  sparsify(W: Tensor, threshold: Tensor, Ws: Tensor, kept: Tensor): void {
-    const w = this.exports();
-    const [pw, pt, pws, N] = [ptr(W), ptr(threshold), ptr(Ws), W.size];
-    const parts = ranges(N, pieces(N, 2 ** 17, this.threads), 16);
-    if (parts.length === 1) {
-      w.sparsify(pw, N, pt, pws, ptr(kept));
-      return;
-    }
-    // each piece counts its own kept elements; the (exact, integer) counts are summed here
-    const counts = this.memory.scratch(4 * parts.length).ptr;
-    this.run('sparsify', parts.map(([at, len], i) => [pw + 4 * at, len, pt, pws + 4 * at, counts + 4 * i]));
-    const u32 = this.memory.u32();
-    u32[ptr(kept) >>> 2] = parts.reduce((sum, _, i) => sum + u32[(counts >>> 2) + i], 0);
-  }
-
-  sparsifyBackward(G: Tensor, W: Tensor, threshold: Tensor, dW: Tensor): void {
-    const [pg, pw, pt, pdw, N] = [ptr(G), ptr(W), ptr(threshold), ptr(dW), W.size];
-    this.run('sparsifyBackward', ranges(N, pieces(N, 2 ** 17, this.threads), 16).map(([at, len]) => [
-      pg + 4 * at, pw + 4 * at, len, pt, pdw + 4 * at,
-    ]));
-  }
-
-  matmul(a: Tensor, b: Tensor, out: Tensor, options: MatmulOptions = {}): void {
-    const w = this.exports();
-    const { transA = false, transB = false, accumulate = false } = options;
-    const [ar, ac] = matrixDims(a);
-    const [br, bc] = matrixDims(b);
-    const [M, K] = transA ? [ac, ar] : [ar, ac];
-    const N = transB ? br : bc;
-    const s = this.perThreadScratch(w.matmulScratchBytes() >>> 0);
-    this.run('gemm', gemmCalls(ptr(a), ptr(b), ptr(out), M, N, K, transA, transB, accumulate, s.ptr, s.stride, this.threads));
-  }
-
-  // ---- transformer primitives (kernels in assembly/: elementwise, reduce, layernorm, attention,
-  //      tokens, xent, adamw, dropout) ----
-
+export class WasmExecutor extends WasmSnellOps implements Executor {
   add(a: Tensor, b: Tensor, out: Tensor): void {
     this.elementwise('add', a.size, (at, len) => [ptr(a) + 4 * at, ptr(b) + 4 * at, ptr(out) + 4 * at, len]);
   }
@@ -312,31 +139,6 @@ export class WasmExecutor implements Executor {
   maskScale(x: Tensor, mask: Tensor, scale: number, out: Tensor): void {
     const [n, m] = [x.size, mask.size];
     this.exports().maskScale(ptr(x), ptr(mask), ptr(out), m, m === 0 ? 0 : n / m, scale);
-  }
-
-  // ---- internals ----
-
-  /** Runs one call per piece: on the pool when there are several, else here. */
-  private run(kernel: ParallelKernel, calls: number[][]): void {
-    const w = this.exports();
-    if (this.pool) this.pool.run(kernel, calls);
-    else for (const args of calls) (w[kernel] as (...a: number[]) => void)(...args);
-  }
-
-  /** An elementwise kernel over n elements, cut into pieces of GRAIN[kernel] or more (16-aligned). */
-  private elementwise(kernel: ParallelKernel, n: number, args: (at: number, count: number) => number[]): void {
-    this.run(kernel, ranges(n, pieces(n, GRAIN[kernel] ?? n, this.threads), 16).map(([at, count]) => args(at, count)));
-  }
-
-  /** The scratch block as one 64-byte aligned slice of `bytes` per thread. */
-  private perThreadScratch(bytes: number): { ptr: number; stride: number } {
-    const stride = Math.ceil(bytes / 64) * 64;
-    return { ptr: this.memory.scratch(stride * this.threads).ptr, stride };
-  }
-
-  private exports(): SnellExports {
-    if (!this.wasm) throw new BackendError('wasm backend: used after destroy(): create a new backend');
-    return this.wasm;
   }
 }
 

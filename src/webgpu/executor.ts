@@ -1,44 +1,23 @@
-// The WebGPU backend's primitives on WGSL kernels (wgsl/*.wgsl); the contract (src/contract) has
-// checked every argument before a call gets here. Primitives are encoded into one command encoder
-// and submitted on read() or flush(); tensors are pooled buffers whose release waits for the submit
-// (pool.ts); pipelines are compiled once per (family, entry, constants) (pipelines.ts).
+// The WebGPU backend as the contract's Executor: its primitives on WGSL kernels (wgsl/*.wgsl) over
+// the runtime (runtime.ts). The SNELL kernels are encoded by snell.ts, the transformer primitives
+// by transformer.ts, matmul here with the variant the plan (matmul.ts) picks for its size, timed
+// once per adapter by timeMatmul. The contract (src/contract) has checked every argument before a
+// call gets here. Pipelines are compiled once per (family, entry, constants) (pipelines.ts).
 
 import { BackendError } from '../backend.js';
-import type { AdamWStep, DType, MatmulOptions, MergeKernel, PoolMode, Tensor } from '../backend.js';
+import type { AdamWStep, MatmulOptions, MergeKernel, PoolMode, Tensor } from '../backend.js';
 import type { Executor } from '../contract/checked.js';
-import type { TensorState } from '../contract/checks.js';
-import { matrixDims, sizeOf } from '../contract/shapes.js';
+import { matrixDims } from '../contract/shapes.js';
 import type { WebGpuOptions } from './backend.js';
-import { Commands } from './commands.js';
 import { acquireDevice } from './device.js';
-import { DeviceHealth } from './health.js';
-import type { KernelHost } from './host.js';
 import { KERNELS } from './kernels.js';
 import { forcedPlan, type MatmulPlan, type MatmulVariant, planFor, variantFor } from './matmul.js';
-import { PipelineCache, type Constants, type KernelSpec } from './pipelines.js';
 import { GpuProfiler, type KernelTime } from './profiler.js';
-import { BufferPool, GpuTensor, type PoolStats, USAGE } from './pool.js';
+import { gpu, GpuRuntime } from './runtime.js';
 import { SnellOps } from './snell.js';
 import { TransformerOps } from './transformer.js';
 
-/** Dawn for Node crashes if its GPU object is garbage-collected under a live device: each backend holds it. */
-const keepAlive = new WeakMap<WebGpuExecutor, readonly object[]>();
-
-const gpu = (t: Tensor): GpuTensor => t as GpuTensor;
-
-export class WebGpuExecutor implements Executor {
-  readonly kind = 'webgpu' as const;
-  readonly description: string;
-  readonly maxElements: number;
-  /** The adapter's features, as read before the device was requested. */
-  readonly features: readonly string[];
-  private readonly health: DeviceHealth;
-  private readonly pool: BufferPool;
-  private readonly pipelines: PipelineCache;
-  private readonly commands: Commands;
-  private readonly valueBuffers = new Map<string, GPUBuffer>();
-  /** select.wgsl's scratch (state words, histogram bins), reused by every quantileAbs. */
-  private readonly select: { state: GPUBuffer; hist: GPUBuffer };
+export class WebGpuExecutor extends GpuRuntime implements Executor {
   /** The SNELL kernels (snell.ts) and the transformer primitives (transformer.ts). */
   private readonly snell: SnellOps;
   private readonly ops: TransformerOps;
@@ -59,33 +38,18 @@ export class WebGpuExecutor implements Executor {
   }
 
   private constructor(
-    readonly device: GPUDevice,
+    device: GPUDevice,
     owners: readonly object[],
     description: string,
     features: readonly string[],
     limits: { maxStorageBufferBindingSize: number; maxBufferSize: number; maxComputeWorkgroupsPerDimension: number },
     private readonly profiler: GpuProfiler | null,
   ) {
-    keepAlive.set(this, owners);
-    this.description = description;
-    this.features = features;
-    this.maxElements = Math.floor(Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize) / 4);
-    this.health = new DeviceHealth(device);
-    this.pool = new BufferPool(device);
-    this.pipelines = new PipelineCache(device);
-    this.commands = new Commands(device, this.pool, limits.maxComputeWorkgroupsPerDimension, profiler);
-    const scratch = (words: number, label: string) =>
-      device.createBuffer({ size: words * 4, usage: USAGE.STORAGE | USAGE.COPY_DST, label });
-    this.select = { state: scratch(8, 'snell-js select state'), hist: scratch(2048, 'snell-js select histogram') };
-    const host: KernelHost = {
-      run: (spec, constants, params, buffers, workgroups) => this.run(spec, constants, params, buffers, workgroups),
-      scratch: (bytes) => this.pool.acquire(bytes, { encodedWritesOnly: true }).buffer,
-      release: (buffer) => this.pool.release(buffer),
-      encoder: () => this.commands.commands(),
-      values: (values) => this.valuesBuffer(values),
-    };
-    this.snell = new SnellOps(host, this.select);
-    this.ops = new TransformerOps(host);
+    super(device, owners, description, features, limits, profiler);
+    // select.wgsl's scratch (state words, histogram bins), reused by every quantileAbs
+    const select = { state: this.storageBuffer(8, 'snell-js select state'), hist: this.storageBuffer(2048, 'snell-js select histogram') };
+    this.snell = new SnellOps(this.host, select);
+    this.ops = new TransformerOps(this.host);
   }
 
   /**
@@ -101,99 +65,6 @@ export class WebGpuExecutor implements Executor {
   /** Which matmul variant each size class runs (matmul.ts), chosen once per adapter or forced. */
   get matmulPlan(): MatmulPlan {
     return this.plan;
-  }
-
-  ensureUsable(): void {
-    this.health.check();
-  }
-
-  get lost(): boolean {
-    return this.health.isLost;
-  }
-
-  holds(t: Tensor): TensorState {
-    if (!(t instanceof GpuTensor) || t.owner !== this) return 'foreign';
-    return t.buffer ? 'live' : 'freed';
-  }
-
-  // ---- tensors ----
-
-  upload(data: Float32Array | Uint32Array, shape: readonly number[], dtype: DType = 'f32'): Tensor {
-    const { tensor } = this.allocate(shape, dtype, false);
-    if (tensor.size > 0) this.device.queue.writeBuffer(tensor.buffer!, 0, source(data)); // a new or pooled buffer: no queued work uses it
-    return tensor;
-  }
-
-  zeros(shape: readonly number[], dtype: DType = 'f32'): Tensor {
-    const { tensor, fresh } = this.allocate(shape, dtype, true);
-    if (!fresh) this.commands.commands().clearBuffer(tensor.buffer!); // in order after its earlier uses; new buffers are zero-filled already
-    return tensor;
-  }
-
-  write(t: Tensor, data: Float32Array | Uint32Array): void {
-    const g = gpu(t);
-    if (g.size === 0) return;
-    if (!this.commands.dirty) {
-      this.device.queue.writeBuffer(g.buffer!, 0, source(data));
-      return;
-    }
-    // Queued work may still read the old contents: copy from a staging buffer, in order.
-    const staging = this.device.createBuffer({ size: g.size * 4, usage: USAGE.COPY_SRC, mappedAtCreation: true, label: 'snell-js write' });
-    new (data.constructor as typeof Float32Array)(staging.getMappedRange()).set(data as Float32Array);
-    staging.unmap();
-    this.commands.commands().copyBufferToBuffer(staging, 0, g.buffer!, 0, g.size * 4);
-    this.commands.onSubmitted(() => staging.destroy());
-  }
-
-  async read(t: Tensor): Promise<Float32Array | Uint32Array> {
-    const g = gpu(t);
-    const out = g.dtype === 'u32' ? new Uint32Array(g.size) : new Float32Array(g.size);
-    const staging = this.device.createBuffer({ size: g.bytes, usage: USAGE.MAP_READ | USAGE.COPY_DST, label: 'snell-js read' });
-    this.commands.commands().copyBufferToBuffer(g.buffer!, 0, staging, 0, g.bytes);
-    this.commands.submit();
-    try {
-      await staging.mapAsync(0x1 /* GPUMapMode.READ */);
-      new Uint8Array(out.buffer).set(new Uint8Array(staging.getMappedRange(), 0, out.byteLength));
-      staging.unmap();
-    } catch (e) {
-      await new Promise((resolve) => setTimeout(resolve, 0)); // let a pending device.lost land first
-      this.health.check(); // a lost device explains the failure better than mapAsync's message
-      throw new BackendError(`reading a tensor of shape [${g.shape.join(', ')}] failed: ${(e as Error).message}`);
-    } finally {
-      staging.destroy();
-    }
-    this.health.check();
-    return out;
-  }
-
-  free(t: Tensor): void {
-    const g = gpu(t);
-    if (!g.buffer) return; // freed already: reached only on a lost device, where the contract lets free() through unchecked
-    this.pool.release(g.buffer);
-    g.buffer = null;
-  }
-
-  async flush(): Promise<void> {
-    this.commands.submit();
-    await this.device.queue.onSubmittedWorkDone();
-    this.health.check();
-  }
-
-  destroy(): void {
-    if (this.health.isDestroyed) return;
-    this.health.markDestroyed();
-    this.commands.destroy();
-    this.pool.destroyAll();
-    for (const b of this.valueBuffers.values()) b.destroy();
-    this.valueBuffers.clear();
-    this.select.state.destroy();
-    this.select.hist.destroy();
-    this.device.destroy();
-  }
-
-  /** Buffer pool statistics (bytes in use, pooled, waiting for submit). */
-  stats(): PoolStats & { pipelines: number; submissions: number } {
-    return { ...this.pool.stats(), pipelines: this.pipelines.size, submissions: this.commands.submissions };
   }
 
   // ---- SNELL kernels (snell.ts) ----
@@ -288,48 +159,4 @@ export class WebGpuExecutor implements Executor {
   dropout(x: Tensor, p: number, seed: number, out: Tensor): void { this.ops.dropout(x, p, seed, out); }
   dropPath(x: Tensor, p: number, seed: number, out: Tensor): void { this.ops.dropPath(x, p, seed, out); }
   maskScale(x: Tensor, mask: Tensor, scale: number, out: Tensor): void { this.ops.maskScale(x, mask, scale, out); }
-
-  // ---- helpers ----
-
-  /** A tensor's buffer; `encodedWritesOnly` as in BufferPool.acquire (false for queue writes). */
-  private allocate(shape: readonly number[], dtype: DType, encodedWritesOnly: boolean): { tensor: GpuTensor; fresh: boolean } {
-    const size = sizeOf(shape);
-    if (size > this.maxElements) {
-      throw new BackendError(`a tensor of shape [${shape.join(', ')}] has ${size} elements, more than this WebGPU device holds in one buffer (${this.maxElements}): use smaller layers`);
-    }
-    const { buffer, fresh } = this.pool.acquire(size * 4, { encodedWritesOnly });
-    return { tensor: new GpuTensor([...shape], dtype, buffer, this), fresh };
-  }
-
-  /** KernelHost.values: a small storage buffer per distinct set of values. */
-  private valuesBuffer(numbers: readonly number[]): GPUBufferBinding {
-    const values = numbers.length > 0 ? Float32Array.from(numbers) : new Float32Array(1);
-    const key = Array.from(values).join(',');
-    let buffer = this.valueBuffers.get(key);
-    if (!buffer) {
-      if (this.valueBuffers.size >= 64) {
-        // Rarely more than a few distinct sets exist; drop the oldest once its queued uses are submitted.
-        const [oldKey, old] = this.valueBuffers.entries().next().value!;
-        this.valueBuffers.delete(oldKey);
-        this.commands.onSubmitted(() => old.destroy());
-      }
-      buffer = this.device.createBuffer({ size: values.byteLength, usage: USAGE.STORAGE | USAGE.COPY_DST, label: 'snell-js values' });
-      this.device.queue.writeBuffer(buffer, 0, values);
-      this.valueBuffers.set(key, buffer);
-    }
-    return { buffer };
-  }
-
-  private run(spec: KernelSpec, constants: Constants, params: readonly number[], buffers: ReadonlyArray<Tensor | GPUBufferBinding>, workgroups: number): void {
-    const resources = buffers.map((t) => {
-      if ('buffer' in t && !(t instanceof GpuTensor)) return t;
-      const g = gpu(t as Tensor);
-      return { buffer: g.buffer!, offset: 0, size: g.bytes };
-    });
-    this.commands.dispatch(this.pipelines.get(spec, constants), params, resources, workgroups);
-  }
-}
-
-function source(data: Float32Array | Uint32Array): GPUAllowSharedBufferSource {
-  return data as unknown as GPUAllowSharedBufferSource;
 }

@@ -1,5 +1,5 @@
-// What the WebGPU primitive groups (snell.ts, transformer.ts) need from the executor that owns the
-// device: dispatches into its one command encoder, pooled scratch, and small constant buffers.
+// What the WebGPU primitive groups (snell.ts, transformer.ts) need from the runtime that owns the
+// device (runtime.ts): dispatches into its one command encoder, pooled scratch, and small constant buffers.
 
 import type { Tensor } from '../backend.js';
 import type { Constants, KernelSpec } from './pipelines.js';

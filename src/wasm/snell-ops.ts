@@ -1,0 +1,95 @@
+// The wasm backend's SNELL primitives: the low-rank merge and its backward, the mixture, the
+// |W| quantile, sparsify and its backward, and matmul, on the kernels of assembly/. The contract
+// (src/contract) has checked every argument before a call gets here.
+
+import type { MatmulOptions, MergeKernel, Tensor } from '../backend.js';
+import { matrixDims } from '../contract/shapes.js';
+import { ptr, WasmRuntime } from './runtime.js';
+import { gemmCalls, MERGE_GROUPS, pieces, ranges } from './split.js';
+
+/** Distance terms (n·m·H·k) each thread should at least get before a merge or its backward is split. */
+const MERGE_GRAIN = 2 ** 18;
+
+/** The SNELL primitives over WasmRuntime's kernel calls; WasmExecutor adds the transformer ones. */
+export abstract class WasmSnellOps extends WasmRuntime {
+  merge(A: Tensor, B: Tensor, kernel: MergeKernel, coeff: readonly number[], W: Tensor): void {
+    const w = this.exports();
+    const [H, n, k] = A.shape;
+    const m = B.shape[1];
+    const s = this.memory.scratch(w.mergeScratchBytes(H, m, k, 0, 0) >>> 0, coeff);
+    w.packB4(ptr(B), H, m, k, s.ptr);
+    const [pa, pw, linear] = [ptr(A), ptr(W), kernel === 'linear' ? 1 : 0];
+    this.run('merge', ranges(n, pieces(n * m * H * k, MERGE_GRAIN, this.threads)).map(([i, rows]) => [
+      pa, s.ptr, H, n, m, k, linear, s.coeff, pw, i, rows,
+    ]));
+  }
+
+  mergeBackward(A: Tensor, B: Tensor, dW: Tensor, kernel: MergeKernel, coeff: readonly number[], dA: Tensor, dB: Tensor): void {
+    const w = this.exports();
+    const [H, n, k] = A.shape;
+    const m = B.shape[1];
+    // scratch: packed B, MERGE_GROUPS packed dB partials, one dA accumulator per thread
+    const s = this.memory.scratch(w.mergeScratchBytes(H, m, k, MERGE_GROUPS, this.threads) >>> 0, coeff);
+    const packedBytes = Math.ceil(m / 4) * H * k * 16;
+    const [partials, accs] = [s.ptr + packedBytes, s.ptr + packedBytes * (1 + MERGE_GROUPS)];
+    w.packB4(ptr(B), H, m, k, s.ptr);
+    const [pa, pdw, pda, pdb, linear] = [ptr(A), ptr(dW), ptr(dA), ptr(dB), kernel === 'linear' ? 1 : 0];
+    this.run('mergeBackward', ranges(MERGE_GROUPS, pieces(n * m * H * k, MERGE_GRAIN, this.threads)).map(([g, count], t) => [
+      pa, s.ptr, pdw, H, n, m, k, linear, s.coeff, pda, g, g + count, MERGE_GROUPS, accs + t * H * k * 16,
+    ]));
+    this.run('mergeBackwardReduce', ranges(m, pieces(m * H * k * MERGE_GROUPS, 2 ** 16, this.threads)).map(([o, count]) => [
+      partials, MERGE_GROUPS, H, m, k, pdb, o, count,
+    ]));
+  }
+
+  mixture(W0: Tensor, alpha: Tensor, gamma: Tensor, beta: Tensor, W: Tensor, P: Tensor): void {
+    const [n, m] = W0.shape;
+    this.exports().mixture(ptr(W0), n, m, ptr(alpha), ptr(gamma), ptr(beta), ptr(W), ptr(P));
+  }
+
+  mixtureBackward(dW: Tensor, W0: Tensor, P: Tensor, alpha: Tensor, gamma: Tensor, dW0: Tensor, dAlpha: Tensor, dGamma: Tensor, dBeta: Tensor): void {
+    const [n, m] = W0.shape;
+    this.exports().mixtureBackward(ptr(dW), ptr(W0), ptr(P), ptr(alpha), ptr(gamma), n, m, ptr(dW0), ptr(dAlpha), ptr(dGamma), ptr(dBeta));
+  }
+
+  quantileAbs(W: Tensor, s: number, threshold: Tensor): void {
+    const N = W.size;
+    // torch.quantile: pos = s·(N−1) in float64, lo = ⌊pos⌋, frac = pos − lo
+    const pos = s * (N - 1);
+    const lo = Math.min(Math.floor(pos), N - 1);
+    this.exports().quantileAbs(ptr(W), N, lo, pos - lo, ptr(threshold));
+  }
+
+  sparsify(W: Tensor, threshold: Tensor, Ws: Tensor, kept: Tensor): void {
+    const w = this.exports();
+    const [pw, pt, pws, N] = [ptr(W), ptr(threshold), ptr(Ws), W.size];
+    const parts = ranges(N, pieces(N, 2 ** 17, this.threads), 16);
+    if (parts.length === 1) {
+      w.sparsify(pw, N, pt, pws, ptr(kept));
+      return;
+    }
+    // each piece counts its own kept elements; the (exact, integer) counts are summed here
+    const counts = this.memory.scratch(4 * parts.length).ptr;
+    this.run('sparsify', parts.map(([at, len], i) => [pw + 4 * at, len, pt, pws + 4 * at, counts + 4 * i]));
+    const u32 = this.memory.u32();
+    u32[ptr(kept) >>> 2] = parts.reduce((sum, _, i) => sum + u32[(counts >>> 2) + i], 0);
+  }
+
+  sparsifyBackward(G: Tensor, W: Tensor, threshold: Tensor, dW: Tensor): void {
+    const [pg, pw, pt, pdw, N] = [ptr(G), ptr(W), ptr(threshold), ptr(dW), W.size];
+    this.run('sparsifyBackward', ranges(N, pieces(N, 2 ** 17, this.threads), 16).map(([at, len]) => [
+      pg + 4 * at, pw + 4 * at, len, pt, pdw + 4 * at,
+    ]));
+  }
+
+  matmul(a: Tensor, b: Tensor, out: Tensor, options: MatmulOptions = {}): void {
+    const w = this.exports();
+    const { transA = false, transB = false, accumulate = false } = options;
+    const [ar, ac] = matrixDims(a);
+    const [br, bc] = matrixDims(b);
+    const [M, K] = transA ? [ac, ar] : [ar, ac];
+    const N = transB ? br : bc;
+    const s = this.perThreadScratch(w.matmulScratchBytes() >>> 0);
+    this.run('gemm', gemmCalls(ptr(a), ptr(b), ptr(out), M, N, K, transA, transB, accumulate, s.ptr, s.stride, this.threads));
+  }
+}
