@@ -29,11 +29,28 @@ const wasmFiles = {
   },
 };
 
+/**
+ * Packages bundled into dist/ rather than left as imports, so a page can load dist/browser.js as it
+ * is; each one's licence goes into dist/ beside it.
+ */
+const BUNDLED = ['@huggingface/tokenizers'];
+const bundledLicences = {
+  name: 'snell-bundled-licences',
+  setup(build: Build) {
+    build.onEnd(() => {
+      mkdirSync('dist', { recursive: true });
+      for (const pkg of BUNDLED)
+        copyFileSync(`node_modules/${pkg}/LICENSE`, `dist/LICENSE.${pkg.replace(/^@/, '').replace('/', '-')}.txt`);
+    });
+  },
+};
+
 const common = {
   format: ['esm' as const],
   target: 'es2022',
   platform: 'neutral' as const,
   external: ['webgpu', /^node:/],
+  noExternal: BUNDLED,
   // Keep `node:` on built-in imports (tsup strips it by default; only Node and Deno 2 accept bare "fs").
   removeNodeProtocol: false,
 };
@@ -50,7 +67,7 @@ export default defineConfig([
     },
     dts: { entry: { index: 'runtimes/browser/index.ts' } },
     splitting: true,
-    esbuildPlugins: [embedAssets],
+    esbuildPlugins: [embedAssets, bundledLicences],
   },
   {
     ...common,
