@@ -10,7 +10,10 @@
 import { pathToFileURL } from 'node:url';
 import { createBackend, SnellAdapterOp } from '../dist/node.js';
 
-export const SHAPES = [[768, 768], [768, 3072]];
+export const SHAPES = [
+  [768, 768],
+  [768, 3072],
+];
 export const RANK = 16;
 const HEADS = 2;
 export const SPARSITY = 0.9;
@@ -21,7 +24,7 @@ export function uniform(size, seed, scale) {
   const out = new Float32Array(size);
   for (let i = 0; i < size; i++) {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 4294967296 * 2 - 1) * scale;
+    out[i] = ((s / 4294967296) * 2 - 1) * scale;
   }
   return out;
 }
@@ -87,7 +90,9 @@ export async function benchAdapter(kind, { reps: repsWanted, log = console.log }
         await backend.read(t);
       });
       result.shapes.push({ n, m, ms, selMs });
-      log(`  quantile selection over ${n * m} elements: median ${selMs.toFixed(2)} ms = ${((n * m) / (selMs / 1e3)).toExponential(2)} elements/s`);
+      log(
+        `  quantile selection over ${n * m} elements: median ${selMs.toFixed(2)} ms = ${((n * m) / (selMs / 1e3)).toExponential(2)} elements/s`,
+      );
       op.freeUpdate(u);
       for (const tensor of [t, params.A, params.B, x, dy]) backend.free(tensor);
     }

@@ -46,7 +46,11 @@ const BATCH = Number(opt('--batch', 8));
 const MODELS = opt('--models', 'tiny,base').split(',');
 const METHODS = opt('--methods', 'snell,lora,full').split(',');
 const SECTION = opt('--section', TORCH_DEVICE === 'cpu' ? 'cpu' : 'gpu');
-const MATMUL_SHAPES = [[1024, 1024, 1024], [1576, 768, 768], [1576, 768, 3072]];
+const MATMUL_SHAPES = [
+  [1024, 1024, 1024],
+  [1576, 768, 768],
+  [1576, 768, 3072],
+];
 const CEILING_SHAPE = [4096, 4096, 4096];
 
 /**
@@ -67,7 +71,7 @@ async function benchMatmul(kind, { matmulVariant, quiet = false } = {}) {
     await backend.flush();
     if (gpu) {
       // an idle GPU runs at a fraction of its clock: keep it busy for 200 ms first
-      for (const t0 = performance.now(); performance.now() - t0 < 200;) {
+      for (const t0 = performance.now(); performance.now() - t0 < 200; ) {
         for (let r = 0; r < 5; r++) call();
         await backend.flush();
       }
@@ -130,7 +134,17 @@ function runPytorch() {
     delete env.OPENBLAS_CORETYPE;
     delete env.OPENBLAS_L2_SIZE;
   }
-  const pyArgs = [join(here, 'pytorch.py'), '--device', TORCH_DEVICE, '--batch', String(BATCH), '--models', MODELS.join(','), '--methods', METHODS.join(',')];
+  const pyArgs = [
+    join(here, 'pytorch.py'),
+    '--device',
+    TORCH_DEVICE,
+    '--batch',
+    String(BATCH),
+    '--models',
+    MODELS.join(','),
+    '--methods',
+    METHODS.join(','),
+  ];
   log(`\npytorch: ${py} ${pyArgs.join(' ')}`);
   const r = spawnSync(py, pyArgs, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 1_800_000 });
   if (r.status !== 0) return { missing: `failed (${r.error?.message ?? `exit ${r.status}`})` };
@@ -152,7 +166,9 @@ async function attempt(what, body) {
 
 function cpuModel() {
   try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('model name'));
+    const line = readFileSync('/proc/cpuinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('model name'));
     if (line) return line.split(':')[1].trim();
   } catch {}
   return os.cpus()[0]?.model ?? 'unknown';
@@ -220,24 +236,63 @@ const add = (label, unit, which, pick, pickTorch) => {
   const mine = BACKENDS.map((kind) => cell(which(ours[kind]), pick, unit));
   rows.push(`| ${label} | ${mine.map((c) => c.text).join(' | ')} | ${t.text} | ${mine.map((c) => ratio(c, t)).join(' | ')} |`);
 };
-const matmulShapes = [...MATMUL_SHAPES, ...(BACKENDS.some((k) => ours[k].matmul?.shapes?.length > MATMUL_SHAPES.length) ? [CEILING_SHAPE] : [])];
+const matmulShapes = [
+  ...MATMUL_SHAPES,
+  ...(BACKENDS.some((k) => ours[k].matmul?.shapes?.length > MATMUL_SHAPES.length) ? [CEILING_SHAPE] : []),
+];
 for (const [m, k, n] of matmulShapes) {
   const key = `${m}x${k}x${n}`;
-  add(`matmul ${m}×${k}×${n} (M×K×N)`, 'GFLOP/s', (o) => o.matmul, (s) => s.shapes?.find((x) => x.m === m && x.k === k && x.n === n)?.gflops, (t) => t.matmul?.[key]?.gflops);
+  add(
+    `matmul ${m}×${k}×${n} (M×K×N)`,
+    'GFLOP/s',
+    (o) => o.matmul,
+    (s) => s.shapes?.find((x) => x.m === m && x.k === k && x.n === n)?.gflops,
+    (t) => t.matmul?.[key]?.gflops,
+  );
 }
-for (const [n, m] of [[768, 768], [768, 3072]]) {
-  add(`adapter fwd+bwd ${n}×${m}, r ${RANK}, s ${SPARSITY}, ${ROWS} rows`, 'ms', (o) => o.adapter, (s) => adapterRow(s, n, m, 'ms'), (t) => t.adapter?.[`${n}x${m}`]?.ms);
+for (const [n, m] of [
+  [768, 768],
+  [768, 3072],
+]) {
+  add(
+    `adapter fwd+bwd ${n}×${m}, r ${RANK}, s ${SPARSITY}, ${ROWS} rows`,
+    'ms',
+    (o) => o.adapter,
+    (s) => adapterRow(s, n, m, 'ms'),
+    (t) => t.adapter?.[`${n}x${m}`]?.ms,
+  );
 }
-for (const [n, m] of [[768, 768], [768, 3072]]) {
-  const count = n * m >= 1e6 ? `${(n * m / 1e6).toFixed(2)} M` : `${(n * m / 1e3).toFixed(0)} k`;
-  add(`quantile selection, ${count} elements`, 'ms', (o) => o.adapter, (s) => adapterRow(s, n, m, 'selMs'), (t) => t.adapter?.[`${n}x${m}`]?.quantile_ms);
+for (const [n, m] of [
+  [768, 768],
+  [768, 3072],
+]) {
+  const count = n * m >= 1e6 ? `${((n * m) / 1e6).toFixed(2)} M` : `${((n * m) / 1e3).toFixed(0)} k`;
+  add(
+    `quantile selection, ${count} elements`,
+    'ms',
+    (o) => o.adapter,
+    (s) => adapterRow(s, n, m, 'selMs'),
+    (t) => t.adapter?.[`${n}x${m}`]?.quantile_ms,
+  );
 }
 for (const size of MODELS) {
   for (const method of METHODS) {
     const key = `${size}-${method}`;
     const name = `ViT-${size === 'tiny' ? 'Tiny' : 'B'}/16 ${PLANS[method].label}, batch ${BATCH}`;
-    add(`${name}: step`, 'ms', (o) => o.train[key], (s) => s.ms, (t) => t.train?.[key]?.ms);
-    add(`${name}: throughput`, 'images/s', (o) => o.train[key], (s) => s.imagesPerSecond, (t) => t.train?.[key]?.images_per_s);
+    add(
+      `${name}: step`,
+      'ms',
+      (o) => o.train[key],
+      (s) => s.ms,
+      (t) => t.train?.[key]?.ms,
+    );
+    add(
+      `${name}: throughput`,
+      'images/s',
+      (o) => o.train[key],
+      (s) => s.imagesPerSecond,
+      (t) => t.train?.[key]?.images_per_s,
+    );
   }
 }
 
@@ -251,8 +306,11 @@ const variantTable = BACKENDS.flatMap((kind) => {
   if (!Array.isArray(v) || v.length === 0) return [];
   const shapes = v[0].shapes.map((s) => `${s.m}×${s.k}×${s.n}`);
   return [
-    '', `Each matmul variant of ${kind} forced in turn (GFLOP/s):`, '',
-    `| variant | ${shapes.join(' | ')} |`, `|---|${shapes.map(() => '---:').join('|')}|`,
+    '',
+    `Each matmul variant of ${kind} forced in turn (GFLOP/s):`,
+    '',
+    `| variant | ${shapes.join(' | ')} |`,
+    `|---|${shapes.map(() => '---:').join('|')}|`,
     ...v.map((x) => `| ${x.variant} | ${x.shapes.map((s) => fmt(s.gflops, 'GFLOP/s')).join(' | ')} |`),
   ];
 });
@@ -261,8 +319,14 @@ const ob = torch.facts?.openblas;
 const reps = (k) => {
   const mm = ours[k].matmul;
   if (mm?.missing) return mm.missing;
-  const steps = Object.values(ours[k].train).map((s) => s.steps).filter((s) => s != null);
-  const plan = mm.plan ? `; matmul variants (${mm.plan.source}): ${Object.entries(mm.plan.variants).map(([c, v]) => `${c} ${v}`).join(', ')}` : '';
+  const steps = Object.values(ours[k].train)
+    .map((s) => s.steps)
+    .filter((s) => s != null);
+  const plan = mm.plan
+    ? `; matmul variants (${mm.plan.source}): ${Object.entries(mm.plan.variants)
+        .map(([c, v]) => `${c} ${v}`)
+        .join(', ')}`
+    : '';
   return `matmul ${mm.reps} runs, adapter median of ${ours[k].adapter?.reps}, training medians of ${[...new Set(steps)].join(' or ')} step(s), each after one warm-up${plan}`;
 };
 const torchFacts = torch.missing
@@ -275,16 +339,24 @@ const torchFacts = torch.missing
 const facts = [
   `- CPU: ${cpuModel()}, ${os.cpus().length} logical cores (Node's count), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${os.type()} ${os.release()} ${os.arch()}`,
   `- Node ${process.version}; snell-js ${JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version} (dist/node.js)`,
-  ...BACKENDS.map((k) => `- ${k === 'wasm' ? 'Wasm backend' : 'WebGPU adapter'}: ${ours[k].matmul?.description ?? 'none'} (${reps(k)})`),
+  ...BACKENDS.map(
+    (k) => `- ${k === 'wasm' ? 'Wasm backend' : 'WebGPU adapter'}: ${ours[k].matmul?.description ?? 'none'} (${reps(k)})`,
+  ),
   torchFacts,
 ];
 
-const command = process.env.npm_lifecycle_event === 'bench' ? `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}` : `node bench/compare.mjs${args.length ? ` ${args.join(' ')}` : ''}`;
-const date = new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+const command =
+  process.env.npm_lifecycle_event === 'bench'
+    ? `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`
+    : `node bench/compare.mjs${args.length ? ` ${args.join(' ')}` : ''}`;
+const date = new Date()
+  .toISOString()
+  .replace('T', ' ')
+  .replace(/\.\d+Z$/, ' UTC');
 const notes = [
   'Ratios are of the values shown: for times (ms) above 1 means ours is slower than PyTorch; for GFLOP/s and images/s, below 1 means ours is slower.',
   '',
-  `- matmul: out = a·b in float32 through the backend's \`matmul\` and \`torch.matmul\`; 2·M·K·N flops.${TORCH_DEVICE === 'cpu' ? '' : ' 4096³ gives the card\'s float32 ceiling as cuBLAS reaches it.'}`,
+  `- matmul: out = a·b in float32 through the backend's \`matmul\` and \`torch.matmul\`; 2·M·K·N flops.${TORCH_DEVICE === 'cpu' ? '' : " 4096³ gives the card's float32 ceiling as cuBLAS reaches it."}`,
   `- adapter: one forward + backward of one SNELL adapter (H = 2 kernel heads, r = ${RANK}, s = ${SPARSITY}, x [${ROWS}, n], dy given), outputs dx, dA, dB. Ours: \`SnellAdapterOp\` (bench/adapter.mjs). PyTorch: the authors' module (ssfgunner/SNELL): W = Σ_h c_h·torch.cdist(A, B)[h], t = torch.quantile(|W|, s), Ws = W·F.threshold(|W|.detach(), t, 0), y = F.linear(x, Wsᵀ), y.backward(dy) through autograd, no checkpointing (it is commented out there).`,
   '- quantile selection: the threshold alone (ours: `quantileAbs`, exact selection; PyTorch: `torch.quantile` on the flattened |W|, which sorts).',
   `- training steps: batch ${BATCH} of 224² images as 196 patches + cls; ViT-Tiny/16 (D 192, 3 heads, MLP 768) and ViT-B/16 (D 768, 12 heads, MLP 3072), 12 pre-LN blocks (eps 1e-6), exact GELU, cross-entropy over 100 classes, random inputs, AdamW. SNELL-8 (s = 0.9, H = 2) and LoRA-8 branches on q, k, v, proj, fc1, fc2 with dropout 0.1 on branch inputs (not proj) and DropPath 0.1 on branch outputs, frozen base, adapters + head + cls token trained; full fine-tuning trains every parameter. Ours: \`Trainer.fit\` (bench/train.mjs); PyTorch: bench/pytorch.py's own compact model (no timm), LoRA as (x·A)·B.`,
@@ -318,7 +390,8 @@ process.exit(0);
 
 /** `doc` with the section named `name` replaced by `text` (appended when absent), under one title. */
 function withSection(doc, name, text) {
-  const title = '# Benchmarks: snell-js against PyTorch\n\nEach section comes from one run of `npm run bench` on the machine it names; a run rewrites its own section only.\n';
+  const title =
+    '# Benchmarks: snell-js against PyTorch\n\nEach section comes from one run of `npm run bench` on the machine it names; a run rewrites its own section only.\n';
   const re = new RegExp(`<!-- section:${name} -->[\\s\\S]*?<!-- /section:${name} -->`);
   if (re.test(doc)) return doc.replace(re, () => text);
   const sections = doc.match(/<!-- section:[\s\S]*<!-- \/section:[^>]*-->/)?.[0];

@@ -13,12 +13,26 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const LABEL = { snell: 'SNELL-8', lora: 'LoRA-8', full: 'full fine-tuning', linear: 'linear probe', klora: 'KLoRA-8', 'snella-kernel': 'SNELLA kernel-8', dense: 'dense ΔW' };
+const LABEL = {
+  snell: 'SNELL-8',
+  lora: 'LoRA-8',
+  full: 'full fine-tuning',
+  linear: 'linear probe',
+  klora: 'KLoRA-8',
+  'snella-kernel': 'SNELLA kernel-8',
+  dense: 'dense ΔW',
+};
 
 function options(argv) {
   const split = argv.indexOf('--');
   const own = split < 0 ? argv : argv.slice(0, split);
-  const o = { methods: ['snell', 'lora', 'full', 'linear'], seeds: [0, 1, 2], json: null, cli: fileURLToPath(new URL('../dist/cli.js', import.meta.url)), extra: split < 0 ? [] : argv.slice(split + 1) };
+  const o = {
+    methods: ['snell', 'lora', 'full', 'linear'],
+    seeds: [0, 1, 2],
+    json: null,
+    cli: fileURLToPath(new URL('../dist/cli.js', import.meta.url)),
+    extra: split < 0 ? [] : argv.slice(split + 1),
+  };
   for (let i = 0; i < own.length; i += 2) {
     const [flag, value] = [own[i], own[i + 1]];
     if (flag === '--methods') o.methods = value.split(',');
@@ -39,10 +53,18 @@ function trainOnce(cli, args) {
     child.stdout.on('data', (d) => (out += d));
     child.on('error', reject);
     child.on('close', (code) => {
-      const events = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+      const events = out
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l));
       const result = events.find((e) => e.event === 'result');
       if (code !== 0 || !result) reject(new Error(`snell train ${args.join(' ')} exited ${code}`));
-      else resolve({ ...result, selected: events.find((e) => e.event === 'selected') ?? null, wall: (performance.now() - started) / 1000 });
+      else
+        resolve({
+          ...result,
+          selected: events.find((e) => e.event === 'selected') ?? null,
+          wall: (performance.now() - started) / 1000,
+        });
     });
   });
 }
@@ -63,9 +85,11 @@ for (const method of o.methods) {
     runs.push({ method, seed, flags: base, ...r });
   }
   const acc = results.map((r) => 100 * r.test.accuracy);
-  rows.push(`| ${LABEL[method] ?? method} | ${results[0].trainable.toLocaleString('en-US').replace(/,/g, ' ')} | ` +
-    `${mean(acc).toFixed(2)} ± ${sd(acc).toFixed(2)}% | ${acc.map((a) => a.toFixed(2)).join(', ')} | ` +
-    `${(Math.max(...results.map((r) => r.peakBytes)) / 2 ** 20).toFixed(1)} MiB | ${mean(results.map((r) => r.seconds)).toFixed(1)} s |`);
+  rows.push(
+    `| ${LABEL[method] ?? method} | ${results[0].trainable.toLocaleString('en-US').replace(/,/g, ' ')} | ` +
+      `${mean(acc).toFixed(2)} ± ${sd(acc).toFixed(2)}% | ${acc.map((a) => a.toFixed(2)).join(', ')} | ` +
+      `${(Math.max(...results.map((r) => r.peakBytes)) / 2 ** 20).toFixed(1)} MiB | ${mean(results.map((r) => r.seconds)).toFixed(1)} s |`,
+  );
 }
 console.log(`snell train ${base.join(' ')} --method M --seed S, seeds ${o.seeds.join(', ')}\n`);
 console.log('| method | trainable parameters | test accuracy (mean ± sd) | per seed | peak memory | time per run |');

@@ -70,7 +70,9 @@ model.dispose();
 backend.destroy();
 
 const total = rows.reduce((a, r) => a + r.ms, 0) / steps;
-console.log(`ViT-${size}/16 ${PLANS[method].label}, batch ${batch}, ${backend.description}: ${perStep.toFixed(1)} ms per step (wall, mean of ${steps}); profiled ${total.toFixed(1)} ms per step`);
+console.log(
+  `ViT-${size}/16 ${PLANS[method].label}, batch ${batch}, ${backend.description}: ${perStep.toFixed(1)} ms per step (wall, mean of ${steps}); profiled ${total.toFixed(1)} ms per step`,
+);
 console.log('| kernel | calls per step | ms per step | share |');
 console.log('|---|---:|---:|---:|');
 for (const r of rows) {

@@ -51,19 +51,27 @@ const mib = (bytes) => (bytes / 2 ** 20).toFixed(2);
 async function soak(kind) {
   const backend = await createBackend({ prefer: kind });
   console.log(`\n## ${kind}: ${backend.description}, ${STEPS} steps at batch ${BATCH}`);
-  const model = new ViT(backend, CONFIG, initViTWeights(CONFIG, 0), { plan: { ...DEFAULT_PLAN, rank: 8, sparsity: 0.5 }, seed: 0 });
+  const model = new ViT(backend, CONFIG, initViTWeights(CONFIG, 0), {
+    plan: { ...DEFAULT_PLAN, rank: 8, sparsity: 0.5 },
+    seed: 0,
+  });
   const data = randomData();
   const header = ['step', 'loss', 'buffers', 'held MiB', ...POOLS.map((p) => `${p} MiB`), 'rss MiB', 'heap MiB'];
   console.log(`| ${header.join(' | ')} |\n|${header.map(() => '---:|').join('')}`);
   const started = performance.now();
   await new Trainer(model).fit(data, {
-    epochs: Math.ceil((STEPS * BATCH) / data.size), batchSize: BATCH, lr: 1e-3, logEvery: EVERY,
+    epochs: Math.ceil((STEPS * BATCH) / data.size),
+    batchSize: BATCH,
+    lr: 1e-3,
+    logEvery: EVERY,
     onStep: (e) => {
       if (e.step % EVERY !== 0 && e.step !== STEPS - 1) return;
       const h = held(backend);
       const m = process.memoryUsage();
       const pools = POOLS.map((p) => mib(e.memory.live[p]));
-      console.log(`| ${[e.step + 1, e.loss.toFixed(4), h.buffers, mib(h.bytes), ...pools, mib(m.rss), mib(m.heapUsed)].join(' | ')} |`);
+      console.log(
+        `| ${[e.step + 1, e.loss.toFixed(4), h.buffers, mib(h.bytes), ...pools, mib(m.rss), mib(m.heapUsed)].join(' | ')} |`,
+      );
     },
   });
   console.log(`${kind}: ${((performance.now() - started) / 1000).toFixed(1)} s`);

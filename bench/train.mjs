@@ -53,7 +53,10 @@ export const PLANS = {
  * `batch` images; the first step, which compiles and allocates, is not counted. Returns
  * { kind, description, size, method, batch, ms, imagesPerSecond, steps }.
  */
-export async function stepTime(kind, { size = 'tiny', method = 'snell', batch = BATCH, steps: stepsWanted, log = console.log } = {}) {
+export async function stepTime(
+  kind,
+  { size = 'tiny', method = 'snell', batch = BATCH, steps: stepsWanted, log = console.log } = {},
+) {
   const backend = await backendOf(kind);
   const config = vitConfig(size, { classes: 100 });
   const model = new ViT(backend, config, initViTWeights(config, 1), { plan: PLANS[method].plan, seed: 1 });
@@ -62,13 +65,28 @@ export async function stepTime(kind, { size = 'tiny', method = 'snell', batch = 
   const steps = stepsWanted ?? (slow ? 3 : 6);
   const times = [];
   await trainer.fit(randomImages(config, batch * (steps + 1)), {
-    epochs: 1, batchSize: batch, lr: 1e-3, seed: 1, onStep: (e) => e.step > 0 && times.push(batch / e.imagesPerSecond),
+    epochs: 1,
+    batchSize: batch,
+    lr: 1e-3,
+    seed: 1,
+    onStep: (e) => e.step > 0 && times.push(batch / e.imagesPerSecond),
   });
   model.dispose();
   backend.destroy();
   const t = median(times);
-  log(`ViT-${size}/16 ${PLANS[method].label} training step, batch ${batch}, ${kind} (${backend.description}): median ${(t * 1000).toFixed(0)} ms, ${(batch / t).toFixed(2)} images/s (${times.length} steps)`);
-  return { kind, description: backend.description, size, method, batch, ms: t * 1000, imagesPerSecond: batch / t, steps: times.length };
+  log(
+    `ViT-${size}/16 ${PLANS[method].label} training step, batch ${batch}, ${kind} (${backend.description}): median ${(t * 1000).toFixed(0)} ms, ${(batch / t).toFixed(2)} images/s (${times.length} steps)`,
+  );
+  return {
+    kind,
+    description: backend.description,
+    size,
+    method,
+    batch,
+    ms: t * 1000,
+    imagesPerSecond: batch / t,
+    steps: times.length,
+  };
 }
 
 /** The memory table (printed as Markdown); returns its lines. */

@@ -57,31 +57,31 @@ export function detectRuntime(g: object = globalThis): RuntimeName {
 /** Dawn (Node and Bun) without a usable driver. */
 const DAWN_NO_ADAPTER_FIX =
   'Dawn needs a GPU driver: on Linux a Vulkan driver (install libvulkan1 and mesa-vulkan-drivers ≥ 24 for the ' +
-  'lavapipe CPU driver, or your GPU vendor\'s driver), on macOS Metal, on Windows D3D12; ' +
-  'or use the Wasm backend (prefer: \'wasm\', CLI: --backend wasm)';
+  "lavapipe CPU driver, or your GPU vendor's driver), on macOS Metal, on Windows D3D12; " +
+  "or use the Wasm backend (prefer: 'wasm', CLI: --backend wasm)";
 
 /** What to do when a runtime has WebGPU but no adapter, by runtime. */
 const NO_ADAPTER_FIX: Record<RuntimeName, string> = {
   node: DAWN_NO_ADAPTER_FIX,
   bun: DAWN_NO_ADAPTER_FIX,
   deno:
-    'Deno\'s WebGPU needs a GPU driver: on Linux a Vulkan driver (libvulkan1 and mesa-vulkan-drivers ≥ 24 for the ' +
-    'lavapipe CPU driver, or your GPU vendor\'s driver), on macOS Metal, on Windows D3D12; ' +
-    'or use the Wasm backend (prefer: \'wasm\', CLI: --backend wasm)',
+    "Deno's WebGPU needs a GPU driver: on Linux a Vulkan driver (libvulkan1 and mesa-vulkan-drivers ≥ 24 for the " +
+    "lavapipe CPU driver, or your GPU vendor's driver), on macOS Metal, on Windows D3D12; " +
+    "or use the Wasm backend (prefer: 'wasm', CLI: --backend wasm)",
   browser:
     'the browser has WebGPU but offered no adapter (GPU blocklisted or disabled): check chrome://gpu, enable ' +
     'hardware acceleration, or start Chromium with --enable-unsafe-webgpu (Linux also --enable-features=Vulkan); ' +
-    'or use the Wasm backend (prefer: \'wasm\')',
+    "or use the Wasm backend (prefer: 'wasm')",
 };
 
 const NO_GPU_FIX: Record<RuntimeName, string> = {
   node: 'WebGPU in Node comes from the `webgpu` package (Dawn), an optional peer dependency: npm install webgpu',
   bun: 'WebGPU in Bun comes from the `webgpu` package (Dawn), an optional peer dependency: bun add webgpu',
-  deno: 'this Deno has no navigator.gpu: use Deno ≥ 2 (older ones need --unstable-webgpu), or the Wasm backend (prefer: \'wasm\')',
+  deno: "this Deno has no navigator.gpu: use Deno ≥ 2 (older ones need --unstable-webgpu), or the Wasm backend (prefer: 'wasm')",
   browser:
     'this page has no navigator.gpu: WebGPU needs a secure context (https:// or http://localhost) and a browser ' +
     'that ships it (Chrome/Edge ≥ 113, Safari ≥ 26, Firefox ≥ 141 on Windows; Chromium on Linux: ' +
-    '--enable-unsafe-webgpu); or use the Wasm backend (prefer: \'wasm\')',
+    "--enable-unsafe-webgpu); or use the Wasm backend (prefer: 'wasm')",
 };
 
 function message(e: unknown): string {
@@ -110,7 +110,8 @@ export async function chooseBackend(
   if (prefer !== undefined && prefer !== 'webgpu' && prefer !== 'wasm') {
     throw new BackendError(`unknown backend "${String(prefer)}": use 'webgpu' or 'wasm'`);
   }
-  const wasm = () => factories.wasm({ threads: options.threads, host: options.threadHost ?? undefined, module: options.wasmModule });
+  const wasm = () =>
+    factories.wasm({ threads: options.threads, host: options.threadHost ?? undefined, module: options.wasmModule });
   if (prefer === 'wasm') return wasm();
 
   const runtime = options.runtime ?? detectRuntime();

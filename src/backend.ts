@@ -83,8 +83,15 @@ export interface Backend {
    * dZ = P⊙(α·dW − rowsum(α·dW⊙P)); dW0 = dW + dZ/γ; dα = Σ dW⊙P; dγ = −Σ dZ⊙W0/γ²; dβ = Σ dW.
    */
   mixtureBackward(
-    dW: Tensor, W0: Tensor, P: Tensor, alpha: Tensor, gamma: Tensor,
-    dW0: Tensor, dAlpha: Tensor, dGamma: Tensor, dBeta: Tensor,
+    dW: Tensor,
+    W0: Tensor,
+    P: Tensor,
+    alpha: Tensor,
+    gamma: Tensor,
+    dW0: Tensor,
+    dAlpha: Tensor,
+    dGamma: Tensor,
+    dBeta: Tensor,
   ): void;
   /**
    * Gradients of merge given dW [n, m].
@@ -92,10 +99,7 @@ export interface Backend {
    *           dB[h,o,:] = −Σ_i K_h[i,o]·(A[h,i,:]−B[h,o,:]).
    * linear:   dA[h,i,:] = Σ_o dW[i,o]·B[h,o,:],  dB[h,o,:] = Σ_i dW[i,o]·A[h,i,:].
    */
-  mergeBackward(
-    A: Tensor, B: Tensor, dW: Tensor, kernel: MergeKernel, coeff: readonly number[],
-    dA: Tensor, dB: Tensor,
-  ): void;
+  mergeBackward(A: Tensor, B: Tensor, dW: Tensor, kernel: MergeKernel, coeff: readonly number[], dA: Tensor, dB: Tensor): void;
   /** out = op(a)·op(b) (or +=), float32 accumulation. Shapes after transposition: [M,K]·[K,N] → [M,N]. */
   matmul(a: Tensor, b: Tensor, out: Tensor, options?: MatmulOptions): void;
 
@@ -121,7 +125,16 @@ export interface Backend {
    * x̂ = (x − μ)·ρ, ĝ = dy·w: dx = ρ·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) (written); dw += Σ_r dy·x̂, db += Σ_r dy
    * (accumulated, each skipped when null).
    */
-  layerNormBackward(dy: Tensor, x: Tensor, w: Tensor, mean: Tensor, rstd: Tensor, dx: Tensor, dw: Tensor | null, db: Tensor | null): void;
+  layerNormBackward(
+    dy: Tensor,
+    x: Tensor,
+    w: Tensor,
+    mean: Tensor,
+    rstd: Tensor,
+    dx: Tensor,
+    dw: Tensor | null,
+    db: Tensor | null,
+  ): void;
   /** Exact GELU: out = x·Φ(x) = x/2·(1 + erf(x/√2)). */
   gelu(x: Tensor, out: Tensor): void;
   /** dx = dy·(Φ(x) + x·φ(x)). */
@@ -135,7 +148,17 @@ export interface Backend {
   /**
    * dV = Pᵀ·dO; dP = dO·Vᵀ; dS = P⊙(dP − rowsum(dP⊙P)); dQ = dS·K·hd^−½; dK = dSᵀ·Q·hd^−½ (all written).
    */
-  attentionBackward(dOut: Tensor, q: Tensor, k: Tensor, v: Tensor, probs: Tensor, heads: number, dq: Tensor, dk: Tensor, dv: Tensor): void;
+  attentionBackward(
+    dOut: Tensor,
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    probs: Tensor,
+    heads: number,
+    dq: Tensor,
+    dk: Tensor,
+    dv: Tensor,
+  ): void;
   /**
    * Token assembly of a ViT: out[b,0] = cls + pos[0]; out[b,t] = patches[b,t−1] + pos[t] (t ≥ 1).
    * patches [B, T−1, D], cls [D], pos [T, D], out [B, T, D].
@@ -207,7 +230,10 @@ export class BackendError extends Error {
  */
 export class DeviceLostError extends BackendError {
   override name = 'DeviceLostError';
-  constructor(message: string, readonly step: number | null = null) {
+  constructor(
+    message: string,
+    readonly step: number | null = null,
+  ) {
     super(message);
   }
 }

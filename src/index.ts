@@ -29,19 +29,49 @@ export { type BackendFactory, MAX_RECOVERIES, replacementBackend } from './train
 export { PatchDataset, type ImageSet } from './data/images.js';
 export { readIdx } from './data/idx.js';
 export { estimateMemory } from './train/estimate.js';
-export { ImagePrep, IMAGENET_MEAN, IMAGENET_STD, PrepError, resolvePrep, sampleShape, type LabeledImages, type Prep, type PrepOptions } from './data/prep.js';
+export {
+  ImagePrep,
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  PrepError,
+  resolvePrep,
+  sampleShape,
+  type LabeledImages,
+  type Prep,
+  type PrepOptions,
+} from './data/prep.js';
 export { ImageDataset, type ImageView } from './data/dataset.js';
 export { vtab1k, VTAB_TRAIN, VTAB_VAL, type SplitSet, type Vtab1k } from './data/splits.js';
 export { MNIST_CLASSES, mnistFromIdx, mnistSet, type MnistFiles } from './data/mnist.js';
 export { FASHION_CLASSES, FashionFormatError, fashionSet, parseFashionJson } from './data/fashion.js';
-export { DEFAULT_MAX_PIXELS, ImageFileError, readImageHeader, sniffFormat, type ImageFormat, type ImageHeader } from './data/image-header.js';
+export {
+  DEFAULT_MAX_PIXELS,
+  ImageFileError,
+  readImageHeader,
+  sniffFormat,
+  type ImageFormat,
+  type ImageHeader,
+} from './data/image-header.js';
 export { checkPngChunks } from './data/png-chunks.js';
-export { loadFolderEntries, toPlanar, type FolderEntry, type FolderImages, type FolderOptions, type SkippedFile } from './data/folder.js';
+export {
+  loadFolderEntries,
+  toPlanar,
+  type FolderEntry,
+  type FolderImages,
+  type FolderOptions,
+  type SkippedFile,
+} from './data/folder.js';
 export type { DecodedImage, ImageDecoder } from './data/decoder.js';
 export { loadImageTree } from './data/folder-tree.js';
 export type { DirectoryEntry, FileSystem } from './io/file-system.js';
 export { SafetensorsError, SafetensorsFile, type SafetensorsDType, type TensorEntry } from './io/safetensors.js';
-export { encodeSafetensors, writeSafetensors, type NamedTensor, type TensorSet, type WriteOptions } from './io/safetensors-write.js';
+export {
+  encodeSafetensors,
+  writeSafetensors,
+  type NamedTensor,
+  type TensorSet,
+  type WriteOptions,
+} from './io/safetensors-write.js';
 export { floatToHalf, halfToFloat } from './io/float16.js';
 export { bytesSource, type ByteSource, type ChunkSink, type Folder } from './io/source.js';
 export { blobFolder, blobSource, type BlobFolder } from './io/source-blob.js';
@@ -50,8 +80,23 @@ export { CheckpointError } from './io/errors.js';
 export type { CheckpointLayout, Naming } from './io/vit-naming.js';
 export { splitQkvWeights } from './io/vit-naming.js';
 export { geometryOf, GeometryError, type Geometry } from './io/geometry.js';
-export { loadCheckpoint, replaceHead, saveCheckpoint, withFreshHead, type LoadCheckpointOptions, type LoadedCheckpoint, type SaveCheckpointOptions } from './io/checkpoint.js';
-export { exportReferenceState, loadAdapter, saveAdapter, saveReferenceState, type LoadedAdapter, type SaveAdapterOptions } from './io/adapter.js';
+export {
+  loadCheckpoint,
+  replaceHead,
+  saveCheckpoint,
+  withFreshHead,
+  type LoadCheckpointOptions,
+  type LoadedCheckpoint,
+  type SaveCheckpointOptions,
+} from './io/checkpoint.js';
+export {
+  exportReferenceState,
+  loadAdapter,
+  saveAdapter,
+  saveReferenceState,
+  type LoadedAdapter,
+  type SaveAdapterOptions,
+} from './io/adapter.js';
 export { applySparseDelta, mergeAdapter, saveMerged, saveSparseDelta, sparseDelta } from './io/merge.js';
 export { embeddedCheckpoint } from './pretrained/index.js';
 export { Tokenizer, type DecodeOptions, type EncodeOptions } from './text/tokenizer.js';

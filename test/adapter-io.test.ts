@@ -68,7 +68,10 @@ describe('adapter I/O', () => {
 
   const plans: Array<[string, TuningPlan]> = [
     ['snell', { ...DEFAULT_PLAN, rank: 4, sparsity: 0.5 }],
-    ['snella', { ...DEFAULT_PLAN, method: 'snella', rank: 4, sparsity: 0.7, targets: targetsMatching('q|v|fc1'), blocks: [1, 2] }],
+    [
+      'snella',
+      { ...DEFAULT_PLAN, method: 'snella', rank: 4, sparsity: 0.7, targets: targetsMatching('q|v|fc1'), blocks: [1, 2] },
+    ],
     ['klora', { ...DEFAULT_PLAN, method: 'klora', rank: 6, kernelHeads: 3, sparsity: 0 }],
     ['lora', { ...DEFAULT_PLAN, method: 'lora', rank: 4, kernelHeads: 1, sparsity: 0 }],
     ['dense', { ...DEFAULT_PLAN, method: 'dense', targets: targetsMatching('proj|fc2') }],
@@ -104,7 +107,7 @@ describe('adapter I/O', () => {
       const layer = plan.method === 'dense' ? 'blocks.0.attn.proj' : 'blocks.1.attn.q';
       expect(file.entries.get(`${layer}.indices`)!.dtype).toBe('U32');
       expect(file.entries.get(`${layer}.values`)!.dtype).toBe('F32');
-      if (name === 'snell') expect(file.entries.get(`${layer}.values`)!.shape[0]).toBeLessThanOrEqual(24 * 24 / 2); // s = 0.5 keeps half
+      if (name === 'snell') expect(file.entries.get(`${layer}.values`)!.shape[0]).toBeLessThanOrEqual((24 * 24) / 2); // s = 0.5 keeps half
       const applied = await applySparseDelta(timm.weights, file);
       expect(maxDiff(await evaluate(timm.config, applied, null), adapted)).toBeLessThan(1e-5);
       model.dispose();
@@ -118,9 +121,20 @@ describe('adapter I/O', () => {
     await saveAdapter(folder, model, { baseModel: 'org/vit-tiny', baseNaming: 'timm' });
     const cfg = JSON.parse(await folder.files.get('adapter_config.json')!.text());
     expect(cfg).toMatchObject({
-      peft_type: 'SNELL', method: 'snell', kernel: 'distance', r: 4, kernel_heads: 2, sparsity: 0.9, coeff: [Math.fround(0.1), Math.fround(-0.1)],
-      target_modules: ['q', 'k', 'v', 'proj', 'fc1', 'fc2'], block_range: [1, 2], base_model_name_or_path: 'org/vit-tiny',
-      base_naming: 'timm', modules_to_save: ['head', 'cls_token'], num_classes: 5, tensor_prefix: 'base_model.model.',
+      peft_type: 'SNELL',
+      method: 'snell',
+      kernel: 'distance',
+      r: 4,
+      kernel_heads: 2,
+      sparsity: 0.9,
+      coeff: [Math.fround(0.1), Math.fround(-0.1)],
+      target_modules: ['q', 'k', 'v', 'proj', 'fc1', 'fc2'],
+      block_range: [1, 2],
+      base_model_name_or_path: 'org/vit-tiny',
+      base_naming: 'timm',
+      modules_to_save: ['head', 'cls_token'],
+      num_classes: 5,
+      tensor_prefix: 'base_model.model.',
     });
     const f = await bytesOf(folder, 'adapter_model.safetensors');
     expect(f.metadata).toEqual({ format: 'pt' });
@@ -129,23 +143,42 @@ describe('adapter I/O', () => {
       'base_model.model.blocks.1.attn.additional_q.learnable.In_Qs': [2, 24, 2],
       'base_model.model.blocks.1.mlp.additional_fc1.learnable.Out_Qs': [2, 96, 2],
       'base_model.model.blocks.1.mlp.additional_fc2.learnable.shared_coeff_fc': [2, 1, 1],
-      'base_model.model.head.weight': [5, 24], 'base_model.model.head.bias': [5], 'base_model.model.cls_token': [1, 1, 24],
+      'base_model.model.head.weight': [5, 24],
+      'base_model.model.head.bias': [5],
+      'base_model.model.cls_token': [1, 1, 24],
     });
     expect(Object.keys(shapes)).toHaveLength(6 * 3 + 3);
     model.dispose();
   });
 
   it('the PyTorch export has exactly the reference state-dict names and shapes (train_tiny_vit_trunk)', async () => {
-    const ref = SafetensorsFile.parse(new Uint8Array(readFileSync(`${VECTORS}/train_tiny_vit_trunk.safetensors`)), 'train_tiny_vit_trunk');
-    const refShapes = Object.fromEntries([...ref.entries].filter(([n]) => n.startsWith('final.')).map(([n, e]) => [n.slice(6), e.shape]));
+    const ref = SafetensorsFile.parse(
+      new Uint8Array(readFileSync(`${VECTORS}/train_tiny_vit_trunk.safetensors`)),
+      'train_tiny_vit_trunk',
+    );
+    const refShapes = Object.fromEntries(
+      [...ref.entries].filter(([n]) => n.startsWith('final.')).map(([n, e]) => [n.slice(6), e.shape]),
+    );
     expect(Object.keys(refShapes).some((n) => n.includes('.learnable.'))).toBe(true);
     const m = ref.metadata;
-    const config: ViTConfig = { dim: +m.dim, depth: +m.depth, heads: +m.heads, mlpRatio: 4, classes: 5, tokens: +m.tokens, patchDim: null, pooling: 'mean', eps: 1e-6 };
+    const config: ViTConfig = {
+      dim: +m.dim,
+      depth: +m.depth,
+      heads: +m.heads,
+      mlpRatio: 4,
+      classes: 5,
+      tokens: +m.tokens,
+      patchDim: null,
+      pooling: 'mean',
+      eps: 1e-6,
+    };
     const w = new Map([...ref.entries.keys()].filter((n) => n.startsWith('param.')).map((n) => [n.slice(6), ref.tensor(n)]));
     const model = new ViT(b, config, w, { plan: { ...DEFAULT_PLAN, rank: 8 }, seed: 0 });
     const state = await exportReferenceState(model);
     expect(Object.fromEntries([...state].map(([n, t]) => [n, t.shape]))).toEqual(refShapes);
-    expect([...state.get('blocks.0.attn.additional_q.learnable.In_Qs')!.data]).toEqual([...ref.tensor('param.blocks.0.attn.additional_q.learnable.In_Qs').data]);
+    expect([...state.get('blocks.0.attn.additional_q.learnable.In_Qs')!.data]).toEqual([
+      ...ref.tensor('param.blocks.0.attn.additional_q.learnable.In_Qs').data,
+    ]);
     const folder = blobFolder({}, 'export');
     await saveReferenceState(folder, 'snell_state.safetensors', model);
     expect([...(await bytesOf(folder, 'snell_state.safetensors')).entries.keys()].sort()).toEqual(Object.keys(refShapes).sort());
@@ -153,10 +186,30 @@ describe('adapter I/O', () => {
   });
 
   it('the SNELLA export names match the reference block (alpha, gamma, beta [1])', async () => {
-    const ref = SafetensorsFile.parse(new Uint8Array(readFileSync(`${VECTORS}/block_snella_d32.safetensors`)), 'block_snella_d32');
-    const refShapes = Object.fromEntries([...ref.entries].filter(([n]) => n.startsWith('param.') && n.includes('.learnable.')).map(([n, e]) => [`blocks.0.${n.slice(6)}`, e.shape]));
-    const config: ViTConfig = { dim: 32, depth: 1, heads: 4, mlpRatio: 4, classes: 3, tokens: 5, patchDim: null, pooling: 'mean', eps: 1e-6 };
-    const model = new ViT(b, config, initViTWeights(config, 1), { plan: { ...DEFAULT_PLAN, method: 'snella', rank: 8, sparsity: 0.8 }, seed: 0 });
+    const ref = SafetensorsFile.parse(
+      new Uint8Array(readFileSync(`${VECTORS}/block_snella_d32.safetensors`)),
+      'block_snella_d32',
+    );
+    const refShapes = Object.fromEntries(
+      [...ref.entries]
+        .filter(([n]) => n.startsWith('param.') && n.includes('.learnable.'))
+        .map(([n, e]) => [`blocks.0.${n.slice(6)}`, e.shape]),
+    );
+    const config: ViTConfig = {
+      dim: 32,
+      depth: 1,
+      heads: 4,
+      mlpRatio: 4,
+      classes: 3,
+      tokens: 5,
+      patchDim: null,
+      pooling: 'mean',
+      eps: 1e-6,
+    };
+    const model = new ViT(b, config, initViTWeights(config, 1), {
+      plan: { ...DEFAULT_PLAN, method: 'snella', rank: 8, sparsity: 0.8 },
+      seed: 0,
+    });
     const state = await exportReferenceState(model);
     const learnable = Object.fromEntries([...state].filter(([n]) => n.includes('.learnable.')).map(([n, t]) => [n, t.shape]));
     expect(learnable).toEqual(refShapes);
@@ -191,24 +244,81 @@ describe('adapter I/O', () => {
       await saveAdapter(good, model);
       model.dispose();
     });
-    const edited = async (editConfig: (c: Record<string, unknown>) => void, editTensors?: (t: Map<string, { shape: number[]; data: Float32Array }>) => void) => {
+    const edited = async (
+      editConfig: (c: Record<string, unknown>) => void,
+      editTensors?: (t: Map<string, { shape: number[]; data: Float32Array }>) => void,
+    ) => {
       const cfg = JSON.parse(await good.files.get('adapter_config.json')!.text());
       editConfig(cfg);
       const f = await bytesOf(good, 'adapter_model.safetensors');
       const tensors = new Map([...f.entries.keys()].map((n) => [n, f.tensor(n)]));
       editTensors?.(tensors);
-      return blobFolder({ 'adapter_config.json': new TextEncoder().encode(JSON.stringify(cfg)), 'adapter_model.safetensors': encodeSafetensors(tensors) }, 'adapter');
+      return blobFolder(
+        {
+          'adapter_config.json': new TextEncoder().encode(JSON.stringify(cfg)),
+          'adapter_model.safetensors': encodeSafetensors(tensors),
+        },
+        'adapter',
+      );
     };
     const cases: Array<[string, () => Promise<BlobFolder>, RegExp]> = [
-      ['another peft_type', () => edited((c) => { c.peft_type = 'LORA'; }), /adapter\/adapter_config.json: peft_type is "LORA", not "SNELL"/],
-      ['an unknown method', () => edited((c) => { c.method = 'dora'; }), /method "dora" is not one of/],
-      ['a rank that disagrees with the tensors', () => edited((c) => { c.r = 8; }),
-        /adapter\/adapter_model.safetensors: tensor "base_model.model.blocks.0.attn.additional_q.learnable.In_Qs" has shape \[2, 24, 2\], but adapter_config.json and the base model imply \[2, 24, 4\]/],
-      ['a base of another width', () => edited((c) => { (c.vit as Record<string, unknown>).dim = 32; }), /was trained on a ViT with D = 32, depth 2; the base has D = 24, depth 2/],
-      ['a block range past the base', () => edited((c) => { c.block_range = [0, 5]; }), /block_range \[0,5\] is not \[first, last\) within the base's 2 blocks/],
-      ['a missing tensor', () => edited(() => {}, (t) => t.delete('base_model.model.blocks.1.mlp.additional_fc2.learnable.Out_Qs')),
-        /has no tensor "base_model.model.blocks.1.mlp.additional_fc2.learnable.Out_Qs" \(shape \[2, 24, 2\] expected by adapter_config.json\)/],
-      ['an extra tensor', () => edited((c) => { c.target_modules = ['q']; }), /tensor "base_model.model.blocks.0.attn.additional_k.learnable.In_Qs" is not part of this adapter/],
+      [
+        'another peft_type',
+        () =>
+          edited((c) => {
+            c.peft_type = 'LORA';
+          }),
+        /adapter\/adapter_config.json: peft_type is "LORA", not "SNELL"/,
+      ],
+      [
+        'an unknown method',
+        () =>
+          edited((c) => {
+            c.method = 'dora';
+          }),
+        /method "dora" is not one of/,
+      ],
+      [
+        'a rank that disagrees with the tensors',
+        () =>
+          edited((c) => {
+            c.r = 8;
+          }),
+        /adapter\/adapter_model.safetensors: tensor "base_model.model.blocks.0.attn.additional_q.learnable.In_Qs" has shape \[2, 24, 2\], but adapter_config.json and the base model imply \[2, 24, 4\]/,
+      ],
+      [
+        'a base of another width',
+        () =>
+          edited((c) => {
+            (c.vit as Record<string, unknown>).dim = 32;
+          }),
+        /was trained on a ViT with D = 32, depth 2; the base has D = 24, depth 2/,
+      ],
+      [
+        'a block range past the base',
+        () =>
+          edited((c) => {
+            c.block_range = [0, 5];
+          }),
+        /block_range \[0,5\] is not \[first, last\) within the base's 2 blocks/,
+      ],
+      [
+        'a missing tensor',
+        () =>
+          edited(
+            () => {},
+            (t) => t.delete('base_model.model.blocks.1.mlp.additional_fc2.learnable.Out_Qs'),
+          ),
+        /has no tensor "base_model.model.blocks.1.mlp.additional_fc2.learnable.Out_Qs" \(shape \[2, 24, 2\] expected by adapter_config.json\)/,
+      ],
+      [
+        'an extra tensor',
+        () =>
+          edited((c) => {
+            c.target_modules = ['q'];
+          }),
+        /tensor "base_model.model.blocks.0.attn.additional_k.learnable.In_Qs" is not part of this adapter/,
+      ],
       ['no config', async () => blobFolder({}, 'adapter'), /adapter\/adapter_config.json: not found: not an adapter folder/],
     ];
     for (const [what, folder, message] of cases) {

@@ -59,7 +59,9 @@ describe.each(CASES)('SNELLA allocator, %s', (name) => {
     for (let e = 0; e < epochs; e++) {
       const { budget, remask } = budgetAt(e, bounds, schedule);
       if (remask) {
-        const scores = layers.map((l) => meanScore64(state.get(`${l.name}.In_Qs`)!) + meanScore64(state.get(`${l.name}.Out_Qs`)!));
+        const scores = layers.map(
+          (l) => meanScore64(state.get(`${l.name}.In_Qs`)!) + meanScore64(state.get(`${l.name}.Out_Qs`)!),
+        );
         const split = splitBudget(scores, volumes, budget);
         if (!split.ok) throw new Error(split.reason);
         expect(relL2(split.share, stored.share.subarray(e * L, (e + 1) * L))).toBeLessThanOrEqual(1e-4);

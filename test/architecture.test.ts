@@ -29,8 +29,13 @@ const fromSrc = edges.filter((e) => e.from.startsWith('src/'));
 
 describe('structure', () => {
   it('places every folder of src/ in a layer', () => {
-    const unplaced = [...new Set(sourceFiles().filter((f) => f.startsWith('src/')).map(area))]
-      .filter((a) => a !== REFERENCE && rank(a) < 0);
+    const unplaced = [
+      ...new Set(
+        sourceFiles()
+          .filter((f) => f.startsWith('src/'))
+          .map(area),
+      ),
+    ].filter((a) => a !== REFERENCE && rank(a) < 0);
     expect(unplaced).toEqual([]);
   });
 
@@ -59,13 +64,19 @@ describe('structure', () => {
     expect(outside).toEqual([]);
     const globals = sourceFiles()
       .filter((f) => f.startsWith('src/'))
-      .flatMap((f) => code(f).split('\n').flatMap((line, i) => (HOST_GLOBALS.test(line) ? [`${f}:${i + 1}: ${line.trim()}`] : [])));
+      .flatMap((f) =>
+        code(f)
+          .split('\n')
+          .flatMap((line, i) => (HOST_GLOBALS.test(line) ? [`${f}:${i + 1}: ${line.trim()}`] : [])),
+      );
     expect(globals).toEqual([]);
   });
 
   it('lets the page (web/*.ts; its dev server aside) reach the package only through its public API', () => {
     const page = (path: string) => path.startsWith('web/') && path.endsWith('.ts');
-    const internal = edges.filter((e) => page(e.from) && (e.to.startsWith('src/') || e.to.startsWith('runtimes/'))).map((e) => `${e.from} → ${e.spec}`);
+    const internal = edges
+      .filter((e) => page(e.from) && (e.to.startsWith('src/') || e.to.startsWith('runtimes/')))
+      .map((e) => `${e.from} → ${e.spec}`);
     expect(internal).toEqual([]);
   });
 });

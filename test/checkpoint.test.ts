@@ -17,7 +17,15 @@ import type { NamedArray, Weights } from '../src/core/weights.js';
 import { ViT } from '../src/model/vit.js';
 import { uniform } from '../src/reference/random.js';
 import { createWasmBackend } from '../src/wasm/backend.js';
-import { checkpointFiles, hfConfigJson, hfTensors, timmConfigJson, timmTensors, tinyConfig, tinyWeights } from './support/vit-files.js';
+import {
+  checkpointFiles,
+  hfConfigJson,
+  hfTensors,
+  timmConfigJson,
+  timmTensors,
+  tinyConfig,
+  tinyWeights,
+} from './support/vit-files.js';
 
 const weights = tinyWeights();
 const timmFiles = checkpointFiles(timmTensors(weights), timmConfigJson);
@@ -65,10 +73,18 @@ describe('ViT checkpoints', () => {
     const names = [...t.keys()];
     const [first, second] = [names.slice(0, 10), names.slice(10)];
     const shard = (list: string[]) => encodeSafetensors(new Map(list.map((n) => [n, t.get(n)!])));
-    const index = { metadata: {}, weight_map: Object.fromEntries([...first.map((n) => [n, 'model-00001-of-00002.safetensors']), ...second.map((n) => [n, 'model-00002-of-00002.safetensors'])]) };
+    const index = {
+      metadata: {},
+      weight_map: Object.fromEntries([
+        ...first.map((n) => [n, 'model-00001-of-00002.safetensors']),
+        ...second.map((n) => [n, 'model-00002-of-00002.safetensors']),
+      ]),
+    };
     const folder = blobFolder({
-      'model-00001-of-00002.safetensors': shard(first), 'model-00002-of-00002.safetensors': shard(second),
-      'model.safetensors.index.json': new TextEncoder().encode(JSON.stringify(index)), 'config.json': hfFiles['config.json'],
+      'model-00001-of-00002.safetensors': shard(first),
+      'model-00002-of-00002.safetensors': shard(second),
+      'model.safetensors.index.json': new TextEncoder().encode(JSON.stringify(index)),
+      'config.json': hfFiles['config.json'],
     });
     const c = await loadCheckpoint(folder);
     expect(await logits(c.config, c.weights)).toEqual(expected);
@@ -76,7 +92,9 @@ describe('ViT checkpoints', () => {
 
   it('without config.json the shapes give the config (heads from options), pooler and qkv_bias = False handled', async () => {
     const noHeads = loadCheckpoint(blobFolder(checkpointFiles(timmTensors(weights), null)));
-    await expect(noHeads).rejects.toThrow(/attention heads are not in the tensor shapes and D = 24 is not a multiple of 64: pass \{ heads \}/);
+    await expect(noHeads).rejects.toThrow(
+      /attention heads are not in the tensor shapes and D = 24 is not a multiple of 64: pass \{ heads \}/,
+    );
     const t = hfTensors(weights, 2);
     t.set('vit.pooler.dense.weight', { shape: [24, 24], data: new Float32Array(576) });
     t.set('vit.pooler.dense.bias', { shape: [24], data: new Float32Array(24) });
@@ -95,7 +113,13 @@ describe('ViT checkpoints', () => {
 
   it('BF16 and F16 checkpoints load (values as stored)', async () => {
     const folder = blobFolder({ 'config.json': hfFiles['config.json'] });
-    await saveCheckpoint(folder, weights, tinyConfig, { naming: 'hf', hfPrefix: 'vit.', fusedQkv: false, patchShape: [24, 3, 2, 2] }, { dtype: 'F16' });
+    await saveCheckpoint(
+      folder,
+      weights,
+      tinyConfig,
+      { naming: 'hf', hfPrefix: 'vit.', fusedQkv: false, patchShape: [24, 3, 2, 2] },
+      { dtype: 'F16' },
+    );
     const c = await loadCheckpoint(folder);
     const got = await logits(c.config, c.weights);
     for (let i = 0; i < got.length; i++) expect(Math.abs(got[i] - expected[i])).toBeLessThan(1e-2);
@@ -117,7 +141,9 @@ describe('ViT checkpoints', () => {
     const bytes = new Uint8Array(await new Blob([len, head, ...parts] as Uint8Array<ArrayBuffer>[]).arrayBuffer());
     const cb = await loadCheckpoint(blobFolder({ 'model.safetensors': bytes, 'config.json': timmFiles['config.json'] }));
     const truncated = cb.weights.get('norm.weight')!.data;
-    expect(truncated[0]).toBe(new Float32Array(new Uint32Array([(new Uint32Array(weights.get('norm.weight')!.data.buffer)[0] >>> 16) << 16]).buffer)[0]);
+    expect(truncated[0]).toBe(
+      new Float32Array(new Uint32Array([(new Uint32Array(weights.get('norm.weight')!.data.buffer)[0] >>> 16) << 16]).buffer)[0],
+    );
     const gotBf = await logits(cb.config, cb.weights);
     for (let i = 0; i < gotBf.length; i++) expect(Math.abs(gotBf[i] - expected[i])).toBeLessThan(5e-2);
   });
@@ -128,23 +154,59 @@ describe('ViT checkpoints', () => {
     return blobFolder(checkpointFiles(t, config), 'ckpt');
   };
   const mismatches: Array<[string, () => BlobFolder, RegExp]> = [
-    ['a config.json of another width', () => variant(() => {}, { ...hfConfigJson, hidden_size: 32 }),
-      /ckpt\/model.safetensors: tensor "vit.embeddings.patch_embeddings.projection.weight" has shape \[24, 3, 2, 2\], but config.json implies \[32, 3, 2, 2\]/],
-    ['a config.json of another image size', () => variant(() => {}, { ...hfConfigJson, image_size: 8 }),
-      /tensor "vit.embeddings.position_embeddings" has shape \[1, 5, 24\], but config.json implies \[1, 17, 24\]/],
-    ['a config.json with other labels', () => variant(() => {}, { ...hfConfigJson, id2label: { 0: 'a' }, label2id: undefined }),
-      /tensor "classifier.weight" has shape \[5, 24\], but config.json implies \[1, 24\]/],
-    ['a tensor of the wrong shape', () => variant((t) => t.set('vit.encoder.layer.1.intermediate.dense.weight', { shape: [48, 24], data: new Float32Array(48 * 24) })),
-      /tensor "vit.encoder.layer.1.intermediate.dense.weight" has shape \[48, 24\], but config.json implies \[96, 24\]/],
-    ['a missing tensor', () => variant((t) => t.delete('vit.encoder.layer.1.layernorm_after.bias')),
-      /ckpt\/model.safetensors: has no tensor "vit.encoder.layer.1.layernorm_after.bias" \(shape \[24\] expected\)/],
-    ['an unknown tensor', () => variant((t) => t.set('vit.encoder.layer.0.ls1.gamma', { shape: [24], data: new Float32Array(24) })),
-      /holds 1 tensor\(s\) a plain ViT \(hf naming\) does not have: "vit.encoder.layer.0.ls1.gamma"; this model variant is not supported/],
-    ['a block beyond the config depth', () => variant(() => {}, { ...hfConfigJson, num_hidden_layers: 1 }),
-      /tensor "vit.encoder.layer.1.layernorm_before.weight" does not belong to a ViT of depth 1 \(config.json\)/],
-    ['an unsupported activation', () => variant(() => {}, { ...hfConfigJson, hidden_act: 'gelu_new' }), /ckpt\/config.json: hidden_act "gelu_new" is not supported/],
-    ['a config.json that is not JSON', () => blobFolder({ ...hfFiles, 'config.json': new TextEncoder().encode('{"a":') }, 'ckpt'), /ckpt\/config.json: is not valid JSON/],
-    ['a pytorch_model.bin only', () => blobFolder({ 'pytorch_model.bin': new Uint8Array(8) }, 'ckpt'), /ckpt\/model.safetensors: not found/],
+    [
+      'a config.json of another width',
+      () => variant(() => {}, { ...hfConfigJson, hidden_size: 32 }),
+      /ckpt\/model.safetensors: tensor "vit.embeddings.patch_embeddings.projection.weight" has shape \[24, 3, 2, 2\], but config.json implies \[32, 3, 2, 2\]/,
+    ],
+    [
+      'a config.json of another image size',
+      () => variant(() => {}, { ...hfConfigJson, image_size: 8 }),
+      /tensor "vit.embeddings.position_embeddings" has shape \[1, 5, 24\], but config.json implies \[1, 17, 24\]/,
+    ],
+    [
+      'a config.json with other labels',
+      () => variant(() => {}, { ...hfConfigJson, id2label: { 0: 'a' }, label2id: undefined }),
+      /tensor "classifier.weight" has shape \[5, 24\], but config.json implies \[1, 24\]/,
+    ],
+    [
+      'a tensor of the wrong shape',
+      () =>
+        variant((t) =>
+          t.set('vit.encoder.layer.1.intermediate.dense.weight', { shape: [48, 24], data: new Float32Array(48 * 24) }),
+        ),
+      /tensor "vit.encoder.layer.1.intermediate.dense.weight" has shape \[48, 24\], but config.json implies \[96, 24\]/,
+    ],
+    [
+      'a missing tensor',
+      () => variant((t) => t.delete('vit.encoder.layer.1.layernorm_after.bias')),
+      /ckpt\/model.safetensors: has no tensor "vit.encoder.layer.1.layernorm_after.bias" \(shape \[24\] expected\)/,
+    ],
+    [
+      'an unknown tensor',
+      () => variant((t) => t.set('vit.encoder.layer.0.ls1.gamma', { shape: [24], data: new Float32Array(24) })),
+      /holds 1 tensor\(s\) a plain ViT \(hf naming\) does not have: "vit.encoder.layer.0.ls1.gamma"; this model variant is not supported/,
+    ],
+    [
+      'a block beyond the config depth',
+      () => variant(() => {}, { ...hfConfigJson, num_hidden_layers: 1 }),
+      /tensor "vit.encoder.layer.1.layernorm_before.weight" does not belong to a ViT of depth 1 \(config.json\)/,
+    ],
+    [
+      'an unsupported activation',
+      () => variant(() => {}, { ...hfConfigJson, hidden_act: 'gelu_new' }),
+      /ckpt\/config.json: hidden_act "gelu_new" is not supported/,
+    ],
+    [
+      'a config.json that is not JSON',
+      () => blobFolder({ ...hfFiles, 'config.json': new TextEncoder().encode('{"a":') }, 'ckpt'),
+      /ckpt\/config.json: is not valid JSON/,
+    ],
+    [
+      'a pytorch_model.bin only',
+      () => blobFolder({ 'pytorch_model.bin': new Uint8Array(8) }, 'ckpt'),
+      /ckpt\/model.safetensors: not found/,
+    ],
   ];
   for (const [what, folder, message] of mismatches) {
     it(`${what} is refused, naming the tensor or file`, async () => {
@@ -153,8 +215,13 @@ describe('ViT checkpoints', () => {
   }
 
   it('ignoreUnknown skips unknown tensors; a new class count gets a fresh head', async () => {
-    const c = await loadCheckpoint(variant((t) => t.set('extra.thing', { shape: [1], data: new Float32Array(1) })), { ignoreUnknown: true, classes: 7, seed: 3 });
-    expect(c.notes.join('\n')).toMatch(/skipped 1 unknown tensor\(s\): extra.thing[\s\S]*fresh head for 7 classes \(the checkpoint's has 5\)/);
+    const c = await loadCheckpoint(
+      variant((t) => t.set('extra.thing', { shape: [1], data: new Float32Array(1) })),
+      { ignoreUnknown: true, classes: 7, seed: 3 },
+    );
+    expect(c.notes.join('\n')).toMatch(
+      /skipped 1 unknown tensor\(s\): extra.thing[\s\S]*fresh head for 7 classes \(the checkpoint's has 5\)/,
+    );
     expect(c.config.classes).toBe(7);
     expect(c.weights.get('head.weight')!.shape).toEqual([7, 24]);
     expect((await logits(c.config, c.weights)).length).toBe(14);
@@ -164,7 +231,9 @@ describe('ViT checkpoints', () => {
     const headless = hfTensors(weights, 2);
     headless.delete('classifier.weight');
     headless.delete('classifier.bias');
-    await expect(loadCheckpoint(blobFolder(checkpointFiles(headless, hfConfigJson)))).rejects.toThrow(/has no classifier head .*: pass \{ classes \}/);
+    await expect(loadCheckpoint(blobFolder(checkpointFiles(headless, hfConfigJson)))).rejects.toThrow(
+      /has no classifier head .*: pass \{ classes \}/,
+    );
   });
 
   it('saving writes the naming, fusion and conv shape it was loaded with; reloading gives the same outputs', async () => {
@@ -185,7 +254,15 @@ describe('ViT checkpoints', () => {
     await saveCheckpoint(out, c.weights, c.config, { ...c.layout, naming: 'hf', hfPrefix: 'vit.', fusedQkv: false });
     expect(Object.keys(await namesAndShapes(out)).sort()).toEqual(Object.keys(await namesAndShapes(blobFolder(hfFiles))).sort());
     const cfg = JSON.parse(await out.files.get('config.json')!.text());
-    expect(cfg).toMatchObject({ hidden_size: 24, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 96, image_size: 4, patch_size: 2, num_channels: 3 });
+    expect(cfg).toMatchObject({
+      hidden_size: 24,
+      num_hidden_layers: 2,
+      num_attention_heads: 2,
+      intermediate_size: 96,
+      image_size: 4,
+      patch_size: 2,
+      num_channels: 3,
+    });
     expect(Object.keys(cfg.id2label)).toHaveLength(5);
     const again = await loadCheckpoint(out);
     expect(await logits(again.config, again.weights)).toEqual(expected);

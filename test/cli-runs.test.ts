@@ -13,14 +13,37 @@ import { describe, expect, it } from 'vitest';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const DENO = fileURLToPath(new URL('../node_modules/.bin/deno', import.meta.url));
-const BASE = ['train', '--model', 'scratch', '--data', 'mnist', '--split', 'vtab1k', '--backend', 'wasm', '--method', 'snell', '--batch', '32', '--json'];
+const BASE = [
+  'train',
+  '--model',
+  'scratch',
+  '--data',
+  'mnist',
+  '--split',
+  'vtab1k',
+  '--backend',
+  'wasm',
+  '--method',
+  'snell',
+  '--batch',
+  '32',
+  '--json',
+];
 type Event = Record<string, unknown> & { event: string };
 
 /** Runs the CLI; `onEvent` sees each JSON event as it arrives (with the process, to signal it). */
-function train(args: string[], onEvent: (e: Event, child: ChildProcess) => void = () => {}, runtime: 'node' | 'deno' = 'node'): Promise<{ code: number | null; signal: string | null; events: Event[]; stderr: string }> {
+function train(
+  args: string[],
+  onEvent: (e: Event, child: ChildProcess) => void = () => {},
+  runtime: 'node' | 'deno' = 'node',
+): Promise<{ code: number | null; signal: string | null; events: Event[]; stderr: string }> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
   const [command, prefix] = runtime === 'node' ? [process.execPath, []] : [DENO, ['run', '-A']];
-  const env = { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? mkdtempSync(join(tmpdir(), 'xdg-')), DENO_NO_UPDATE_CHECK: '1' };
+  const env = {
+    ...process.env,
+    XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? mkdtempSync(join(tmpdir(), 'xdg-')),
+    DENO_NO_UPDATE_CHECK: '1',
+  };
   const child = spawn(command, [...prefix, CLI, ...BASE, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   const events: Event[] = [];
   let buffered = '';
@@ -38,22 +61,33 @@ function train(args: string[], onEvent: (e: Event, child: ChildProcess) => void 
       onEvent(e, child);
     }
   });
-  return new Promise((resolve) => child.on('exit', (code, signal) => {
-    resolve({ code, signal, events, stderr });
-  }));
+  return new Promise((resolve) =>
+    child.on('exit', (code, signal) => {
+      resolve({ code, signal, events, stderr });
+    }),
+  );
 }
 
-const losses = (events: Event[]) => new Map(events.filter((e) => e.event === 'step').map((e) => [e.step as number, e.loss as number]));
+const losses = (events: Event[]) =>
+  new Map(events.filter((e) => e.event === 'step').map((e) => [e.step as number, e.loss as number]));
 const fresh = (name: string) => join(mkdtempSync(join(tmpdir(), 'snell-run-')), name);
 
 describe('snell train stopped by a signal (wasm)', () => {
-  for (const [runtime, signal, status] of [['node', 'SIGINT', 130], ['node', 'SIGTERM', 143], ['deno', 'SIGINT', 130]] as const) {
+  for (const [runtime, signal, status] of [
+    ['node', 'SIGINT', 130],
+    ['node', 'SIGTERM', 143],
+    ['deno', 'SIGINT', 130],
+  ] as const) {
     it(`${runtime}, ${signal}: stops after the current step, saves, exits ${status}`, async () => {
       const out = fresh('adapter');
       const epochs = 30; // 750 steps: far more than can run before the signal is handled
-      const { code, events } = await train(['--epochs', String(epochs), '--out', out], (e, child) => {
-        if (e.event === 'step' && e.step === 0) child.kill(signal);
-      }, runtime);
+      const { code, events } = await train(
+        ['--epochs', String(epochs), '--out', out],
+        (e, child) => {
+          if (e.event === 'step' && e.step === 0) child.kill(signal);
+        },
+        runtime,
+      );
       expect(code).toBe(status);
       const last = Math.max(...losses(events).keys());
       expect(last).toBeLessThan(25 * epochs - 1);
@@ -103,6 +137,8 @@ describe('snell train killed and resumed (wasm)', () => {
     expect((await train(['--epochs', '1', '--save-every', '5', '--out', out])).code).toBe(0);
     const r = await train(['--resume', out, '--lr', '0.2']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/--lr 0.2 differs from the run being resumed \(0.1\): a resumed run keeps its flags; only --out, --epochs/);
+    expect(r.stderr).toMatch(
+      /--lr 0.2 differs from the run being resumed \(0.1\): a resumed run keeps its flags; only --out, --epochs/,
+    );
   }, 120_000);
 });

@@ -44,17 +44,42 @@ describe('snell commands', () => {
   let freshLosses: number[] = [];
 
   it('train: SNELL-8 on MNIST VTAB-1k, adapter written, test accuracy reported', async () => {
-    const r = await run(train, [...common, '--method', 'snell', '--epochs', '1', '--batch', '32', '--lr', '5e-3', '--warmup', '0', '--sparsity', '0.9', '--out', adapter, '--json']);
+    const r = await run(train, [
+      ...common,
+      '--method',
+      'snell',
+      '--epochs',
+      '1',
+      '--batch',
+      '32',
+      '--lr',
+      '5e-3',
+      '--warmup',
+      '0',
+      '--sparsity',
+      '0.9',
+      '--out',
+      adapter,
+      '--json',
+    ]);
     expect(r.code).toBe(0);
-    const events = r.out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    const events = r.out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l));
     freshLosses = events.filter((e) => e.event === 'step').map((e) => e.loss);
     expect(freshLosses).toHaveLength(25);
     const result = events.find((e) => e.event === 'result');
     expect(result.test.samples).toBe(10000);
     expect(result.test.accuracy).toBeGreaterThan(0.2); // above chance after 25 steps from scratch
     trainedAccuracy = result.test.accuracy;
-    for (const f of ['adapter_config.json', 'adapter_model.safetensors', 'training_state.json']) expect(existsSync(join(adapter, f))).toBe(true);
-    expect(JSON.parse(readFileSync(join(adapter, 'adapter_config.json'), 'utf8'))).toMatchObject({ peft_type: 'SNELL', method: 'snell', r: 8 });
+    for (const f of ['adapter_config.json', 'adapter_model.safetensors', 'training_state.json'])
+      expect(existsSync(join(adapter, f))).toBe(true);
+    expect(JSON.parse(readFileSync(join(adapter, 'adapter_config.json'), 'utf8'))).toMatchObject({
+      peft_type: 'SNELL',
+      method: 'snell',
+      r: 8,
+    });
   });
 
   it('eval: the saved adapter gives the same test accuracy', async () => {
@@ -69,7 +94,10 @@ describe('snell commands', () => {
     for (const f of ['adapter_config.json', 'adapter_model.safetensors']) copyFileSync(join(adapter, f), join(plain, f));
     const r = await run(train, [...common, '--resume', plain, '--epochs', '1', '--lr', '1e-3', '--warmup', '0', '--json']);
     expect(r.code).toBe(0);
-    const steps = r.out.split('\n').filter((l) => l.startsWith('{"event":"step"')).map((l) => JSON.parse(l));
+    const steps = r.out
+      .split('\n')
+      .filter((l) => l.startsWith('{"event":"step"'))
+      .map((l) => JSON.parse(l));
     // starting from the trained adapter, the first losses are those of the end of the first run
     const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
     expect(mean(steps.slice(0, 5).map((e) => e.loss))).toBeLessThan(mean(freshLosses.slice(0, 5)) - 0.1);
@@ -86,7 +114,22 @@ describe('snell commands', () => {
 
   it('export: the reference PyTorch names', async () => {
     const out = join(dir, 'export', 'snell_state.safetensors');
-    expect((await run(exportAdapter, ['--model', 'scratch', '--backend', 'wasm', '--adapter', adapter, '--format', 'pytorch', '--out', out])).code).toBe(0);
+    expect(
+      (
+        await run(exportAdapter, [
+          '--model',
+          'scratch',
+          '--backend',
+          'wasm',
+          '--adapter',
+          adapter,
+          '--format',
+          'pytorch',
+          '--out',
+          out,
+        ])
+      ).code,
+    ).toBe(0);
     const names = [...SafetensorsFile.parse(new Uint8Array(readFileSync(out)), out).entries.keys()];
     expect(names).toContain('blocks.3.mlp.additional_fc2.learnable.In_Qs');
     expect(names).toContain('blocks.0.attn.additional_q.learnable.shared_coeff_fc');
@@ -113,10 +156,27 @@ describe('snell commands', () => {
       }
       return root;
     };
-    const data = (path: string, split = 'vtab1k') => ['--model', 'scratch', '--data', path, '--split', split, '--backend', 'wasm', '--epochs', '1'];
-    await expect(run(train, data(join(dir, 'no-such-folder')))).rejects.toThrow(/--data .*no-such-folder: no such folder; give mnist, fashion-mnist, or a folder/);
-    await expect(run(train, data(folder('one-class', ['cats'], 3)))).rejects.toThrow(/has one class \(cats\): a classifier needs at least two sub-folders/);
-    await expect(run(train, data(folder('small', ['a', 'b'], 5)))).rejects.toThrow(/has 10 images; the default --split vtab1k .* needs 1000: use --split full/);
+    const data = (path: string, split = 'vtab1k') => [
+      '--model',
+      'scratch',
+      '--data',
+      path,
+      '--split',
+      split,
+      '--backend',
+      'wasm',
+      '--epochs',
+      '1',
+    ];
+    await expect(run(train, data(join(dir, 'no-such-folder')))).rejects.toThrow(
+      /--data .*no-such-folder: no such folder; give mnist, fashion-mnist, or a folder/,
+    );
+    await expect(run(train, data(folder('one-class', ['cats'], 3)))).rejects.toThrow(
+      /has one class \(cats\): a classifier needs at least two sub-folders/,
+    );
+    await expect(run(train, data(folder('small', ['a', 'b'], 5)))).rejects.toThrow(
+      /has 10 images; the default --split vtab1k .* needs 1000: use --split full/,
+    );
   });
 
   it('numeric flags out of range are refused up front, naming the flag and its range', () => {
@@ -141,14 +201,29 @@ describe('snell commands', () => {
       expect(() => parseFlags([flag, value], train.flags), `${flag} ${value}`).toThrow(message);
     }
     // the bounds themselves, where allowed
-    expect(parseFlags(['--sparsity', '0', '--warmup', '0', '--batch', '1', '--lr', '1e-9'], train.flags).flags)
-      .toMatchObject({ sparsity: 0, warmup: 0, batch: 1, lr: 1e-9 });
+    expect(parseFlags(['--sparsity', '0', '--warmup', '0', '--batch', '1', '--lr', '1e-9'], train.flags).flags).toMatchObject({
+      sparsity: 0,
+      warmup: 0,
+      batch: 1,
+      lr: 1e-9,
+    });
   });
-  it('--recipe snell-vtab sets the authors\' hyper-parameters as defaults; flags given still win', () => {
+  it("--recipe snell-vtab sets the authors' hyper-parameters as defaults; flags given still win", () => {
     const { flags } = parseFlags(['--recipe', 'snell-vtab', '--lr', '2e-3', '--batch', '8'], train.flags);
     expect(flags).toMatchObject({
-      lr: 2e-3, batch: 8, 'weight-decay': 0.01, epochs: 100, schedule: 'epoch', 'warmup-epochs': 10, 'warmup-lr': 1e-6,
-      'min-lr': 1e-5, 'drop-path': 0.1, rank: 32, 'kernel-heads': 2, sparsity: 0.5, method: 'snell',
+      lr: 2e-3,
+      batch: 8,
+      'weight-decay': 0.01,
+      epochs: 100,
+      schedule: 'epoch',
+      'warmup-epochs': 10,
+      'warmup-lr': 1e-6,
+      'min-lr': 1e-5,
+      'drop-path': 0.1,
+      rank: 32,
+      'kernel-heads': 2,
+      sparsity: 0.5,
+      method: 'snell',
     });
     expect(parseFlags([], train.flags).flags).toMatchObject({ schedule: 'step', rank: 8, 'weight-decay': 1e-4 });
     expect(() => parseFlags(['--recipe', 'fgvc'], train.flags)).toThrow(/--recipe must be one of snell-vtab/);
@@ -158,10 +233,32 @@ describe('snell commands', () => {
     // the embedded model was trained on Fashion-MNIST: with its head and a learning rate of almost
     // nothing it classifies Fashion-MNIST; a fresh head is at chance
     const accuracy = async (extra: string[]) => {
-      const r = await run(train, ['--model', 'embedded', '--data', 'fashion-mnist', '--split', 'vtab1k', '--backend', 'wasm', '--method', 'linear',
-        '--epochs', '1', '--lr', '1e-9', '--select', 'last', '--json', ...extra]);
+      const r = await run(train, [
+        '--model',
+        'embedded',
+        '--data',
+        'fashion-mnist',
+        '--split',
+        'vtab1k',
+        '--backend',
+        'wasm',
+        '--method',
+        'linear',
+        '--epochs',
+        '1',
+        '--lr',
+        '1e-9',
+        '--select',
+        'last',
+        '--json',
+        ...extra,
+      ]);
       expect(r.code).toBe(0);
-      return r.out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).find((e) => e.event === 'result').test.accuracy as number;
+      return r.out
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l))
+        .find((e) => e.event === 'result').test.accuracy as number;
     };
     expect(await accuracy(['--keep-head'])).toBeGreaterThan(0.8);
     expect(await accuracy([])).toBeLessThan(0.3);

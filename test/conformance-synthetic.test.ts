@@ -12,7 +12,8 @@ function cases() {
   const fourHeads = randomSpec('snell', 37, 29, 12, 4, 5, 0.8, 2);
   // duplicated output rows of B: whole columns of W tie, so ties straddle the threshold
   const ties = randomSpec('snell', 16, 12, 4, 2, 3, 0.4, 3); // pos = 0.4·191 = 76.4 falls inside a group of 4 equal values
-  for (let h = 0; h < 2; h++) for (let o = 1; o < 12; o++) for (let j = 0; j < 2; j++) ties.B[(h * 12 + o) * 2 + j] = ties.B[(h * 12 + (o % 3)) * 2 + j];
+  for (let h = 0; h < 2; h++)
+    for (let o = 1; o < 12; o++) for (let j = 0; j < 2; j++) ties.B[(h * 12 + o) * 2 + j] = ties.B[(h * 12 + (o % 3)) * 2 + j];
   // B rows equal to A rows: zero distances, whose gradient is 0
   const zero = randomSpec('klora', 6, 6, 4, 2, 4, 0, 4);
   zero.B.set(zero.A);
@@ -33,7 +34,10 @@ for (const [kind, make] of BACKENDS) {
       const lines: string[] = [];
       const files = cases().map(makeMergeVector);
       const r = await runConformance(files, { backend, runtime: 'node', log: (l) => lines.push(l) });
-      expect(lines.filter((l) => !l.startsWith('PASS')), lines.join('\n')).toEqual([]);
+      expect(
+        lines.filter((l) => !l.startsWith('PASS')),
+        lines.join('\n'),
+      ).toEqual([]);
       expect(r.passed).toBe(files.length);
     });
   });

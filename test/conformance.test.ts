@@ -41,7 +41,10 @@ for (const [kind, make] of BACKENDS) {
 
     it('every vector passes (merge, block, train)', async () => {
       const r = await run(files);
-      expect(r.lines.filter((l) => !l.startsWith('PASS')), r.lines.join('\n')).toEqual([]);
+      expect(
+        r.lines.filter((l) => !l.startsWith('PASS')),
+        r.lines.join('\n'),
+      ).toEqual([]);
       expect(r.passed).toBe(files.filter((f) => isVectorFile(f.name)).length);
     });
 
@@ -59,7 +62,9 @@ for (const [kind, make] of BACKENDS) {
 
     it('a broken file is one FAIL line naming it', async () => {
       const r = await run([{ name: 'merge_cut.safetensors', bytes: files[0].bytes.subarray(0, 100) }]);
-      expect(r.lines).toEqual([expect.stringMatching(new RegExp(`^FAIL merge_cut\\.safetensors ${kind} node -- merge_cut\\.safetensors: .*truncated`))]);
+      expect(r.lines).toEqual([
+        expect.stringMatching(new RegExp(`^FAIL merge_cut\\.safetensors ${kind} node -- merge_cut\\.safetensors: .*truncated`)),
+      ]);
     });
   });
 }

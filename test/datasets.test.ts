@@ -69,7 +69,9 @@ describe('Fashion-MNIST (fashion-mnist)', () => {
 describe('VTAB-1k', () => {
   it('selects 800 train + 200 val from the training set and keeps the whole test set', () => {
     const s = vtab1k(mnist, 1);
-    expect([s.train.indices.length, s.val.indices.length, s.trainval.indices.length, s.test!.indices.length]).toEqual([800, 200, 1000, 10000]);
+    expect([s.train.indices.length, s.val.indices.length, s.trainval.indices.length, s.test!.indices.length]).toEqual([
+      800, 200, 1000, 10000,
+    ]);
     expect(new Set(s.trainval.indices).size).toBe(1000);
     expect(s.trainval.indices).toEqual([...s.train.indices, ...s.val.indices]);
     expect(s.trainval.indices.every((i) => Number.isInteger(i) && i >= 0 && i < 60000)).toBe(true);
@@ -96,10 +98,11 @@ describe('VTAB-1k', () => {
 
 function png(w: number, h: number, rgb: (x: number, y: number) => [number, number, number], opts: object = {}): Buffer {
   const img = new pngjs.PNG({ width: w, height: h, ...opts });
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-    const [r, g, b] = rgb(x, y);
-    img.data.set([r, g, b, 255], 4 * (y * w + x));
-  }
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      const [r, g, b] = rgb(x, y);
+      img.data.set([r, g, b, 255], 4 * (y * w + x));
+    }
   return pngjs.PNG.sync.write(img, opts);
 }
 
@@ -151,17 +154,48 @@ const goodJpg = jpg(24, 24, () => BLUE);
 /** Malformed files (class folder a/ or b/) and the reason each must be reported with. */
 const BAD: [string, Buffer, RegExp][] = [
   ['a/truncated.png', good.subarray(0, Math.floor(good.length / 2)), /PNG truncated: chunk IDAT/],
-  ['a/badcrc.png', (() => { const b = Buffer.from(good); b[b.indexOf('IDAT') + 6] ^= 0xff; return b; })(), /PNG CRC mismatch in chunk IDAT/],
+  [
+    'a/badcrc.png',
+    (() => {
+      const b = Buffer.from(good);
+      b[b.indexOf('IDAT') + 6] ^= 0xff;
+      return b;
+    })(),
+    /PNG CRC mismatch in chunk IDAT/,
+  ],
   ['a/empty.png', Buffer.alloc(0), /empty file \(0 bytes\)/],
-  ['b/garbage.jpg', Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10]), Buffer.from('JFIF\0 this is not a JPEG at all, just text')]), /JPEG (garbage at byte|truncated)/],
+  [
+    'b/garbage.jpg',
+    Buffer.concat([
+      Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10]),
+      Buffer.from('JFIF\0 this is not a JPEG at all, just text'),
+    ]),
+    /JPEG (garbage at byte|truncated)/,
+  ],
   ['b/wrongext.jpg', good, /holds PNG data but is named as JPEG \(wrong extension\)/],
   ['a/zero.png', pngHeaderOnly(0, 0, 8, 2), /declares a 0×0 image \(no pixels\)/],
-  ['a/huge.png', pngHeaderOnly(100000, 100000, 8, 6), /100000×100000 = 10000\.0 megapixels, over the limit.*refused before decoding/],
+  [
+    'a/huge.png',
+    pngHeaderOnly(100000, 100000, 8, 6),
+    /100000×100000 = 10000\.0 megapixels, over the limit.*refused before decoding/,
+  ],
   ['b/huge.jpg', jpgWithFrame(goodJpg, { h: 65000, w: 65000 }), /65000×65000 .* over the limit/],
   ['a/depth3.png', pngHeaderOnly(8, 8, 3, 2), /bit depth 3 is not supported for colour type 2/],
   ['b/depth12.jpg', jpgWithFrame(goodJpg, { depth: 12 }), /sample precision 12 bits is not supported/],
-  ['b/truncated.jpg', goodJpg.subarray(0, Math.floor(goodJpg.length * 0.8)), /JPEG cannot be decoded \(truncated\? no end-of-image marker FF D9\)/],
-  ['b/scrambled.jpg', (() => { const b = Buffer.from(goodJpg); for (let i = Math.floor(b.length * 0.6); i < b.length - 2; i++) b[i] = (i * 37) & 255; return b; })(), /JPEG cannot be decoded: /],
+  [
+    'b/truncated.jpg',
+    goodJpg.subarray(0, Math.floor(goodJpg.length * 0.8)),
+    /JPEG cannot be decoded \(truncated\? no end-of-image marker FF D9\)/,
+  ],
+  [
+    'b/scrambled.jpg',
+    (() => {
+      const b = Buffer.from(goodJpg);
+      for (let i = Math.floor(b.length * 0.6); i < b.length - 2; i++) b[i] = (i * 37) & 255;
+      return b;
+    })(),
+    /JPEG cannot be decoded: /,
+  ],
   ['a/text.png', Buffer.from('hello, I am a text file'), /not a PNG or JPEG file/],
   ['a/notes.txt', Buffer.from('notes'), /not an image file name \(extension "\.txt"/],
   ['c/only-bad.jpeg', Buffer.from([0xff, 0xd8, 0xff]), /JPEG truncated before its frame header/],
@@ -195,7 +229,15 @@ describe('image folders', () => {
     const skipped: SkippedFile[] = [];
     const f = await loadImageFolder(root, prep, { size: 8, onSkip: (s) => skipped.push(s) });
     expect(f.classes).toEqual(['a', 'b', 'c']);
-    expect(f.files).toEqual(['a/deep16.png', 'a/gradient.png', 'a/gray.png', 'a/red.png', 'a/sub/nested.png', 'b/blue.jpg', 'b/photo.JPEG']);
+    expect(f.files).toEqual([
+      'a/deep16.png',
+      'a/gradient.png',
+      'a/gray.png',
+      'a/red.png',
+      'a/sub/nested.png',
+      'b/blue.jpg',
+      'b/photo.JPEG',
+    ]);
     expect(Array.from(f.labels)).toEqual([0, 0, 0, 0, 0, 1, 1]);
     expect([f.count, f.channels, f.height, f.width, f.pixels.length]).toEqual([7, 3, 8, 8, 7 * 3 * 64]);
     expect(f.emptyClasses).toEqual(['c']);
@@ -235,7 +277,11 @@ describe('image folders', () => {
       return decodeNode(b, file, h);
     };
     const names = ['a/red.png', 'a/huge.png', 'b/huge.jpg', 'b/blue.jpg'];
-    const entries: FolderEntry[] = names.map((file) => ({ label: file[0], file, read: async () => new Uint8Array(await readFile(join(root, file))) }));
+    const entries: FolderEntry[] = names.map((file) => ({
+      label: file[0],
+      file,
+      read: async () => new Uint8Array(await readFile(join(root, file))),
+    }));
     const skipped: SkippedFile[] = [];
     const f = await loadFolderEntries(entries, ['a', 'b'], spy, prep, { size: 4, onSkip: (s) => skipped.push(s) });
     expect(f.count).toBe(2);
@@ -247,6 +293,8 @@ describe('image folders', () => {
 
   it('fails with a clear message when no file is usable', async () => {
     const entries: FolderEntry[] = [{ label: 'a', file: 'a/empty.png', read: async () => new Uint8Array(0) }];
-    await expect(loadFolderEntries(entries, ['a'], decodeNode, prep, { size: 4, onSkip: () => {} })).rejects.toThrow(/no usable image among 1 files \(1 skipped\)/);
+    await expect(loadFolderEntries(entries, ['a'], decodeNode, prep, { size: 4, onSkip: () => {} })).rejects.toThrow(
+      /no usable image among 1 files \(1 skipped\)/,
+    );
   });
 });

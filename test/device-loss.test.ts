@@ -27,12 +27,15 @@ beforeAll(() => {
     state = (state * 1103515245 + 12345) >>> 0;
     return state >>> 24;
   };
-  for (const [label, side] of [['left', 0], ['right', 1]] as const) {
+  for (const [label, side] of [
+    ['left', 0],
+    ['right', 1],
+  ] as const) {
     mkdirSync(join(data, label));
     for (let n = 0; n < 24; n++) {
       const img = new pngjs.PNG({ width: 32, height: 32 });
       for (let p = 0; p < 32 * 32; p++) {
-        const bright = (p % 32 < 16) === (side === 0);
+        const bright = p % 32 < 16 === (side === 0);
         img.data.fill(Math.min(255, (bright ? 160 : 0) + (noise() >> 1)), 4 * p, 4 * p + 3);
         img.data[4 * p + 3] = 255;
       }
@@ -61,7 +64,11 @@ function losingDevice(backend: Backend, step: number): Backend {
 async function run(flags: Record<string, unknown>, host: Host): Promise<{ code: number; events: Event[] }> {
   const lines: string[] = [];
   const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    lines.push(...String(chunk).split('\n').filter((l) => l.startsWith('{')));
+    lines.push(
+      ...String(chunk)
+        .split('\n')
+        .filter((l) => l.startsWith('{')),
+    );
     return true;
   });
   try {
@@ -74,10 +81,15 @@ async function run(flags: Record<string, unknown>, host: Host): Promise<{ code: 
 
 /** Every flag's default, as the parser fills them in. */
 function defaults(): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(train.flags).filter(([, f]) => 'default' in f).map(([name, f]) => [name, (f as { default: unknown }).default]));
+  return Object.fromEntries(
+    Object.entries(train.flags)
+      .filter(([, f]) => 'default' in f)
+      .map(([name, f]) => [name, (f as { default: unknown }).default]),
+  );
 }
 
-const losses = (events: Event[]) => events.filter((e) => e.event === 'step').map((e) => [e.step as number, e.loss as number] as const);
+const losses = (events: Event[]) =>
+  events.filter((e) => e.event === 'step').map((e) => [e.step as number, e.loss as number] as const);
 const fresh = (name: string) => join(mkdtempSync(join(tmpdir(), 'snell-lost-')), name);
 const opened: Backend[] = [];
 const track = async (b: Promise<Backend>) => {

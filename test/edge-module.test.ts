@@ -48,8 +48,9 @@ describe('edge entry from precompiled modules', () => {
   });
 
   it('refuses more than one thread on a precompiled module, naming the fix', async () => {
-    await expect(createBackend({ prefer: 'wasm', wasmModule: compile(wasmBytes), threads: 2 }))
-      .rejects.toThrow(/a precompiled module runs on one thread, 2 were asked for: leave threads unset/);
+    await expect(createBackend({ prefer: 'wasm', wasmModule: compile(wasmBytes), threads: 2 })).rejects.toThrow(
+      /a precompiled module runs on one thread, 2 were asked for: leave threads unset/,
+    );
   });
 
   it('resizes with a precompiled prep module as with the bytes', async () => {

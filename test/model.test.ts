@@ -15,7 +15,17 @@ import type { Dataset } from '../src/core/dataset.js';
 import { Trainer } from '../src/train/trainer.js';
 import { createWasmBackend } from '../src/wasm/backend.js';
 
-const config: ViTConfig = { dim: 24, depth: 3, heads: 2, mlpRatio: 4, classes: 5, tokens: 5, patchDim: 12, pooling: 'cls', eps: 1e-6 };
+const config: ViTConfig = {
+  dim: 24,
+  depth: 3,
+  heads: 2,
+  mlpRatio: 4,
+  classes: 5,
+  tokens: 5,
+  patchDim: 12,
+  pooling: 'cls',
+  eps: 1e-6,
+};
 const weights = initViTWeights(config, 7);
 const data: Dataset = {
   size: 4,
@@ -64,23 +74,38 @@ describe('ViT engine', () => {
   it('targets by name pattern and block range', () => {
     const names = trainables({ ...DEFAULT_PLAN, targets: targetsMatching('q|v'), blocks: [1, 3] });
     expect(names.filter((n) => n.endsWith('In_Qs')).sort()).toEqual([
-      'blocks.1.attn.additional_q.learnable.In_Qs', 'blocks.1.attn.additional_v.learnable.In_Qs',
-      'blocks.2.attn.additional_q.learnable.In_Qs', 'blocks.2.attn.additional_v.learnable.In_Qs',
+      'blocks.1.attn.additional_q.learnable.In_Qs',
+      'blocks.1.attn.additional_v.learnable.In_Qs',
+      'blocks.2.attn.additional_q.learnable.In_Qs',
+      'blocks.2.attn.additional_v.learnable.In_Qs',
     ]);
     expect(() => targetsMatching('qkv')).toThrow(/no linear matches "qkv": the names are q, k, v, proj, fc1, fc2/);
   });
 
   it('full fine-tuning trains every tensor of the checkpoint (fused qkv as its q, k, v parts)', () => {
-    const expected = [...weights.keys()].flatMap((k) => (k.includes('attn.qkv.') ? ['q', 'k', 'v'].map((p) => k.replace('qkv', p)) : [k]));
+    const expected = [...weights.keys()].flatMap((k) =>
+      k.includes('attn.qkv.') ? ['q', 'k', 'v'].map((p) => k.replace('qkv', p)) : [k],
+    );
     expect(trainables({ ...DEFAULT_PLAN, method: 'full' }).sort()).toEqual(expected.sort());
   });
 
   // trainable elements of one block's branches for D = 24, MLP 96: q, k, v, proj (24→24), fc1 (24→96), fc2 (96→24)
-  const pairs = [[24, 24], [24, 24], [24, 24], [24, 24], [24, 96], [96, 24]];
+  const pairs = [
+    [24, 24],
+    [24, 24],
+    [24, 24],
+    [24, 24],
+    [24, 96],
+    [96, 24],
+  ];
   const headAndCls = 5 * 24 + 5 + 24;
   const cases: Array<[string, TuningPlan, number]> = [
     ['snell r=8', { ...DEFAULT_PLAN, rank: 8 }, 3 * pairs.reduce((a, [n, m]) => a + 2 * (n + m) * 4, 0) + headAndCls],
-    ['lora r=8', { ...DEFAULT_PLAN, method: 'lora', rank: 8, kernelHeads: 1, sparsity: 0 }, 3 * pairs.reduce((a, [n, m]) => a + (n + m) * 8, 0) + headAndCls],
+    [
+      'lora r=8',
+      { ...DEFAULT_PLAN, method: 'lora', rank: 8, kernelHeads: 1, sparsity: 0 },
+      3 * pairs.reduce((a, [n, m]) => a + (n + m) * 8, 0) + headAndCls,
+    ],
     ['dense ΔW', { ...DEFAULT_PLAN, method: 'dense' }, 3 * pairs.reduce((a, [n, m]) => a + n * m, 0) + headAndCls],
   ];
   for (const [name, plan, elements] of cases) {
@@ -110,10 +135,16 @@ describe('ViT engine', () => {
   it('keepBest ends with the parameters of the best validation epoch; without it, the last', async () => {
     // noisy samples whose class shifts their mean; a high learning rate, so validation accuracy goes up and down
     const sized = (n: number, from: number): Dataset => ({
-      size: n, sampleShape: [4, 12],
+      size: n,
+      sampleShape: [4, 12],
       get: (idx) => {
         const inputs = new Float32Array(idx.length * 48);
-        idx.forEach((i, k) => inputs.set(uniform(48, from + i + 1).map((v) => v + 0.3 * (i % 5) - 0.6), k * 48));
+        idx.forEach((i, k) =>
+          inputs.set(
+            uniform(48, from + i + 1).map((v) => v + 0.3 * (i % 5) - 0.6),
+            k * 48,
+          ),
+        );
         return { inputs, labels: Uint32Array.from(idx, (i) => i % 5) };
       },
     });
@@ -140,8 +171,13 @@ describe('ViT engine', () => {
 
   it('a label outside the head is refused before any step, with the fix', async () => {
     const model = new ViT(b, config, weights, { plan: null, seed: 3 });
-    const bad: Dataset = { ...data, get: (idx) => ({ ...data.get(idx), labels: Uint32Array.from(idx, (i) => (i === 2 ? 5 : 0)) }) };
-    await expect(new Trainer(model).fit(bad, { epochs: 1, batchSize: 4 })).rejects.toThrow(/label 5 \(sample \d of the batch\) is out of range for the model's 5-class head: labels must be in \[0, 5\)/);
+    const bad: Dataset = {
+      ...data,
+      get: (idx) => ({ ...data.get(idx), labels: Uint32Array.from(idx, (i) => (i === 2 ? 5 : 0)) }),
+    };
+    await expect(new Trainer(model).fit(bad, { epochs: 1, batchSize: 4 })).rejects.toThrow(
+      /label 5 \(sample \d of the batch\) is out of range for the model's 5-class head: labels must be in \[0, 5\)/,
+    );
     await expect(new Trainer(model).evaluate(bad, 4)).rejects.toThrow(/label 5 .* out of range/);
     model.dispose();
   });
@@ -149,9 +185,14 @@ describe('ViT engine', () => {
   it('a non-finite loss stops training at that step, naming it and what to try', async () => {
     const model = new ViT(b, config, weights, { plan: null, seed: 3 });
     const steps: number[] = [];
-    const poisoned: Dataset = { ...data, get: (idx) => ({ ...data.get(idx), inputs: new Float32Array(idx.length * 48).fill(Number.NaN) }) };
+    const poisoned: Dataset = {
+      ...data,
+      get: (idx) => ({ ...data.get(idx), inputs: new Float32Array(idx.length * 48).fill(Number.NaN) }),
+    };
     const fit = new Trainer(model).fit(poisoned, { epochs: 3, batchSize: 2, onStep: (e) => steps.push(e.step) });
-    await expect(fit).rejects.toThrow(/the loss at step 1 is NaN: training diverged; try a lower learning rate \(--lr\), gradient clipping/);
+    await expect(fit).rejects.toThrow(
+      /the loss at step 1 is NaN: training diverged; try a lower learning rate \(--lr\), gradient clipping/,
+    );
     expect(steps).toEqual([]);
     model.dispose();
   });
@@ -160,26 +201,43 @@ describe('ViT engine', () => {
     const model = new ViT(b, config, weights, { plan: null, seed: 3 });
     const skipped: number[] = [];
     // sample 1 is NaN: every batch holding it has a NaN loss
-    const poisoned: Dataset = { ...data, get: (idx) => {
-      const batch = data.get(idx);
-      idx.forEach((k, j) => k === 1 && batch.inputs.fill(Number.NaN, j * 48, (j + 1) * 48));
-      return batch;
-    } };
-    const epochs = await new Trainer(model).fit(poisoned, { epochs: 3, batchSize: 2, onNonFinite: 'skip', onSkip: (e) => skipped.push(e.step) });
+    const poisoned: Dataset = {
+      ...data,
+      get: (idx) => {
+        const batch = data.get(idx);
+        idx.forEach((k, j) => k === 1 && batch.inputs.fill(Number.NaN, j * 48, (j + 1) * 48));
+        return batch;
+      },
+    };
+    const epochs = await new Trainer(model).fit(poisoned, {
+      epochs: 3,
+      batchSize: 2,
+      onNonFinite: 'skip',
+      onSkip: (e) => skipped.push(e.step),
+    });
     expect(skipped).toHaveLength(3); // one of the two batches in each epoch
     expect(epochs.map((e) => e.skipped)).toEqual([1, 1, 1]);
-    for (const p of model.params()) expect([...((await b.read(p.tensor)) as Float32Array)].every(Number.isFinite), p.name).toBe(true);
+    for (const p of model.params())
+      expect([...((await b.read(p.tensor)) as Float32Array)].every(Number.isFinite), p.name).toBe(true);
     model.dispose();
   });
 
   it('bad configurations and checkpoints name the problem', () => {
-    expect(() => new ViT(b, { ...config, heads: 5 }, weights, { plan: null, seed: 0 })).toThrow(/dim 24 is not divisible by its 5 attention heads/);
+    expect(() => new ViT(b, { ...config, heads: 5 }, weights, { plan: null, seed: 0 })).toThrow(
+      /dim 24 is not divisible by its 5 attention heads/,
+    );
     const missing = new Map(weights);
     missing.delete('blocks.2.mlp.fc1.weight');
-    expect(() => new ViT(b, config, missing, { plan: null, seed: 0 })).toThrow(/no tensor "blocks.2.mlp.fc1.weight" \(shape \[96, 24\] expected\)/);
+    expect(() => new ViT(b, config, missing, { plan: null, seed: 0 })).toThrow(
+      /no tensor "blocks.2.mlp.fc1.weight" \(shape \[96, 24\] expected\)/,
+    );
     const wrong = new Map(weights);
     wrong.set('head.weight', { shape: [7, 24], data: new Float32Array(168) });
-    expect(() => new ViT(b, config, wrong, { plan: null, seed: 0 })).toThrow(/"head.weight" has shape \[7, 24\], expected \[5, 24\]/);
-    expect(() => new ViT(b, config, weights, { plan: { ...DEFAULT_PLAN, rank: 5 }, seed: 0 })).toThrow(/rank 5 is not divisible by heads H = 2/);
+    expect(() => new ViT(b, config, wrong, { plan: null, seed: 0 })).toThrow(
+      /"head.weight" has shape \[7, 24\], expected \[5, 24\]/,
+    );
+    expect(() => new ViT(b, config, weights, { plan: { ...DEFAULT_PLAN, rank: 5 }, seed: 0 })).toThrow(
+      /rank 5 is not divisible by heads H = 2/,
+    );
   });
 });

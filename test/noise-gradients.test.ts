@@ -17,15 +17,29 @@ import { ViT } from '../src/model/vit.js';
 import { uniform } from '../src/reference/random.js';
 import { createWasmBackend } from '../src/wasm/backend.js';
 
-const config: ViTConfig = { dim: 16, depth: 3, heads: 2, mlpRatio: 2, classes: 3, tokens: 5, patchDim: 12, pooling: 'cls', eps: 1e-6 };
+const config: ViTConfig = {
+  dim: 16,
+  depth: 3,
+  heads: 2,
+  mlpRatio: 2,
+  classes: 3,
+  tokens: 5,
+  patchDim: 12,
+  pooling: 'cls',
+  eps: 1e-6,
+};
 const BATCH = 8;
 const SEED = 2024;
 const inputs = uniform(BATCH * 4 * 12, 5);
 const labels = Uint32Array.from({ length: BATCH }, (_, i) => i % 3);
 // timm's initialisation with its matrices 6 times wider (std 0.12): attention that is far from uniform,
 // so the q and k branches have gradients well above the float32 rounding of the loss
-const backbone = new Map([...initViTWeights(config, 11)].map(([name, w]) =>
-  [name, w.shape.length === 2 && name.endsWith('.weight') ? { shape: w.shape, data: w.data.map((v) => 6 * v) } : w]));
+const backbone = new Map(
+  [...initViTWeights(config, 11)].map(([name, w]) => [
+    name,
+    w.shape.length === 2 && name.endsWith('.weight') ? { shape: w.shape, data: w.data.map((v) => 6 * v) } : w,
+  ]),
+);
 
 describe('gradients with the training noise on match finite differences', () => {
   let b: Backend;
@@ -67,9 +81,18 @@ describe('gradients with the training noise on match finite differences', () => 
   const methods: Array<TuneMethod | 'linear'> = ['snell', 'snella', 'klora', 'lora', 'dense', 'full', 'linear'];
   for (const method of methods) {
     it(method, async () => {
-      const plan: TuningPlan | null = method === 'linear'
-        ? null
-        : { ...DEFAULT_PLAN, method, rank: 4, kernelHeads: method === 'lora' ? 1 : 2, sparsity: method === 'klora' || method === 'lora' ? 0 : 0.5, branchDropout: 0.3, branchDropPath: 0.4 };
+      const plan: TuningPlan | null =
+        method === 'linear'
+          ? null
+          : {
+              ...DEFAULT_PLAN,
+              method,
+              rank: 4,
+              kernelHeads: method === 'lora' ? 1 : 2,
+              sparsity: method === 'klora' || method === 'lora' ? 0 : 0.5,
+              branchDropout: 0.3,
+              branchDropPath: 0.4,
+            };
       const model = new ViT(b, config, backbone, { plan, seed: 3, dropPath: 0.6 });
       try {
         // away from the initialisation's zeros (LoRA's Out_Qs, a dense ΔW), so every gradient is alive
@@ -100,10 +123,17 @@ describe('gradients with the training noise on match finite differences', () => 
           }
           const norm = Math.hypot(...raw);
           const dir = raw.map((v) => v / norm);
-          const stopgrad = plan !== null && plan.sparsity > 0 && (plan.method === 'snell' || plan.method === 'snella') && p.name.includes('.learnable.');
+          const stopgrad =
+            plan !== null &&
+            plan.sparsity > 0 &&
+            (plan.method === 'snell' || plan.method === 'snella') &&
+            p.name.includes('.learnable.');
           const analytic = (stopgrad ? 2 : 1) * g!.reduce((a, v, j) => a + v * dir[j], 0);
           const at = async (eps: number) => {
-            b.write(p.tensor, original.map((v, j) => v + eps * dir[j]));
+            b.write(
+              p.tensor,
+              original.map((v, j) => v + eps * dir[j]),
+            );
             const still = (await keptSet(model)) === kept;
             const { loss } = await evaluate(model, SEED, false);
             return { loss, still };
@@ -122,8 +152,10 @@ describe('gradients with the training noise on match finite differences', () => 
           expect(Number.isFinite(numeric), `${p.name}: the kept set moved at every step size`).toBe(true);
           // the float32 loss's rounding (2 ulps) through the extrapolation (3× that of one difference over 2ε)
           const rounding = (3 * 2 * 2 ** -23 * Math.abs(base.loss)) / (2 * eps);
-          expect(Math.abs(numeric - analytic), `${p.name}: ${numeric} by differences at ε ${eps}, ${analytic} by backward`)
-            .toBeLessThan(0.02 * Math.abs(analytic) + rounding + 1e-5);
+          expect(
+            Math.abs(numeric - analytic),
+            `${p.name}: ${numeric} by differences at ε ${eps}, ${analytic} by backward`,
+          ).toBeLessThan(0.02 * Math.abs(analytic) + rounding + 1e-5);
           checked++;
           if (rounding < Math.abs(analytic)) precise++;
         }

@@ -18,8 +18,20 @@ describe('AdamW with clipping', () => {
     const sizes = [7, 300, 1];
     const values = sizes.map((n, i) => uniform(n, 10 + i));
     const grads = sizes.map((n, i) => uniform(n, 20 + i, -3, 3));
-    const params: Param[] = sizes.map((n, i) => ({ name: `p${i}`, tensor: b.upload(values[i], [n]), decay: i !== 1, grad: null }));
-    const opt = new AdamW(b, ledger, params, { lr: 0.01, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.1, maxGradNorm: 0.5 });
+    const params: Param[] = sizes.map((n, i) => ({
+      name: `p${i}`,
+      tensor: b.upload(values[i], [n]),
+      decay: i !== 1,
+      grad: null,
+    }));
+    const opt = new AdamW(b, ledger, params, {
+      lr: 0.01,
+      beta1: 0.9,
+      beta2: 0.99,
+      eps: 1e-8,
+      weightDecay: 0.1,
+      maxGradNorm: 0.5,
+    });
     const norm = Math.sqrt(grads.reduce((a, g) => a + g.reduce((s, v) => s + v * v, 0), 0));
     expect(norm).toBeGreaterThan(0.5);
     const scale = Math.min(1, 0.5 / (norm + 1e-6));

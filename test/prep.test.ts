@@ -84,14 +84,19 @@ describe('batches', () => {
     const f = Math.fround;
     // with mean 0 and std 1 PatchDataset gives x/255 rounded once to f32, the float32 division
     const zeros = new Array<number>(set.channels).fill(0);
-    const scaled = new PatchDataset(set, p, zeros, zeros.map(() => 1)).get(idx).inputs;
+    const scaled = new PatchDataset(
+      set,
+      p,
+      zeros,
+      zeros.map(() => 1),
+    ).get(idx).inputs;
     return scaled.map((v, i) => {
       const c = Math.floor((i % (set.channels * p * p)) / (p * p));
       return f(f(v - f(mean[c])) / f(std[c]));
     });
   };
 
-  it('without resizing, equal PatchDataset (MNIST, p = 7), and torchvision\'s float32 steps bit for bit', () => {
+  it("without resizing, equal PatchDataset (MNIST, p = 7), and torchvision's float32 steps bit for bit", () => {
     const set = mnist('t10k');
     const idx = [3, 0, 9999, 17, 42];
     const ref = new PatchDataset(set, 7, [0.1307], [0.3081]).get(idx);
@@ -101,7 +106,14 @@ describe('batches', () => {
   });
 
   it('without resizing, equal PatchDataset (RGB 12×20, p = 4, ImageNet statistics), and float32 steps bit for bit', () => {
-    const set: ImageSet = { count: 4, channels: 3, height: 12, width: 20, pixels: randomBytes(4 * 3 * 12 * 20, 9), labels: new Uint8Array([0, 1, 2, 3]) };
+    const set: ImageSet = {
+      count: 4,
+      channels: 3,
+      height: 12,
+      width: 20,
+      pixels: randomBytes(4 * 3 * 12 * 20, 9),
+      labels: new Uint8Array([0, 1, 2, 3]),
+    };
     const ref = new PatchDataset(set, 4, IMAGENET_MEAN, IMAGENET_STD).get([2, 1, 3]);
     const ours = prep.batch(set, [2, 1, 3], resolvePrep(set, { patch: 4 }));
     expectNear(ours, ref.inputs, 1e-6, 'vs PatchDataset (float64 arithmetic)');
@@ -109,7 +121,14 @@ describe('batches', () => {
   });
 
   it('resize + gray → 3 + normalise + patchify equal the composed references', () => {
-    const set: ImageSet = { count: 3, channels: 1, height: 28, width: 28, pixels: randomBytes(3 * 784, 11), labels: new Uint8Array(3) };
+    const set: ImageSet = {
+      count: 3,
+      channels: 1,
+      height: 28,
+      width: 28,
+      pixels: randomBytes(3 * 784, 11),
+      labels: new Uint8Array(3),
+    };
     const p = resolvePrep(set, { patch: 8, size: [32, 48], channels: 3 });
     expect(p.mean).toEqual(IMAGENET_MEAN);
     const ours = prep.batch(set, [2, 0], p);
@@ -117,9 +136,13 @@ describe('batches', () => {
     const planes = [2, 0].map((k) => resize64(set.pixels.subarray(k * 784, (k + 1) * 784), 1, 28, 28, 32, 48));
     const ref: number[] = [];
     for (const r of planes) {
-      for (let gy = 0; gy < 4; gy++) for (let gx = 0; gx < 6; gx++) for (let c = 0; c < 3; c++) {
-        for (let ky = 0; ky < 8; ky++) for (let kx = 0; kx < 8; kx++) ref.push((r[(gy * 8 + ky) * 48 + gx * 8 + kx] / 255 - IMAGENET_MEAN[c]) / IMAGENET_STD[c]);
-      }
+      for (let gy = 0; gy < 4; gy++)
+        for (let gx = 0; gx < 6; gx++)
+          for (let c = 0; c < 3; c++) {
+            for (let ky = 0; ky < 8; ky++)
+              for (let kx = 0; kx < 8; kx++)
+                ref.push((r[(gy * 8 + ky) * 48 + gx * 8 + kx] / 255 - IMAGENET_MEAN[c]) / IMAGENET_STD[c]);
+          }
     }
     expectNear(ours, ref, 1e-5, 'batch');
   });
@@ -127,7 +150,11 @@ describe('batches', () => {
   it('grows its memory for large batches (64 MNIST digits at 224×224×3, p = 16)', () => {
     const set = mnist('t10k');
     const p = resolvePrep(set, { patch: 16, size: 224, channels: 3 });
-    const out = prep.batch(set, Array.from({ length: 64 }, (_, i) => i), p);
+    const out = prep.batch(
+      set,
+      Array.from({ length: 64 }, (_, i) => i),
+      p,
+    );
     expect(out.length).toBe(64 * 196 * 768);
     expect(out.every(Number.isFinite)).toBe(true);
     // the last image equals a batch of one, also written into a given array
@@ -140,7 +167,14 @@ describe('batches', () => {
 
 describe('seeded shuffle', () => {
   it('is the permutation of `shuffled` (trainer.ts)', () => {
-    for (const [n, seed] of [[1, 0], [2, 1], [10, 7], [1000, 42], [60000, 3 * 1000003 + 2], [17, 2 ** 32 + 5]]) {
+    for (const [n, seed] of [
+      [1, 0],
+      [2, 1],
+      [10, 7],
+      [1000, 42],
+      [60000, 3 * 1000003 + 2],
+      [17, 2 ** 32 + 5],
+    ]) {
       expect(Array.from(prep.permutation(n, seed)), `n ${n}, seed ${seed}`).toEqual(shuffled(n, seed));
     }
   });
@@ -153,6 +187,13 @@ describe('options', () => {
     expect(() => resolvePrep({ ...gray, channels: 3 }, { patch: 7, channels: 1 })).toThrow(PrepError);
     expect(() => resolvePrep(gray, { patch: 7, mean: [0.1, 0.2] })).toThrow(/mean and std need 1 values/);
     expect(() => resolvePrep(gray, { patch: 7, std: [0] })).toThrow(/must be positive/);
-    expect(resolvePrep(gray, { patch: 7 })).toMatchObject({ height: 28, width: 28, channels: 1, mean: [0.5], std: [0.5], antialias: true });
+    expect(resolvePrep(gray, { patch: 7 })).toMatchObject({
+      height: 28,
+      width: 28,
+      channels: 1,
+      mean: [0.5],
+      std: [0.5],
+      antialias: true,
+    });
   });
 });

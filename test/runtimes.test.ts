@@ -55,12 +55,18 @@ describe('chooseBackend', () => {
   afterEach(() => vi.restoreAllMocks());
 
   it('passes over a software rasterizer for Wasm unless WebGPU is asked for', async () => {
-    for (const info of [{ vendor: 'mesa', architecture: 'llvmpipe' }, { description: 'Google SwiftShader' }, { isFallbackAdapter: true }]) {
+    for (const info of [
+      { vendor: 'mesa', architecture: 'llvmpipe' },
+      { description: 'Google SwiftShader' },
+      { isFallbackAdapter: true },
+    ]) {
       const soft = fakeGpu({ info });
       const { f, calls } = factories();
       const onFallback = vi.fn();
       expect((await chooseBackend(async () => soft, { onFallback, runtime: 'node' }, f)).kind).toBe('wasm');
-      expect(onFallback).toHaveBeenCalledWith(expect.stringMatching(/software rasterizer \((llvmpipe|swiftshader|fallback adapter)\), slower than the Wasm backend/));
+      expect(onFallback).toHaveBeenCalledWith(
+        expect.stringMatching(/software rasterizer \((llvmpipe|swiftshader|fallback adapter)\), slower than the Wasm backend/),
+      );
       expect((await chooseBackend(async () => soft, { prefer: 'webgpu', runtime: 'node' }, f)).kind).toBe('webgpu');
       expect(calls.wasm).toBe(1);
     }
@@ -96,11 +102,17 @@ describe('chooseBackend', () => {
     expect(onFallback.mock.calls[0][0]).toMatch(/navigator\.gpu.*secure context/);
   });
 
-  it('passes on the loader\'s own BackendError as the reason (the webgpu package failed to load)', async () => {
+  it("passes on the loader's own BackendError as the reason (the webgpu package failed to load)", async () => {
     const { f } = factories();
     const onFallback = vi.fn();
     const loadError = new BackendError('the `webgpu` package (Dawn for Node) failed to load: nope. Fix: npm install webgpu');
-    const b = await chooseBackend(async () => { throw loadError; }, { onFallback, runtime: 'node' }, f);
+    const b = await chooseBackend(
+      async () => {
+        throw loadError;
+      },
+      { onFallback, runtime: 'node' },
+      f,
+    );
     expect(b.kind).toBe('wasm');
     expect(onFallback).toHaveBeenCalledWith(loadError.message);
   });
@@ -134,14 +146,16 @@ describe('chooseBackend', () => {
 
   it('prefer webgpu without navigator.gpu is a BackendError', async () => {
     const { f } = factories();
-    await expect(chooseBackend(async () => undefined, { prefer: 'webgpu', runtime: 'deno' }, f))
-      .rejects.toThrow(/asked for, but WebGPU is not available in deno/);
+    await expect(chooseBackend(async () => undefined, { prefer: 'webgpu', runtime: 'deno' }, f)).rejects.toThrow(
+      /asked for, but WebGPU is not available in deno/,
+    );
   });
 
-  it('prefer webgpu passes on the backend\'s own error', async () => {
+  it("prefer webgpu passes on the backend's own error", async () => {
     const { f } = factories(new BackendError('adapter limits too small'));
-    await expect(chooseBackend(async () => withAdapter, { prefer: 'webgpu', runtime: 'node' }, f))
-      .rejects.toThrow('adapter limits too small');
+    await expect(chooseBackend(async () => withAdapter, { prefer: 'webgpu', runtime: 'node' }, f)).rejects.toThrow(
+      'adapter limits too small',
+    );
   });
 
   it('prefer wasm never looks for a GPU', async () => {
@@ -155,8 +169,9 @@ describe('chooseBackend', () => {
 
   it('rejects an unknown backend name', async () => {
     const { f } = factories();
-    await expect(chooseBackend(async () => withAdapter, { prefer: 'cuda' as BackendKind }, f))
-      .rejects.toThrow(/unknown backend "cuda"/);
+    await expect(chooseBackend(async () => withAdapter, { prefer: 'cuda' as BackendKind }, f)).rejects.toThrow(
+      /unknown backend "cuda"/,
+    );
   });
 
   it('falls back to the real wasm backend', async () => {

@@ -30,7 +30,10 @@ function header(json: string, data = new Uint8Array(0)): Uint8Array {
 describe('safetensors reader', () => {
   it('round-trips float32 tensors and metadata', () => {
     const a = Float32Array.from([1, -2.5, 3e-30, Math.fround(0.1)]);
-    const bytes = encodeSafetensors({ a: { shape: [2, 2], data: a }, b: { shape: [0], data: new Float32Array(0) } }, { k: '"v"' });
+    const bytes = encodeSafetensors(
+      { a: { shape: [2, 2], data: a }, b: { shape: [0], data: new Float32Array(0) } },
+      { k: '"v"' },
+    );
     expect(bytes.length % 8).toBe(0);
     const f = SafetensorsFile.parse(bytes, 'rt.safetensors');
     expect(f.metadata).toEqual({ k: '"v"' });
@@ -44,11 +47,17 @@ describe('safetensors reader', () => {
     v.setUint16(0, 0x3c00 | 0x8000, true); // f16 −1
     v.setUint16(2, 0x4049, true); // bf16 3.140625
     v.setFloat64(4, 0.5, true);
-    const f = SafetensorsFile.parse(header(JSON.stringify({
-      h: { dtype: 'F16', shape: [1], data_offsets: [0, 2] },
-      b: { dtype: 'BF16', shape: [1], data_offsets: [2, 4] },
-      d: { dtype: 'F64', shape: [1], data_offsets: [4, 12] },
-    }), data), 'x');
+    const f = SafetensorsFile.parse(
+      header(
+        JSON.stringify({
+          h: { dtype: 'F16', shape: [1], data_offsets: [0, 2] },
+          b: { dtype: 'BF16', shape: [1], data_offsets: [2, 4] },
+          d: { dtype: 'F64', shape: [1], data_offsets: [4, 12] },
+        }),
+        data,
+      ),
+      'x',
+    );
     expect([f.tensor('h').data[0], f.tensor('b').data[0], f.tensor('d').data[0]]).toEqual([-1, 3.140625, 0.5]);
   });
 
@@ -57,7 +66,15 @@ describe('safetensors reader', () => {
     ['empty file', new Uint8Array(0), /too short/],
     ['7 bytes', new Uint8Array(7), /too short/],
     ['header longer than the file', header('{}').subarray(0, 9), /runs past the end/],
-    ['huge header length', (() => { const b = new Uint8Array(16); new DataView(b.buffer).setBigUint64(0, 1n << 40n, true); return b; })(), /exceeds/],
+    [
+      'huge header length',
+      (() => {
+        const b = new Uint8Array(16);
+        new DataView(b.buffer).setBigUint64(0, 1n << 40n, true);
+        return b;
+      })(),
+      /exceeds/,
+    ],
     ['not JSON', header('{"a": '), /not valid UTF-8 JSON/],
     ['JSON array', header('[1,2]'), /not an object/],
     ['unknown dtype', header('{"a":{"dtype":"Q4","shape":[1],"data_offsets":[0,4]}}', four), /dtype "Q4"/],
@@ -65,7 +82,11 @@ describe('safetensors reader', () => {
     ['offsets out of range', header('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}', four), /truncated/],
     ['offsets reversed', header('{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}}', four), /invalid data_offsets/],
     ['size mismatch', header('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}', four), /needs 8/],
-    ['overlap', header('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', four), /overlap/],
+    [
+      'overlap',
+      header('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', four),
+      /overlap/,
+    ],
     ['non-string metadata', header('{"__metadata__":{"k":3}}'), /not a string/],
   ];
   for (const [what, bytes, message] of malformed) {
@@ -101,13 +122,41 @@ describe('merge vectors', () => {
   };
   const defects: Array<[string, Uint8Array, RegExp]> = [
     ['a missing tensor', rebuild((t) => delete t['grad.x']), /tensor "grad.x" is missing/],
-    ['a mismatched shape', rebuild((t) => { t.x = { shape: [7, 3], data: t.x.data.slice(0, 21) }; }), /"x" has shape \[7, 3\], expected \[3, 7\]/],
-    ['NaN in an input', rebuild((t) => { t.In_Qs.data[5] = NaN; }), /"In_Qs" holds NaN at flat index 5/],
-    ['a rank not divisible by H', rebuild((_, m) => { m.q_dim = '5'; }), /rank 5 is not divisible by heads H = 2/],
+    [
+      'a mismatched shape',
+      rebuild((t) => {
+        t.x = { shape: [7, 3], data: t.x.data.slice(0, 21) };
+      }),
+      /"x" has shape \[7, 3\], expected \[3, 7\]/,
+    ],
+    [
+      'NaN in an input',
+      rebuild((t) => {
+        t.In_Qs.data[5] = NaN;
+      }),
+      /"In_Qs" holds NaN at flat index 5/,
+    ],
+    [
+      'a rank not divisible by H',
+      rebuild((_, m) => {
+        m.q_dim = '5';
+      }),
+      /rank 5 is not divisible by heads H = 2/,
+    ],
     ['missing metadata', rebuild((_, m) => delete m.kind), /metadata "kind" is missing/],
-    ['an unknown kind', rebuild((_, m) => { m.kind = '"dora"'; }), /"kind" is "dora"/],
+    [
+      'an unknown kind',
+      rebuild((_, m) => {
+        m.kind = '"dora"';
+      }),
+      /"kind" is "dora"/,
+    ],
     ['a truncated file', baseBytes.subarray(0, 700), /truncated/],
-    ['a PNG file', Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]), /not a safetensors file|runs past the end/],
+    [
+      'a PNG file',
+      Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]),
+      /not a safetensors file|runs past the end/,
+    ],
   ];
   for (const [what, bytes, message] of defects) {
     it(`a vector with ${what} is refused clearly`, () => {
@@ -161,18 +210,26 @@ describe('float16 conversion', () => {
 
 /** A source that counts the bytes it serves. */
 function counting(bytes: Uint8Array) {
-  const src = { served: 0, size: bytes.length, read: async (o: number, l: number) => {
-    const out = bytes.slice(o, Math.min(bytes.length, o + l));
-    src.served += out.length;
-    return out;
-  } };
+  const src = {
+    served: 0,
+    size: bytes.length,
+    read: async (o: number, l: number) => {
+      const out = bytes.slice(o, Math.min(bytes.length, o + l));
+      src.served += out.length;
+      return out;
+    },
+  };
   return src;
 }
 
 describe('streaming reads', () => {
   const big = uniform(4096, 3);
   const small = uniform(6, 4);
-  const bytes = encodeSafetensors({ big: { shape: [64, 64], data: big }, small: { shape: [2, 3], data: small }, idx: { shape: [3], data: Uint32Array.of(0, 7, 4294967295) } });
+  const bytes = encodeSafetensors({
+    big: { shape: [64, 64], data: big },
+    small: { shape: [2, 3], data: small },
+    idx: { shape: [3], data: Uint32Array.of(0, 7, 4294967295) },
+  });
 
   it('open reads the header alone, then only the bytes of each tensor asked for', async () => {
     const src = counting(bytes);
@@ -207,7 +264,14 @@ describe('streaming reads', () => {
       const tensors = { big: { shape: [64, 64], data: uniform(300_000, 5) }, idx: { shape: [2], data: Uint32Array.of(1, 2) } };
       tensors.big.shape = [300_000];
       const chunks: Uint8Array[] = [];
-      const total = await writeSafetensors(async (c) => { chunks.push(c.slice()); }, tensors, { a: 'b' }, { dtype });
+      const total = await writeSafetensors(
+        async (c) => {
+          chunks.push(c.slice());
+        },
+        tensors,
+        { a: 'b' },
+        { dtype },
+      );
       const joined = new Uint8Array(await new Blob(chunks as Uint8Array<ArrayBuffer>[]).arrayBuffer());
       expect(total).toBe(joined.length);
       expect(Buffer.compare(joined, encodeSafetensors(tensors, { a: 'b' }, { dtype }))).toBe(0);
@@ -222,10 +286,20 @@ describe('streaming reads', () => {
     v.setBigInt64(8, 1n << 33n, true);
     v.setInt32(16, 3, true);
     v.setInt32(20, -1, true);
-    const f = await SafetensorsFile.open(bytesSource(header(JSON.stringify({
-      a: { dtype: 'I64', shape: [1], data_offsets: [0, 8] }, b: { dtype: 'I64', shape: [1], data_offsets: [8, 16] },
-      c: { dtype: 'I32', shape: [1], data_offsets: [16, 20] }, d: { dtype: 'I32', shape: [1], data_offsets: [20, 24] },
-    }), data)), 'i.safetensors');
+    const f = await SafetensorsFile.open(
+      bytesSource(
+        header(
+          JSON.stringify({
+            a: { dtype: 'I64', shape: [1], data_offsets: [0, 8] },
+            b: { dtype: 'I64', shape: [1], data_offsets: [8, 16] },
+            c: { dtype: 'I32', shape: [1], data_offsets: [16, 20] },
+            d: { dtype: 'I32', shape: [1], data_offsets: [20, 24] },
+          }),
+          data,
+        ),
+      ),
+      'i.safetensors',
+    );
     expect((await f.readIndices('a')).data).toEqual(Uint32Array.of(5));
     expect((await f.readIndices('c')).data).toEqual(Uint32Array.of(3));
     await expect(f.readIndices('b')).rejects.toThrow(/holds 8589934592 at flat index 0, outside \[0, 2\^32\)/);
@@ -238,24 +312,54 @@ describe('malformed safetensors files, read through a source', () => {
   const cases: Array<[string, Uint8Array, RegExp]> = [
     ['an empty file', new Uint8Array(0), /too short/],
     ['a header longer than the file', header('{}').subarray(0, 9), /runs past the end/],
-    ['a huge header length (2^63)', (() => { const b = new Uint8Array(16); new DataView(b.buffer).setBigUint64(0, 1n << 63n, true); return b; })(), /exceeds/],
+    [
+      'a huge header length (2^63)',
+      (() => {
+        const b = new Uint8Array(16);
+        new DataView(b.buffer).setBigUint64(0, 1n << 63n, true);
+        return b;
+      })(),
+      /exceeds/,
+    ],
     ['bad header JSON', header('{"a": {"dtype": '), /not valid UTF-8 JSON/],
-    ['invalid UTF-8 in the header', header('{"\xff": 1}').map((b, i, a) => (i === a.length - 5 ? 0xff : b)), /not valid UTF-8 JSON/],
+    [
+      'invalid UTF-8 in the header',
+      header('{"\xff": 1}').map((b, i, a) => (i === a.length - 5 ? 0xff : b)),
+      /not valid UTF-8 JSON/,
+    ],
     ['a JSON null header', header('null'), /not an object/],
     ['a JSON string header', header('"abc"'), /not an object/],
-    ['a duplicate tensor name', header('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', four), /names "a" twice/],
+    [
+      'a duplicate tensor name',
+      header('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', four),
+      /names "a" twice/,
+    ],
     ['a descriptor that is not an object', header('{"a":[1,2]}'), /no descriptor object/],
     ['missing data_offsets', header('{"a":{"dtype":"F32","shape":[1]}}', four), /invalid data_offsets/],
     ['an unknown dtype', header('{"a":{"dtype":"F4","shape":[1],"data_offsets":[0,4]}}', four), /dtype "F4"/],
     ['a fractional shape', header('{"a":{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}}', four), /invalid shape/],
-    ['a shape whose size overflows', header('{"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,4]}}', four), /needs/],
+    [
+      'a shape whose size overflows',
+      header('{"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,4]}}', four),
+      /needs/,
+    ],
     ['offsets past the data', header('{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}', four), /truncated/],
-    ['overlapping tensors', header('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', new Uint8Array(8)), /overlap/],
+    [
+      'overlapping tensors',
+      header(
+        '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}',
+        new Uint8Array(8),
+      ),
+      /overlap/,
+    ],
     ['metadata that is an array', header('{"__metadata__":["x"]}'), /__metadata__ is not an object/],
   ];
   for (const [what, bytes, message] of cases) {
     it(`${what}: a SafetensorsError naming the file`, async () => {
-      const err = await SafetensorsFile.open(bytesSource(bytes), 'bad.safetensors').then(() => null, (e: unknown) => e);
+      const err = await SafetensorsFile.open(bytesSource(bytes), 'bad.safetensors').then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(SafetensorsError);
       expect((err as Error).message).toMatch(/^bad\.safetensors: /);
       expect((err as Error).message).toMatch(message);
@@ -264,9 +368,14 @@ describe('malformed safetensors files, read through a source', () => {
 
   it('a source that ends early (truncated after its size was taken)', async () => {
     const bytes = encodeSafetensors({ a: { shape: [8], data: uniform(8, 1) } });
-    const lying = { size: bytes.length, read: async (o: number, l: number) => bytes.slice(o, Math.min(bytes.length - 10, o + l)) };
+    const lying = {
+      size: bytes.length,
+      read: async (o: number, l: number) => bytes.slice(o, Math.min(bytes.length - 10, o + l)),
+    };
     const f = await SafetensorsFile.open(lying, 'short.safetensors');
-    await expect(f.read('a')).rejects.toThrow(/^short\.safetensors: tensor "a": the file ended \d+ bytes into its 32: it is truncated/);
+    await expect(f.read('a')).rejects.toThrow(
+      /^short\.safetensors: tensor "a": the file ended \d+ bytes into its 32: it is truncated/,
+    );
   });
 });
 
@@ -290,11 +399,27 @@ describe('sharded checkpoints', () => {
 
   const bad: Array<[string, Record<string, Uint8Array>, RegExp]> = [
     ['no checkpoint at all', {}, /ckpt\/model.safetensors: not found \(nor model.safetensors.index.json\)/],
-    ['an index that is not JSON', { 'model.safetensors.index.json': new TextEncoder().encode('{') }, /index.json: is not valid JSON/],
+    [
+      'an index that is not JSON',
+      { 'model.safetensors.index.json': new TextEncoder().encode('{') },
+      /index.json: is not valid JSON/,
+    ],
     ['an index without weight_map', { 'model.safetensors.index.json': index(undefined) }, /no "weight_map" object/],
-    ['a missing shard', { ...shards, 'model.safetensors.index.json': index({ ...good, c: 'model-00003-of-00002.safetensors' }) }, /shard "model-00003-of-00002.safetensors" \(holding "c"\) is missing/],
-    ['a tensor its shard lacks', { ...shards, 'model.safetensors.index.json': index({ ...good, c: 'model-00001-of-00002.safetensors' }) }, /maps "c" to model-00001-of-00002.safetensors, which has no such tensor/],
-    ['a shard outside the folder', { 'model.safetensors.index.json': index({ a: '../x.safetensors' }) }, /"..\/x.safetensors" is not a plain file name/],
+    [
+      'a missing shard',
+      { ...shards, 'model.safetensors.index.json': index({ ...good, c: 'model-00003-of-00002.safetensors' }) },
+      /shard "model-00003-of-00002.safetensors" \(holding "c"\) is missing/,
+    ],
+    [
+      'a tensor its shard lacks',
+      { ...shards, 'model.safetensors.index.json': index({ ...good, c: 'model-00001-of-00002.safetensors' }) },
+      /maps "c" to model-00001-of-00002.safetensors, which has no such tensor/,
+    ],
+    [
+      'a shard outside the folder',
+      { 'model.safetensors.index.json': index({ a: '../x.safetensors' }) },
+      /"..\/x.safetensors" is not a plain file name/,
+    ],
   ];
   for (const [what, files, message] of bad) {
     it(`refuses ${what}`, async () => {
@@ -310,10 +435,12 @@ describe('atomic writes (node folder)', () => {
       const folder = nodeFolder(dir);
       const first = encodeSafetensors({ a: { shape: [2], data: Float32Array.of(1, 2) } });
       await folder.write('m.safetensors', (sink) => sink(first));
-      await expect(folder.write('m.safetensors', async (sink) => {
-        await sink(new Uint8Array(100));
-        throw new Error('disk full');
-      })).rejects.toThrow('disk full');
+      await expect(
+        folder.write('m.safetensors', async (sink) => {
+          await sink(new Uint8Array(100));
+          throw new Error('disk full');
+        }),
+      ).rejects.toThrow('disk full');
       expect(new Uint8Array(await readFile(join(dir, 'm.safetensors')))).toEqual(first);
       expect(await readdir(dir)).toEqual(['m.safetensors']);
       expect(await folder.open('nothing.safetensors')).toBeNull();

@@ -32,9 +32,18 @@ describe('wasm quantileAbs: exact selection', () => {
   const cases: Array<[string, () => Float32Array]> = [
     ['N = 1', () => new Float32Array([-3])],
     ['N = 2', () => new Float32Array([2, -1])],
-    ['values sharing their top 21 bits', () => bitsToF32(Array.from({ length: 3000 }, () => 0x3f800000 + Math.floor(next() * 1024)))],
-    ['values sharing their top 11 bits', () => bitsToF32(Array.from({ length: 3000 }, () => 0x3f800000 + Math.floor(next() * 2 ** 21)))],
-    ['few distinct values, many ties', () => Float32Array.from({ length: 5000 }, () => [0.5, -0.5, 0.25, 1e-3, 7][Math.floor(next() * 5)])],
+    [
+      'values sharing their top 21 bits',
+      () => bitsToF32(Array.from({ length: 3000 }, () => 0x3f800000 + Math.floor(next() * 1024))),
+    ],
+    [
+      'values sharing their top 11 bits',
+      () => bitsToF32(Array.from({ length: 3000 }, () => 0x3f800000 + Math.floor(next() * 2 ** 21))),
+    ],
+    [
+      'few distinct values, many ties',
+      () => Float32Array.from({ length: 5000 }, () => [0.5, -0.5, 0.25, 1e-3, 7][Math.floor(next() * 5)]),
+    ],
     ['next value in another top-level bin', () => Float32Array.from({ length: 1001 }, (_, i) => (i < 900 ? 1e-20 : -1e20))],
     ['zeros, −0 and denormals', () => Float32Array.from({ length: 999 }, (_, i) => [0, -0, 1e-45, -3e-42, 1e-39, 2e-38][i % 6])],
     ['ramp', () => Float32Array.from({ length: 4097 }, (_, i) => (i % 2 ? -i : i) / 4096)],

@@ -137,7 +137,7 @@ const blVocab: Record<string, number> = Object.fromEntries(CHAR.map((char, b) =>
 const MERGED = ['SA', '12', '34', '123', 'hi', 'Ġhi'];
 for (const token of MERGED) blVocab[token] = Object.keys(blVocab).length;
 // A token no merge makes: only ignore_merges (Llama 3) emits it, when a whole pre-token is this token.
-blVocab['Ġcat'] = Object.keys(blVocab).length;
+blVocab.Ġcat = Object.keys(blVocab).length;
 const bl = (token: string) => blVocab[token];
 const ch = (text: string) => [...new TextEncoder().encode(text)];
 const BEGIN = 300;

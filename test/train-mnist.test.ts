@@ -14,18 +14,43 @@ import { createWasmBackend } from '../src/wasm/backend.js';
 import { createNodeWebGpu } from './support/backends.js';
 import { mnist } from './support/mnist.js';
 
-const config: ViTConfig = { dim: 48, depth: 2, heads: 3, mlpRatio: 2, classes: 10, tokens: 17, patchDim: 49, pooling: 'mean', eps: 1e-6 };
-const images = new PatchDataset(mnist('train'), 7, [0.1307], [0.3081], Array.from({ length: 64 }, (_, i) => i));
+const config: ViTConfig = {
+  dim: 48,
+  depth: 2,
+  heads: 3,
+  mlpRatio: 2,
+  classes: 10,
+  tokens: 17,
+  patchDim: 49,
+  pooling: 'mean',
+  eps: 1e-6,
+};
+const images = new PatchDataset(
+  mnist('train'),
+  7,
+  [0.1307],
+  [0.3081],
+  Array.from({ length: 64 }, (_, i) => i),
+);
 
 /** Trains with SNELL-8 (s = 0.5) for 25 epochs (stopping after `steps` if given), returning every step's loss and the frozen tensors before and after. */
 async function run(backend: Backend, steps = Infinity) {
-  const model = new ViT(backend, config, initViTWeights(config, 1), { plan: { ...DEFAULT_PLAN, rank: 8, sparsity: 0.5 }, seed: 2 });
+  const model = new ViT(backend, config, initViTWeights(config, 1), {
+    plan: { ...DEFAULT_PLAN, rank: 8, sparsity: 0.5 },
+    seed: 2,
+  });
   const frozen = model.ledger.tensorsIn('frozen');
   const before = await Promise.all(frozen.map((t) => backend.read(t)));
   const losses: number[] = [];
   const stop = new AbortController();
   await new Trainer(model).fit(images, {
-    epochs: 25, batchSize: 16, lr: 2e-2, weightDecay: 1e-4, warmupSteps: 4, seed: 3, signal: stop.signal,
+    epochs: 25,
+    batchSize: 16,
+    lr: 2e-2,
+    weightDecay: 1e-4,
+    warmupSteps: 4,
+    seed: 3,
+    signal: stop.signal,
     onStep: (e) => {
       losses.push(e.loss);
       if (losses.length >= steps) stop.abort();

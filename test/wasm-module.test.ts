@@ -37,6 +37,8 @@ describe('wasm backend from a precompiled module', () => {
     const backend = await createWasmBackend({ module });
     expect(backend.description).toBe('wasm32 SIMD (AssemblyScript), 1 thread (precompiled module)');
     backend.destroy();
-    await expect(createWasmBackend({ module, threads: 2 })).rejects.toThrow(/a precompiled module runs on one thread, 2 were asked for: leave threads unset or pass the bytes/);
+    await expect(createWasmBackend({ module, threads: 2 })).rejects.toThrow(
+      /a precompiled module runs on one thread, 2 were asked for: leave threads unset or pass the bytes/,
+    );
   });
 });

@@ -29,12 +29,22 @@ describe('wasm backend threads', () => {
 
   /** Runs `op` on both backends with the same uploaded inputs; returns each backend's outputs. */
   async function both(
-    inputs: [Float32Array, number[]][], outputs: number[][], op: (b: Backend, ins: ReturnType<Backend['upload']>[], outs: ReturnType<Backend['zeros']>[]) => void,
+    inputs: [Float32Array, number[]][],
+    outputs: number[][],
+    op: (b: Backend, ins: ReturnType<Backend['upload']>[], outs: ReturnType<Backend['zeros']>[]) => void,
   ): Promise<[Float32Array[], Float32Array[]]> {
     const results: Float32Array[][] = [];
     for (const b of [one, three]) {
       const ins = inputs.map(([data, shape]) => b.upload(data, shape));
-      const outs = outputs.map((shape) => b.upload(uniform(shape.reduce((x, y) => x * y, 1), 99), shape)); // poisoned
+      const outs = outputs.map((shape) =>
+        b.upload(
+          uniform(
+            shape.reduce((x, y) => x * y, 1),
+            99,
+          ),
+          shape,
+        ),
+      ); // poisoned
       op(b, ins, outs);
       results.push((await Promise.all(outs.map((t) => b.read(t)))) as Float32Array[]);
       for (const t of [...ins, ...outs]) b.free(t);
@@ -60,93 +70,166 @@ describe('wasm backend threads', () => {
 
   it('workers that cannot start: an error for an explicit count, one thread by default', async () => {
     const blocked: ThreadHost = { cores: 4, spawn: () => Promise.reject(new Error('blob: workers are blocked')) };
-    await expect(createWasmBackend({ host: blocked, threads: 2 })).rejects.toThrow(/worker thread failed to start: blob: workers are blocked.*threads: 1/);
+    await expect(createWasmBackend({ host: blocked, threads: 2 })).rejects.toThrow(
+      /worker thread failed to start: blob: workers are blocked.*threads: 1/,
+    );
     const b = await createWasmBackend({ host: blocked });
     expect(b.description).toMatch(/, 1 thread$/);
     b.destroy();
   });
 
   const flavours: [string, MatmulOptions][] = [
-    ['plain', {}], ['transA', { transA: true }], ['transB', { transB: true }], ['both, accumulate', { transA: true, transB: true, accumulate: true }],
+    ['plain', {}],
+    ['transA', { transA: true }],
+    ['transB', { transB: true }],
+    ['both, accumulate', { transA: true, transB: true, accumulate: true }],
   ];
-  for (const [M, K, N] of [[301, 171, 130], [97, 203, 333]]) {
+  for (const [M, K, N] of [
+    [301, 171, 130],
+    [97, 203, 333],
+  ]) {
     for (const [name, o] of flavours) {
       it(`matmul ${M}×${K}×${N} (${name}) split by ${M >= N ? 'rows' : 'columns'} is bit-identical to one thread`, async () => {
-        expectIdentical(await both(
-          [[uniform(M * K, 1), o.transA ? [K, M] : [M, K]], [uniform(K * N, 2), o.transB ? [N, K] : [K, N]]], [[M, N]],
-          (b, [x, y], [out]) => b.matmul(x, y, out, o),
-        ));
+        expectIdentical(
+          await both(
+            [
+              [uniform(M * K, 1), o.transA ? [K, M] : [M, K]],
+              [uniform(K * N, 2), o.transB ? [N, K] : [K, N]],
+            ],
+            [[M, N]],
+            (b, [x, y], [out]) => b.matmul(x, y, out, o),
+          ),
+        );
       });
     }
   }
 
   // merge splits rows of W; its backward fixed row groups, then rows of dB (the reduce splits only in the second shape)
-  for (const [H, n, m, k] of [[2, 301, 203, 7], [3, 61, 517, 17]]) {
+  for (const [H, n, m, k] of [
+    [2, 301, 203, 7],
+    [3, 61, 517, 17],
+  ]) {
     for (const kernel of ['distance', 'linear'] as const) {
       it(`merge and mergeBackward (${kernel}) H=${H} ${n}×${m} k=${k} are bit-identical to one thread`, async () => {
         const coeff = Array.from({ length: H }, (_, h) => 0.5 + 0.25 * h);
-        expectIdentical(await both(
-          [[uniform(H * n * k, 12), [H, n, k]], [uniform(H * m * k, 13), [H, m, k]], [uniform(n * m, 14), [n, m]]],
-          [[n, m], [H, n, k], [H, m, k]],
-          (b, [A, B, dW], [W, dA, dB]) => {
-            b.merge(A, B, kernel, coeff, W);
-            b.mergeBackward(A, B, dW, kernel, coeff, dA, dB);
-          },
-        ));
+        expectIdentical(
+          await both(
+            [
+              [uniform(H * n * k, 12), [H, n, k]],
+              [uniform(H * m * k, 13), [H, m, k]],
+              [uniform(n * m, 14), [n, m]],
+            ],
+            [
+              [n, m],
+              [H, n, k],
+              [H, m, k],
+            ],
+            (b, [A, B, dW], [W, dA, dB]) => {
+              b.merge(A, B, kernel, coeff, W);
+              b.mergeBackward(A, B, dW, kernel, coeff, dA, dB);
+            },
+          ),
+        );
       });
     }
   }
 
   it('sparsify and its backward are bit-identical to one thread, kept summed over the pieces', async () => {
     const n = 400_001;
-    const inputs: [Float32Array, number[]][] = [[uniform(n, 15), [n]], [uniform(n, 16), [n]], [new Float32Array([0.6]), [1]]];
-    expectIdentical(await both(inputs, [[n], [n]], (b, [w, g, t], [ws, dw]) => {
-      const count = b.zeros([1], 'u32');
-      b.sparsify(w, t, ws, count);
-      b.free(count);
-      b.sparsifyBackward(g, w, t, dw);
-    }));
-    const kept = await Promise.all([one, three].map(async (b) => {
-      const [w, t, ws, count] = [b.upload(inputs[0][0], [n]), b.upload(inputs[2][0], [1]), b.zeros([n]), b.zeros([1], 'u32')];
-      b.sparsify(w, t, ws, count);
-      const [c] = await b.read(count);
-      for (const x of [w, t, ws, count]) b.free(x);
-      return c;
-    }));
+    const inputs: [Float32Array, number[]][] = [
+      [uniform(n, 15), [n]],
+      [uniform(n, 16), [n]],
+      [new Float32Array([0.6]), [1]],
+    ];
+    expectIdentical(
+      await both(inputs, [[n], [n]], (b, [w, g, t], [ws, dw]) => {
+        const count = b.zeros([1], 'u32');
+        b.sparsify(w, t, ws, count);
+        b.free(count);
+        b.sparsifyBackward(g, w, t, dw);
+      }),
+    );
+    const kept = await Promise.all(
+      [one, three].map(async (b) => {
+        const [w, t, ws, count] = [b.upload(inputs[0][0], [n]), b.upload(inputs[2][0], [1]), b.zeros([n]), b.zeros([1], 'u32')];
+        b.sparsify(w, t, ws, count);
+        const [c] = await b.read(count);
+        for (const x of [w, t, ws, count]) b.free(x);
+        return c;
+      }),
+    );
     expect(kept[1]).toBe(kept[0]);
     expect(kept[0]).toBe(inputs[0][0].filter((x) => Math.abs(x) > Math.fround(0.6)).length);
   });
 
   it('elementwise kernels, addBias, layerNorm and attention are bit-identical to one thread', async () => {
     const n = 400_001;
-    expectIdentical(await both([[uniform(n, 3, -4, 4), [n]], [uniform(n, 4), [n]]], [[n], [n], [n], [n], [n]], (b, [x, y], [g, dg, d, s, c]) => {
-      b.gelu(x, g);
-      b.geluBackward(y, x, dg);
-      b.dropout(x, 0.3, 12345, d);
-      b.add(x, y, s);
-      b.copy(x, c);
-      b.addInto(c, y);
-    }));
+    expectIdentical(
+      await both(
+        [
+          [uniform(n, 3, -4, 4), [n]],
+          [uniform(n, 4), [n]],
+        ],
+        [[n], [n], [n], [n], [n]],
+        (b, [x, y], [g, dg, d, s, c]) => {
+          b.gelu(x, g);
+          b.geluBackward(y, x, dg);
+          b.dropout(x, 0.3, 12345, d);
+          b.add(x, y, s);
+          b.copy(x, c);
+          b.addInto(c, y);
+        },
+      ),
+    );
     const [Rb, Nb] = [797, 501];
-    expectIdentical(await both([[uniform(Rb * Nb, 17), [Rb, Nb]], [uniform(Nb, 18), [Nb]]], [[Rb, Nb]], (b, [x, bias], [out]) => {
-      b.copy(x, out);
-      b.addBias(out, bias);
-    }));
+    expectIdentical(
+      await both(
+        [
+          [uniform(Rb * Nb, 17), [Rb, Nb]],
+          [uniform(Nb, 18), [Nb]],
+        ],
+        [[Rb, Nb]],
+        (b, [x, bias], [out]) => {
+          b.copy(x, out);
+          b.addBias(out, bias);
+        },
+      ),
+    );
     const [R, D] = [397, 250];
-    expectIdentical(await both(
-      [[uniform(R * D, 5, -3, 3), [R, D]], [uniform(D, 6), [D]], [uniform(D, 7), [D]]], [[R, D], [R], [R]],
-      (b, [x, w, bias], [out, mean, rstd]) => b.layerNorm(x, w, bias, 1e-6, out, mean, rstd),
-    ));
+    expectIdentical(
+      await both(
+        [
+          [uniform(R * D, 5, -3, 3), [R, D]],
+          [uniform(D, 6), [D]],
+          [uniform(D, 7), [D]],
+        ],
+        [[R, D], [R], [R]],
+        (b, [x, w, bias], [out, mean, rstd]) => b.layerNorm(x, w, bias, 1e-6, out, mean, rstd),
+      ),
+    );
     const [B, T, E, H] = [3, 37, 48, 4];
     const tok = B * T * E;
-    expectIdentical(await both(
-      [[uniform(tok, 8, -2, 2), [B, T, E]], [uniform(tok, 9, -2, 2), [B, T, E]], [uniform(tok, 10), [B, T, E]], [uniform(tok, 11), [B, T, E]]],
-      [[B, T, E], [B, H, T, T], [B, T, E], [B, T, E], [B, T, E]],
-      (b, [q, k, v, dOut], [out, probs, dq, dk, dv]) => {
-        b.attention(q, k, v, H, out, probs);
-        b.attentionBackward(dOut, q, k, v, probs, H, dq, dk, dv);
-      },
-    ));
+    expectIdentical(
+      await both(
+        [
+          [uniform(tok, 8, -2, 2), [B, T, E]],
+          [uniform(tok, 9, -2, 2), [B, T, E]],
+          [uniform(tok, 10), [B, T, E]],
+          [uniform(tok, 11), [B, T, E]],
+        ],
+        [
+          [B, T, E],
+          [B, H, T, T],
+          [B, T, E],
+          [B, T, E],
+          [B, T, E],
+        ],
+        (b, [q, k, v, dOut], [out, probs, dq, dk, dv]) => {
+          b.attention(q, k, v, H, out, probs);
+          b.attentionBackward(dOut, q, k, v, probs, H, dq, dk, dv);
+        },
+      ),
+    );
     const zeros = three.zeros([800_001]);
     expect((await three.read(zeros)).every((v) => v === 0)).toBe(true);
     three.free(zeros);

@@ -70,22 +70,32 @@ describe('wasm transformer specifics', () => {
     expect(() => b.dropout(x, 0.1, 1, x)).toThrow(/^dropout: out and x are the same tensor/);
 
     const t = b.zeros([2, 5, 12]);
-    expect(() => b.attention(t, t, t, 5, b.zeros([2, 5, 12]), b.zeros([2, 5, 5, 5]))).toThrow(/^attention: heads must be a positive integer dividing the feature dimension D = 12 .*, got 5$/);
-    expect(() => b.attention(t, t, t, 3, b.zeros([2, 5, 12]), b.zeros([2, 3, 5, 4]))).toThrow(/^attention: probs is f32\[2, 3, 5, 4\], expected 150 f32 elements$/);
+    expect(() => b.attention(t, t, t, 5, b.zeros([2, 5, 12]), b.zeros([2, 5, 5, 5]))).toThrow(
+      /^attention: heads must be a positive integer dividing the feature dimension D = 12 .*, got 5$/,
+    );
+    expect(() => b.attention(t, t, t, 3, b.zeros([2, 5, 12]), b.zeros([2, 3, 5, 4]))).toThrow(
+      /^attention: probs is f32\[2, 3, 5, 4\], expected 150 f32 elements$/,
+    );
 
     const logits = b.zeros([2, 3]);
     const args = [b.zeros([1]), b.zeros([2, 3]), b.zeros([1], 'u32')] as const;
     b.softmaxCrossEntropy(logits, b.upload(new Uint32Array([0, 3]), [2], 'u32'), ...args); // label 3 of 3 classes: the loss is NaN
     expect((await b.read(args[0]))[0]).toBeNaN();
-    expect(() => b.softmaxCrossEntropy(logits, b.zeros([2]), ...args)).toThrow(/^softmaxCrossEntropy: labels is f32\[2\], expected a u32 tensor$/);
+    expect(() => b.softmaxCrossEntropy(logits, b.zeros([2]), ...args)).toThrow(
+      /^softmaxCrossEntropy: labels is f32\[2\], expected a u32 tensor$/,
+    );
 
     const [ln, mean, rstd] = [b.zeros([3, 4]), b.zeros([3]), b.zeros([3])];
     expect(() => b.layerNorm(ln, b.zeros([4]), b.zeros([4]), 1e-6, ln, mean, rstd)).toThrow(BackendError);
-    expect(() => b.layerNorm(b.zeros([3, 4]), b.zeros([4]), b.zeros([4]), 1e-6, ln, mean, mean)).toThrow(/^layerNorm: mean and rstd are the same tensor/);
+    expect(() => b.layerNorm(b.zeros([3, 4]), b.zeros([4]), b.zeros([4]), 1e-6, ln, mean, mean)).toThrow(
+      /^layerNorm: mean and rstd are the same tensor/,
+    );
     const p = b.zeros([8]);
     const hp = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: 0 };
     expect(() => b.adamw(p, b.zeros([8]), b.zeros([8]), b.zeros([8]), null, hp)).toThrow(/^adamw: step must be an integer ≥ 1/);
-    expect(() => b.adamw(p, b.zeros([8]), b.zeros([8]), b.zeros([8]), null, { ...hp, step: 1, beta2: 1 })).toThrow(/^adamw: beta2 must be a number in \[0, 1\), got 1$/);
+    expect(() => b.adamw(p, b.zeros([8]), b.zeros([8]), b.zeros([8]), null, { ...hp, step: 1, beta2: 1 })).toThrow(
+      /^adamw: beta2 must be a number in \[0, 1\), got 1$/,
+    );
     expect(() => b.poolTokens(t, 'max' as never, b.zeros([2, 12]))).toThrow(/^poolTokens: unknown pooling mode "max"/);
     b.destroy();
   });

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { BackendError } from '../src/backend.js';
-import { createWasmBackend, WasmBackend } from '../src/wasm/backend.js';
+import { createWasmBackend, type WasmBackend } from '../src/wasm/backend.js';
 import { describeBackend } from './support/backend-suite.js';
 import { uniform } from '../src/reference/random.js';
 
@@ -57,7 +57,14 @@ describe('wasm backend specifics', () => {
     expect(Array.from(await b.read(kept))).toEqual([7, 8, 9]);
     // kernels still see the old tensors through the new buffer
     const out = b.zeros([64, 64]);
-    b.matmul(t, b.upload(Float32Array.from({ length: 4096 }, (_, i) => (i % 65 === 0 ? 1 : 0)), [64, 64]), out);
+    b.matmul(
+      t,
+      b.upload(
+        Float32Array.from({ length: 4096 }, (_, i) => (i % 65 === 0 ? 1 : 0)),
+        [64, 64],
+      ),
+      out,
+    );
     expect(await b.read(out)).toEqual(data);
     expect((await b.read(big)).every((v) => v === 0)).toBe(true);
     b.destroy();

@@ -6,7 +6,7 @@ import { create, globals } from 'webgpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tensor } from '../src/backend.js';
 import { BackendError } from '../src/backend.js';
-import { createWebGpuBackend, WebGpuBackend } from '../src/webgpu/backend.js';
+import { createWebGpuBackend, type WebGpuBackend } from '../src/webgpu/backend.js';
 import { MATMUL_VARIANTS, sizeClass } from '../src/webgpu/matmul.js';
 import { matmul64 } from '../src/reference/snell64.js';
 import { uniform } from '../src/reference/random.js';
@@ -17,7 +17,14 @@ const gpu = create([]);
 
 // [M, K, N]: 1×1, tile remainders with scalar loads (K or M odd), with vec4 loads, thin, K = 0.
 const SHAPES: Array<[number, number, number]> = [
-  [1, 1, 1], [3, 7, 5], [67, 33, 131], [68, 36, 132], [130, 20, 9], [200, 16, 40], [9, 0, 12], [300, 768, 16],
+  [1, 1, 1],
+  [3, 7, 5],
+  [67, 33, 131],
+  [68, 36, 132],
+  [130, 20, 9],
+  [200, 16, 40],
+  [9, 0, 12],
+  [300, 768, 16],
 ];
 
 for (const name of MATMUL_VARIANTS.keys()) {
@@ -29,7 +36,12 @@ for (const name of MATMUL_VARIANTS.keys()) {
     afterAll(() => b?.destroy());
     const f32 = async (t: Tensor) => (await b.read(t)) as Float32Array;
 
-    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
+    for (const [ta, tb] of [
+      [false, false],
+      [true, false],
+      [false, true],
+      [true, true],
+    ]) {
       it(`transA=${ta} transB=${tb}: every shape, plain and accumulating`, async () => {
         expect(b.matmulPlan).toMatchObject({ source: 'forced', variants: { large: name, medium: name, small: name } });
         for (const [M, K, N] of SHAPES) {
@@ -45,14 +57,22 @@ for (const name of MATMUL_VARIANTS.keys()) {
           const bias = uniform(M * N, 3);
           const acc = b.upload(bias, [M, N]);
           b.matmul(A, B, acc, { transA: ta, transB: tb, accumulate: true });
-          expectClose(await f32(acc), ref.map((v, i) => v + bias[i]), TOL.matmul, `C + bias ${what}`);
+          expectClose(
+            await f32(acc),
+            ref.map((v, i) => v + bias[i]),
+            TOL.matmul,
+            `C + bias ${what}`,
+          );
           for (const t of [A, B, out, acc]) b.free(t);
         }
       });
     }
 
     it('NaN in a row of a reaches that row of C only', async () => {
-      for (const [M, K, N] of [[70, 36, 68], [70, 35, 67]]) {
+      for (const [M, K, N] of [
+        [70, 36, 68],
+        [70, 35, 67],
+      ]) {
         const a = uniform(M * K, 1);
         a[5 * K + 3] = NaN;
         const out = b.zeros([M, N]);
@@ -80,11 +100,18 @@ describe('webgpu matmul plan', () => {
   });
 
   it('classes shapes by output size', () => {
-    expect([sizeClass(1576, 3072), sizeClass(1576, 768), sizeClass(1576, 16), sizeClass(2048, 2048)]).toEqual(['large', 'medium', 'small', 'large']);
+    expect([sizeClass(1576, 3072), sizeClass(1576, 768), sizeClass(1576, 16), sizeClass(2048, 2048)]).toEqual([
+      'large',
+      'medium',
+      'small',
+      'large',
+    ]);
   });
 
   it('rejects an unknown variant by naming the known ones', async () => {
     await expect(createWebGpuBackend(gpu, { matmulVariant: '3x3' })).rejects.toThrow(BackendError);
-    await expect(createWebGpuBackend(gpu, { matmulVariant: '3x3' })).rejects.toThrow(/unknown matmul variant "3x3": use one of 128x128-k8-8x8/);
+    await expect(createWebGpuBackend(gpu, { matmulVariant: '3x3' })).rejects.toThrow(
+      /unknown matmul variant "3x3": use one of 128x128-k8-8x8/,
+    );
   });
 });

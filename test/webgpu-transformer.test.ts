@@ -7,9 +7,17 @@ import { create, globals } from 'webgpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackendError } from '../src/backend.js';
 import type { Tensor } from '../src/backend.js';
-import { createWebGpuBackend, WebGpuBackend } from '../src/webgpu/backend.js';
+import { createWebGpuBackend, type WebGpuBackend } from '../src/webgpu/backend.js';
 import { uniform } from '../src/reference/random.js';
-import { attention64, attentionBackward64, gelu64, geluGrad64, hashUniform, layerNormBackward64, softmaxCrossEntropy64 } from '../src/reference/transformer64.js';
+import {
+  attention64,
+  attentionBackward64,
+  gelu64,
+  geluGrad64,
+  hashUniform,
+  layerNormBackward64,
+  softmaxCrossEntropy64,
+} from '../src/reference/transformer64.js';
 import { describeTransformerBackend } from './support/transformer-suite.js';
 import { expectClose } from './support/close.js';
 
@@ -64,7 +72,14 @@ describe('webgpu transformer specifics', () => {
     expect(runs[1]).toEqual(runs[0]);
     runs[0].forEach((p, i) => expect(Number.isNaN(p)).toBe(Math.floor(i / T) === T + 40)); // row 40 of head 1
     const one = poisoned([3, 2, 1, 1]);
-    b.attention(up(uniform(3 * 8, 49), [3, 1, 8]), up(uniform(3 * 8, 50), [3, 1, 8]), up(uniform(3 * 8, 51), [3, 1, 8]), 2, poisoned([3, 1, 8]), one);
+    b.attention(
+      up(uniform(3 * 8, 49), [3, 1, 8]),
+      up(uniform(3 * 8, 50), [3, 1, 8]),
+      up(uniform(3 * 8, 51), [3, 1, 8]),
+      2,
+      poisoned([3, 1, 8]),
+      one,
+    );
     expect(Array.from(await f32(one))).toEqual([1, 1, 1, 1, 1, 1]);
   });
 
@@ -115,12 +130,20 @@ describe('webgpu transformer specifics', () => {
     expectClose(await f32(dx), Array.from(z, geluGrad64), 1e-6, 'gelu grad normal');
     // the lower tail keeps its relative accuracy (Φ from erfc, not 1 + erf, which cancels in float32 and
     // even in gelu64 below x ≈ −8): values from mpmath at 40 digits
-    const tail: Array<[number, number]> = [[-30, 0], [-9, -1.0157295653584566e-18], [-5, -1.4332578593959695e-6], [-3, -0.0040496940948902835], [-1.5, -0.1002108019032871]];
+    const tail: Array<[number, number]> = [
+      [-30, 0],
+      [-9, -1.0157295653584566e-18],
+      [-5, -1.4332578593959695e-6],
+      [-3, -0.0040496940948902835],
+      [-1.5, -0.1002108019032871],
+    ];
     const edge = new Float32Array([...tail.map(([v]) => v), -Infinity, Infinity, NaN]);
     const eo = poisoned([edge.length]);
     b.gelu(up(edge, [edge.length]), eo);
     const e = await f32(eo);
-    tail.forEach(([v, want], i) => expect(Math.abs(e[i] - want), `gelu(${v}) = ${e[i]}`).toBeLessThanOrEqual(1e-5 * Math.abs(want))); // exp itself: WGSL allows 3 + 2|x| ulp
+    tail.forEach(([v, want], i) =>
+      expect(Math.abs(e[i] - want), `gelu(${v}) = ${e[i]}`).toBeLessThanOrEqual(1e-5 * Math.abs(want)),
+    ); // exp itself: WGSL allows 3 + 2|x| ulp
     expect(e[5]).toBeNaN(); // −inf·0, as torch
     expect(e[6]).toBe(Infinity);
     expect(e[7]).toBeNaN();
@@ -150,7 +173,14 @@ describe('webgpu transformer specifics', () => {
     const w = up(uniform(D, 43), [D]);
     await b.flush();
     const before = b.stats().submissions;
-    const [h, mean, rstd, a, probs, pooled] = [b.zeros([B, T, D]), b.zeros([B * T]), b.zeros([B * T]), b.zeros([B, T, D]), b.zeros([B, nh, T, T]), b.zeros([B, D])];
+    const [h, mean, rstd, a, probs, pooled] = [
+      b.zeros([B, T, D]),
+      b.zeros([B * T]),
+      b.zeros([B * T]),
+      b.zeros([B, T, D]),
+      b.zeros([B, nh, T, T]),
+      b.zeros([B, D]),
+    ];
     b.layerNorm(x, w, w, 1e-6, h, mean, rstd);
     b.attention(h, h, h, nh, a, probs);
     b.poolTokens(a, 'mean', pooled);
@@ -161,7 +191,14 @@ describe('webgpu transformer specifics', () => {
     const [ss, f, m, v] = [b.zeros([1]), b.zeros([1]), b.zeros([D]), b.zeros([D])];
     b.sumSquares(w, ss);
     b.clipFactor(ss, 1, f);
-    b.adamw(w, w.shape.length ? up(uniform(D, 45), [D]) : w, m, v, f, { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.05, step: 1 });
+    b.adamw(w, w.shape.length ? up(uniform(D, 45), [D]) : w, m, v, f, {
+      lr: 1e-3,
+      beta1: 0.9,
+      beta2: 0.999,
+      eps: 1e-8,
+      weightDecay: 0.05,
+      step: 1,
+    });
     expect(b.stats().submissions).toBe(before);
     expect(Number.isFinite((await f32(loss))[0])).toBe(true);
     expect(b.stats().submissions).toBe(before + 1);
@@ -170,14 +207,23 @@ describe('webgpu transformer specifics', () => {
   it('dropout masks: large seeds, the hash exactly, p = 1 and non-finite inputs', async () => {
     const n = 100003;
     const x = uniform(n, 46);
-    for (const [p, seed] of [[0.5, 0xfffffff0], [0.3, 7], [1e-7, 1]] as const) {
+    for (const [p, seed] of [
+      [0.5, 0xfffffff0],
+      [0.3, 7],
+      [1e-7, 1],
+    ] as const) {
       const out = poisoned([n]);
       b.dropout(up(x, [n]), p, seed, out);
       const o = await f32(out);
       let mismatches = 0;
-      for (let i = 0; i < n; i++) if ((o[i] !== 0) !== (hashUniform(seed, i) >= p)) mismatches++;
+      for (let i = 0; i < n; i++) if ((o[i] !== 0) !== hashUniform(seed, i) >= p) mismatches++;
       expect(mismatches, `p=${p} seed=${seed}`).toBe(0);
-      expectClose(o, Array.from(x, (v, i) => (hashUniform(seed, i) >= p ? v / (1 - p) : 0)), 1e-7, 'dropout values');
+      expectClose(
+        o,
+        Array.from(x, (v, i) => (hashUniform(seed, i) >= p ? v / (1 - p) : 0)),
+        1e-7,
+        'dropout values',
+      );
     }
     const all = poisoned([n]);
     b.dropout(up(x, [n]), 1, 3, all);
@@ -213,10 +259,17 @@ describe('webgpu transformer specifics', () => {
     const hp = { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: 1 };
     b.adamw(pt, up(g, [n]), mt, vt, null, hp);
     // step 1 from zero moments: p − lr·g/(|g| + eps) = p − lr·sign(g)
-    expectClose(await f32(pt), Array.from(p, (v, i) => v - 1e-2 * Math.sign(g[i])), 1e-6, 'param');
+    expectClose(
+      await f32(pt),
+      Array.from(p, (v, i) => v - 1e-2 * Math.sign(g[i])),
+      1e-6,
+      'param',
+    );
     expect(() => b.adamw(pt, up(g, [n]), mt, vt, null, { ...hp, step: 0 })).toThrow(/^adamw: step must be an integer ≥ 1/);
     expect(() => b.adamw(pt, pt, mt, vt, null, hp)).toThrow(/^adamw: param and grad are the same tensor/);
-    expect(() => b.adamw(pt, up(g, [n]), mt, vt, null, { ...hp, lr: -1e-2 })).toThrow(/^adamw: lr must be a finite number ≥ 0, got -0.01$/);
+    expect(() => b.adamw(pt, up(g, [n]), mt, vt, null, { ...hp, lr: -1e-2 })).toThrow(
+      /^adamw: lr must be a finite number ≥ 0, got -0.01$/,
+    );
   });
 
   it('clear errors for bad shapes, dtypes and aliasing', async () => {
@@ -226,13 +279,21 @@ describe('webgpu transformer specifics', () => {
     expect(() => b.addInto(x, x)).toThrow(/^addInto: out and a are the same tensor/);
     expect(() => b.gelu(x, x)).toThrow(/^gelu: out and x are the same tensor/);
     expect(() => b.addBias(x, b.zeros([3]))).toThrow(/^addBias: bias is f32\[3\], expected 8 f32 elements$/);
-    expect(() => b.attention(x, x, x, 3, b.zeros([2, 3, 8]), b.zeros([2, 3, 3, 3]))).toThrow(/^attention: heads must be a positive integer dividing the feature dimension D = 8 .*, got 3$/);
-    expect(() => b.attention(x, x, x, 2, b.zeros([2, 3, 8]), b.zeros([2, 2, 3, 4]))).toThrow(/^attention: probs is f32\[2, 2, 3, 4\], expected 36 f32 elements$/);
-    expect(() => b.softmaxCrossEntropy(b.zeros([2, 3]), b.zeros([2]), b.zeros([1]), b.zeros([2, 3]), b.zeros([1], 'u32'))).toThrow(/^softmaxCrossEntropy: labels is f32\[2\], expected a u32 tensor$/);
+    expect(() => b.attention(x, x, x, 3, b.zeros([2, 3, 8]), b.zeros([2, 3, 3, 3]))).toThrow(
+      /^attention: heads must be a positive integer dividing the feature dimension D = 8 .*, got 3$/,
+    );
+    expect(() => b.attention(x, x, x, 2, b.zeros([2, 3, 8]), b.zeros([2, 2, 3, 4]))).toThrow(
+      /^attention: probs is f32\[2, 2, 3, 4\], expected 36 f32 elements$/,
+    );
+    expect(() =>
+      b.softmaxCrossEntropy(b.zeros([2, 3]), b.zeros([2]), b.zeros([1]), b.zeros([2, 3]), b.zeros([1], 'u32')),
+    ).toThrow(/^softmaxCrossEntropy: labels is f32\[2\], expected a u32 tensor$/);
     expect(() => b.dropout(x, 1.5, 1, b.zeros([2, 3, 8]))).toThrow(/^dropout: p must be a number in \[0, 1\], got 1.5$/);
     expect(() => b.dropout(x, 0.5, 0.5, b.zeros([2, 3, 8]))).toThrow(/^dropout: seed must be an integer/);
     expect(() => b.poolTokens(x, 'max' as never, b.zeros([2, 8]))).toThrow(/^poolTokens: unknown pooling mode "max"/);
-    expect(() => b.layerNorm(x, b.zeros([3]), b.zeros([3]), 1e-6, b.zeros([2, 3, 8]), b.zeros([6]), b.zeros([6]))).toThrow(/^layerNorm: w is f32\[3\], expected 8 f32 elements$/);
+    expect(() => b.layerNorm(x, b.zeros([3]), b.zeros([3]), 1e-6, b.zeros([2, 3, 8]), b.zeros([6]), b.zeros([6]))).toThrow(
+      /^layerNorm: w is f32\[3\], expected 8 f32 elements$/,
+    );
     await b.flush(); // nothing invalid reached the device
   });
 });

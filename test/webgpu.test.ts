@@ -4,7 +4,7 @@
 import { create, globals } from 'webgpu';
 import { describe, expect, it } from 'vitest';
 import { BackendError } from '../src/backend.js';
-import { createWebGpuBackend, WebGpuBackend } from '../src/webgpu/backend.js';
+import { createWebGpuBackend, type WebGpuBackend } from '../src/webgpu/backend.js';
 import { merge64, quantileAbs64 } from '../src/reference/snell64.js';
 import { rng } from '../src/core/random.js';
 import { uniform } from '../src/reference/random.js';
@@ -24,7 +24,9 @@ describe('webgpu backend specifics', () => {
     try {
       expect(b.kind).toBe('webgpu');
       expect(b.description).toMatch(/^WebGPU \S/);
-      expect(b.maxElements).toBe(Math.floor(Math.min(b.device.limits.maxStorageBufferBindingSize, b.device.limits.maxBufferSize) / 4));
+      expect(b.maxElements).toBe(
+        Math.floor(Math.min(b.device.limits.maxStorageBufferBindingSize, b.device.limits.maxBufferSize) / 4),
+      );
       const adapter = (await gpu.requestAdapter())!;
       expect(b.device.limits.maxStorageBufferBindingSize).toBe(adapter.limits.maxStorageBufferBindingSize);
       expect(b.device.limits.maxComputeWorkgroupStorageSize).toBe(adapter.limits.maxComputeWorkgroupStorageSize);
@@ -222,8 +224,12 @@ describe('webgpu backend specifics', () => {
       expect(() => b.upload(new Float32Array(3), [2, 2])).toThrow(/^upload: 3 values do not fill shape \[2, 2\]/);
       expect(() => b.upload(new Float32Array(1), [1], 'u32')).toThrow(/^upload: a u32 tensor takes a Uint32Array/);
       expect(() => b.zeros([b.maxElements + 1])).toThrow(/more than this WebGPU device holds/);
-      await expect(b.read({ shape: [1], size: 1, dtype: 'f32' })).rejects.toThrow(/^read: the tensor was not created by this backend/);
-      expect(() => b.quantileAbs(b.zeros([0]), 0.5, b.zeros([1]))).toThrow(/^quantileAbs: W is f32\[0\]: the quantile of no values is undefined/);
+      await expect(b.read({ shape: [1], size: 1, dtype: 'f32' })).rejects.toThrow(
+        /^read: the tensor was not created by this backend/,
+      );
+      expect(() => b.quantileAbs(b.zeros([0]), 0.5, b.zeros([1]))).toThrow(
+        /^quantileAbs: W is f32\[0\]: the quantile of no values is undefined/,
+      );
     } finally {
       b.destroy();
     }

@@ -50,29 +50,35 @@ function draw() {
 
 function drawGrid(predicted: string[] = []) {
   const el = $('grid');
-  el.replaceChildren(...grid.map((t, i) => {
-    const fig = document.createElement('figure');
-    const canvas = document.createElement('canvas');
-    [canvas.width, canvas.height] = [t.width, t.height];
-    const img = new ImageData(t.width, t.height);
-    const n = t.width * t.height;
-    for (let p = 0; p < n; p++) {
-      for (let c = 0; c < 3; c++) img.data[4 * p + c] = t.pixels[(t.channels === 3 ? c * n : 0) + p];
-      img.data[4 * p + 3] = 255;
-    }
-    canvas.getContext('2d')?.putImageData(img, 0, 0);
-    const cap = document.createElement('figcaption');
-    const guess = predicted[i];
-    cap.textContent = guess === undefined ? `true ${t.label}` : `${guess} (true ${t.label})`;
-    if (guess !== undefined && guess !== t.label) cap.className = 'wrong';
-    fig.append(canvas, cap);
-    return fig;
-  }));
+  el.replaceChildren(
+    ...grid.map((t, i) => {
+      const fig = document.createElement('figure');
+      const canvas = document.createElement('canvas');
+      [canvas.width, canvas.height] = [t.width, t.height];
+      const img = new ImageData(t.width, t.height);
+      const n = t.width * t.height;
+      for (let p = 0; p < n; p++) {
+        for (let c = 0; c < 3; c++) img.data[4 * p + c] = t.pixels[(t.channels === 3 ? c * n : 0) + p];
+        img.data[4 * p + 3] = 255;
+      }
+      canvas.getContext('2d')?.putImageData(img, 0, 0);
+      const cap = document.createElement('figcaption');
+      const guess = predicted[i];
+      cap.textContent = guess === undefined ? `true ${t.label}` : `${guess} (true ${t.label})`;
+      if (guess !== undefined && guess !== t.label) cap.className = 'wrong';
+      fig.append(canvas, cap);
+      return fig;
+    }),
+  );
 }
 
 function showMemory(m: Extract<FromWorker, { type: 'step' }>['memory']) {
-  const rows = Object.keys(m.live).map((p) => `<tr><th>${p}</th><td>${mib(m.live[p as keyof typeof m.live])}</td><td>${mib(m.peak[p as keyof typeof m.peak])}</td></tr>`);
-  $('memory').innerHTML = `<tr><th>device memory</th><td>live</td><td>peak</td></tr>${rows.join('')}<tr><th>peak total</th><td></td><td>${mib(m.peakTotal)}</td></tr>`;
+  const rows = Object.keys(m.live).map(
+    (p) =>
+      `<tr><th>${p}</th><td>${mib(m.live[p as keyof typeof m.live])}</td><td>${mib(m.peak[p as keyof typeof m.peak])}</td></tr>`,
+  );
+  $('memory').innerHTML =
+    `<tr><th>device memory</th><td>live</td><td>peak</td></tr>${rows.join('')}<tr><th>peak total</th><td></td><td>${mib(m.peakTotal)}</td></tr>`;
 }
 
 /** Offers to resume the run saved in the browser's storage (after a reload, a crashed tab or a Stop). */
@@ -81,29 +87,32 @@ function showSaved(run: Extract<FromWorker, { type: 'saved' }>['run']) {
   el.hidden = run === null;
   if (!run) return;
   el.dataset.step = String(run.step);
-  $('saved-text').textContent = `A run saved ${new Date(run.savedAt).toLocaleString()} had reached step ${run.step} of ${run.steps} ` +
+  $('saved-text').textContent =
+    `A run saved ${new Date(run.savedAt).toLocaleString()} had reached step ${run.step} of ${run.steps} ` +
     `(${run.epochs} epochs, batch ${run.batch}, learning rate ${run.lr}).`;
 }
 
 function showDownloads(files: { name: string; blob: Blob }[]) {
-  $('downloads').replaceChildren(...files.map(({ name, blob }) => {
-    const a = document.createElement('a');
-    a.href = URL.createObjectURL(blob);
-    a.download = name;
-    a.textContent = `⬇ ${name} (${(blob.size / 1024).toFixed(1)} KiB)`;
-    return a;
-  }));
+  $('downloads').replaceChildren(
+    ...files.map(({ name, blob }) => {
+      const a = document.createElement('a');
+      a.href = URL.createObjectURL(blob);
+      a.download = name;
+      a.textContent = `⬇ ${name} (${(blob.size / 1024).toFixed(1)} KiB)`;
+      return a;
+    }),
+  );
   status('ready: click each file to download it');
 }
 
 worker.onmessage = (e: MessageEvent<FromWorker>) => {
   const m = e.data;
   switch (m.type) {
-    case 'status': return status(m.text);
+    case 'status':
+      return status(m.text);
     case 'backend':
       $('device').dataset.backend = m.kind;
-      $('device').textContent = `Training on ${m.kind} (${m.description})` +
-        (m.fallback ? ` — not WebGPU: ${m.fallback}` : '');
+      $('device').textContent = `Training on ${m.kind} (${m.description})${m.fallback ? ` — not WebGPU: ${m.fallback}` : ''}`;
       return;
     case 'ready':
       ({ classes, grid } = m);
@@ -111,47 +120,63 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
       $('saved').hidden = true;
       draw();
       drawGrid();
-      status(`training: ${m.train} images, validation ${m.val}, ${m.trainable} trainable parameters, classes ${classes.join(', ')}`);
+      status(
+        `training: ${m.train} images, validation ${m.val}, ${m.trainable} trainable parameters, classes ${classes.join(', ')}`,
+      );
       return setState('training');
     case 'step':
       chart.loss.push(m.loss);
       chart.accuracy.push(m.accuracy);
-      $('speed').textContent = `epoch ${m.epoch + 1}, step ${m.step + 1}: ${m.imagesPerSecond.toFixed(0)} images/s, loss ${m.loss.toFixed(3)}`;
+      $('speed').textContent =
+        `epoch ${m.epoch + 1}, step ${m.step + 1}: ${m.imagesPerSecond.toFixed(0)} images/s, loss ${m.loss.toFixed(3)}`;
       showMemory(m.memory);
       return draw();
     case 'epoch':
       if (m.validation) chart.validation.push([chart.loss.length - 1, m.validation.accuracy]);
-      status(`epoch ${m.epoch + 1}: loss ${m.loss.toFixed(3)}` + (m.validation ? `, validation accuracy ${(100 * m.validation.accuracy).toFixed(1)}%` : ''));
+      status(
+        `epoch ${m.epoch + 1}: loss ${m.loss.toFixed(3)}` +
+          (m.validation ? `, validation accuracy ${(100 * m.validation.accuracy).toFixed(1)}%` : ''),
+      );
       return draw();
-    case 'saved': return showSaved(m.run);
+    case 'saved':
+      return showSaved(m.run);
     case 'recovered':
       chart = m.history;
       status(m.text);
       return draw();
-    case 'predictions': return drawGrid(m.labels);
+    case 'predictions':
+      return drawGrid(m.labels);
     case 'done':
       status(m.stopped ? 'stopped: what was learned is kept' : 'training finished');
       send({ type: 'saved?' });
       return setState('done');
     case 'evaluation': {
       const el = $('evaluation');
-      const pct = (v: { accuracy: number; samples: number } | null, what: string) => (v ? `${what} ${(100 * v.accuracy).toFixed(2)}% (${v.samples} images)` : '');
+      const pct = (v: { accuracy: number; samples: number } | null, what: string) =>
+        v ? `${what} ${(100 * v.accuracy).toFixed(2)}% (${v.samples} images)` : '';
       el.dataset.validation = JSON.stringify(m.validation);
       el.dataset.test = JSON.stringify(m.test);
       el.textContent = [pct(m.validation, 'validation'), pct(m.test, 'test')].filter(Boolean).join(', ');
       return status('evaluated');
     }
-    case 'files': return showDownloads(m.files);
+    case 'files':
+      return showDownloads(m.files);
     case 'classified':
       $('classified').textContent = `predicted ${m.label} (${(100 * m.probability).toFixed(1)}%)`;
       return status('classified');
     case 'error':
       showError(m.text);
-      return setState(document.body.dataset.state === 'training' || document.body.dataset.state === 'loading' ? 'error' : (document.body.dataset.state as 'idle'));
+      return setState(
+        document.body.dataset.state === 'training' || document.body.dataset.state === 'loading'
+          ? 'error'
+          : (document.body.dataset.state as 'idle'),
+      );
   }
 };
 worker.onerror = (e) => {
-  showError(`the training worker failed: ${e.message || 'it could not start'} — reload the page (a browser with module workers is needed).`);
+  showError(
+    `the training worker failed: ${e.message || 'it could not start'} — reload the page (a browser with module workers is needed).`,
+  );
   setState('error');
 };
 
@@ -167,8 +192,15 @@ $('train').onclick = () => {
   $('evaluation').textContent = '';
   setState('loading');
   send({
-    type: 'start', checkpoint, folder, backend: $<HTMLSelectElement>('backend').value as 'auto',
-    rank: num('rank'), sparsity: num('sparsity'), epochs: num('epochs'), lr: num('lr'), batch: num('batch'),
+    type: 'start',
+    checkpoint,
+    folder,
+    backend: $<HTMLSelectElement>('backend').value as 'auto',
+    rank: num('rank'),
+    sparsity: num('sparsity'),
+    epochs: num('epochs'),
+    lr: num('lr'),
+    batch: num('batch'),
   });
 };
 $('stop').onclick = () => {
@@ -191,7 +223,9 @@ $<HTMLInputElement>('folder').onchange = () => {
   droppedFolder = null;
   (document.querySelector('input[value=folder]') as HTMLInputElement).checked = true;
 };
-$<HTMLInputElement>('checkpoint').onchange = () => { (document.querySelector('input[value=file]') as HTMLInputElement).checked = true; };
+$<HTMLInputElement>('checkpoint').onchange = () => {
+  (document.querySelector('input[value=file]') as HTMLInputElement).checked = true;
+};
 $<HTMLInputElement>('classify').onchange = (e) => {
   const f = (e.target as HTMLInputElement).files?.[0];
   if (f) send({ type: 'classify', file: f });
@@ -199,7 +233,10 @@ $<HTMLInputElement>('classify').onchange = (e) => {
 
 function dropZone(id: string, onDrop: (t: DataTransfer) => void) {
   const el = $(id);
-  el.ondragover = (e) => { e.preventDefault(); el.classList.add('over'); };
+  el.ondragover = (e) => {
+    e.preventDefault();
+    el.classList.add('over');
+  };
   el.ondragleave = () => el.classList.remove('over');
   el.ondrop = (e) => {
     e.preventDefault();
@@ -219,4 +256,5 @@ dropZone('classify-drop', (t) => {
 });
 setState('idle');
 send({ type: 'saved?' });
-if (!stopFlag) status('note: this page is not cross-origin isolated, so Stop cannot interrupt a Wasm run (serve it with web/serve.mjs).');
+if (!stopFlag)
+  status('note: this page is not cross-origin isolated, so Stop cannot interrupt a Wasm run (serve it with web/serve.mjs).');

@@ -32,7 +32,10 @@ export async function buildData(out, pkg) {
   const set = await loadMnist();
   const v = vtab1k(set, 0);
   const trainval = pick(set.train, [...v.train.indices, ...v.val.indices]);
-  const test = pick(set.test, Array.from({ length: TEST_IMAGES }, (_, i) => i));
+  const test = pick(
+    set.test,
+    Array.from({ length: TEST_IMAGES }, (_, i) => i),
+  );
   const dir = join(out, 'data');
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'vtab1k-images.idx'), idx(trainval.shape, trainval.pixels));

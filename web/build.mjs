@@ -17,13 +17,20 @@ export const OUT = join(HERE, 'dist');
 
 export async function buildWeb() {
   const browser = join(ROOT, 'dist', 'browser.js');
-  if (!existsSync(browser) || !existsSync(join(ROOT, 'dist', 'node.js'))) throw new Error('dist/ is missing: run npm run build first');
+  if (!existsSync(browser) || !existsSync(join(ROOT, 'dist', 'node.js')))
+    throw new Error('dist/ is missing: run npm run build first');
   await rm(OUT, { recursive: true, force: true });
   await mkdir(OUT, { recursive: true });
   await build({
     entryPoints: { app: join(HERE, 'app.ts'), worker: join(HERE, 'worker.ts') },
-    outdir: OUT, bundle: true, format: 'esm', platform: 'browser', target: 'es2022', sourcemap: true,
-    alias: { 'snell-js': browser }, logLevel: 'warning',
+    outdir: OUT,
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    sourcemap: true,
+    alias: { 'snell-js': browser },
+    logLevel: 'warning',
   });
   await Promise.all(['index.html', 'style.css'].map((f) => copyFile(join(HERE, f), join(OUT, f))));
   await buildData(OUT, await import(pathToFileURL(join(ROOT, 'dist', 'node.js')).href));
@@ -31,8 +38,11 @@ export async function buildWeb() {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  buildWeb().then((out) => console.log(`web: built ${out}`), (e) => {
-    console.error(`web: ${e.message}`);
-    process.exitCode = 1;
-  });
+  buildWeb().then(
+    (out) => console.log(`web: built ${out}`),
+    (e) => {
+      console.error(`web: ${e.message}`);
+      process.exitCode = 1;
+    },
+  );
 }

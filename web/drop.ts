@@ -7,17 +7,18 @@ export function pickedFiles(input: HTMLInputElement): PathFile[] {
   return Array.from(input.files ?? [], (file) => ({ path: file.webkitRelativePath || file.name, file }));
 }
 
-const entries = (dir: FileSystemDirectoryEntry) => new Promise<FileSystemEntry[]>((ok, fail) => {
-  const reader = dir.createReader();
-  const all: FileSystemEntry[] = [];
-  const next = () =>
-    reader.readEntries((batch) => {
-      if (!batch.length) return ok(all);
-      all.push(...batch);
-      next();
-    }, fail);
-  next();
-});
+const entries = (dir: FileSystemDirectoryEntry) =>
+  new Promise<FileSystemEntry[]>((ok, fail) => {
+    const reader = dir.createReader();
+    const all: FileSystemEntry[] = [];
+    const next = () =>
+      reader.readEntries((batch) => {
+        if (!batch.length) return ok(all);
+        all.push(...batch);
+        next();
+      }, fail);
+    next();
+  });
 
 async function walk(entry: FileSystemEntry, out: PathFile[]): Promise<void> {
   if (entry.isFile) {

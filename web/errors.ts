@@ -14,7 +14,8 @@ export function advice(err: unknown): string {
   if (['CheckpointError', 'SafetensorsError'].includes(e?.name ?? '')) {
     return what('pick a ViT checkpoint: one .safetensors file (timm or transformers naming) with its config.json.');
   }
-  if (['ImageFileError', 'PrepError', 'IdxError'].includes(e?.name ?? '')) return what('check the images: PNG or JPEG, one sub-folder per class.');
+  if (['ImageFileError', 'PrepError', 'IdxError'].includes(e?.name ?? ''))
+    return what('check the images: PNG or JPEG, one sub-folder per class.');
   if (e?.name === 'AdapterConfigError') return what('change the rank (a multiple of 2) or the sparsity (0 to 1).');
   return what('fix the settings or the files and press Train again; reload the page if it persists.');
 }

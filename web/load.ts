@@ -3,8 +3,16 @@
 // into training and validation sets.
 
 import {
-  blobFolder, embeddedCheckpoint, type Geometry, type ImagePrep, type LabeledImages, loadCheckpoint, type LoadedCheckpoint,
-  loadImageFolderFiles, mnistSet, shuffled,
+  blobFolder,
+  embeddedCheckpoint,
+  type Geometry,
+  type ImagePrep,
+  type LabeledImages,
+  loadCheckpoint,
+  type LoadedCheckpoint,
+  loadImageFolderFiles,
+  mnistSet,
+  shuffled,
 } from 'snell-js';
 import type { PathFile } from './protocol.js';
 
@@ -42,17 +50,42 @@ export async function loadBuiltin(): Promise<Images> {
     ['vtab1k-images.idx', 'vtab1k-labels.idx', 'test-images.idx', 'test-labels.idx'].map(get),
   );
   const set = mnistSet({ trainImages, trainLabels, testImages, testLabels });
-  return { name: 'MNIST (VTAB-1k)', classes: set.classes, images: set.train, train: range(0, 800), val: range(800, 1000), test: set.test };
+  return {
+    name: 'MNIST (VTAB-1k)',
+    classes: set.classes,
+    images: set.train,
+    train: range(0, 800),
+    val: range(800, 1000),
+    test: set.test,
+  };
 }
 
 /** A dropped folder: a seeded 80/20 split into training and validation images. */
-export async function loadFolder(files: PathFile[], prep: ImagePrep, g: Geometry, onSkip: (text: string) => void): Promise<Images> {
+export async function loadFolder(
+  files: PathFile[],
+  prep: ImagePrep,
+  g: Geometry,
+  onSkip: (text: string) => void,
+): Promise<Images> {
   // Structured cloning drops webkitRelativePath: give the reader the path it looks for.
-  const withPaths = files.map(({ path, file }) => ({ name: path, webkitRelativePath: path, arrayBuffer: () => file.arrayBuffer() }) as unknown as File);
-  const images = await loadImageFolderFiles(withPaths, prep, { size: g.size, channels: g.channels, onSkip: (s) => onSkip(`skipped ${s.file}: ${s.reason}`) });
+  const withPaths = files.map(
+    ({ path, file }) => ({ name: path, webkitRelativePath: path, arrayBuffer: () => file.arrayBuffer() }) as unknown as File,
+  );
+  const images = await loadImageFolderFiles(withPaths, prep, {
+    size: g.size,
+    channels: g.channels,
+    onSkip: (s) => onSkip(`skipped ${s.file}: ${s.reason}`),
+  });
   if (images.classes.length < 2) throw new Error('the folder needs at least two sub-folders of images, one per class');
   if (images.count < 2) throw new Error('the folder has fewer than two usable images');
   const order = shuffled(images.count, 0);
   const nVal = Math.max(1, Math.round(images.count * 0.2));
-  return { name: files[0]?.path.split('/')[0] ?? 'folder', classes: images.classes, images, train: order.slice(nVal), val: order.slice(0, nVal), test: null };
+  return {
+    name: files[0]?.path.split('/')[0] ?? 'folder',
+    classes: images.classes,
+    images,
+    train: order.slice(nVal),
+    val: order.slice(0, nVal),
+    test: null,
+  };
 }

@@ -47,10 +47,17 @@ export type FromWorker =
   | { type: 'status'; text: string }
   | { type: 'backend'; kind: string; description: string; fallback: string | null }
   | {
-    type: 'ready'; classes: string[]; train: number; val: number; test: number; trainable: number; grid: Thumb[];
-    /** The chart so far: empty for a new run, up to the checkpoint for a resumed one (resumedAt: its step). */
-    history: ChartData; resumedAt: number | null;
-  }
+      type: 'ready';
+      classes: string[];
+      train: number;
+      val: number;
+      test: number;
+      trainable: number;
+      grid: Thumb[];
+      /** The chart so far: empty for a new run, up to the checkpoint for a resumed one (resumedAt: its step). */
+      history: ChartData;
+      resumedAt: number | null;
+    }
   /** A saved run that a reload can resume, or null. */
   | { type: 'saved'; run: { step: number; steps: number; epochs: number; lr: number; batch: number; savedAt: number } | null }
   /** The device was lost; training goes on from `step` (the chart is back to `history`). */

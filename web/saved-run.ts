@@ -40,7 +40,8 @@ async function within<T>(mode: IDBTransactionMode, use: (store: IDBObjectStore) 
       const tx = db.transaction(STORE, mode);
       const req = use(tx.objectStore(STORE));
       tx.oncomplete = () => resolve(req.result);
-      tx.onerror = tx.onabort = () => reject(new Error(`the browser's storage (IndexedDB) refused the checkpoint: ${tx.error?.message ?? 'aborted'}`));
+      tx.onerror = tx.onabort = () =>
+        reject(new Error(`the browser's storage (IndexedDB) refused the checkpoint: ${tx.error?.message ?? 'aborted'}`));
     });
   } finally {
     db.close();
@@ -50,6 +51,7 @@ async function within<T>(mode: IDBTransactionMode, use: (store: IDBObjectStore) 
 /** Replaces the saved run (one put: the old record stays whole until the new one has committed). */
 export const saveRun = (run: SavedRun): Promise<unknown> => within('readwrite', (s) => s.put(run, KEY));
 
-export const loadRun = async (): Promise<SavedRun | null> => (await within('readonly', (s) => s.get(KEY) as IDBRequest<SavedRun | undefined>)) ?? null;
+export const loadRun = async (): Promise<SavedRun | null> =>
+  (await within('readonly', (s) => s.get(KEY) as IDBRequest<SavedRun | undefined>)) ?? null;
 
 export const clearRun = (): Promise<unknown> => within('readwrite', (s) => s.delete(KEY));

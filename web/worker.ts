@@ -6,9 +6,29 @@
 // reloaded or crashed tab can resume it; a lost WebGPU device takes the run on from that checkpoint.
 
 import {
-  type AdamWSnapshot, type Backend, blobFolder, createBackend, type Dataset, decodeBrowser, DEFAULT_PLAN, DeviceLostError, type Geometry, geometryOf,
-  ImageDataset, ImagePrep, type LabeledImages, loadAdapter, loadFolderEntries, type LoadedCheckpoint, MAX_RECOVERIES, replacementBackend, saveAdapter,
-  saveMerged, Trainer, ViT, withFreshHead,
+  type AdamWSnapshot,
+  type Backend,
+  blobFolder,
+  createBackend,
+  type Dataset,
+  decodeBrowser,
+  DEFAULT_PLAN,
+  DeviceLostError,
+  type Geometry,
+  geometryOf,
+  ImageDataset,
+  ImagePrep,
+  type LabeledImages,
+  loadAdapter,
+  loadFolderEntries,
+  type LoadedCheckpoint,
+  MAX_RECOVERIES,
+  replacementBackend,
+  saveAdapter,
+  saveMerged,
+  Trainer,
+  ViT,
+  withFreshHead,
 } from 'snell-js';
 import { advice } from './errors.js';
 import { type Images, loadBase, loadBuiltin, loadFolder } from './load.js';
@@ -68,17 +88,38 @@ const options = (g: Geometry) => ({ patch: g.patch, size: g.size, channels: g.ch
 const CHECKPOINT_EVERY = 10;
 
 /** The run's state after `step` steps, as the saved-run record holds it. */
-async function snapshot(s: Session, r: StartRequest, step: number, optimizer: AdamWSnapshot, history: ChartData, stepsPerEpoch: number): Promise<SavedRun> {
+async function snapshot(
+  s: Session,
+  r: StartRequest,
+  step: number,
+  optimizer: AdamWSnapshot,
+  history: ChartData,
+  stepsPerEpoch: number,
+): Promise<SavedRun> {
   const folder = blobFolder({}, 'checkpoint');
   await saveAdapter(folder, s.model, { baseModel: s.baseName, baseNaming: s.base.layout.naming, dtype: 'F32' });
-  return { request: r, step, stepsPerEpoch, adapter: Object.fromEntries(folder.files), optimizer, history: structuredClone(history), savedAt: Date.now() };
+  return {
+    request: r,
+    step,
+    stepsPerEpoch,
+    adapter: Object.fromEntries(folder.files),
+    optimizer,
+    history: structuredClone(history),
+    savedAt: Date.now(),
+  };
 }
 
 /** Stochastic depth of the blocks' residuals while training, as the reference trains (the CLI's --drop-path). */
 const DROP_PATH = 0.1;
 
 /** The model on `backend`: the base with a fresh head (a new task, as the reference starts one), or a checkpoint. */
-async function buildModel(backend: Backend, base: LoadedCheckpoint, classes: number, r: StartRequest, from: SavedRun | null): Promise<ViT> {
+async function buildModel(
+  backend: Backend,
+  base: LoadedCheckpoint,
+  classes: number,
+  r: StartRequest,
+  from: SavedRun | null,
+): Promise<ViT> {
   if (from) {
     const a = await loadAdapter(blobFolder(from.adapter, 'checkpoint'), base);
     return new ViT(backend, a.config, a.weights, { plan: a.plan, seed: 0, dropPath: DROP_PATH });
@@ -99,26 +140,47 @@ async function start(r: StartRequest, from: SavedRun | null = null): Promise<voi
 
   post({ type: 'status', text: 'starting the backend…' });
   let fallback: string | null = null;
-  let backend = await createBackend({ prefer: r.backend === 'auto' ? undefined : r.backend, onFallback: (why) => { fallback = why; } });
+  let backend = await createBackend({
+    prefer: r.backend === 'auto' ? undefined : r.backend,
+    onFallback: (why) => {
+      fallback = why;
+    },
+  });
   post({ type: 'backend', kind: backend.kind, description: backend.description, fallback });
   post({ type: 'status', text: 'loading the model and the images…' });
   const base = await loadBase(r.checkpoint);
   const geometry = geometryOf(base);
   const prep = await ImagePrep.create();
-  const data = r.folder ? await loadFolder(r.folder, prep, geometry, (text) => post({ type: 'status', text })) : await loadBuiltin();
+  const data = r.folder
+    ? await loadFolder(r.folder, prep, geometry, (text) => post({ type: 'status', text }))
+    : await loadBuiltin();
   const view = (indices: number[]) => new ImageDataset(prep, data.images, options(geometry), indices);
   const s: Session = {
-    backend, base, baseName: r.checkpoint?.find((f) => f.name.endsWith('.safetensors'))?.name ?? 'embedded',
-    model: await buildModel(backend, base, data.classes.length, r, from), trainer: null!, prep, geometry, data,
-    val: view(data.val), grid: view(data.val.slice(0, GRID)), training: true,
+    backend,
+    base,
+    baseName: r.checkpoint?.find((f) => f.name.endsWith('.safetensors'))?.name ?? 'embedded',
+    model: await buildModel(backend, base, data.classes.length, r, from),
+    trainer: null!,
+    prep,
+    geometry,
+    data,
+    val: view(data.val),
+    grid: view(data.val.slice(0, GRID)),
+    training: true,
   };
   s.trainer = new Trainer(s.model);
   session = s;
   const history: ChartData = from ? structuredClone(from.history) : { loss: [], accuracy: [], validation: [] };
   post({
-    type: 'ready', classes: [...data.classes], train: data.train.length, val: data.val.length, test: data.test?.count ?? 0,
-    trainable: s.model.params().reduce((a, p) => a + p.tensor.size, 0), grid: thumbs(data.images, data.val.slice(0, GRID), data.classes),
-    history, resumedAt: from?.step ?? null,
+    type: 'ready',
+    classes: [...data.classes],
+    train: data.train.length,
+    val: data.val.length,
+    test: data.test?.count ?? 0,
+    trainable: s.model.params().reduce((a, p) => a + p.tensor.size, 0),
+    grid: thumbs(data.images, data.val.slice(0, GRID), data.classes),
+    history,
+    resumedAt: from?.step ?? null,
   });
 
   const stepsPerEpoch = Math.ceil(data.train.length / r.batch);
@@ -132,7 +194,14 @@ async function start(r: StartRequest, from: SavedRun | null = null): Promise<voi
   for (let recoveries = 0; ; recoveries++) {
     try {
       await s.trainer.fit(view(data.train), {
-        epochs: r.epochs, batchSize: r.batch, lr: r.lr, weightDecay: 1e-4, warmupSteps: 0, seed: 0, validation: s.val, signal: stop.signal,
+        epochs: r.epochs,
+        batchSize: r.batch,
+        lr: r.lr,
+        weightDecay: 1e-4,
+        warmupSteps: 0,
+        seed: 0,
+        validation: s.val,
+        signal: stop.signal,
         resume: last ? { step: last.step, optimizer: last.optimizer } : undefined,
         checkpointEvery: CHECKPOINT_EVERY,
         onCheckpoint: async (c) => keep(c.step, await c.optimizer.snapshot()),
@@ -142,7 +211,15 @@ async function start(r: StartRequest, from: SavedRun | null = null): Promise<voi
           [history.loss.length, history.accuracy.length] = [ev.step, ev.step];
           history.loss.push(ev.loss);
           history.accuracy.push(ev.accuracy);
-          post({ type: 'step', step: ev.step, epoch: ev.epoch, loss: ev.loss, accuracy: ev.accuracy, imagesPerSecond: ev.imagesPerSecond, memory: ev.memory });
+          post({
+            type: 'step',
+            step: ev.step,
+            epoch: ev.epoch,
+            loss: ev.loss,
+            accuracy: ev.accuracy,
+            imagesPerSecond: ev.imagesPerSecond,
+            memory: ev.memory,
+          });
         },
         onEpoch: (ev) => {
           if (ev.validation) history.validation.push([history.loss.length - 1, ev.validation.accuracy]);
@@ -162,11 +239,17 @@ async function start(r: StartRequest, from: SavedRun | null = null): Promise<voi
       s.trainer = new Trainer(s.model);
       history.validation = history.validation.filter(([i]) => i < (last?.step ?? 0));
       post({ type: 'backend', kind: backend.kind, description: backend.description, fallback: next.note });
-      post({ type: 'recovered', step: last?.step ?? 0, history: structuredClone(history), text: `${next.note}, from step ${(last?.step ?? 0) + 1}` });
+      post({
+        type: 'recovered',
+        step: last?.step ?? 0,
+        history: structuredClone(history),
+        text: `${next.note}, from step ${(last?.step ?? 0) + 1}`,
+      });
     }
   }
   s.training = false;
-  if (stop.signal.aborted) await keep(stepsDone, (await s.trainer.optimizerSnapshot())!); // a reload offers to go on from here
+  if (stop.signal.aborted)
+    await keep(stepsDone, (await s.trainer.optimizerSnapshot())!); // a reload offers to go on from here
   else await clearRun(); // finished: nothing left to resume
   await showPredictions(s);
   post({ type: 'done', stopped: stop.signal.aborted });
@@ -177,7 +260,14 @@ async function savedSummary(): Promise<void> {
   const run = await loadRun().catch(() => null);
   post({
     type: 'saved',
-    run: run && { step: run.step, steps: run.request.epochs * run.stepsPerEpoch, savedAt: run.savedAt, epochs: run.request.epochs, lr: run.request.lr, batch: run.request.batch },
+    run: run && {
+      step: run.step,
+      steps: run.request.epochs * run.stepsPerEpoch,
+      savedAt: run.savedAt,
+      epochs: run.request.epochs,
+      lr: run.request.lr,
+      batch: run.request.batch,
+    },
   });
 }
 
@@ -190,7 +280,10 @@ async function resume(): Promise<void> {
 function thumbs(images: LabeledImages, indices: number[], classes: readonly string[]): Thumb[] {
   const per = images.channels * images.height * images.width;
   return indices.map((i) => ({
-    pixels: images.pixels.slice(i * per, (i + 1) * per), channels: images.channels, height: images.height, width: images.width,
+    pixels: images.pixels.slice(i * per, (i + 1) * per),
+    channels: images.channels,
+    height: images.height,
+    width: images.width,
     label: classes[images.labels[i]],
   }));
 }
@@ -244,8 +337,17 @@ async function classify(s: Session, file: File): Promise<void> {
   const g = s.geometry;
   let reason = '';
   const images = await loadFolderEntries(
-    [{ label: 'image', file: file.name, read: async () => new Uint8Array(await file.arrayBuffer()) }], ['image'], decodeBrowser, s.prep,
-    { size: g.size, channels: g.channels, onSkip: (k) => { reason = k.reason; } },
+    [{ label: 'image', file: file.name, read: async () => new Uint8Array(await file.arrayBuffer()) }],
+    ['image'],
+    decodeBrowser,
+    s.prep,
+    {
+      size: g.size,
+      channels: g.channels,
+      onSkip: (k) => {
+        reason = k.reason;
+      },
+    },
   );
   if (images.count === 0) throw new Error(`${file.name} could not be read (${reason}): drop a PNG or JPEG image`);
   const [p] = await probabilities(s.model, new ImageDataset(s.prep, images, options(g)));

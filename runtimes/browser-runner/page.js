@@ -15,8 +15,11 @@ function send(message) {
   row.textContent = message.text ?? JSON.stringify(message);
   out.append(row);
   queue = queue.then(() =>
-    fetch('/report', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(message) })
-      .then(() => undefined, () => undefined));
+    fetch('/report', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(message) }).then(
+      () => undefined,
+      () => undefined,
+    ),
+  );
   return queue;
 }
 
@@ -38,7 +41,10 @@ async function main() {
 
   let backend;
   try {
-    backend = await snell.createBackend({ prefer, onFallback: (reason) => send({ type: 'fallback', text: `# fallback to wasm: ${reason}` }) });
+    backend = await snell.createBackend({
+      prefer,
+      onFallback: (reason) => send({ type: 'fallback', text: `# fallback to wasm: ${reason}` }),
+    });
   } catch (e) {
     await send({ type: 'unavailable', text: `# cannot create the ${prefer ?? 'default'} backend: ${e?.message ?? e}` });
     return;
@@ -47,7 +53,9 @@ async function main() {
     const runtime = snell.detectRuntime();
     send({ type: 'info', text: `# ${backend.kind} on ${runtime}: ${backend.description}` });
     const { passed, failed } = await snell.runConformance(files, {
-      backend, runtime, log: (text) => send({ type: 'line', text }),
+      backend,
+      runtime,
+      log: (text) => send({ type: 'line', text }),
     });
     await send({ type: 'done', kind: backend.kind, passed, failed, text: `${passed} passed, ${failed} failed` });
   } finally {

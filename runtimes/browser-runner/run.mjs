@@ -26,8 +26,12 @@ const ROOT = resolve(HERE, '..', '..');
 const DIST = join(ROOT, 'dist');
 const CI = ['true', '1'].includes(String(process.env.CI).toLowerCase());
 const CHROMIUM_ARGS = [
-  '--enable-unsafe-webgpu', '--no-sandbox', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--no-first-run',
+  '--enable-unsafe-webgpu',
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
 ];
 const USAGE = `usage: node runtimes/browser-runner/run.mjs --vectors DIR [--backend webgpu|wasm] [--filter TEXT]
          [--timeout SECONDS] [--chromium PATH] [--serve]`;
@@ -43,26 +47,34 @@ function parseArgs(argv) {
   const opts = { backend: undefined, filter: undefined, timeout: 300, chromium: undefined, serve: false, vectors: undefined };
   for (let i = 0; i < argv.length; i++) {
     const key = argv[i];
-    if (key === '--serve') { opts.serve = true; continue; }
+    if (key === '--serve') {
+      opts.serve = true;
+      continue;
+    }
     if (key === '--help' || key === '-h') throw new Exit(0, USAGE);
     const value = argv[++i];
-    if (!['--vectors', '--backend', '--filter', '--timeout', '--chromium'].includes(key)) throw new Exit(2, `unknown argument "${key}"\n${USAGE}`);
+    if (!['--vectors', '--backend', '--filter', '--timeout', '--chromium'].includes(key))
+      throw new Exit(2, `unknown argument "${key}"\n${USAGE}`);
     if (value === undefined || value.startsWith('--')) throw new Exit(2, `${key} needs a value\n${USAGE}`);
     opts[key.slice(2)] = value;
   }
   if (!opts.vectors) throw new Exit(2, `--vectors DIR is required\n${USAGE}`);
-  if (opts.backend !== undefined && !['webgpu', 'wasm'].includes(opts.backend)) throw new Exit(2, `--backend must be webgpu or wasm, got "${opts.backend}"`);
+  if (opts.backend !== undefined && !['webgpu', 'wasm'].includes(opts.backend))
+    throw new Exit(2, `--backend must be webgpu or wasm, got "${opts.backend}"`);
   opts.timeout = Number(opts.timeout);
   if (!(opts.timeout > 0)) throw new Exit(2, '--timeout must be a positive number of seconds');
   opts.vectors = resolve(opts.vectors);
-  if (!existsSync(opts.vectors) || !statSync(opts.vectors).isDirectory()) throw new Exit(2, `cannot read the vectors folder ${opts.vectors}`);
+  if (!existsSync(opts.vectors) || !statSync(opts.vectors).isDirectory())
+    throw new Exit(2, `cannot read the vectors folder ${opts.vectors}`);
   if (!existsSync(join(DIST, 'browser.js'))) throw new Exit(2, `${join(DIST, 'browser.js')} is missing: run npm run build first`);
   return opts;
 }
 
 /** Lists the *.safetensors names in the vectors folder. */
 function vectorNames(dir) {
-  return readdirSync(dir).filter((n) => n.endsWith('.safetensors')).sort();
+  return readdirSync(dir)
+    .filter((n) => n.endsWith('.safetensors'))
+    .sort();
 }
 
 /** The page, dist/, the vectors, and POST /report, which hands each message the page sends to `onReport`. */
@@ -90,12 +102,18 @@ function startServer(vectors, onReport) {
 }
 
 function findChromium(explicit) {
-  const candidates = explicit ? [explicit] : process.env.CHROMIUM_PATH ? [process.env.CHROMIUM_PATH]
-    : ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable'];
+  const candidates = explicit
+    ? [explicit]
+    : process.env.CHROMIUM_PATH
+      ? [process.env.CHROMIUM_PATH]
+      : ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable'];
   const found = candidates.find((p) => existsSync(p));
   if (!found) {
-    throw new Exit(3, `no Chromium found (tried ${candidates.join(', ')}): install it (Debian: apt-get install chromium, ` +
-      'see .ci/install-system.sh) or pass --chromium PATH / set CHROMIUM_PATH');
+    throw new Exit(
+      3,
+      `no Chromium found (tried ${candidates.join(', ')}): install it (Debian: apt-get install chromium, ` +
+        'see .ci/install-system.sh) or pass --chromium PATH / set CHROMIUM_PATH',
+    );
   }
   return found;
 }
@@ -112,17 +130,22 @@ const withTimeout = (promise, ms, what) => {
   let timer;
   return Promise.race([
     promise,
-    new Promise((_, fail) => { timer = setTimeout(() => fail(new Exit(1, `timed out after ${ms / 1000} s ${what}`)), ms); }),
+    new Promise((_, fail) => {
+      timer = setTimeout(() => fail(new Exit(1, `timed out after ${ms / 1000} s ${what}`)), ms);
+    }),
   ]).finally(() => clearTimeout(timer));
 };
 
 async function main(argv) {
   const opts = parseArgs(argv);
   let finish;
-  const finished = new Promise((ok) => { finish = ok; });
+  const finished = new Promise((ok) => {
+    finish = ok;
+  });
   const state = { fallback: false, result: undefined };
   const onReport = (m) => {
-    if (m.text !== undefined) (m.type === 'error' || m.type === 'unavailable' || m.type === 'fallback' ? console.error : console.log)(m.text);
+    if (m.text !== undefined)
+      (m.type === 'error' || m.type === 'unavailable' || m.type === 'fallback' ? console.error : console.log)(m.text);
     if (m.type === 'fallback') state.fallback = true;
     if (m.type === 'done' || m.type === 'error' || m.type === 'unavailable') finish(m);
   };
@@ -185,7 +208,9 @@ async function main(argv) {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
+  (code) => {
+    process.exitCode = code;
+  },
   (e) => {
     console.error(e instanceof Exit ? (e.code === 0 ? '' : 'browser-runner: ') + e.message : `browser-runner: ${e?.stack ?? e}`);
     process.exitCode = e instanceof Exit ? e.code : 1;

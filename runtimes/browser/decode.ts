@@ -13,7 +13,12 @@ export const decodeBrowser: ImageDecoder = async (bytes, _file, header): Promise
     if (!ctx) throw new Error('no 2d context on OffscreenCanvas');
     ctx.drawImage(bitmap, 0, 0);
     const { data } = ctx.getImageData(0, 0, bitmap.width, bitmap.height);
-    return { width: bitmap.width, height: bitmap.height, channels: 4, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+    return {
+      width: bitmap.width,
+      height: bitmap.height,
+      channels: 4,
+      data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    };
   } finally {
     bitmap.close();
   }

@@ -18,10 +18,14 @@ export function webThreads(g: object = globalThis): ThreadHost | null {
   return {
     cores: navigator?.hardwareConcurrency ?? 1,
     spawn(source, init) {
-      const url = URL.createObjectURL(new Blob(
-        [`self.onmessage = (e) => { self.onmessage = null; (${source})(e.data, (error) => self.postMessage(error ?? 'ready')); };`],
-        { type: 'text/javascript' },
-      ));
+      const url = URL.createObjectURL(
+        new Blob(
+          [
+            `self.onmessage = (e) => { self.onmessage = null; (${source})(e.data, (error) => self.postMessage(error ?? 'ready')); };`,
+          ],
+          { type: 'text/javascript' },
+        ),
+      );
       const worker = new WorkerClass(url, { type: 'module' });
       return new Promise<HostWorker>((resolve, reject) => {
         const settle = (error?: string) => {

@@ -10,12 +10,20 @@ import type { DecodedImage, ImageDecoder } from '../../src/data/decoder.js';
 export const decodeNode: ImageDecoder = (bytes, _file, header): DecodedImage => {
   if (header.format === 'png') {
     const png = pngjs.PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { checkCRC: true });
-    return { width: png.width, height: png.height, channels: 4, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
+    return {
+      width: png.width,
+      height: png.height,
+      channels: 4,
+      data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength),
+    };
   }
   const pixels = header.width * header.height;
   const img = jpeg.decode(bytes, {
-    useTArray: true, formatAsRGBA: false, tolerantDecoding: false,
-    maxResolutionInMP: Math.ceil(pixels / 1e6) + 1, maxMemoryUsageInMB: Math.ceil((pixels * 8) / 2 ** 20) + 64,
+    useTArray: true,
+    formatAsRGBA: false,
+    tolerantDecoding: false,
+    maxResolutionInMP: Math.ceil(pixels / 1e6) + 1,
+    maxMemoryUsageInMB: Math.ceil((pixels * 8) / 2 ** 20) + 64,
   });
   return { width: img.width, height: img.height, channels: 3, data: img.data };
 };

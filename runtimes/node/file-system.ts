@@ -11,7 +11,8 @@ export const nodeFileSystem: FileSystem = {
   folder: nodeFolder,
   open: fileSource,
   readFile: async (path) => new Uint8Array(await readFile(path)),
-  list: async (path) => (await readdir(path, { withFileTypes: true })).map((d) => ({ name: d.name, isDirectory: d.isDirectory() })),
+  list: async (path) =>
+    (await readdir(path, { withFileTypes: true })).map((d) => ({ name: d.name, isDirectory: d.isDirectory() })),
   stat: async (path) => ({ isDirectory: (await stat(path)).isDirectory() }),
   mkdir: async (path) => {
     await mkdir(path, { recursive: true });

@@ -32,5 +32,8 @@ export async function loadMnist(dir?: string): Promise<SplitSet> {
 export async function loadFashionMnist(dir?: string): Promise<SplitSet> {
   const d = join(packageDir('fashion-mnist', dir), 'src', 'clothes');
   const names = Array.from({ length: 10 }, (_, c) => `${c}.json`);
-  return fashionSet(await Promise.all(names.map((n) => bytes(join(d, n)))), names.map((n) => join(d, n)));
+  return fashionSet(
+    await Promise.all(names.map((n) => bytes(join(d, n)))),
+    names.map((n) => join(d, n)),
+  );
 }

@@ -36,14 +36,17 @@ function parseArgs(argv) {
   }
   if (!opts.vectors) throw new Exit(2, `--vectors DIR is required\n${USAGE}`);
   opts.vectors = resolve(opts.vectors);
-  if (!existsSync(opts.vectors) || !statSync(opts.vectors).isDirectory()) throw new Exit(2, `cannot read the vectors folder ${opts.vectors}`);
+  if (!existsSync(opts.vectors) || !statSync(opts.vectors).isDirectory())
+    throw new Exit(2, `cannot read the vectors folder ${opts.vectors}`);
   if (!existsSync(EDGE)) throw new Exit(2, `${EDGE} is missing: run npm run build first`);
   return opts;
 }
 
 async function main(argv) {
   const opts = parseArgs(argv);
-  const all = readdirSync(opts.vectors).filter((n) => n.endsWith('.safetensors')).sort();
+  const all = readdirSync(opts.vectors)
+    .filter((n) => n.endsWith('.safetensors'))
+    .sort();
   const known = (n) => FAMILIES.some((f) => n.startsWith(f));
   const names = all.filter((n) => known(n) && (!opts.filter || n.includes(opts.filter)));
   const others = all.filter((n) => !known(n));
@@ -59,11 +62,15 @@ async function main(argv) {
     console.log(`# wasm on workerd (${worker.url}, modules ${worker.modules.join(', ')}): ${description}`);
     for (const name of names) {
       const response = await fetch(`${worker.url}/run?name=${encodeURIComponent(name)}`, {
-        method: 'POST', body: readFileSync(join(opts.vectors, name)), signal: AbortSignal.timeout(600_000),
+        method: 'POST',
+        body: readFileSync(join(opts.vectors, name)),
+        signal: AbortSignal.timeout(600_000),
       });
       if (!response.ok) {
         failed++;
-        console.log(`FAIL ${name} wasm workerd -- the worker answered ${response.status}: ${(await response.text()).split('\n')[0]}`);
+        console.log(
+          `FAIL ${name} wasm workerd -- the worker answered ${response.status}: ${(await response.text()).split('\n')[0]}`,
+        );
         continue;
       }
       const r = await response.json();
@@ -81,7 +88,9 @@ async function main(argv) {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
+  (code) => {
+    process.exitCode = code;
+  },
   (e) => {
     console.error(e instanceof Exit ? (e.code === 0 ? '' : 'workerd-runner: ') + e.message : `workerd-runner: ${e?.stack ?? e}`);
     process.exitCode = e instanceof Exit ? e.code : 1;

@@ -21,7 +21,9 @@ export class WorkerdUnavailable extends Error {}
 export function findWorkerd() {
   const local = join(ROOT, 'node_modules', '.bin', 'workerd');
   if (existsSync(local)) return local;
-  throw new WorkerdUnavailable(`no workerd binary at ${local}: npm install (workerd is a devDependency; allowScripts must approve it)`);
+  throw new WorkerdUnavailable(
+    `no workerd binary at ${local}: npm install (workerd is a devDependency; allowScripts must approve it)`,
+  );
 }
 
 function freePort() {
@@ -52,12 +54,24 @@ ${modules.map((m) => `    (name = "${m}", wasm = embed "${m}"),`).join('\n')}
 /** Bundles `entry` into dir/worker.js and copies each of its .wasm imports beside it; returns their names. */
 async function bundle(build, dir, { entry, resolveDir, alias }) {
   const result = await build({
-    entryPoints: [entry], bundle: true, format: 'esm', platform: 'neutral', outfile: join(dir, 'worker.js'),
-    conditions: ['workerd', 'worker', 'browser'], mainFields: ['module', 'main'], external: ['*.wasm'],
-    absWorkingDir: resolveDir, nodePaths: [join(resolveDir, 'node_modules')], alias, metafile: true, logLevel: 'warning',
+    entryPoints: [entry],
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    outfile: join(dir, 'worker.js'),
+    conditions: ['workerd', 'worker', 'browser'],
+    mainFields: ['module', 'main'],
+    external: ['*.wasm'],
+    absWorkingDir: resolveDir,
+    nodePaths: [join(resolveDir, 'node_modules')],
+    alias,
+    metafile: true,
+    logLevel: 'warning',
   });
   // every .wasm import of the bundle, copied beside it under the name the import uses
-  const wasm = Object.values(result.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.external && i.path.endsWith('.wasm')));
+  const wasm = Object.values(result.metafile.outputs).flatMap((o) =>
+    o.imports.filter((i) => i.external && i.path.endsWith('.wasm')),
+  );
   const sources = Object.keys(result.metafile.inputs).map((p) => resolve(resolveDir, p));
   const modules = [];
   for (const { path } of wasm) {

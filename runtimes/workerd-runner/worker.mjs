@@ -16,7 +16,11 @@ export default {
         const name = url.searchParams.get('name') ?? 'unnamed.safetensors';
         const bytes = new Uint8Array(await request.arrayBuffer());
         const lines = [];
-        const summary = await runConformance([{ name, bytes }], { backend: await wasm(), runtime: 'workerd', log: (l) => lines.push(l) });
+        const summary = await runConformance([{ name, bytes }], {
+          backend: await wasm(),
+          runtime: 'workerd',
+          log: (l) => lines.push(l),
+        });
         return Response.json({ lines, ...summary });
       }
       return new Response('not found', { status: 404 });

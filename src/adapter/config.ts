@@ -55,13 +55,20 @@ export function resolveConfig(config: AdapterConfig): Required<AdapterConfig> {
   if (!ADAPTER_KINDS.includes(kind)) {
     throw new AdapterConfigError(`unknown adapter kind "${kind}": use one of ${ADAPTER_KINDS.join(', ')}`);
   }
-  for (const [name, v] of [['dIn', dIn], ['dOut', dOut], ['rank', rank], ['heads', heads]] as const) {
+  for (const [name, v] of [
+    ['dIn', dIn],
+    ['dOut', dOut],
+    ['rank', rank],
+    ['heads', heads],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1) {
       throw new AdapterConfigError(`${name} must be a positive integer, got ${v}`);
     }
   }
   if (rank % heads !== 0) {
-    throw new AdapterConfigError(`rank ${rank} is not divisible by heads H = ${heads}: choose a rank that is a multiple of ${heads}`);
+    throw new AdapterConfigError(
+      `rank ${rank} is not divisible by heads H = ${heads}: choose a rank that is a multiple of ${heads}`,
+    );
   }
   if (!(sparsity >= 0 && sparsity < 1)) {
     throw new AdapterConfigError(`sparsity must be in [0, 1), got ${sparsity}`);

@@ -58,7 +58,10 @@ export class SnellAdapterOp {
   /** True when forward and backward run in low rank (see the header) instead of through W. */
   readonly lowRank: boolean;
 
-  constructor(readonly backend: Backend, config: AdapterConfig) {
+  constructor(
+    readonly backend: Backend,
+    config: AdapterConfig,
+  ) {
     this.config = resolveConfig(config);
     const c = this.config;
     this.lowRank = c.kind === 'lora' && !isSparsified(c) && c.heads === 1;
@@ -196,7 +199,11 @@ export class SnellAdapterOp {
     expectShape(p.A, [c.heads, c.dIn, k], 'A (In_Qs)');
     expectShape(p.B, [c.heads, c.dOut, k], 'B (Out_Qs)');
     if (c.kind === 'snella') {
-      for (const [name, t] of [['alpha', p.alpha], ['gamma', p.gamma], ['beta', p.beta]] as const) {
+      for (const [name, t] of [
+        ['alpha', p.alpha],
+        ['gamma', p.gamma],
+        ['beta', p.beta],
+      ] as const) {
         if (!t) throw new AdapterConfigError(`a snella adapter needs the scalar ${name}`);
         expectShape(t, [1], name);
       }

@@ -63,7 +63,12 @@ export function parseFlags(args: string[], spec: FlagSpec): { flags: Flags; posi
     }
     const name = arg.slice(2);
     const f = spec[name];
-    if (!f) throw new UsageError(`unknown flag --${name}; flags here: ${Object.keys(spec).map((k) => `--${k}`).join(' ')}`);
+    if (!f)
+      throw new UsageError(
+        `unknown flag --${name}; flags here: ${Object.keys(spec)
+          .map((k) => `--${k}`)
+          .join(' ')}`,
+      );
     given.add(name);
     if (f.type === 'boolean') {
       flags[name] = true;
@@ -74,10 +79,12 @@ export function parseFlags(args: string[], spec: FlagSpec): { flags: Flags; posi
     if (f.type === 'number') {
       const n = Number(value);
       if (!Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got "${value}"`);
-      if (f.range && !inRange(n, f.range)) throw new UsageError(`--${name} must be ${describeRange(f.range)}, got ${value} (${f.help})`);
+      if (f.range && !inRange(n, f.range))
+        throw new UsageError(`--${name} must be ${describeRange(f.range)}, got ${value} (${f.help})`);
       flags[name] = n;
     } else {
-      if (f.choices && !f.choices.includes(value)) throw new UsageError(`--${name} must be one of ${f.choices.join(', ')}, got "${value}"`);
+      if (f.choices && !f.choices.includes(value))
+        throw new UsageError(`--${name} must be one of ${f.choices.join(', ')}, got "${value}"`);
       flags[name] = value;
     }
   }

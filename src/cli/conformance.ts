@@ -11,7 +11,11 @@ export const conformance: Command = {
   synopsis: '--vectors DIR [--backend webgpu|wasm] [--filter TEXT]',
   flags: {
     vectors: { type: 'string', help: 'folder of .safetensors vectors' },
-    backend: { type: 'string', help: 'force a backend (default: WebGPU when an adapter exists, else Wasm)', choices: ['webgpu', 'wasm'] },
+    backend: {
+      type: 'string',
+      help: 'force a backend (default: WebGPU when an adapter exists, else Wasm)',
+      choices: ['webgpu', 'wasm'],
+    },
     filter: { type: 'string', help: 'run only the files whose name contains TEXT' },
   },
   run,

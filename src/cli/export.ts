@@ -12,8 +12,14 @@ export const exportAdapter: Command = {
   summary: 'export an adapter: PyTorch state-dict names of the reference, or the sparse update',
   synopsis: '--adapter DIR --format pytorch|sparse --out FILE.safetensors [--model DIR|embedded]',
   flags: {
-    ...MODEL_FLAGS, ...ADAPTER_FLAG,
-    format: { type: 'string', help: 'pytorch: the reference module\'s state dict; sparse: values + indices of each layer\'s update', choices: ['pytorch', 'sparse'], default: 'pytorch' },
+    ...MODEL_FLAGS,
+    ...ADAPTER_FLAG,
+    format: {
+      type: 'string',
+      help: "pytorch: the reference module's state dict; sparse: values + indices of each layer's update",
+      choices: ['pytorch', 'sparse'],
+      default: 'pytorch',
+    },
     out: { type: 'string', help: 'the .safetensors file to write' },
   },
   run,

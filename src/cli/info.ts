@@ -12,7 +12,7 @@ import { type Host, writeLine } from './host.js';
 import { planFromFlags, PLAN_FLAGS } from './setup.js';
 
 export const info: Command = {
-  summary: 'show a checkpoint\'s or adapter\'s tensors, parameter counts and the memory a run needs',
+  summary: "show a checkpoint's or adapter's tensors, parameter counts and the memory a run needs",
   synopsis: 'PATH [--batch N] [--method snell --rank 8 …]',
   flags: { ...PLAN_FLAGS, batch: { type: 'number', help: 'batch size of the memory estimate', default: 8 } },
   run,
@@ -56,13 +56,17 @@ async function run(flags: Flags, positional: string[], host: Host): Promise<numb
   }
   const ckpt = await loadCheckpoint(folder);
   const c = ckpt.config;
-  print(`checkpoint ${files.basename(path)} in ${files.dirname(path)}: ${ckpt.layout.naming} naming, ViT D=${c.dim} depth ${c.depth} heads ${c.heads} MLP ${c.mlpRatio * c.dim}, ${c.tokens} tokens, ${c.classes} classes, ${c.pooling} pooling`);
+  print(
+    `checkpoint ${files.basename(path)} in ${files.dirname(path)}: ${ckpt.layout.naming} naming, ViT D=${c.dim} depth ${c.depth} heads ${c.heads} MLP ${c.mlpRatio * c.dim}, ${c.tokens} tokens, ${c.classes} classes, ${c.pooling} pooling`,
+  );
   for (const note of ckpt.notes) print(`  note: ${note}`);
   const total = [...ckpt.weights.values()].reduce((a, t) => a + t.data.length, 0);
   print(`${ckpt.weights.size} tensors, ${total.toLocaleString('en')} parameters`);
   const batch = flags.batch as number;
   const m = await estimateMemory(c, planFromFlags(flags), batch);
-  print(`memory of one ${flags.method} training step at batch ${batch} (peak per pool): ` +
-    `${POOLS.map((p) => `${p} ${mib(m.peak[p])}`).join(', ')}; peak total ${mib(m.peakTotal)}`);
+  print(
+    `memory of one ${flags.method} training step at batch ${batch} (peak per pool): ` +
+      `${POOLS.map((p) => `${p} ${mib(m.peak[p])}`).join(', ')}; peak total ${mib(m.peakTotal)}`,
+  );
   return 0;
 }

@@ -14,7 +14,9 @@ const COMMANDS: Record<string, Command> = { train, eval: evaluate, merge, export
 
 const HELP = `usage: snell <command> [flags]   (snell <command> --help for its flags)
 
-${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`).join('\n')}`;
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`)
+  .join('\n')}`;
 
 /** Runs the command `host.args` names; resolves to the exit status. */
 export async function runCli(host: Host): Promise<number> {

@@ -11,7 +11,8 @@ export const merge: Command = {
   summary: 'merge an adapter into the base model and write a plain checkpoint',
   synopsis: '--adapter DIR --out DIR [--model DIR|embedded] [--dtype F32|F16]',
   flags: {
-    ...MODEL_FLAGS, ...ADAPTER_FLAG,
+    ...MODEL_FLAGS,
+    ...ADAPTER_FLAG,
     out: { type: 'string', help: 'folder for model.safetensors and config.json' },
     dtype: { type: 'string', help: 'float type of the written tensors', choices: ['F32', 'F16'], default: 'F32' },
   },

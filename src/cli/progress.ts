@@ -42,14 +42,20 @@ export function progress(json: boolean, out: Writer): Progress {
       if (!out.isTTY && within % Math.max(1, Math.round(stepsPerEpoch / 10)) !== 0 && within !== stepsPerEpoch) return;
       const width = 24;
       const filled = Math.round((within / stepsPerEpoch) * width);
-      line(`epoch ${e.epoch + 1} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${within}/${stepsPerEpoch} ` +
-        `loss ${e.loss.toFixed(4)} acc ${(100 * e.accuracy).toFixed(1)}% lr ${e.lr.toExponential(2)} ` +
-        `${e.imagesPerSecond.toFixed(1)} img/s mem ${mib(e.memory.peakTotal)}`);
+      line(
+        `epoch ${e.epoch + 1} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${within}/${stepsPerEpoch} ` +
+          `loss ${e.loss.toFixed(4)} acc ${(100 * e.accuracy).toFixed(1)}% lr ${e.lr.toExponential(2)} ` +
+          `${e.imagesPerSecond.toFixed(1)} img/s mem ${mib(e.memory.peakTotal)}`,
+      );
     },
     epoch(e, epochs) {
       end();
-      const val = e.validation ? ` | val loss ${e.validation.loss.toFixed(4)} acc ${(100 * e.validation.accuracy).toFixed(2)}%` : '';
-      out.write(`epoch ${e.epoch + 1}/${epochs}: loss ${e.loss.toFixed(4)} acc ${(100 * e.accuracy).toFixed(2)}% in ${e.seconds.toFixed(1)} s${val}\n`);
+      const val = e.validation
+        ? ` | val loss ${e.validation.loss.toFixed(4)} acc ${(100 * e.validation.accuracy).toFixed(2)}%`
+        : '';
+      out.write(
+        `epoch ${e.epoch + 1}/${epochs}: loss ${e.loss.toFixed(4)} acc ${(100 * e.accuracy).toFixed(2)}% in ${e.seconds.toFixed(1)} s${val}\n`,
+      );
     },
     info(_kind, _data, text) {
       end();

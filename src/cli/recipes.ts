@@ -21,9 +21,21 @@ import type { Flags } from './args.js';
 
 export const RECIPES: Readonly<Record<string, Readonly<Flags>>> = {
   'snell-vtab': {
-    method: 'snell', lr: 1e-3, 'weight-decay': 0.01, batch: 16, epochs: 100,
-    schedule: 'epoch', 'warmup-epochs': 10, 'warmup-lr': 1e-6, 'min-lr': 1e-5,
-    'drop-path': 0.1, 'branch-dropout': 0.1, 'branch-drop-path': 0.1,
-    rank: 32, 'kernel-heads': 2, sparsity: 0.5, 'max-grad-norm': 0,
+    method: 'snell',
+    lr: 1e-3,
+    'weight-decay': 0.01,
+    batch: 16,
+    epochs: 100,
+    schedule: 'epoch',
+    'warmup-epochs': 10,
+    'warmup-lr': 1e-6,
+    'min-lr': 1e-5,
+    'drop-path': 0.1,
+    'branch-dropout': 0.1,
+    'branch-drop-path': 0.1,
+    rank: 32,
+    'kernel-heads': 2,
+    sparsity: 0.5,
+    'max-grad-norm': 0,
   },
 };

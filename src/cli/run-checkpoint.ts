@@ -27,11 +27,17 @@ export interface RunState {
   bestValidation: (Evaluation & { step: number; epoch: number }) | null;
 }
 
-const f32Tensors = (values: Map<string, Float32Array>) => new Map([...values].map(([name, data]) => [name, { shape: [data.length], data }]));
+const f32Tensors = (values: Map<string, Float32Array>) =>
+  new Map([...values].map(([name, data]) => [name, { shape: [data.length], data }]));
 
 /** Writes one checkpoint under out/checkpoints: `writeModel` writes the adapter or checkpoint into its folder. */
 export async function writeRunCheckpoint(
-  files: FileSystem, out: string, state: RunState, optimizer: AdamWSnapshot, best: BestModel | null, keep: number,
+  files: FileSystem,
+  out: string,
+  state: RunState,
+  optimizer: AdamWSnapshot,
+  best: BestModel | null,
+  keep: number,
   writeModel: (dir: string) => Promise<void>,
 ): Promise<string> {
   const root = files.join(out, 'checkpoints');
@@ -41,7 +47,9 @@ export async function writeRunCheckpoint(
   await files.mkdir(partial);
   await writeModel(partial);
   const folder = files.folder(partial);
-  await folder.write(OPTIMIZER, (sink) => writeSafetensors(sink, f32Tensors(optimizer.moments), { steps: String(optimizer.steps) }).then(() => undefined));
+  await folder.write(OPTIMIZER, (sink) =>
+    writeSafetensors(sink, f32Tensors(optimizer.moments), { steps: String(optimizer.steps) }).then(() => undefined),
+  );
   if (best) await folder.write(BEST, (sink) => writeSafetensors(sink, f32Tensors(best.params)).then(() => undefined));
   await writeText(folder, RUN_STATE, `${JSON.stringify(state, null, 2)}\n`);
   await files.remove(final);
@@ -53,19 +61,29 @@ export async function writeRunCheckpoint(
 
 /** Complete checkpoint folder names under root, oldest first. */
 async function listCheckpoints(files: FileSystem, root: string): Promise<string[]> {
-  const names = await files.list(root).then((entries) => entries.map((e) => e.name), () => [] as string[]);
+  const names = await files.list(root).then(
+    (entries) => entries.map((e) => e.name),
+    () => [] as string[],
+  );
   return names.filter((n) => n.startsWith(PREFIX) && !n.endsWith('.partial')).sort();
 }
 
 /** The checkpoint to resume from: DIR itself when it holds run_state.json, else DIR/checkpoints' newest; null if neither. */
 export async function findRunCheckpoint(files: FileSystem, dir: string): Promise<string | null> {
-  const has = (d: string) => files.stat(files.join(d, RUN_STATE)).then(() => true, () => false);
+  const has = (d: string) =>
+    files.stat(files.join(d, RUN_STATE)).then(
+      () => true,
+      () => false,
+    );
   if (await has(dir)) return dir;
   const all = await listCheckpoints(files, files.join(dir, 'checkpoints'));
   return all.length ? files.join(dir, 'checkpoints', all[all.length - 1]) : null;
 }
 
-export async function readRunCheckpoint(files: FileSystem, dir: string): Promise<{ state: RunState; optimizer: AdamWSnapshot; best: BestModel | null }> {
+export async function readRunCheckpoint(
+  files: FileSystem,
+  dir: string,
+): Promise<{ state: RunState; optimizer: AdamWSnapshot; best: BestModel | null }> {
   const state = JSON.parse(new TextDecoder().decode(await files.readFile(files.join(dir, RUN_STATE)))) as RunState;
   const read = async (name: string) => {
     const file = SafetensorsFile.parse(await files.readFile(files.join(dir, name)), files.join(dir, name));
@@ -73,8 +91,18 @@ export async function readRunCheckpoint(files: FileSystem, dir: string): Promise
   };
   const optimizer = await read(OPTIMIZER);
   const v = state.bestValidation;
-  const best = v && (await files.stat(files.join(dir, BEST)).then(() => true, () => false))
-    ? { epoch: v.epoch, step: v.step, validation: { loss: v.loss, accuracy: v.accuracy, samples: v.samples }, params: (await read(BEST)).values }
-    : null;
+  const best =
+    v &&
+    (await files.stat(files.join(dir, BEST)).then(
+      () => true,
+      () => false,
+    ))
+      ? {
+          epoch: v.epoch,
+          step: v.step,
+          validation: { loss: v.loss, accuracy: v.accuracy, samples: v.samples },
+          params: (await read(BEST)).values,
+        }
+      : null;
   return { state, optimizer: { steps: Number(optimizer.file.metadata.steps), moments: optimizer.values }, best };
 }

@@ -20,24 +20,66 @@ import { embeddedFolder } from './embedded.js';
 import { type Host, writeLine } from './host.js';
 
 export const MODEL_FLAGS: Record<string, Flag> = {
-  model: { type: 'string', help: 'checkpoint folder (model.safetensors + config.json), "embedded" (the bundled Fashion-MNIST ViT) or "scratch" (fresh weights of the embedded architecture)', default: 'embedded' },
-  backend: { type: 'string', help: 'force a backend (default: WebGPU when an adapter exists, else Wasm)', choices: ['webgpu', 'wasm'] },
+  model: {
+    type: 'string',
+    help: 'checkpoint folder (model.safetensors + config.json), "embedded" (the bundled Fashion-MNIST ViT) or "scratch" (fresh weights of the embedded architecture)',
+    default: 'embedded',
+  },
+  backend: {
+    type: 'string',
+    help: 'force a backend (default: WebGPU when an adapter exists, else Wasm)',
+    choices: ['webgpu', 'wasm'],
+  },
 };
 
 export const DATA_FLAGS: Record<string, Flag> = {
   data: { type: 'string', help: 'mnist, fashion-mnist, or a folder with one sub-folder of images per class', default: 'mnist' },
-  split: { type: 'string', help: 'full: the official train/test split; vtab1k: 800 train / 200 val from the training set, the full test set', choices: ['full', 'vtab1k'], default: 'vtab1k' },
-  seed: { type: 'number', help: 'seed of the split, the initialisation and the shuffling', default: 0, range: { min: 0, integer: true } },
+  split: {
+    type: 'string',
+    help: 'full: the official train/test split; vtab1k: 800 train / 200 val from the training set, the full test set',
+    choices: ['full', 'vtab1k'],
+    default: 'vtab1k',
+  },
+  seed: {
+    type: 'number',
+    help: 'seed of the split, the initialisation and the shuffling',
+    default: 0,
+    range: { min: 0, integer: true },
+  },
 };
 
 export const PLAN_FLAGS: Record<string, Flag> = {
-  method: { type: 'string', help: 'what trains', choices: ['snell', 'snella-kernel', 'klora', 'lora', 'dense', 'full', 'linear'], default: 'snell' },
+  method: {
+    type: 'string',
+    help: 'what trains',
+    choices: ['snell', 'snella-kernel', 'klora', 'lora', 'dense', 'full', 'linear'],
+    default: 'snell',
+  },
   rank: { type: 'number', help: 'rank r of the branches', default: 8, range: { min: 1, integer: true } },
   'kernel-heads': { type: 'number', help: 'kernel heads H of SNELL (LoRA uses 1)', default: 2, range: { min: 1, integer: true } },
-  sparsity: { type: 'number', help: 'sparsity s: keep |ΔW| above its s-quantile (snell, snella-kernel)', default: 0.5, range: { min: 0, max: 1, openMax: true } },
-  targets: { type: 'string', help: 'linears carrying branches, a pattern over q|k|v|proj|fc1|fc2', default: 'q|k|v|proj|fc1|fc2' },
-  'branch-dropout': { type: 'number', help: 'dropout on the branch input while training (one mask for q, k and v; none on proj)', default: 0.1, range: { min: 0, max: 1, openMax: true } },
-  'branch-drop-path': { type: 'number', help: 'DropPath on each branch output while training (per sample)', default: 0.1, range: { min: 0, max: 1, openMax: true } },
+  sparsity: {
+    type: 'number',
+    help: 'sparsity s: keep |ΔW| above its s-quantile (snell, snella-kernel)',
+    default: 0.5,
+    range: { min: 0, max: 1, openMax: true },
+  },
+  targets: {
+    type: 'string',
+    help: 'linears carrying branches, a pattern over q|k|v|proj|fc1|fc2',
+    default: 'q|k|v|proj|fc1|fc2',
+  },
+  'branch-dropout': {
+    type: 'number',
+    help: 'dropout on the branch input while training (one mask for q, k and v; none on proj)',
+    default: 0.1,
+    range: { min: 0, max: 1, openMax: true },
+  },
+  'branch-drop-path': {
+    type: 'number',
+    help: 'DropPath on each branch output while training (per sample)',
+    default: 0.1,
+    range: { min: 0, max: 1, openMax: true },
+  },
 };
 
 /** The architecture of the embedded model, also used by --model scratch. */
@@ -65,11 +107,21 @@ export async function loadModel(name: string, seed: number, files: FileSystem): 
   if (name === 'scratch') {
     const a = EMBEDDED_ARCH;
     const config: ViTConfig = {
-      dim: a.dim, depth: a.depth, heads: a.heads, mlpRatio: a.mlpRatio, classes: 10, tokens: (a.imageSize / a.patch) ** 2 + 1,
-      patchDim: a.channels * a.patch * a.patch, pooling: 'cls', eps: 1e-6,
+      dim: a.dim,
+      depth: a.depth,
+      heads: a.heads,
+      mlpRatio: a.mlpRatio,
+      classes: 10,
+      tokens: (a.imageSize / a.patch) ** 2 + 1,
+      patchDim: a.channels * a.patch * a.patch,
+      pooling: 'cls',
+      eps: 1e-6,
     };
     checkpoint = {
-      weights: initViTWeights(config, seed), config, sourceConfig: null, notes: [],
+      weights: initViTWeights(config, seed),
+      config,
+      sourceConfig: null,
+      notes: [],
       layout: { naming: 'timm', hfPrefix: '', fusedQkv: true, patchShape: [a.dim, a.channels, a.patch, a.patch] },
     };
   } else {
@@ -91,15 +143,26 @@ export interface DataSource {
 export async function loadSplitSet(data: string, geometry: Geometry, prep: ImagePrep, host: Host): Promise<SplitSet> {
   if (data === 'mnist') return host.dataSets.mnist();
   if (data === 'fashion-mnist') return host.dataSets.fashionMnist();
-  if (!(await host.files.stat(data).then((s) => s.isDirectory, () => false))) {
-    throw new UsageError(`--data ${data}: no such folder; give mnist, fashion-mnist, or a folder with one sub-folder of images per class`);
+  if (
+    !(await host.files.stat(data).then(
+      (s) => s.isDirectory,
+      () => false,
+    ))
+  ) {
+    throw new UsageError(
+      `--data ${data}: no such folder; give mnist, fashion-mnist, or a folder with one sub-folder of images per class`,
+    );
   }
   const images = await loadImageTree(host.files, data, host.decodeImage, prep, {
-    size: geometry.size, channels: geometry.channels, onSkip: (f) => writeLine(host.stderr, `snell: skipped ${f.file}: ${f.reason}`),
+    size: geometry.size,
+    channels: geometry.channels,
+    onSkip: (f) => writeLine(host.stderr, `snell: skipped ${f.file}: ${f.reason}`),
   });
   if (images.classes.length < 2) {
-    throw new UsageError(`--data ${data} has ${images.classes.length === 1 ? `one class (${images.classes[0]})` : 'no class folder'}: ` +
-      'a classifier needs at least two sub-folders of images, one per class');
+    throw new UsageError(
+      `--data ${data} has ${images.classes.length === 1 ? `one class (${images.classes[0]})` : 'no class folder'}: ` +
+        'a classifier needs at least two sub-folders of images, one per class',
+    );
   }
   if (images.skipped.length) writeLine(host.stderr, `snell: skipped ${images.skipped.length} file(s) in ${data} (listed above)`);
   return { name: data, classes: images.classes, train: images, test: null };
@@ -113,8 +176,10 @@ export async function loadData(flags: Flags, geometry: Geometry, host: Host): Pr
   const all = (images: typeof set.train) => ({ images, indices: Array.from({ length: images.count }, (_, i) => i) });
   if (flags.split === 'vtab1k') {
     if (set.train.count < VTAB_TRAIN + VTAB_VAL) {
-      throw new UsageError(`--data ${flags.data} has ${set.train.count} images; the default --split vtab1k takes ${VTAB_TRAIN} for training ` +
-        `and ${VTAB_VAL} for validation, so it needs ${VTAB_TRAIN + VTAB_VAL}: use --split full to train on all of them`);
+      throw new UsageError(
+        `--data ${flags.data} has ${set.train.count} images; the default --split vtab1k takes ${VTAB_TRAIN} for training ` +
+          `and ${VTAB_VAL} for validation, so it needs ${VTAB_TRAIN + VTAB_VAL}: use --split full to train on all of them`,
+      );
     }
     const v = vtab1k(set, flags.seed as number);
     return { set, train: make(v.train), val: make(v.val), test: v.test ? make(v.test) : null, classes: set.classes };

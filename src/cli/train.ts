@@ -34,7 +34,13 @@ const EXIT_CODE: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
  * 5e-2 / 1e-1. The kernel methods take SNELL's, dense ΔW full fine-tuning's.
  */
 export const DEFAULT_LR: Record<string, number> = {
-  snell: 1e-1, 'snella-kernel': 1e-1, klora: 1e-1, lora: 1e-2, dense: 2e-3, full: 2e-3, linear: 5e-2,
+  snell: 1e-1,
+  'snella-kernel': 1e-1,
+  klora: 1e-1,
+  lora: 1e-2,
+  dense: 2e-3,
+  full: 2e-3,
+  linear: 5e-2,
 };
 
 export const TRAIN_FLAGS = {
@@ -44,35 +50,81 @@ export const TRAIN_FLAGS = {
   epochs: { type: 'number', help: 'passes over the training split', default: 20, range: { min: 1, integer: true } },
   batch: { type: 'number', help: 'images per step', default: 32, range: { min: 1, integer: true } },
   lr: {
-    type: 'number', range: { min: 0, openMin: true },
-    help: `peak learning rate (AdamW); default by method: ${Object.entries(DEFAULT_LR).map(([m, lr]) => `${m} ${lr}`).join(', ')}`,
+    type: 'number',
+    range: { min: 0, openMin: true },
+    help: `peak learning rate (AdamW); default by method: ${Object.entries(DEFAULT_LR)
+      .map(([m, lr]) => `${m} ${lr}`)
+      .join(', ')}`,
   },
-  'weight-decay': { type: 'number', help: 'AdamW weight decay (not on biases, 1-D tensors, cls_token, pos_embed)', default: 1e-4, range: { min: 0 } },
-  'drop-path': { type: 'number', help: "stochastic depth of the blocks' residuals while training, rising linearly over the blocks to this rate (timm's drop_path_rate)", default: 0.1, range: { min: 0, max: 1, openMax: true } },
-  'keep-head': { type: 'boolean', help: "start from the checkpoint's classifier head when its class count matches the data (default: a fresh head, as for a new task)" },
+  'weight-decay': {
+    type: 'number',
+    help: 'AdamW weight decay (not on biases, 1-D tensors, cls_token, pos_embed)',
+    default: 1e-4,
+    range: { min: 0 },
+  },
+  'drop-path': {
+    type: 'number',
+    help: "stochastic depth of the blocks' residuals while training, rising linearly over the blocks to this rate (timm's drop_path_rate)",
+    default: 0.1,
+    range: { min: 0, max: 1, openMax: true },
+  },
+  'keep-head': {
+    type: 'boolean',
+    help: "start from the checkpoint's classifier head when its class count matches the data (default: a fresh head, as for a new task)",
+  },
   select: {
-    type: 'string', choices: ['best-val', 'last'], default: 'best-val',
+    type: 'string',
+    choices: ['best-val', 'last'],
+    default: 'best-val',
     help: 'the model kept and tested: the epoch with the best validation accuracy (needs a validation split: --split vtab1k), or the last',
   },
-  schedule: { type: 'string', help: 'the learning rate changes every step, or once per epoch as the reference trains', choices: ['step', 'epoch'], default: 'step' },
-  warmup: { type: 'number', help: 'linear warmup steps before the cosine decay (--schedule step)', default: 20, range: { min: 0, integer: true } },
-  'warmup-epochs': { type: 'number', help: 'linear warmup epochs before the cosine decay (--schedule epoch)', default: 10, range: { min: 0, integer: true } },
+  schedule: {
+    type: 'string',
+    help: 'the learning rate changes every step, or once per epoch as the reference trains',
+    choices: ['step', 'epoch'],
+    default: 'step',
+  },
+  warmup: {
+    type: 'number',
+    help: 'linear warmup steps before the cosine decay (--schedule step)',
+    default: 20,
+    range: { min: 0, integer: true },
+  },
+  'warmup-epochs': {
+    type: 'number',
+    help: 'linear warmup epochs before the cosine decay (--schedule epoch)',
+    default: 10,
+    range: { min: 0, integer: true },
+  },
   'warmup-lr': { type: 'number', help: 'learning rate the warmup starts from', default: 0, range: { min: 0 } },
   'min-lr': { type: 'number', help: 'floor of the cosine decay', default: 0, range: { min: 0 } },
   recipe: {
-    type: 'string', choices: Object.keys(RECIPES), presets: RECIPES,
+    type: 'string',
+    choices: Object.keys(RECIPES),
+    presets: RECIPES,
     help: "a published recipe's hyper-parameters as defaults (snell-vtab: the SNELL authors' VTAB-1k scripts; src/cli/recipes.ts lists each value and its source); flags given still win",
   },
   'max-grad-norm': { type: 'number', help: 'clip the global gradient norm (0: off)', default: 0, range: { min: 0 } },
   out: { type: 'string', help: 'folder for the adapter (or, with --method full, the checkpoint)' },
   resume: {
     type: 'string',
-    help: 'continue the run saved in DIR (its --out, or one of its checkpoints) exactly, with its flags; ' +
+    help:
+      'continue the run saved in DIR (its --out, or one of its checkpoints) exactly, with its flags; ' +
       'given a plain adapter folder, start from its tensors with a fresh optimizer and schedule',
   },
-  'save-every': { type: 'number', help: 'write a checkpoint to OUT/checkpoints every N steps (0: every epoch)', default: 0, range: { min: 0, integer: true } },
+  'save-every': {
+    type: 'number',
+    help: 'write a checkpoint to OUT/checkpoints every N steps (0: every epoch)',
+    default: 0,
+    range: { min: 0, integer: true },
+  },
   keep: { type: 'number', help: 'checkpoints kept (the newest)', default: 2, range: { min: 1, integer: true } },
-  'on-nonfinite': { type: 'string', help: 'a NaN or infinite loss: stop the run (saving nothing), or skip that step and count it', choices: ['stop', 'skip'], default: 'stop' },
+  'on-nonfinite': {
+    type: 'string',
+    help: 'a NaN or infinite loss: stop the run (saving nothing), or skip that step and count it',
+    choices: ['stop', 'skip'],
+    default: 'stop',
+  },
   dtype: { type: 'string', help: 'float type of saved tensors', choices: ['F32', 'F16'], default: 'F32' },
   json: { type: 'boolean', help: 'print one JSON object per event instead of the progress bar' },
 } as const;
@@ -95,8 +147,13 @@ function resumedFlags(saved: Flags, given: Flags): Flags {
     if (value === undefined || value === (TRAIN_FLAGS as Record<string, Flag>)[name]?.default) continue;
     if (FREE_ON_RESUME.has(name)) flags[name] = value;
     else if (value !== saved[name]) {
-      throw new UsageError(`--${name} ${value} differs from the run being resumed (${saved[name]}): ` +
-        `a resumed run keeps its flags; only ${[...FREE_ON_RESUME].filter((f) => f !== 'resume').map((f) => `--${f}`).join(', ')} may change`);
+      throw new UsageError(
+        `--${name} ${value} differs from the run being resumed (${saved[name]}): ` +
+          `a resumed run keeps its flags; only ${[...FREE_ON_RESUME]
+            .filter((f) => f !== 'resume')
+            .map((f) => `--${f}`)
+            .join(', ')} may change`,
+      );
     }
   }
   return flags;
@@ -126,12 +183,15 @@ async function run(given: Flags, _positional: string[], host: Host): Promise<num
   const started = performance.now();
   const resumeDir = given.resume ? await findRunCheckpoint(files, given.resume as string) : null;
   let from = resumeDir ? { dir: resumeDir, ...(await readRunCheckpoint(files, resumeDir)) } : null;
-  const flags: Flags = from ? resumedFlags(from.state.flags, given) : { ...given, lr: given.lr ?? DEFAULT_LR[given.method as string] };
+  const flags: Flags = from
+    ? resumedFlags(from.state.flags, given)
+    : { ...given, lr: given.lr ?? DEFAULT_LR[given.method as string] };
   const seed = flags.seed as number;
   const show = progress(Boolean(flags.json), host.stdout);
   // a plain adapter folder given to --resume (no run state) is where the weights start, with a fresh optimizer
   const plainAdapter = flags.resume && !from ? (flags.resume as string) : null;
-  if (plainAdapter && flags.method === 'full') throw new UsageError(`--resume ${plainAdapter}: no run_state.json there or in its checkpoints/: nothing to resume`);
+  if (plainAdapter && flags.method === 'full')
+    throw new UsageError(`--resume ${plainAdapter}: no run_state.json there or in its checkpoints/: nothing to resume`);
   const source = await loadModel(flags.model as string, seed, files);
   const data = await loadData(flags, source.geometry, host);
   if (from) show.info('resume', { from: from.dir, step: from.state.step }, `resuming ${from.dir} after step ${from.state.step}`);
@@ -144,7 +204,11 @@ async function run(given: Flags, _positional: string[], host: Host): Promise<num
     if (stop.signal.aborted) host.exit(EXIT_CODE[signal]);
     stopSignal = signal;
     stop.abort();
-    show.info('stopping', { signal }, `${signal}: stopping after this step and saving (${signal === 'SIGINT' ? 'Ctrl-C' : signal} again quits at once)`);
+    show.info(
+      'stopping',
+      { signal },
+      `${signal}: stopping after this step and saving (${signal === 'SIGINT' ? 'Ctrl-C' : signal} again quits at once)`,
+    );
   });
   let backend = await host.createBackend({ prefer: flags.backend as BackendKind | undefined });
   // checkpoints go to --out; a WebGPU run without one keeps them in a temporary folder, to continue after a lost device
@@ -154,16 +218,28 @@ async function run(given: Flags, _positional: string[], host: Host): Promise<num
   const stepsPerEpoch = Math.ceil(data.train.size / (flags.batch as number));
   let lastStep = (from?.state.step ?? 0) - 1;
   const keepBest = flags.select === 'best-val' && data.val !== null;
-  if (flags.select === 'best-val' && !data.val) show.info('select', { select: 'last' }, 'no validation split (--split full): the last model is kept and tested');
+  if (flags.select === 'best-val' && !data.val)
+    show.info('select', { select: 'last' }, 'no validation split (--split full): the last model is kept and tested');
   let model: ViT | null = null;
   let trainer: Trainer | null = null;
   const checkpoint = async (step: number, optimizer: AdamWSnapshot) => {
     const t0 = performance.now();
     const best = trainer?.best ?? null;
     const bestValidation = best ? { ...best.validation, step: best.step, epoch: best.epoch } : null;
-    const dir = await writeRunCheckpoint(files, checkpoints!, { step, flags, bestValidation }, optimizer, best, flags.keep as number,
-      (d) => saveModel(files, model!, source.checkpoint, d, { ...flags, dtype: 'F32' })); // F32 whatever --dtype says: a resume must be exact
-    show.info('checkpoint', { step, dir, ms: performance.now() - t0 }, `checkpoint after step ${step}: ${dir} (${(performance.now() - t0).toFixed(0)} ms)`);
+    const dir = await writeRunCheckpoint(
+      files,
+      checkpoints!,
+      { step, flags, bestValidation },
+      optimizer,
+      best,
+      flags.keep as number,
+      (d) => saveModel(files, model!, source.checkpoint, d, { ...flags, dtype: 'F32' }),
+    ); // F32 whatever --dtype says: a resume must be exact
+    show.info(
+      'checkpoint',
+      { step, dir, ms: performance.now() - t0 },
+      `checkpoint after step ${step}: ${dir} (${(performance.now() - t0).toFixed(0)} ms)`,
+    );
   };
   const teardown = () => {
     model?.dispose();
@@ -176,17 +252,28 @@ async function run(given: Flags, _positional: string[], host: Host): Promise<num
       trainer = new Trainer(model);
       const trainable = model.params().reduce((a, p) => a + p.tensor.size, 0);
       if (recoveries === 0) {
-        show.info('start', { backend: backend.kind, device: backend.description, method: flags.method, trainable, train: data.train.size },
-          `${flags.method} on ${backend.kind} (${backend.description}): ${trainable} trainable parameters, ${data.train.size} training images`);
+        show.info(
+          'start',
+          { backend: backend.kind, device: backend.description, method: flags.method, trainable, train: data.train.size },
+          `${flags.method} on ${backend.kind} (${backend.description}): ${trainable} trainable parameters, ${data.train.size} training images`,
+        );
       }
       try {
         await trainer.fit(data.train, {
-          epochs: flags.epochs as number, batchSize: flags.batch as number, lr: flags.lr as number,
-          weightDecay: flags['weight-decay'] as number, schedule: flags.schedule as 'step' | 'epoch',
-          warmupSteps: flags.warmup as number, warmupEpochs: flags['warmup-epochs'] as number,
-          warmupLr: flags['warmup-lr'] as number, minLr: flags['min-lr'] as number,
+          epochs: flags.epochs as number,
+          batchSize: flags.batch as number,
+          lr: flags.lr as number,
+          weightDecay: flags['weight-decay'] as number,
+          schedule: flags.schedule as 'step' | 'epoch',
+          warmupSteps: flags.warmup as number,
+          warmupEpochs: flags['warmup-epochs'] as number,
+          warmupLr: flags['warmup-lr'] as number,
+          minLr: flags['min-lr'] as number,
           maxGradNorm: (flags['max-grad-norm'] as number) > 0 ? (flags['max-grad-norm'] as number) : null,
-          seed, validation: data.val ?? undefined, keepBest, signal: stop.signal,
+          seed,
+          validation: data.val ?? undefined,
+          keepBest,
+          signal: stop.signal,
           resume: from ? { step: from.state.step, optimizer: from.optimizer, best: from.best } : undefined,
           onNonFinite: flags['on-nonfinite'] as 'stop' | 'skip',
           onSkip: (e) => show.info('skipped', e, `step ${e.step + 1}: loss ${e.loss}, step skipped (--on-nonfinite skip)`),
@@ -210,8 +297,11 @@ async function run(given: Flags, _positional: string[], host: Host): Promise<num
         const next = await replacementBackend(host.createBackend, e);
         backend = next.backend;
         show.done();
-        show.info('device-lost', { step: e.step, backend: backend.kind, device: backend.description, resumeStep: from?.state.step ?? 0 },
-          `snell: ${next.note}, from ${from ? `the checkpoint after step ${from.state.step}` : 'the first step (no checkpoint yet)'}`);
+        show.info(
+          'device-lost',
+          { step: e.step, backend: backend.kind, device: backend.description, resumeStep: from?.state.step ?? 0 },
+          `snell: ${next.note}, from ${from ? `the checkpoint after step ${from.state.step}` : 'the first step (no checkpoint yet)'}`,
+        );
       }
     }
   } catch (e) {
@@ -230,10 +320,19 @@ async function run(given: Flags, _positional: string[], host: Host): Promise<num
   // what was kept: the best validation epoch (the trainer ended with its parameters), or the last step
   const best = keepBest && !stop.signal.aborted ? t.best : null;
   const selected = best ? { epoch: best.epoch + 1, step: best.step, validation: best.validation } : { step: lastStep + 1 };
-  if (best) show.info('selected', selected, `kept epoch ${best.epoch + 1} (after step ${best.step}): best validation accuracy ${(100 * best.validation.accuracy).toFixed(2)}%`);
+  if (best)
+    show.info(
+      'selected',
+      selected,
+      `kept epoch ${best.epoch + 1} (after step ${best.step}): best validation accuracy ${(100 * best.validation.accuracy).toFixed(2)}%`,
+    );
   if (out) {
     await saveModel(files, m, source.checkpoint, out, flags);
-    await writeText(files.folder(out), 'training_state.json', `${JSON.stringify({ interrupted: stop.signal.aborted, step: lastStep, selected, flags }, null, 2)}\n`);
+    await writeText(
+      files.folder(out),
+      'training_state.json',
+      `${JSON.stringify({ interrupted: stop.signal.aborted, step: lastStep, selected, flags }, null, 2)}\n`,
+    );
   }
   if (stop.signal.aborted && out) await checkpoint(lastStep + 1, (await t.optimizerSnapshot())!);
   if (stop.signal.aborted) {
@@ -245,10 +344,13 @@ async function run(given: Flags, _positional: string[], host: Host): Promise<num
   const seconds = (performance.now() - started) / 1000;
   const peak = m.memory().peakTotal;
   const trainable = m.params().reduce((a, p) => a + p.tensor.size, 0);
-  show.info('result', { method: flags.method, trainable, test, selected, peakBytes: peak, seconds, backend: backend.kind },
+  show.info(
+    'result',
+    { method: flags.method, trainable, test, selected, peakBytes: peak, seconds, backend: backend.kind },
     `${flags.method}: ${trainable} trainable parameters, ` +
-    (test ? `test accuracy ${(100 * test.accuracy).toFixed(2)}% (${test.samples} images), ` : 'no test split, ') +
-    `peak memory ${(peak / 2 ** 20).toFixed(1)} MiB, ${seconds.toFixed(1)} s`);
+      (test ? `test accuracy ${(100 * test.accuracy).toFixed(2)}% (${test.samples} images), ` : 'no test split, ') +
+      `peak memory ${(peak / 2 ** 20).toFixed(1)} MiB, ${seconds.toFixed(1)} s`,
+  );
   teardown();
   return 0;
 }

@@ -55,8 +55,13 @@ export function readMergeCase(bytes: Uint8Array, file: string): MergeCase {
   let config: Required<AdapterConfig>;
   try {
     config = resolveConfig({
-      kind, dIn: int('d_in'), dOut: int('d_out'), rank: int('q_dim'), heads: int('num_Hs'),
-      sparsity: sparsity as number, coeff: coeff as number[],
+      kind,
+      dIn: int('d_in'),
+      dOut: int('d_out'),
+      rank: int('q_dim'),
+      heads: int('num_Hs'),
+      sparsity: sparsity as number,
+      coeff: coeff as number[],
     });
   } catch (e) {
     if (e instanceof AdapterConfigError) fail(e.message);
@@ -88,7 +93,11 @@ export function readMergeCase(bytes: Uint8Array, file: string): MergeCase {
     g: tensor('g', [rows, m], true),
   };
   const outputs: Array<[string, number[]]> = [
-    ['W', [n, m]], ['y', [rows, m]], ['grad.In_Qs', [H, n, k]], ['grad.Out_Qs', [H, m, k]], ['grad.x', [rows, n]],
+    ['W', [n, m]],
+    ['y', [rows, m]],
+    ['grad.In_Qs', [H, n, k]],
+    ['grad.Out_Qs', [H, m, k]],
+    ['grad.x', [rows, n]],
   ];
   // W_sparse is required when sparsified; when not, a vector may still store it (equal to W)
   if (sparse || st.has('W_sparse')) outputs.push(['W_sparse', [n, m]]);

@@ -63,7 +63,8 @@ function reader(bytes: Uint8Array, file: string) {
 function noiseOf(r: ReturnType<typeof reader>, b: Backend, owned: Tensor[]) {
   if (!NOISE_SITES.some((site) => r.st.has(`noise.${site}`))) return null;
   for (const key of ['attn_dropout_p', 'backbone_dropout_p']) {
-    if (r.meta(key, 0) !== 0) r.fail(`metadata "${key}" is ${JSON.stringify(r.meta(key))}: the model has no attention or backbone dropout (0 expected)`);
+    if (r.meta(key, 0) !== 0)
+      r.fail(`metadata "${key}" is ${JSON.stringify(r.meta(key))}: the model has no attention or backbone dropout (0 expected)`);
   }
   const masks = new Map<NoiseSite, Tensor>();
   for (const site of NOISE_SITES) {
@@ -79,20 +80,27 @@ function noiseOf(r: ReturnType<typeof reader>, b: Backend, owned: Tensor[]) {
     return v as number;
   };
   return {
-    branchDropout: rate('branch_dropout_p'), branchDropPath: rate('branch_droppath_p'),
+    branchDropout: rate('branch_dropout_p'),
+    branchDropPath: rate('branch_droppath_p'),
     noise: { source: storedNoise(b, (_, site) => masks.get(site) ?? null), block: 0, depthRate: rate('block_droppath_p') },
   };
 }
 
 function planOf(r: ReturnType<typeof reader>, weights: Weights): TuningPlan {
   const method = r.meta('tuning_model', 'snell') as string;
-  if (!['snell', 'snella', 'klora'].includes(method)) r.fail(`metadata "tuning_model" is ${JSON.stringify(method)}; expected snell, snella or klora`);
+  if (!['snell', 'snella', 'klora'].includes(method))
+    r.fail(`metadata "tuning_model" is ${JSON.stringify(method)}; expected snell, snella or klora`);
   const coeff = [...weights].find(([k]) => k.endsWith('shared_coeff_fc'))?.[1];
   const sparsity = r.meta('init_thres');
   if (typeof sparsity !== 'number') r.fail('metadata "init_thres" must be a number');
   return {
-    method: method as 'snell' | 'snella' | 'klora', rank: r.int('q_dim'), kernelHeads: coeff ? coeff.data.length : 2,
-    sparsity: sparsity as number, targets: LINEAR_NAMES, branchDropout: 0, branchDropPath: 0,
+    method: method as 'snell' | 'snella' | 'klora',
+    rank: r.int('q_dim'),
+    kernelHeads: coeff ? coeff.data.length : 2,
+    sparsity: sparsity as number,
+    targets: LINEAR_NAMES,
+    branchDropout: 0,
+    branchDropPath: 0,
   };
 }
 
@@ -118,17 +126,31 @@ export async function runBlockCase(backend: Backend, bytes: Uint8Array, file: st
   const weights = r.under('param.');
   const x = r.tensor('x', true);
   const g = r.tensor('g', true);
-  for (const [name, t] of [['x', x], ['g', g]] as const) {
-    if (t.data.length !== batch * tokens * dim) r.fail(`tensor "${name}" has shape [${t.shape.join(', ')}], expected [${batch}, ${tokens}, ${dim}]`);
+  for (const [name, t] of [
+    ['x', x],
+    ['g', g],
+  ] as const) {
+    if (t.data.length !== batch * tokens * dim)
+      r.fail(`tensor "${name}" has shape [${t.shape.join(', ')}], expected [${batch}, ${tokens}, ${dim}]`);
   }
   const config: ViTConfig = {
-    dim, depth: 1, heads, mlpRatio: r.int('mlp_ratio', 4), classes: 1, tokens, patchDim: null, pooling: 'mean',
-    eps: (r.meta('layer_norm_eps', 1e-6) as number),
+    dim,
+    depth: 1,
+    heads,
+    mlpRatio: r.int('mlp_ratio', 4),
+    classes: 1,
+    tokens,
+    patchDim: null,
+    pooling: 'mean',
+    eps: r.meta('layer_norm_eps', 1e-6) as number,
   };
   const owned: Tensor[] = [];
   try {
     const noisy = noiseOf(r, backend, owned);
-    const plan = { ...planOf(r, weights), ...(noisy && { branchDropout: noisy.branchDropout, branchDropPath: noisy.branchDropPath }) };
+    const plan = {
+      ...planOf(r, weights),
+      ...(noisy && { branchDropout: noisy.branchDropout, branchDropPath: noisy.branchDropPath }),
+    };
     const block = named(file, () => singleBlock(backend, config, weights, plan));
     const b = block.backend;
     const xt = b.upload(x.data, [batch, tokens, dim]);
@@ -146,7 +168,8 @@ export async function runBlockCase(backend: Backend, bytes: Uint8Array, file: st
       const refName = `grad.${p.name}`;
       if (!r.st.has(refName)) r.fail(`tensor "${refName}" is missing`);
       const err = relL2((await b.read(p.grad!)) as Float32Array, r.tensor(refName).data);
-      if (!(err <= TOLERANCE.output)) out.problems.push(`${refName} relative error ${err.toExponential(2)} > ${TOLERANCE.output}`);
+      if (!(err <= TOLERANCE.output))
+        out.problems.push(`${refName} relative error ${err.toExponential(2)} > ${TOLERANCE.output}`);
       if (!(err <= worst)) [worst, worstName] = [err, refName];
       owned.push(p.grad!);
     }
@@ -159,8 +182,9 @@ export async function runBlockCase(backend: Backend, bytes: Uint8Array, file: st
 
 export async function runTrainCase(backend: Backend, bytes: Uint8Array, file: string): Promise<CaseOutcome> {
   const r = reader(bytes, file);
-  const [dim, heads, depth, tokens, batch, classes, steps] =
-    ['dim', 'heads', 'depth', 'tokens', 'batch', 'classes', 'steps'].map((k) => r.int(k));
+  const [dim, heads, depth, tokens, batch, classes, steps] = ['dim', 'heads', 'depth', 'tokens', 'batch', 'classes', 'steps'].map(
+    (k) => r.int(k),
+  );
   const opt = r.meta('optimizer') as { name?: string; lr?: number; weight_decay?: number; betas?: number[]; eps?: number };
   if (opt?.name !== 'AdamW' || typeof opt.lr !== 'number') r.fail('metadata "optimizer" must describe AdamW with lr');
   const pooling = String(r.meta('pooling', 'mean over tokens')).startsWith('mean') ? 'mean' : 'cls';
@@ -168,19 +192,34 @@ export async function runTrainCase(backend: Backend, bytes: Uint8Array, file: st
   const x = r.tensor('x', true);
   const labels = r.tensor('labels', true);
   const losses = r.tensor('losses');
-  if (x.data.length !== batch * tokens * dim) r.fail(`tensor "x" has shape [${x.shape.join(', ')}], expected [${batch}, ${tokens}, ${dim}]`);
+  if (x.data.length !== batch * tokens * dim)
+    r.fail(`tensor "x" has shape [${x.shape.join(', ')}], expected [${batch}, ${tokens}, ${dim}]`);
   if (labels.data.length !== batch || labels.data.some((l) => !Number.isInteger(l) || l < 0 || l >= classes)) {
     r.fail(`tensor "labels" must hold ${batch} class indices in [0, ${classes})`);
   }
   if (losses.data.length !== steps) r.fail(`tensor "losses" has ${losses.data.length} values for ${steps} steps`);
-  const config: ViTConfig = { dim, depth, heads, mlpRatio: r.int('mlp_ratio', 4), classes, tokens, patchDim: null, pooling, eps: 1e-6 };
+  const config: ViTConfig = {
+    dim,
+    depth,
+    heads,
+    mlpRatio: r.int('mlp_ratio', 4),
+    classes,
+    tokens,
+    patchDim: null,
+    pooling,
+    eps: 1e-6,
+  };
   const model = named(file, () => new ViT(backend, config, weights, { plan: planOf(r, weights), seed: 0 }));
   const b = model.backend;
   // the vectors' optimizer is one AdamW group: weight decay on every trainable tensor, head.bias included
   for (const p of model.params()) p.decay = true;
   const optimizer = new AdamW(b, model.ledger, model.params(), {
-    lr: opt.lr!, beta1: opt.betas?.[0] ?? 0.9, beta2: opt.betas?.[1] ?? 0.999, eps: opt.eps ?? 1e-8,
-    weightDecay: opt.weight_decay ?? 0.01, maxGradNorm: null,
+    lr: opt.lr!,
+    beta1: opt.betas?.[0] ?? 0.9,
+    beta2: opt.betas?.[1] ?? 0.999,
+    eps: opt.eps ?? 1e-8,
+    weightDecay: opt.weight_decay ?? 0.01,
+    maxGradNorm: null,
   });
   try {
     return await trainAndCompare(model, optimizer, r, { x, labels, losses, batch, tokens, dim, classes, steps });
@@ -190,8 +229,19 @@ export async function runTrainCase(backend: Backend, bytes: Uint8Array, file: st
 }
 
 async function trainAndCompare(
-  model: ViT, optimizer: AdamW, r: ReturnType<typeof reader>,
-  c: { x: NamedArray; labels: NamedArray; losses: NamedArray; batch: number; tokens: number; dim: number; classes: number; steps: number },
+  model: ViT,
+  optimizer: AdamW,
+  r: ReturnType<typeof reader>,
+  c: {
+    x: NamedArray;
+    labels: NamedArray;
+    losses: NamedArray;
+    batch: number;
+    tokens: number;
+    dim: number;
+    classes: number;
+    steps: number;
+  },
 ): Promise<CaseOutcome> {
   const { x, labels, losses, batch, tokens, dim, classes, steps } = c;
   const b = model.backend;
@@ -212,7 +262,8 @@ async function trainAndCompare(
   ours.forEach((l, s) => {
     const err = Math.abs(l - losses.data[s]) / Math.abs(losses.data[s]);
     worstLoss = Math.max(worstLoss, err);
-    if (!(err <= TRAIN_TOLERANCE)) out.problems.push(`step ${s} loss ${l} vs ${losses.data[s]} (relative ${err.toExponential(2)} > ${TRAIN_TOLERANCE})`);
+    if (!(err <= TRAIN_TOLERANCE))
+      out.problems.push(`step ${s} loss ${l} vs ${losses.data[s]} (relative ${err.toExponential(2)} > ${TRAIN_TOLERANCE})`);
   });
   out.errors.push(`losses worst=${worstLoss.toExponential(1)} (${ours[0].toFixed(4)}→${ours[steps - 1].toFixed(4)})`);
   let worst = 0;

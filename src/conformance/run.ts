@@ -45,7 +45,8 @@ export async function runConformance(files: VectorFile[], options: ConformanceOp
     try {
       const result = await runCase(backend, file);
       ok = result.problems.length === 0;
-      line = `${ok ? 'PASS' : 'FAIL'} ${result.name} ${backend.kind} ${runtime} ${result.detail}` +
+      line =
+        `${ok ? 'PASS' : 'FAIL'} ${result.name} ${backend.kind} ${runtime} ${result.detail}` +
         (ok ? '' : ` -- ${result.problems.join('; ')}`);
     } catch (e) {
       line = `FAIL ${file.name} ${backend.kind} ${runtime} -- ${(e as Error).message}`;
@@ -81,14 +82,18 @@ async function runMergeCase(b: Backend, c: MergeCase): Promise<CaseResult> {
   try {
     const { inputs: i } = c;
     const params = {
-      A: up(i.A), B: up(i.B),
+      A: up(i.A),
+      B: up(i.B),
       ...(i.alpha && { alpha: up(i.alpha), gamma: up(i.gamma!), beta: up(i.beta!) }),
     };
     const x = up(i.x);
     const op = new SnellAdapterOp(b, c.config);
 
     const u = op.update(params);
-    const ours = new Map<string, Float32Array>([['W', await f32(u.W)], ['W_sparse', await f32(u.Ws)]]);
+    const ours = new Map<string, Float32Array>([
+      ['W', await f32(u.W)],
+      ['W_sparse', await f32(u.Ws)],
+    ]);
     const threshold = u.threshold ? (await f32(u.threshold))[0] : null;
     const keptOwn = u.kept ? (await b.read(u.kept))[0] : null;
     op.freeUpdate(u);
@@ -97,8 +102,14 @@ async function runMergeCase(b: Backend, c: MergeCase): Promise<CaseResult> {
     owned.push(y);
     ours.set('y', await f32(y));
     const g = op.backward(params, x, up(i.g));
-    for (const [name, t] of [['grad.x', g.dx], ['grad.In_Qs', g.dA], ['grad.Out_Qs', g.dB],
-      ['grad.alpha', g.dAlpha], ['grad.gamma', g.dGamma], ['grad.beta', g.dBeta]] as const) {
+    for (const [name, t] of [
+      ['grad.x', g.dx],
+      ['grad.In_Qs', g.dA],
+      ['grad.Out_Qs', g.dB],
+      ['grad.alpha', g.dAlpha],
+      ['grad.gamma', g.dGamma],
+      ['grad.beta', g.dBeta],
+    ] as const) {
       if (!t) continue;
       owned.push(t);
       ours.set(name, await f32(t));

@@ -82,7 +82,17 @@ export class CheckedBackend<E extends Executor = Executor> implements Backend {
     snell.mixture(this.check('mixture'), W0, alpha, gamma, beta, W, P);
     this.executor.mixture(W0, alpha, gamma, beta, W, P);
   }
-  mixtureBackward(dW: Tensor, W0: Tensor, P: Tensor, alpha: Tensor, gamma: Tensor, dW0: Tensor, dAlpha: Tensor, dGamma: Tensor, dBeta: Tensor): void {
+  mixtureBackward(
+    dW: Tensor,
+    W0: Tensor,
+    P: Tensor,
+    alpha: Tensor,
+    gamma: Tensor,
+    dW0: Tensor,
+    dAlpha: Tensor,
+    dGamma: Tensor,
+    dBeta: Tensor,
+  ): void {
     snell.mixtureBackward(this.check('mixtureBackward'), dW, W0, P, alpha, gamma, dW0, dAlpha, dGamma, dBeta);
     this.executor.mixtureBackward(dW, W0, P, alpha, gamma, dW0, dAlpha, dGamma, dBeta);
   }
@@ -136,7 +146,16 @@ export class CheckedBackend<E extends Executor = Executor> implements Backend {
     transformer.layerNorm(this.check('layerNorm'), x, w, b, eps, out, mean, rstd);
     this.executor.layerNorm(x, w, b, eps, out, mean, rstd);
   }
-  layerNormBackward(dy: Tensor, x: Tensor, w: Tensor, mean: Tensor, rstd: Tensor, dx: Tensor, dw: Tensor | null, db: Tensor | null): void {
+  layerNormBackward(
+    dy: Tensor,
+    x: Tensor,
+    w: Tensor,
+    mean: Tensor,
+    rstd: Tensor,
+    dx: Tensor,
+    dw: Tensor | null,
+    db: Tensor | null,
+  ): void {
     transformer.layerNormBackward(this.check('layerNormBackward'), dy, x, w, mean, rstd, dx, dw, db);
     this.executor.layerNormBackward(dy, x, w, mean, rstd, dx, dw, db);
   }
@@ -144,7 +163,17 @@ export class CheckedBackend<E extends Executor = Executor> implements Backend {
     transformer.attention(this.check('attention'), q, k, v, heads, out, probs);
     this.executor.attention(q, k, v, heads, out, probs);
   }
-  attentionBackward(dOut: Tensor, q: Tensor, k: Tensor, v: Tensor, probs: Tensor, heads: number, dq: Tensor, dk: Tensor, dv: Tensor): void {
+  attentionBackward(
+    dOut: Tensor,
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    probs: Tensor,
+    heads: number,
+    dq: Tensor,
+    dk: Tensor,
+    dv: Tensor,
+  ): void {
     transformer.attentionBackward(this.check('attentionBackward'), dOut, q, k, v, probs, heads, dq, dk, dv);
     this.executor.attentionBackward(dOut, q, k, v, probs, heads, dq, dk, dv);
   }

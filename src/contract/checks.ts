@@ -14,7 +14,10 @@ import { describe, matrixDims } from './shapes.js';
 export type TensorState = 'live' | 'freed' | 'foreign';
 
 export class Check {
-  constructor(readonly op: string, private readonly state: (t: Tensor) => TensorState) {}
+  constructor(
+    readonly op: string,
+    private readonly state: (t: Tensor) => TensorState,
+  ) {}
 
   fail(what: string): never {
     throw new BackendError(`${this.op}: ${what}`);
@@ -64,7 +67,8 @@ export class Check {
   /** [rows, columns] of an f32 matrix: 2 or more dimensions, the leading ones counted as rows. */
   matrix(name: string, t: Tensor): [number, number] {
     this.dtype(name, t);
-    if (t.shape.length < 2) this.fail(`${name} is ${describe(t)}, expected an f32 matrix (2 or more dimensions, the leading ones are rows)`);
+    if (t.shape.length < 2)
+      this.fail(`${name} is ${describe(t)}, expected an f32 matrix (2 or more dimensions, the leading ones are rows)`);
     return matrixDims(t);
   }
 

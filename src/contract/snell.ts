@@ -22,7 +22,14 @@ export function merge(c: Check, A: Tensor, B: Tensor, kernel: MergeKernel, coeff
 }
 
 export function mergeBackward(
-  c: Check, A: Tensor, B: Tensor, dW: Tensor, kernel: MergeKernel, coeff: readonly number[], dA: Tensor, dB: Tensor,
+  c: Check,
+  A: Tensor,
+  B: Tensor,
+  dW: Tensor,
+  kernel: MergeKernel,
+  coeff: readonly number[],
+  dA: Tensor,
+  dB: Tensor,
 ): void {
   const { H, n, m, k } = mergeDims(c, A, B, kernel, coeff);
   c.shape('dW', dW, [n, m]);
@@ -33,19 +40,43 @@ export function mergeBackward(
 
 export function mixture(c: Check, W0: Tensor, alpha: Tensor, gamma: Tensor, beta: Tensor, W: Tensor, P: Tensor): void {
   const [n, m] = c.dims('W0', W0, 'n, m');
-  for (const [name, t] of [['alpha', alpha], ['gamma', gamma], ['beta', beta]] as const) c.scalar(name, t);
+  for (const [name, t] of [
+    ['alpha', alpha],
+    ['gamma', gamma],
+    ['beta', beta],
+  ] as const)
+    c.scalar(name, t);
   c.shape('W', W, [n, m]);
   c.shape('P', P, [n, m]);
   c.distinct({ W, P }, { W0, alpha, gamma, beta });
 }
 
 export function mixtureBackward(
-  c: Check, dW: Tensor, W0: Tensor, P: Tensor, alpha: Tensor, gamma: Tensor,
-  dW0: Tensor, dAlpha: Tensor, dGamma: Tensor, dBeta: Tensor,
+  c: Check,
+  dW: Tensor,
+  W0: Tensor,
+  P: Tensor,
+  alpha: Tensor,
+  gamma: Tensor,
+  dW0: Tensor,
+  dAlpha: Tensor,
+  dGamma: Tensor,
+  dBeta: Tensor,
 ): void {
   const [n, m] = c.dims('W0', W0, 'n, m');
-  for (const [name, t] of [['dW', dW], ['P', P], ['dW0', dW0]] as const) c.shape(name, t, [n, m]);
-  for (const [name, t] of [['alpha', alpha], ['gamma', gamma], ['dAlpha', dAlpha], ['dGamma', dGamma], ['dBeta', dBeta]] as const) {
+  for (const [name, t] of [
+    ['dW', dW],
+    ['P', P],
+    ['dW0', dW0],
+  ] as const)
+    c.shape(name, t, [n, m]);
+  for (const [name, t] of [
+    ['alpha', alpha],
+    ['gamma', gamma],
+    ['dAlpha', dAlpha],
+    ['dGamma', dGamma],
+    ['dBeta', dBeta],
+  ] as const) {
     c.scalar(name, t);
   }
   c.distinct({ dW0, dAlpha, dGamma, dBeta }, { dW, W0, P, alpha, gamma });

@@ -22,7 +22,8 @@ export function upload(c: Check, data: Float32Array | Uint32Array, shape: readon
   knownDtype(c, type);
   matchingData(c, data, type);
   const size = sizeOf(shape);
-  if (data.length !== size) c.fail(`${data.length} values do not fill shape [${shape.join(', ')}] (${size} elements): pass exactly ${size}`);
+  if (data.length !== size)
+    c.fail(`${data.length} values do not fill shape [${shape.join(', ')}] (${size} elements): pass exactly ${size}`);
   return type;
 }
 

@@ -18,7 +18,14 @@ import type { AdamWStep, Tensor } from '../backend.js';
 import type { Check } from './checks.js';
 import { describe } from './shapes.js';
 
-export function softmaxCrossEntropy(c: Check, logits: Tensor, labels: Tensor, loss: Tensor, dLogits: Tensor, correct: Tensor): void {
+export function softmaxCrossEntropy(
+  c: Check,
+  logits: Tensor,
+  labels: Tensor,
+  loss: Tensor,
+  dLogits: Tensor,
+  correct: Tensor,
+): void {
   const [B, C] = c.dims('logits', logits, 'B, C');
   if (B < 1) c.fail(`logits is ${describe(logits)}: the mean loss over an empty batch is undefined; pass at least one row`);
   if (C < 1) c.fail(`logits is ${describe(logits)}: it needs at least one class (C ≥ 1)`);
@@ -42,9 +49,22 @@ export function clipFactor(c: Check, sumSq: Tensor, maxNorm: number, factor: Ten
   c.distinct({ factor }, { sumSq });
 }
 
-export function adamw(c: Check, param: Tensor, grad: Tensor, m: Tensor, v: Tensor, gradScale: Tensor | null, hp: AdamWStep): void {
+export function adamw(
+  c: Check,
+  param: Tensor,
+  grad: Tensor,
+  m: Tensor,
+  v: Tensor,
+  gradScale: Tensor | null,
+  hp: AdamWStep,
+): void {
   c.dtype('param', param);
-  for (const [name, t] of [['grad', grad], ['m', m], ['v', v]] as const) c.size(name, t, param.size);
+  for (const [name, t] of [
+    ['grad', grad],
+    ['m', m],
+    ['v', v],
+  ] as const)
+    c.size(name, t, param.size);
   if (gradScale) c.scalar('gradScale', gradScale);
   c.distinct({ param, m, v }, { grad, gradScale });
   c.atLeast('lr', hp.lr, 0);
@@ -76,7 +96,8 @@ export function maskScale(c: Check, x: Tensor, mask: Tensor, scale: number, out:
   c.shape('out', out, x.shape);
   c.distinct({ out }, { x, mask });
   const [n, k] = [x.size, mask.size];
-  if (k === 0 ? n !== 0 : n % k !== 0) c.fail(`mask is ${describe(mask)}: its ${k} elements do not divide x ${describe(x)}; pass a mask of x's shape or [B]`);
+  if (k === 0 ? n !== 0 : n % k !== 0)
+    c.fail(`mask is ${describe(mask)}: its ${k} elements do not divide x ${describe(x)}; pass a mask of x's shape or [B]`);
   c.satisfies('scale', scale, Number.isFinite(scale), 'finite');
 }
 

@@ -29,7 +29,15 @@ export function layerNorm(c: Check, x: Tensor, w: Tensor, b: Tensor, eps: number
 }
 
 export function layerNormBackward(
-  c: Check, dy: Tensor, x: Tensor, w: Tensor, mean: Tensor, rstd: Tensor, dx: Tensor, dw: Tensor | null, db: Tensor | null,
+  c: Check,
+  dy: Tensor,
+  x: Tensor,
+  w: Tensor,
+  mean: Tensor,
+  rstd: Tensor,
+  dx: Tensor,
+  dw: Tensor | null,
+  db: Tensor | null,
 ): void {
   const [R, D] = c.rows('x', x);
   c.size('dy', dy, R * D);
@@ -45,17 +53,39 @@ export function layerNormBackward(
 export function attention(c: Check, q: Tensor, k: Tensor, v: Tensor, heads: number, out: Tensor, probs: Tensor): void {
   const [B, T, D] = c.tokens('q', q);
   attentionHeads(c, heads, D);
-  for (const [name, t] of [['k', k], ['v', v], ['out', out]] as const) c.shape(name, t, [B, T, D]);
+  for (const [name, t] of [
+    ['k', k],
+    ['v', v],
+    ['out', out],
+  ] as const)
+    c.shape(name, t, [B, T, D]);
   c.size('probs', probs, B * heads * T * T);
   c.distinct({ out, probs }, { q, k, v });
 }
 
 export function attentionBackward(
-  c: Check, dOut: Tensor, q: Tensor, k: Tensor, v: Tensor, probs: Tensor, heads: number, dq: Tensor, dk: Tensor, dv: Tensor,
+  c: Check,
+  dOut: Tensor,
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  probs: Tensor,
+  heads: number,
+  dq: Tensor,
+  dk: Tensor,
+  dv: Tensor,
 ): void {
   const [B, T, D] = c.tokens('q', q);
   attentionHeads(c, heads, D);
-  for (const [name, t] of [['dOut', dOut], ['k', k], ['v', v], ['dq', dq], ['dk', dk], ['dv', dv]] as const) c.shape(name, t, [B, T, D]);
+  for (const [name, t] of [
+    ['dOut', dOut],
+    ['k', k],
+    ['v', v],
+    ['dq', dq],
+    ['dk', dk],
+    ['dv', dv],
+  ] as const)
+    c.shape(name, t, [B, T, D]);
   c.size('probs', probs, B * heads * T * T);
   c.distinct({ dq, dk, dv }, { dOut, q, k, v, probs });
 }
@@ -68,7 +98,13 @@ export function embedTokens(c: Check, patches: Tensor, cls: Tensor, pos: Tensor,
   c.distinct({ out }, { patches, cls, pos });
 }
 
-export function embedTokensBackward(c: Check, dOut: Tensor, dPatches: Tensor | null, dCls: Tensor | null, dPos: Tensor | null): void {
+export function embedTokensBackward(
+  c: Check,
+  dOut: Tensor,
+  dPatches: Tensor | null,
+  dCls: Tensor | null,
+  dPos: Tensor | null,
+): void {
   const [B, T, D] = c.tokens('dOut', dOut);
   if (dPatches) c.size('dPatches', dPatches, B * (T - 1) * D);
   if (dCls) c.size('dCls', dCls, D);
@@ -91,6 +127,10 @@ export function poolTokensBackward(c: Check, dOut: Tensor, mode: PoolMode, dx: T
 }
 
 function attentionHeads(c: Check, heads: number, D: number): void {
-  c.satisfies('heads', heads, Number.isInteger(heads) && heads >= 1 && D % heads === 0 && D >= heads,
-    `a positive integer dividing the feature dimension D = ${D} (heads of width D/heads ≥ 1)`);
+  c.satisfies(
+    'heads',
+    heads,
+    Number.isInteger(heads) && heads >= 1 && D % heads === 0 && D >= heads,
+    `a positive integer dividing the feature dimension D = ${D} (heads of width D/heads ≥ 1)`,
+  );
 }

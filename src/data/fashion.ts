@@ -11,7 +11,16 @@ import type { LabeledImages } from './prep.js';
 import type { SplitSet } from './splits.js';
 
 export const FASHION_CLASSES = [
-  'T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot',
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
 ] as const;
 export const FASHION_TEST_PER_CLASS = 1000;
 const SIDE = 28;
@@ -74,10 +83,12 @@ export function parseFashionJson(bytes: Uint8Array, file: string): { images: Uin
 
 /** The split set from the ten class files' bytes, in class order. */
 export function fashionSet(files: readonly Uint8Array[], names: readonly string[] = files.map((_, c) => `${c}.json`)): SplitSet {
-  if (files.length !== FASHION_CLASSES.length) throw new FashionFormatError(`expected ${FASHION_CLASSES.length} class files, got ${files.length}`);
+  if (files.length !== FASHION_CLASSES.length)
+    throw new FashionFormatError(`expected ${FASHION_CLASSES.length} class files, got ${files.length}`);
   const parsed = files.map((f, c) => parseFashionJson(f, names[c]));
   parsed.forEach((p, c) => {
-    if (p.count <= FASHION_TEST_PER_CLASS) throw new FashionFormatError(`${names[c]}: ${p.count} images, need more than ${FASHION_TEST_PER_CLASS}`);
+    if (p.count <= FASHION_TEST_PER_CLASS)
+      throw new FashionFormatError(`${names[c]}: ${p.count} images, need more than ${FASHION_TEST_PER_CLASS}`);
   });
   const make = (pick: (p: { count: number }) => [number, number]): LabeledImages => {
     const total = parsed.reduce((a, p) => a + pick(p)[1] - pick(p)[0], 0);
@@ -93,7 +104,8 @@ export function fashionSet(files: readonly Uint8Array[], names: readonly string[
     return { count: total, channels: 1, height: SIDE, width: SIDE, pixels, labels, classes: FASHION_CLASSES };
   };
   return {
-    name: 'fashion-mnist', classes: FASHION_CLASSES,
+    name: 'fashion-mnist',
+    classes: FASHION_CLASSES,
     train: make((p) => [FASHION_TEST_PER_CLASS, p.count]),
     test: make(() => [0, FASHION_TEST_PER_CLASS]),
   };

@@ -19,10 +19,17 @@ async function filesUnder(fs: FileSystem, root: string, rel: string): Promise<st
 }
 
 export async function loadImageTree(
-  fs: FileSystem, root: string, decode: ImageDecoder, prep: ImagePrep, options: FolderOptions,
+  fs: FileSystem,
+  root: string,
+  decode: ImageDecoder,
+  prep: ImagePrep,
+  options: FolderOptions,
 ): Promise<FolderImages> {
   const top = await fs.list(root);
-  const classes = top.filter((d) => d.isDirectory).map((d) => d.name).sort();
+  const classes = top
+    .filter((d) => d.isDirectory)
+    .map((d) => d.name)
+    .sort();
   const entry = (label: string, file: string): FolderEntry => ({ label, file, read: () => fs.readFile(fs.join(root, file)) });
   const entries: FolderEntry[] = top.filter((d) => !d.isDirectory).map((d) => entry('', d.name));
   for (const c of classes) entries.push(...(await filesUnder(fs, root, c)).sort().map((p) => entry(c, p)));

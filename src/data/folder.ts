@@ -69,7 +69,11 @@ export function toPlanar(d: DecodedImage, C: 1 | 3): Uint8Array {
 }
 
 export async function loadFolderEntries(
-  entries: readonly FolderEntry[], classes: readonly string[], decode: ImageDecoder, prep: ImagePrep, o: FolderOptions,
+  entries: readonly FolderEntry[],
+  classes: readonly string[],
+  decode: ImageDecoder,
+  prep: ImagePrep,
+  o: FolderOptions,
 ): Promise<FolderImages> {
   const [H, W] = typeof o.size === 'number' ? [o.size, o.size] : o.size;
   const C = o.channels ?? 3;
@@ -93,27 +97,46 @@ export async function loadFolderEntries(
       } catch (err) {
         const eoi = header.format === 'jpeg' && !(bytes[bytes.length - 2] === 0xff && bytes[bytes.length - 1] === 0xd9);
         const hint = eoi ? ' (truncated? no end-of-image marker FF D9)' : '';
-        throw new ImageFileError(e.file, `${header.format.toUpperCase()} cannot be decoded${hint}: ${(err as Error)?.message ?? String(err)}`);
+        throw new ImageFileError(
+          e.file,
+          `${header.format.toUpperCase()} cannot be decoded${hint}: ${(err as Error)?.message ?? String(err)}`,
+        );
       }
       if (img.width !== header.width || img.height !== header.height) {
-        throw new ImageFileError(e.file, `decoded to ${img.width}×${img.height}, but the header declares ${header.width}×${header.height}`);
+        throw new ImageFileError(
+          e.file,
+          `decoded to ${img.width}×${img.height}, but the header declares ${header.width}×${header.height}`,
+        );
       }
-      if (img.data.length < img.width * img.height * img.channels) throw new ImageFileError(e.file, 'decoded to fewer samples than its size holds');
+      if (img.data.length < img.width * img.height * img.channels)
+        throw new ImageFileError(e.file, 'decoded to fewer samples than its size holds');
       const planar = prep.resizeBytes(toPlanar(img, C), C, img.height, img.width, H, W, o.antialias ?? true);
       pixels.set(planar, labels.length * per);
       labels.push(label);
       files.push(e.file);
     } catch (err) {
-      const s = err instanceof ImageFileError ? { file: err.file, reason: err.reason } : { file: e.file, reason: String((err as Error)?.message ?? err) };
+      const s =
+        err instanceof ImageFileError
+          ? { file: err.file, reason: err.reason }
+          : { file: e.file, reason: String((err as Error)?.message ?? err) };
       skipped.push(s);
       onSkip(s);
     }
   }
   const count = labels.length;
-  if (count === 0) throw new ImageFileError('(folder)', `no usable image among ${entries.length} files (${skipped.length} skipped)`);
+  if (count === 0)
+    throw new ImageFileError('(folder)', `no usable image among ${entries.length} files (${skipped.length} skipped)`);
   const used = new Set(labels);
   return {
-    count, channels: C, height: H, width: W, pixels: pixels.subarray(0, count * per), labels: Uint32Array.from(labels), classes,
-    files, skipped, emptyClasses: classes.filter((_, i) => !used.has(i)),
+    count,
+    channels: C,
+    height: H,
+    width: W,
+    pixels: pixels.subarray(0, count * per),
+    labels: Uint32Array.from(labels),
+    classes,
+    files,
+    skipped,
+    emptyClasses: classes.filter((_, i) => !used.has(i)),
   };
 }

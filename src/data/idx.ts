@@ -22,6 +22,7 @@ export function readIdx(bytes: Uint8Array, file: string): IdxArray {
   const shape = Array.from({ length: rank }, (_, i) => view.getUint32(4 + 4 * i));
   const size = shape.reduce((a, d) => a * d, 1);
   const start = 4 + 4 * rank;
-  if (bytes.length - start < size) throw new IdxError(`${file}: holds ${bytes.length - start} data bytes, shape [${shape.join(', ')}] needs ${size}`);
+  if (bytes.length - start < size)
+    throw new IdxError(`${file}: holds ${bytes.length - start} data bytes, shape [${shape.join(', ')}] needs ${size}`);
   return { shape, data: bytes.subarray(start, start + size) };
 }

@@ -21,7 +21,10 @@ export interface ImageHeader {
 /** A file that cannot be used, with the reason; `file` is the name given to the reader. */
 export class ImageFileError extends Error {
   override name = 'ImageFileError';
-  constructor(readonly file: string, readonly reason: string) {
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+  ) {
     super(`${file}: ${reason}`);
   }
 }
@@ -36,7 +39,7 @@ const PNG_DEPTHS: Record<number, number[]> = { 0: [1, 2, 4, 8, 16], 2: [8, 16], 
 /** The format a file name promises, or null for other extensions. */
 export function formatOfName(file: string): ImageFormat | null {
   const dot = file.lastIndexOf('.');
-  return dot < 0 ? null : EXTENSIONS[file.slice(dot + 1).toLowerCase()] ?? null;
+  return dot < 0 ? null : (EXTENSIONS[file.slice(dot + 1).toLowerCase()] ?? null);
 }
 
 /** The format the bytes hold (by signature), or null. */
@@ -57,7 +60,8 @@ function pngHeader(b: Uint8Array, file: string): ImageHeader {
   const [width, height, depth, colour] = [u32(b, 16), u32(b, 20), b[24], b[25]];
   const depths = PNG_DEPTHS[colour];
   if (!depths) throw bad(`colour type ${colour} is not a PNG colour type (0, 2, 3, 4, 6)`);
-  if (!depths.includes(depth)) throw bad(`bit depth ${depth} is not supported for colour type ${colour} (allowed: ${depths.join(', ')})`);
+  if (!depths.includes(depth))
+    throw bad(`bit depth ${depth} is not supported for colour type ${colour} (allowed: ${depths.join(', ')})`);
   if (b[26] !== 0 || b[27] !== 0) throw bad(`compression ${b[26]} / filter ${b[27]} method is not 0`);
   if (b[28] > 1) throw bad(`interlace method ${b[28]} is not 0 or 1`);
   return { format: 'png', width, height, depth };
@@ -101,15 +105,27 @@ function jpegHeader(b: Uint8Array, file: string): ImageHeader {
 export function readImageHeader(bytes: Uint8Array, file: string, maxPixels = DEFAULT_MAX_PIXELS): ImageHeader {
   const named = formatOfName(file);
   const dot = file.lastIndexOf('.');
-  if (!named) throw new ImageFileError(file, `not an image file name (extension "${dot < 0 ? '' : file.slice(dot)}"; .png, .jpg and .jpeg are read)`);
+  if (!named)
+    throw new ImageFileError(
+      file,
+      `not an image file name (extension "${dot < 0 ? '' : file.slice(dot)}"; .png, .jpg and .jpeg are read)`,
+    );
   if (bytes.length === 0) throw new ImageFileError(file, 'empty file (0 bytes)');
   const format = sniffFormat(bytes);
-  if (!format) throw new ImageFileError(file, `not a PNG or JPEG file (first bytes ${Array.from(bytes.subarray(0, 8), (v) => v.toString(16).padStart(2, '0')).join(' ')})`);
-  if (format !== named) throw new ImageFileError(file, `holds ${format.toUpperCase()} data but is named as ${named.toUpperCase()} (wrong extension)`);
+  if (!format)
+    throw new ImageFileError(
+      file,
+      `not a PNG or JPEG file (first bytes ${Array.from(bytes.subarray(0, 8), (v) => v.toString(16).padStart(2, '0')).join(' ')})`,
+    );
+  if (format !== named)
+    throw new ImageFileError(file, `holds ${format.toUpperCase()} data but is named as ${named.toUpperCase()} (wrong extension)`);
   const h = format === 'png' ? pngHeader(bytes, file) : jpegHeader(bytes, file);
   if (h.width === 0 || h.height === 0) throw new ImageFileError(file, `declares a ${h.width}×${h.height} image (no pixels)`);
   if (h.width * h.height > maxPixels) {
-    throw new ImageFileError(file, `declares ${h.width}×${h.height} = ${(h.width * h.height / 1e6).toFixed(1)} megapixels, over the limit of ${(maxPixels / 1e6).toFixed(1)} (option maxPixels); refused before decoding`);
+    throw new ImageFileError(
+      file,
+      `declares ${h.width}×${h.height} = ${((h.width * h.height) / 1e6).toFixed(1)} megapixels, over the limit of ${(maxPixels / 1e6).toFixed(1)} (option maxPixels); refused before decoding`,
+    );
   }
   return h;
 }

@@ -27,7 +27,8 @@ export class PatchDataset implements Dataset {
     /** The subset of image indices this dataset serves (default all). */
     private readonly indices: readonly number[] = Array.from({ length: set.count }, (_, i) => i),
   ) {
-    if (set.height % patch || set.width % patch) throw new Error(`a ${set.height}×${set.width} image does not split into ${patch}×${patch} patches`);
+    if (set.height % patch || set.width % patch)
+      throw new Error(`a ${set.height}×${set.width} image does not split into ${patch}×${patch} patches`);
     this.size = indices.length;
     this.patchDim = set.channels * patch * patch;
     this.sampleShape = [(set.height / patch) * (set.width / patch), this.patchDim];

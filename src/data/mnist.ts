@@ -12,7 +12,8 @@ export function mnistFromIdx(images: Uint8Array, labels: Uint8Array, name = 'mni
   const im = readIdx(images, `${name} images`);
   const lb = readIdx(labels, `${name} labels`);
   if (im.shape.length !== 3) throw new IdxError(`${name} images: shape [${im.shape.join(', ')}] is not [n, height, width]`);
-  if (lb.shape.length !== 1 || lb.shape[0] !== im.shape[0]) throw new IdxError(`${name}: ${lb.shape[0]} labels for ${im.shape[0]} images`);
+  if (lb.shape.length !== 1 || lb.shape[0] !== im.shape[0])
+    throw new IdxError(`${name}: ${lb.shape[0]} labels for ${im.shape[0]} images`);
   const [count, height, width] = im.shape;
   return { count, channels: 1, height, width, pixels: im.data, labels: lb.data, classes: MNIST_CLASSES };
 }
@@ -26,7 +27,8 @@ export interface MnistFiles {
 
 export function mnistSet(f: MnistFiles): SplitSet {
   return {
-    name: 'mnist', classes: MNIST_CLASSES,
+    name: 'mnist',
+    classes: MNIST_CLASSES,
     train: mnistFromIdx(f.trainImages, f.trainLabels, 'mnist train'),
     test: mnistFromIdx(f.testImages, f.testLabels, 'mnist test'),
   };

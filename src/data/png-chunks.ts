@@ -31,11 +31,18 @@ export function checkPngChunks(b: Uint8Array, file: string): void {
     const type = String.fromCharCode(b[at + 4], b[at + 5], b[at + 6], b[at + 7]);
     if (!/^[A-Za-z]{4}$/.test(type)) throw new ImageFileError(file, `PNG damaged: no valid chunk type at byte ${at}`);
     const end = at + 12 + len;
-    if (end > b.length) throw new ImageFileError(file, `PNG truncated: chunk ${type} at byte ${at} needs ${len + 12} bytes, only ${b.length - at} remain`);
+    if (end > b.length)
+      throw new ImageFileError(
+        file,
+        `PNG truncated: chunk ${type} at byte ${at} needs ${len + 12} bytes, only ${b.length - at} remain`,
+      );
     const stored = view.getUint32(at + 8 + len);
     const computed = crc32(b, at + 4, at + 8 + len);
     if (stored !== computed) {
-      throw new ImageFileError(file, `PNG CRC mismatch in chunk ${type} at byte ${at} (stored 0x${stored.toString(16).padStart(8, '0')}, computed 0x${computed.toString(16).padStart(8, '0')}): the file is damaged`);
+      throw new ImageFileError(
+        file,
+        `PNG CRC mismatch in chunk ${type} at byte ${at} (stored 0x${stored.toString(16).padStart(8, '0')}, computed 0x${computed.toString(16).padStart(8, '0')}): the file is damaged`,
+      );
     }
     if (type === 'IDAT') idat = true;
     if (type === 'IEND') {

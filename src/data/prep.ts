@@ -22,14 +22,36 @@ interface PrepExports {
   readonly memory: WebAssembly.Memory;
   heapBase(): number;
   resizeScratchBytes(H: number, W: number, outH: number, outW: number, antialias: number): number;
-  resize(src: number, C: number, H: number, W: number, dst: number, outH: number, outW: number, antialias: number, scratch: number): void;
+  resize(
+    src: number,
+    C: number,
+    H: number,
+    W: number,
+    dst: number,
+    outH: number,
+    outW: number,
+    antialias: number,
+    scratch: number,
+  ): void;
   fromBytes(src: number, n: number, dst: number): void;
   toBytes(src: number, n: number, dst: number): void;
   shuffle(a: number, n: number, seed: number): void;
   batchScratchBytes(C: number, H: number, W: number, outC: number, outH: number, outW: number, antialias: number): number;
   prepareBatch(
-    images: number, B: number, C: number, H: number, W: number, outC: number, outH: number, outW: number, p: number,
-    mean: number, std: number, antialias: number, out: number, scratch: number,
+    images: number,
+    B: number,
+    C: number,
+    H: number,
+    W: number,
+    outC: number,
+    outH: number,
+    outW: number,
+    p: number,
+    mean: number,
+    std: number,
+    antialias: number,
+    out: number,
+    scratch: number,
   ): void;
 }
 
@@ -79,19 +101,24 @@ export class PrepError extends Error {
 
 /** Fills in the defaults of `o` for a source of the given shape and checks them. */
 export function resolvePrep(source: { channels: number; height: number; width: number }, o: PrepOptions): Prep {
-  const [height, width] = o.size === undefined ? [source.height, source.width] : typeof o.size === 'number' ? [o.size, o.size] : o.size;
+  const [height, width] =
+    o.size === undefined ? [source.height, source.width] : typeof o.size === 'number' ? [o.size, o.size] : o.size;
   const channels = o.channels ?? source.channels;
   const { patch: p } = o;
-  if (source.channels !== 1 && source.channels !== 3) throw new PrepError(`images have ${source.channels} channels; 1 or 3 are supported`);
+  if (source.channels !== 1 && source.channels !== 3)
+    throw new PrepError(`images have ${source.channels} channels; 1 or 3 are supported`);
   if (channels !== source.channels && !(source.channels === 1 && channels === 3)) {
     throw new PrepError(`cannot turn ${source.channels}-channel images into ${channels}: load them with channels: ${channels}`);
   }
   if (!(Number.isInteger(p) && p > 0)) throw new PrepError(`patch size ${p} must be a positive integer`);
-  if (!(Number.isInteger(height) && Number.isInteger(width) && height > 0 && width > 0)) throw new PrepError(`image size ${height}×${width} must be positive integers`);
-  if (height % p || width % p) throw new PrepError(`a ${height}×${width} image does not split into ${p}×${p} patches (choose size a multiple of ${p})`);
+  if (!(Number.isInteger(height) && Number.isInteger(width) && height > 0 && width > 0))
+    throw new PrepError(`image size ${height}×${width} must be positive integers`);
+  if (height % p || width % p)
+    throw new PrepError(`a ${height}×${width} image does not split into ${p}×${p} patches (choose size a multiple of ${p})`);
   const mean = o.mean ?? (channels === 3 ? IMAGENET_MEAN : [0.5]);
   const std = o.std ?? (channels === 3 ? IMAGENET_STD : [0.5]);
-  if (mean.length !== channels || std.length !== channels) throw new PrepError(`mean and std need ${channels} values each (got ${mean.length} and ${std.length})`);
+  if (mean.length !== channels || std.length !== channels)
+    throw new PrepError(`mean and std need ${channels} values each (got ${mean.length} and ${std.length})`);
   if (std.some((s) => !(s > 0))) throw new PrepError(`std [${std.join(', ')}] must be positive`);
   return { patch: p, height, width, channels, mean, std, antialias: o.antialias ?? true };
 }
@@ -126,7 +153,8 @@ export class ImagePrep {
       return at;
     });
     const { memory } = this.x;
-    if (end > MAX_BYTES) throw new PrepError(`data preparation needs ${end} bytes of wasm memory, over the 4 GiB limit: use smaller batches`);
+    if (end > MAX_BYTES)
+      throw new PrepError(`data preparation needs ${end} bytes of wasm memory, over the 4 GiB limit: use smaller batches`);
     const have = memory.buffer.byteLength;
     if (end > have) memory.grow(Math.ceil((end - have) / PAGE));
     return offsets;
@@ -141,7 +169,15 @@ export class ImagePrep {
   }
 
   /** One image [C, H, W] (u8, or f32 on the 0..255 scale) resized to [C, outH, outW] f32. */
-  resize(pixels: Uint8Array | Float32Array, C: number, H: number, W: number, outH: number, outW: number, antialias = true): Float32Array {
+  resize(
+    pixels: Uint8Array | Float32Array,
+    C: number,
+    H: number,
+    W: number,
+    outH: number,
+    outW: number,
+    antialias = true,
+  ): Float32Array {
     const n = C * H * W;
     if (pixels.length !== n) throw new PrepError(`${pixels.length} values do not form a [${C}, ${H}, ${W}] image`);
     const outN = C * outH * outW;
@@ -176,11 +212,13 @@ export class ImagePrep {
     const outPer = p.channels * p.height * p.width;
     const aa = p.antialias ? 1 : 0;
     const scratchBytes = this.x.batchScratchBytes(C, H, W, p.channels, p.height, p.width, aa) >>> 0;
-    if (out && out.length !== B * outPer) throw new PrepError(`the output array holds ${out.length} values, the batch needs ${B * outPer}`);
+    if (out && out.length !== B * outPer)
+      throw new PrepError(`the output array holds ${out.length} values, the batch needs ${B * outPer}`);
     const [imgs, mean, std, dst, scratch] = this.layout(B * per, 8 * p.channels, 8 * p.channels, 4 * B * outPer, scratchBytes);
     const mem = this.u8(imgs, B * per);
     indices.forEach((k, b) => {
-      if (!(Number.isInteger(k) && k >= 0 && k < images.count)) throw new PrepError(`image index ${k} is outside 0..${images.count - 1}`);
+      if (!(Number.isInteger(k) && k >= 0 && k < images.count))
+        throw new PrepError(`image index ${k} is outside 0..${images.count - 1}`);
       mem.set(images.pixels.subarray(k * per, (k + 1) * per), b * per);
     });
     new Float64Array(this.x.memory.buffer, mean, p.channels).set(p.mean);

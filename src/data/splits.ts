@@ -30,7 +30,8 @@ export const VTAB_VAL = 200;
 
 export function vtab1k(set: SplitSet, seed: number): Vtab1k {
   const n = set.train.count;
-  if (n < VTAB_TRAIN + VTAB_VAL) throw new Error(`${set.name}: VTAB-1k needs ${VTAB_TRAIN + VTAB_VAL} training images, the set has ${n}`);
+  if (n < VTAB_TRAIN + VTAB_VAL)
+    throw new Error(`${set.name}: VTAB-1k needs ${VTAB_TRAIN + VTAB_VAL} training images, the set has ${n}`);
   const order = shuffled(n, seed).slice(0, VTAB_TRAIN + VTAB_VAL);
   const all = (images: LabeledImages): ImageView => ({ images, indices: Array.from({ length: images.count }, (_, i) => i) });
   return {

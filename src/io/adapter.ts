@@ -38,19 +38,27 @@ export function branchLinears(model: ViT): Linear[] {
 /** Every trainable tensor of `model`, read back, by engine name. */
 export async function readTrainables(model: ViT): Promise<Map<string, NamedArray>> {
   const out = new Map<string, NamedArray>();
-  for (const p of model.params()) out.set(p.name, { shape: [...p.tensor.shape], data: (await model.backend.read(p.tensor)) as Float32Array });
+  for (const p of model.params())
+    out.set(p.name, { shape: [...p.tensor.shape], data: (await model.backend.read(p.tensor)) as Float32Array });
   return out;
 }
 
 /** The trained tensors with each distance-kernel branch's shared_coeff_fc [H, 1, 1] added. */
 async function adapterTensors(model: ViT): Promise<Map<string, NamedArray>> {
   const plan = model.options.plan;
-  if (plan?.method === 'full') throw new CheckpointError('adapter', 'full fine-tuning trains every weight: save a checkpoint (saveCheckpoint or saveMerged), not an adapter');
+  if (plan?.method === 'full')
+    throw new CheckpointError(
+      'adapter',
+      'full fine-tuning trains every weight: save a checkpoint (saveCheckpoint or saveMerged), not an adapter',
+    );
   const out = await readTrainables(model);
   for (const l of branchLinears(model)) {
     const spec = l.branchSpec!;
     if (!DISTANCE.has(spec.kind as TuneMethod)) continue;
-    out.set(`${l.branchName}.shared_coeff_fc`, { shape: [spec.kernelHeads, 1, 1], data: Float32Array.from(spec.coeff ?? defaultCoeff(spec.kernelHeads)) });
+    out.set(`${l.branchName}.shared_coeff_fc`, {
+      shape: [spec.kernelHeads, 1, 1],
+      data: Float32Array.from(spec.coeff ?? defaultCoeff(spec.kernelHeads)),
+    });
   }
   return out;
 }
@@ -69,21 +77,39 @@ export async function saveAdapter(folder: Folder, model: ViT, options: SaveAdapt
   const c = model.config;
   const first = branchLinears(model)[0]?.branchSpec;
   const config = {
-    peft_type: 'SNELL', library: 'snell-js', format_version: 1,
+    peft_type: 'SNELL',
+    library: 'snell-js',
+    format_version: 1,
     method: plan?.method ?? 'head',
     kernel: !plan ? null : plan.method === 'dense' ? 'dense' : plan.method === 'lora' ? 'linear' : 'distance',
-    r: plan?.rank ?? 0, kernel_heads: plan?.kernelHeads ?? 0, sparsity: plan?.sparsity ?? 0,
+    r: plan?.rank ?? 0,
+    kernel_heads: plan?.kernelHeads ?? 0,
+    sparsity: plan?.sparsity ?? 0,
     coeff: first ? [...(first.coeff ?? defaultCoeff(first.kernelHeads))] : [],
     target_modules: plan ? [...plan.targets] : [],
     block_range: plan ? [...(plan.blocks ?? [0, c.depth])] : [0, 0],
-    branch_dropout: plan?.branchDropout ?? 0, branch_drop_path: plan?.branchDropPath ?? 0,
-    base_model_name_or_path: options.baseModel ?? null, base_naming: options.baseNaming ?? null,
+    branch_dropout: plan?.branchDropout ?? 0,
+    branch_drop_path: plan?.branchDropPath ?? 0,
+    base_model_name_or_path: options.baseModel ?? null,
+    base_naming: options.baseNaming ?? null,
     modules_to_save: c.patchDim !== null ? ['head', 'cls_token'] : ['head'],
-    num_classes: c.classes, tensor_prefix: PREFIX,
-    vit: { dim: c.dim, depth: c.depth, heads: c.heads, mlp_ratio: c.mlpRatio, tokens: c.tokens, patch_dim: c.patchDim, pooling: c.pooling, eps: c.eps },
+    num_classes: c.classes,
+    tensor_prefix: PREFIX,
+    vit: {
+      dim: c.dim,
+      depth: c.depth,
+      heads: c.heads,
+      mlp_ratio: c.mlpRatio,
+      tokens: c.tokens,
+      patch_dim: c.patchDim,
+      pooling: c.pooling,
+      eps: c.eps,
+    },
   };
   const named = new Map([...tensors].map(([n, t]) => [PREFIX + n, t]));
-  await folder.write(ADAPTER_WEIGHTS, (sink) => writeSafetensors(sink, named, { format: 'pt' }, { dtype: options.dtype }).then(() => {}));
+  await folder.write(ADAPTER_WEIGHTS, (sink) =>
+    writeSafetensors(sink, named, { format: 'pt' }, { dtype: options.dtype }).then(() => {}),
+  );
   await writeText(folder, ADAPTER_CONFIG, `${JSON.stringify(config, null, 2)}\n`);
 }
 
@@ -115,21 +141,36 @@ export async function loadAdapter(folder: Folder, base: { weights: Weights; conf
   };
   const c = base.config;
   const vit = json.vit as { dim?: unknown; depth?: unknown } | undefined;
-  if (vit && (vit.dim !== c.dim || vit.depth !== c.depth)) fail(`was trained on a ViT with D = ${String(vit.dim)}, depth ${String(vit.depth)}; the base has D = ${c.dim}, depth ${c.depth}`);
+  if (vit && (vit.dim !== c.dim || vit.depth !== c.depth))
+    fail(
+      `was trained on a ViT with D = ${String(vit.dim)}, depth ${String(vit.depth)}; the base has D = ${c.dim}, depth ${c.depth}`,
+    );
   let plan: TuningPlan | null = null;
   if (method !== 'head') {
     const targets = json.target_modules as unknown[];
-    if (!Array.isArray(targets) || targets.some((t) => !LINEAR_NAMES.includes(t as LinearName))) fail(`target_modules must list names from ${LINEAR_NAMES.join(', ')}`);
+    if (!Array.isArray(targets) || targets.some((t) => !LINEAR_NAMES.includes(t as LinearName)))
+      fail(`target_modules must list names from ${LINEAR_NAMES.join(', ')}`);
     const range = json.block_range as number[];
-    if (!Array.isArray(range) || range.length !== 2 || !(Number.isInteger(range[0]) && Number.isInteger(range[1]) && range[0] >= 0 && range[0] <= range[1] && range[1] <= c.depth)) {
+    if (
+      !Array.isArray(range) ||
+      range.length !== 2 ||
+      !(Number.isInteger(range[0]) && Number.isInteger(range[1]) && range[0] >= 0 && range[0] <= range[1] && range[1] <= c.depth)
+    ) {
       fail(`block_range ${JSON.stringify(range)} is not [first, last) within the base's ${c.depth} blocks`);
     }
     const sparsity = json.sparsity as number;
-    if (typeof sparsity !== 'number' || !(sparsity >= 0 && sparsity < 1)) fail(`sparsity must be in [0, 1), got ${JSON.stringify(sparsity)}`);
+    if (typeof sparsity !== 'number' || !(sparsity >= 0 && sparsity < 1))
+      fail(`sparsity must be in [0, 1), got ${JSON.stringify(sparsity)}`);
     const num = (key: string) => (typeof json[key] === 'number' ? (json[key] as number) : 0);
     plan = {
-      method: method as TuneMethod, rank: int('r', 1), kernelHeads: int('kernel_heads', 1), sparsity,
-      targets: targets as LinearName[], blocks: [range[0], range[1]], branchDropout: num('branch_dropout'), branchDropPath: num('branch_drop_path'),
+      method: method as TuneMethod,
+      rank: int('r', 1),
+      kernelHeads: int('kernel_heads', 1),
+      sparsity,
+      targets: targets as LinearName[],
+      blocks: [range[0], range[1]],
+      branchDropout: num('branch_dropout'),
+      branchDropPath: num('branch_drop_path'),
     };
   }
   const file = await readAdapterTensors(folder);
@@ -142,16 +183,23 @@ export async function loadAdapter(folder: Folder, base: { weights: Weights; conf
       const e = file.entries.get(PREFIX + name);
       if (!e) {
         if (optional) continue;
-        throw new CheckpointError(file.file, `has no tensor "${PREFIX}${name}" (shape [${shape.join(', ')}] expected by ${ADAPTER_CONFIG})`);
+        throw new CheckpointError(
+          file.file,
+          `has no tensor "${PREFIX}${name}" (shape [${shape.join(', ')}] expected by ${ADAPTER_CONFIG})`,
+        );
       }
       if (e.shape.length !== shape.length || e.shape.some((d, i) => d !== shape[i])) {
-        throw new CheckpointError(file.file, `tensor "${PREFIX}${name}" has shape [${e.shape.join(', ')}], but ${ADAPTER_CONFIG} and the base model imply [${shape.join(', ')}]`);
+        throw new CheckpointError(
+          file.file,
+          `tensor "${PREFIX}${name}" has shape [${e.shape.join(', ')}], but ${ADAPTER_CONFIG} and the base model imply [${shape.join(', ')}]`,
+        );
       }
     }
     const weights = new Map(base.weights);
     for (const name of file.names) {
       const key = name.startsWith(PREFIX) ? name.slice(PREFIX.length) : null;
-      if (key === null || !expected.has(key)) throw new CheckpointError(file.file, `tensor "${name}" is not part of this adapter (${method}, ${ADAPTER_CONFIG})`);
+      if (key === null || !expected.has(key))
+        throw new CheckpointError(file.file, `tensor "${name}" is not part of this adapter (${method}, ${ADAPTER_CONFIG})`);
       weights.set(key, await file.read(name));
     }
     return { plan, weights, config, adapterConfig: json };
@@ -180,10 +228,18 @@ function expectedAdapterShapes(plan: TuningPlan | null, c: ViTConfig): Map<strin
   if (!plan) return out;
   const D = c.dim;
   const hidden = c.mlpRatio * D;
-  const dims: Record<LinearName, [number, number]> = { q: [D, D], k: [D, D], v: [D, D], proj: [D, D], fc1: [D, hidden], fc2: [hidden, D] };
+  const dims: Record<LinearName, [number, number]> = {
+    q: [D, D],
+    k: [D, D],
+    v: [D, D],
+    proj: [D, D],
+    fc1: [D, hidden],
+    fc2: [hidden, D],
+  };
   const H = plan.kernelHeads;
   const k = plan.rank / H;
-  if (plan.method !== 'dense' && !Number.isInteger(k)) throw new CheckpointError(ADAPTER_CONFIG, `r ${plan.rank} is not divisible by kernel_heads ${H}`);
+  if (plan.method !== 'dense' && !Number.isInteger(k))
+    throw new CheckpointError(ADAPTER_CONFIG, `r ${plan.rank} is not divisible by kernel_heads ${H}`);
   const [first, last] = plan.blocks ?? [0, c.depth];
   for (let n = first; n < last; n++) {
     for (const t of plan.targets) {
@@ -211,7 +267,10 @@ function expectedAdapterShapes(plan: TuningPlan | null, c: ViTConfig): Map<strin
 export async function exportReferenceState(model: ViT): Promise<Map<string, NamedArray>> {
   const method = model.options.plan?.method;
   if (!method || !DISTANCE.has(method)) {
-    throw new CheckpointError('export', `the SNELL reference has modules for snell, klora and snella branches only, not ${method ?? 'a linear probe'}: use saveAdapter`);
+    throw new CheckpointError(
+      'export',
+      `the SNELL reference has modules for snell, klora and snella branches only, not ${method ?? 'a linear probe'}: use saveAdapter`,
+    );
   }
   return adapterTensors(model);
 }

@@ -14,7 +14,15 @@ import { writeSafetensors } from './safetensors-write.js';
 import { type Folder, readText, writeText } from './source.js';
 import { openTensors } from './tensor-store.js';
 import { type ConfigOptions, configJson, expectedShapes, resolveConfig } from './vit-config.js';
-import { BRANCH_TENSOR, type CheckpointLayout, detectNaming, fromEngineName, splitQkvWeights, toCheckpointTensors, toEngineName } from './vit-naming.js';
+import {
+  BRANCH_TENSOR,
+  type CheckpointLayout,
+  detectNaming,
+  fromEngineName,
+  splitQkvWeights,
+  toCheckpointTensors,
+  toEngineName,
+} from './vit-naming.js';
 
 type Json = Record<string, unknown>;
 
@@ -55,9 +63,20 @@ export async function loadCheckpoint(folder: Folder, options: LoadCheckpointOpti
       else checkpointName.set(e, n);
     }
     if (unknown.length && !options.ignoreUnknown) {
-      throw new CheckpointError(store.name, `holds ${unknown.length} tensor(s) a plain ViT (${naming.naming} naming) does not have: ${unknown.slice(0, 4).map((n) => `"${n}"`).join(', ')}${unknown.length > 4 ? ', …' : ''}; this model variant is not supported, or pass { ignoreUnknown: true } to skip them`);
+      throw new CheckpointError(
+        store.name,
+        `holds ${unknown.length} tensor(s) a plain ViT (${naming.naming} naming) does not have: ${unknown
+          .slice(0, 4)
+          .map((n) => `"${n}"`)
+          .join(
+            ', ',
+          )}${unknown.length > 4 ? ', …' : ''}; this model variant is not supported, or pass { ignoreUnknown: true } to skip them`,
+      );
     }
-    if (unknown.length) notes.push(`skipped ${unknown.length} unknown tensor(s): ${unknown.slice(0, 4).join(', ')}${unknown.length > 4 ? ', …' : ''}`);
+    if (unknown.length)
+      notes.push(
+        `skipped ${unknown.length} unknown tensor(s): ${unknown.slice(0, 4).join(', ')}${unknown.length > 4 ? ', …' : ''}`,
+      );
     const shapeOf = (e: string) => {
       const n = checkpointName.get(e);
       return n === undefined ? undefined : store.entry(n)!.shape;
@@ -73,16 +92,25 @@ export async function loadCheckpoint(folder: Folder, options: LoadCheckpointOpti
       const n = checkpointName.get(e);
       if (n === undefined) {
         if (optional) continue;
-        throw new CheckpointError(store.name, `has no tensor "${fromEngineName(e, naming)}" (shape [${shape.join(', ')}] expected)`);
+        throw new CheckpointError(
+          store.name,
+          `has no tensor "${fromEngineName(e, naming)}" (shape [${shape.join(', ')}] expected)`,
+        );
       }
       const actual = store.entry(n)!.shape;
       if (actual.length !== shape.length || actual.some((d, i) => d !== shape[i])) {
-        throw new CheckpointError(store.fileOf(n), `tensor "${n}" has shape [${actual.join(', ')}], but ${why} implies [${shape.join(', ')}]`);
+        throw new CheckpointError(
+          store.fileOf(n),
+          `tensor "${n}" has shape [${actual.join(', ')}], but ${why} implies [${shape.join(', ')}]`,
+        );
       }
     }
     for (const [e, n] of checkpointName) {
       if (!expected.has(e) && !BRANCH_TENSOR.test(e)) {
-        throw new CheckpointError(store.fileOf(n), `tensor "${n}" does not belong to a ViT of depth ${config.depth}${layout.fusedQkv ? ' with fused qkv' : ''} (${why})`);
+        throw new CheckpointError(
+          store.fileOf(n),
+          `tensor "${n}" does not belong to a ViT of depth ${config.depth}${layout.fusedQkv ? ' with fused qkv' : ''} (${why})`,
+        );
       }
     }
     const stored = new Map<string, NamedArray>();
@@ -97,7 +125,11 @@ export async function loadCheckpoint(folder: Folder, options: LoadCheckpointOpti
       notes.push(`fresh head for ${options.classes} classes${head ? ` (the checkpoint's has ${head.shape[0]})` : ''}`);
       return { ...withFreshHead({ weights, config }, options.classes, options.seed ?? 0), layout, sourceConfig, notes };
     }
-    if (!head) throw new CheckpointError(store.name, 'has no classifier head (head.weight / classifier.weight): pass { classes } to add a fresh one');
+    if (!head)
+      throw new CheckpointError(
+        store.name,
+        'has no classifier head (head.weight / classifier.weight): pass { classes } to add a fresh one',
+      );
     return { weights, config, layout, sourceConfig, notes };
   } finally {
     await store.close();
@@ -121,7 +153,8 @@ function fillMissingBiases(weights: Map<string, NamedArray>, c: ViTConfig, layou
 
 /** A copy of `weights` with a fresh head for `classes` (timm's init: N(0, 0.02²) truncated at ±2σ, bias 0). */
 export function replaceHead(weights: Weights, classes: number, seed: number): Map<string, NamedArray> {
-  if (!Number.isInteger(classes) || classes < 1) throw new CheckpointError('replaceHead', `classes must be a positive integer, got ${classes}`);
+  if (!Number.isInteger(classes) || classes < 1)
+    throw new CheckpointError('replaceHead', `classes must be a positive integer, got ${classes}`);
   const D = weights.get('norm.weight')?.shape[0];
   if (D === undefined) throw new CheckpointError('replaceHead', 'the weights have no norm.weight to tell the width D from');
   const next = rng(seed);
@@ -138,7 +171,11 @@ export function replaceHead(weights: Weights, classes: number, seed: number): Ma
 }
 
 /** A model's weights and config with a fresh head for `classes` (replaceHead), as a new task starts. */
-export function withFreshHead(model: { weights: Weights; config: ViTConfig }, classes: number, seed: number): { weights: Map<string, NamedArray>; config: ViTConfig } {
+export function withFreshHead(
+  model: { weights: Weights; config: ViTConfig },
+  classes: number,
+  seed: number,
+): { weights: Map<string, NamedArray>; config: ViTConfig } {
   return { weights: replaceHead(model.weights, classes, seed), config: { ...model.config, classes } };
 }
 
@@ -152,10 +189,22 @@ export interface SaveCheckpointOptions {
 }
 
 /** Writes `weights` (engine names) as a plain checkpoint in `layout`'s naming, with config.json. */
-export async function saveCheckpoint(folder: Folder, weights: Weights, config: ViTConfig, layout: CheckpointLayout, options: SaveCheckpointOptions = {}): Promise<void> {
+export async function saveCheckpoint(
+  folder: Folder,
+  weights: Weights,
+  config: ViTConfig,
+  layout: CheckpointLayout,
+  options: SaveCheckpointOptions = {},
+): Promise<void> {
   const tensors = toCheckpointTensors(weights, layout);
-  await folder.write(options.file ?? 'model.safetensors', (sink) => writeSafetensors(sink, tensors, { format: 'pt' }, { dtype: options.dtype }).then(() => {}));
-  await writeText(folder, 'config.json', `${JSON.stringify(configJson(config, layout.naming, layout.patchShape, options.sourceConfig ?? null), null, 2)}\n`);
+  await folder.write(options.file ?? 'model.safetensors', (sink) =>
+    writeSafetensors(sink, tensors, { format: 'pt' }, { dtype: options.dtype }).then(() => {}),
+  );
+  await writeText(
+    folder,
+    'config.json',
+    `${JSON.stringify(configJson(config, layout.naming, layout.patchShape, options.sourceConfig ?? null), null, 2)}\n`,
+  );
 }
 
 /** A JSON object file, or null when absent; anything else is a CheckpointError naming the file. */
@@ -168,6 +217,7 @@ export async function readJson(folder: Folder, file: string): Promise<Json | nul
   } catch (e) {
     throw new CheckpointError(`${folder.name}/${file}`, `is not valid JSON (${(e as Error).message})`);
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new CheckpointError(`${folder.name}/${file}`, 'is not a JSON object');
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw new CheckpointError(`${folder.name}/${file}`, 'is not a JSON object');
   return json as Json;
 }

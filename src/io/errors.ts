@@ -4,7 +4,10 @@
 
 export class CheckpointError extends Error {
   override name = 'CheckpointError';
-  constructor(readonly file: string, problem: string) {
+  constructor(
+    readonly file: string,
+    problem: string,
+  ) {
     super(`${file}: ${problem}`);
   }
 }

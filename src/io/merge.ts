@@ -25,7 +25,8 @@ export async function mergeAdapter(model: ViT, base: Weights): Promise<Map<strin
   for (const l of branchLinears(model)) {
     const key = `${l.name}.weight`;
     const w0 = out.get(key);
-    if (!w0 || w0.data.length !== l.dIn * l.dOut) throw new CheckpointError('merge', `the base weights have no ${l.dOut}×${l.dIn} "${key}" for this model`);
+    if (!w0 || w0.data.length !== l.dIn * l.dOut)
+      throw new CheckpointError('merge', `the base weights have no ${l.dOut}×${l.dIn} "${key}" for this model`);
     const ws = (await l.branchUpdate())!;
     const merged = w0.data.slice();
     const [n, m] = [l.dIn, l.dOut];
@@ -37,7 +38,9 @@ export async function mergeAdapter(model: ViT, base: Weights): Promise<Map<strin
 
 /** Merges and writes a plain checkpoint in `base.layout`'s naming, with config.json. */
 export async function saveMerged(
-  folder: Folder, model: ViT, base: { weights: Weights; layout: CheckpointLayout; sourceConfig?: Record<string, unknown> | null },
+  folder: Folder,
+  model: ViT,
+  base: { weights: Weights; layout: CheckpointLayout; sourceConfig?: Record<string, unknown> | null },
   options: Omit<SaveCheckpointOptions, 'sourceConfig'> = {},
 ): Promise<void> {
   const merged = await mergeAdapter(model, base.weights);
@@ -69,7 +72,14 @@ export async function sparseDelta(model: ViT): Promise<{ tensors: Map<string, Na
     shapes[l.name] = [m, n];
   }
   for (const [name, t] of await readTrainables(model)) if (!BRANCH_TENSOR.test(name)) tensors.set(name, t);
-  return { tensors, metadata: { format: 'snell-sparse-delta', layout: 'flat row-major index into the [out, in] weight', shapes: JSON.stringify(shapes) } };
+  return {
+    tensors,
+    metadata: {
+      format: 'snell-sparse-delta',
+      layout: 'flat row-major index into the [out, in] weight',
+      shapes: JSON.stringify(shapes),
+    },
+  };
 }
 
 export async function saveSparseDelta(folder: Folder, file: string, model: ViT): Promise<void> {
@@ -79,7 +89,8 @@ export async function saveSparseDelta(folder: Folder, file: string, model: ViT):
 
 /** Base weights with a sparse delta file applied (q, k, v split; copies only what changes). */
 export async function applySparseDelta(base: Weights, delta: SafetensorsFile): Promise<Map<string, NamedArray>> {
-  if (delta.metadata.format !== 'snell-sparse-delta') throw new CheckpointError(delta.file, 'is not a sparse delta (metadata format "snell-sparse-delta")');
+  if (delta.metadata.format !== 'snell-sparse-delta')
+    throw new CheckpointError(delta.file, 'is not a sparse delta (metadata format "snell-sparse-delta")');
   let shapes: Record<string, [number, number]>;
   try {
     shapes = JSON.parse(delta.metadata.shapes ?? '');
@@ -90,13 +101,19 @@ export async function applySparseDelta(base: Weights, delta: SafetensorsFile): P
   for (const [layer, [m, n]] of Object.entries(shapes)) {
     const key = `${layer}.weight`;
     const w0 = out.get(key);
-    if (!w0 || w0.data.length !== m * n) throw new CheckpointError(delta.file, `layer "${layer}" is ${m}×${n}, but the base's "${key}" is [${w0?.shape.join(', ') ?? 'missing'}]`);
+    if (!w0 || w0.data.length !== m * n)
+      throw new CheckpointError(
+        delta.file,
+        `layer "${layer}" is ${m}×${n}, but the base's "${key}" is [${w0?.shape.join(', ') ?? 'missing'}]`,
+      );
     const values = (await delta.read(`${layer}.values`)).data;
     const indices = (await delta.readIndices(`${layer}.indices`)).data;
-    if (values.length !== indices.length) throw new CheckpointError(delta.file, `layer "${layer}" has ${values.length} values but ${indices.length} indices`);
+    if (values.length !== indices.length)
+      throw new CheckpointError(delta.file, `layer "${layer}" has ${values.length} values but ${indices.length} indices`);
     const merged = w0.data.slice();
     for (let j = 0; j < values.length; j++) {
-      if (indices[j] >= merged.length) throw new CheckpointError(delta.file, `layer "${layer}" index ${indices[j]} is outside its ${m}×${n} weight`);
+      if (indices[j] >= merged.length)
+        throw new CheckpointError(delta.file, `layer "${layer}" index ${indices[j]} is outside its ${m}×${n} weight`);
       merged[indices[j]] += values[j];
     }
     out.set(key, { shape: [m, n], data: merged });

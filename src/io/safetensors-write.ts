@@ -31,15 +31,18 @@ interface Layout {
 function layout(tensors: TensorSet, metadata: Record<string, string> | undefined, options: WriteOptions): Layout {
   const header: Record<string, unknown> = metadata ? { __metadata__: metadata } : {};
   if (metadata) {
-    for (const [k, v] of Object.entries(metadata)) if (typeof v !== 'string') throw new Error(`metadata "${k}" must be a string (safetensors stores strings only)`);
+    for (const [k, v] of Object.entries(metadata))
+      if (typeof v !== 'string') throw new Error(`metadata "${k}" must be a string (safetensors stores strings only)`);
   }
   const items: Layout['items'] = [];
   let offset = 0;
-  const list: Array<[string, NamedTensor]> = tensors instanceof Map ? [...tensors] : Object.entries(tensors as Record<string, NamedTensor>);
+  const list: Array<[string, NamedTensor]> =
+    tensors instanceof Map ? [...tensors] : Object.entries(tensors as Record<string, NamedTensor>);
   for (const [name, t] of list) {
     if (!name || name === '__metadata__') throw new Error(`"${name}" cannot name a tensor`);
     const expected = t.shape.reduce((a, d) => a * d, 1);
-    if (expected !== t.data.length) throw new Error(`tensor "${name}": shape [${t.shape.join(', ')}] needs ${expected} values, got ${t.data.length}`);
+    if (expected !== t.data.length)
+      throw new Error(`tensor "${name}": shape [${t.shape.join(', ')}] needs ${expected} values, got ${t.data.length}`);
     const dtype = t.data instanceof Uint32Array ? 'U32' : (options.dtype ?? 'F32');
     const bytes = t.data.length * (dtype === 'F16' ? 2 : 4);
     header[name] = { dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
@@ -85,7 +88,12 @@ export function encodeSafetensors(tensors: TensorSet, metadata?: Record<string, 
  * Streams the file to `sink`; returns its size in bytes. Chunks are handed over one at a time and
  * may be reused once the sink's promise resolves (a sink that keeps them must copy).
  */
-export async function writeSafetensors(sink: ChunkSink, tensors: TensorSet, metadata?: Record<string, string>, options: WriteOptions = {}): Promise<number> {
+export async function writeSafetensors(
+  sink: ChunkSink,
+  tensors: TensorSet,
+  metadata?: Record<string, string>,
+  options: WriteOptions = {},
+): Promise<number> {
   const l = layout(tensors, metadata, options);
   await sink(l.header);
   let buffer: Uint8Array | null = null;

@@ -16,8 +16,21 @@ export type SafetensorsDType = 'F32' | 'F16' | 'BF16' | 'F64' | 'U32' | 'I32' | 
 type AnyDType = SafetensorsDType | 'BOOL' | 'U8' | 'I8' | 'U16' | 'I16' | 'U64' | 'F8_E4M3' | 'F8_E5M2';
 
 const BYTES_PER: Record<AnyDType, number> = {
-  F32: 4, F16: 2, BF16: 2, F64: 8, U32: 4, I32: 4, I64: 8,
-  BOOL: 1, U8: 1, I8: 1, U16: 2, I16: 2, U64: 8, F8_E4M3: 1, F8_E5M2: 1,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  F64: 8,
+  U32: 4,
+  I32: 4,
+  I64: 8,
+  BOOL: 1,
+  U8: 1,
+  I8: 1,
+  U16: 2,
+  I16: 2,
+  U64: 8,
+  F8_E4M3: 1,
+  F8_E5M2: 1,
 };
 const FLOATS: ReadonlySet<string> = new Set(['F32', 'F16', 'BF16', 'F64']);
 const INDICES: ReadonlySet<string> = new Set(['U32', 'I32', 'I64']);
@@ -35,7 +48,10 @@ export interface TensorEntry {
 
 export class SafetensorsError extends Error {
   override name = 'SafetensorsError';
-  constructor(readonly file: string, problem: string) {
+  constructor(
+    readonly file: string,
+    problem: string,
+  ) {
     super(`${file}: ${problem}`);
   }
 }
@@ -66,7 +82,8 @@ export class SafetensorsFile {
     const first = await source.read(0, Math.min(8, source.size));
     const headerLen = checkHeaderLength(first, source.size, fail);
     const head = await source.read(8, headerLen);
-    if (head.length !== headerLen) fail(`the file ended after ${8 + head.length} bytes while reading its ${headerLen}-byte header: it is truncated`);
+    if (head.length !== headerLen)
+      fail(`the file ended after ${8 + head.length} bytes while reading its ${headerLen}-byte header: it is truncated`);
     const { metadata, entries } = parseHeader(head, source.size - 8 - headerLen, fail);
     return new SafetensorsFile(file, metadata, entries, null, source, 8 + headerLen);
   }
@@ -83,7 +100,8 @@ export class SafetensorsFile {
   /** The tensor `name` decoded to float32, with its shape (files from `parse` only; use `read` for sources). */
   tensor(name: string): { shape: number[]; data: Float32Array } {
     const e = this.entry(name);
-    if (!this.data) throw new SafetensorsError(this.file, `tensor "${name}": this file was opened from a source; use await read()`);
+    if (!this.data)
+      throw new SafetensorsError(this.file, `tensor "${name}": this file was opened from a source; use await read()`);
     return { shape: e.shape, data: decodeFloats(e, this.data.subarray(e.begin, e.end), false, name, this.file) };
   }
 
@@ -96,14 +114,21 @@ export class SafetensorsFile {
   /** An integer tensor (U32, I32 or I64) as unsigned 32-bit indices; negative or ≥ 2^32 values are refused. */
   async readIndices(name: string): Promise<{ shape: number[]; data: Uint32Array }> {
     const e = this.entry(name);
-    if (!INDICES.has(e.dtype)) throw new SafetensorsError(this.file, `tensor "${name}" is ${e.dtype}, not an integer index tensor (U32, I32 or I64)`);
+    if (!INDICES.has(e.dtype))
+      throw new SafetensorsError(this.file, `tensor "${name}" is ${e.dtype}, not an integer index tensor (U32, I32 or I64)`);
     const bytes = await this.bytes(name, e);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const n = bytes.length / BYTES_PER[e.dtype];
     const out = new Uint32Array(n);
     for (let i = 0; i < n; i++) {
-      const v = e.dtype === 'U32' ? view.getUint32(i * 4, true) : e.dtype === 'I32' ? view.getInt32(i * 4, true) : Number(view.getBigInt64(i * 8, true));
-      if (!(v >= 0 && v < 2 ** 32)) throw new SafetensorsError(this.file, `tensor "${name}" holds ${v} at flat index ${i}, outside [0, 2^32)`);
+      const v =
+        e.dtype === 'U32'
+          ? view.getUint32(i * 4, true)
+          : e.dtype === 'I32'
+            ? view.getInt32(i * 4, true)
+            : Number(view.getBigInt64(i * 8, true));
+      if (!(v >= 0 && v < 2 ** 32))
+        throw new SafetensorsError(this.file, `tensor "${name}" holds ${v} at flat index ${i}, outside [0, 2^32)`);
       out[i] = v;
     }
     return { shape: e.shape, data: out };
@@ -124,7 +149,10 @@ export class SafetensorsFile {
     if (this.data) return this.data.subarray(e.begin, e.end);
     const bytes = await this.source!.read(this.dataStart + e.begin, e.end - e.begin);
     if (bytes.length !== e.end - e.begin) {
-      throw new SafetensorsError(this.file, `tensor "${name}": the file ended ${bytes.length} bytes into its ${e.end - e.begin}: it is truncated or changed while open`);
+      throw new SafetensorsError(
+        this.file,
+        `tensor "${name}": the file ended ${bytes.length} bytes into its ${e.end - e.begin}: it is truncated or changed while open`,
+      );
     }
     return bytes;
   }
@@ -138,10 +166,12 @@ function failer(file: string): (problem: string) => never {
 
 /** Validates the 8-byte header length against the file size; returns it. */
 function checkHeaderLength(first: Uint8Array, size: number, fail: (p: string) => never): number {
-  if (size < 8 || first.length < 8) fail(`${size} bytes is too short for a safetensors file (it starts with an 8-byte header length)`);
+  if (size < 8 || first.length < 8)
+    fail(`${size} bytes is too short for a safetensors file (it starts with an 8-byte header length)`);
   const headerLen = Number(new DataView(first.buffer, first.byteOffset, 8).getBigUint64(0, true));
   if (headerLen > MAX_HEADER_BYTES) fail(`header length ${headerLen} exceeds ${MAX_HEADER_BYTES} bytes: not a safetensors file`);
-  if (8 + headerLen > size) fail(`header length ${headerLen} runs past the end of the ${size}-byte file: the file is truncated or not safetensors`);
+  if (8 + headerLen > size)
+    fail(`header length ${headerLen} runs past the end of the ${size}-byte file: the file is truncated or not safetensors`);
   return headerLen;
 }
 
@@ -192,7 +222,8 @@ function checkEntry(name: string, raw: unknown, dataBytes: number, fail: (p: str
   const [begin, end] = offs as [number, number];
   if (end > dataBytes) fail(`tensor "${name}" ends at byte ${end} of a ${dataBytes}-byte data section: the file is truncated`);
   const expected = shape.reduce((a, d) => a * d, 1) * BYTES_PER[dtype];
-  if (end - begin !== expected) fail(`tensor "${name}" spans ${end - begin} bytes but ${dtype} [${shape.join(', ')}] needs ${expected}`);
+  if (end - begin !== expected)
+    fail(`tensor "${name}" spans ${end - begin} bytes but ${dtype} [${shape.join(', ')}] needs ${expected}`);
   return { dtype, shape, begin, end };
 }
 
@@ -232,7 +263,8 @@ function decodeFloats(e: TensorEntry, bytes: Uint8Array, owned: boolean, name: s
     throw new SafetensorsError(file, `tensor "${name}" is ${e.dtype}, not a float tensor${how}`);
   }
   const n = bytes.length / BYTES_PER[e.dtype];
-  if (e.dtype === 'F32' && owned && LITTLE_ENDIAN && bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, n);
+  if (e.dtype === 'F32' && owned && LITTLE_ENDIAN && bytes.byteOffset % 4 === 0)
+    return new Float32Array(bytes.buffer, bytes.byteOffset, n);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out = new Float32Array(n);
   switch (e.dtype) {

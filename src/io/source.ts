@@ -43,7 +43,8 @@ export async function readText(folder: Folder, file: string, limit = 64 * 2 ** 2
   const src = await folder.open(file);
   if (!src) return null;
   try {
-    if (src.size > limit) throw new CheckpointError(`${folder.name}/${file}`, `${src.size} bytes is too large for a JSON file (limit ${limit})`);
+    if (src.size > limit)
+      throw new CheckpointError(`${folder.name}/${file}`, `${src.size} bytes is too large for a JSON file (limit ${limit})`);
     return new TextDecoder().decode(await src.read(0, src.size));
   } finally {
     await src.close?.();

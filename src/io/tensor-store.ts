@@ -30,7 +30,8 @@ export async function openTensors(folder: Folder, file = 'model.safetensors'): P
     return storeOf(where(file), new Map(f.names.map((n) => [n, f])), [f]);
   }
   const indexText = await readText(folder, indexName);
-  if (indexText === null) throw new SafetensorsError(where(file), `not found (nor ${indexName}): the folder holds no safetensors checkpoint`);
+  if (indexText === null)
+    throw new SafetensorsError(where(file), `not found (nor ${indexName}): the folder holds no safetensors checkpoint`);
   const weightMap = parseIndex(indexText, where(indexName));
   const shards = new Map<string, SafetensorsFile>();
   const byTensor = new Map<string, SafetensorsFile>();
@@ -39,7 +40,8 @@ export async function openTensors(folder: Folder, file = 'model.safetensors'): P
       let f = shards.get(shard);
       if (!f) {
         const src = await folder.open(shard);
-        if (!src) throw new SafetensorsError(where(indexName), `shard "${shard}" (holding "${tensor}") is missing from the folder`);
+        if (!src)
+          throw new SafetensorsError(where(indexName), `shard "${shard}" (holding "${tensor}") is missing from the folder`);
         f = await openOrClose(src, where(shard));
         shards.set(shard, f);
       }
@@ -70,7 +72,8 @@ function parseIndex(text: string, name: string): Map<string, string> {
     throw new SafetensorsError(name, `is not valid JSON (${(e as Error).message})`);
   }
   const map = (json as { weight_map?: unknown } | null)?.weight_map;
-  if (typeof map !== 'object' || map === null || Array.isArray(map)) throw new SafetensorsError(name, 'has no "weight_map" object (tensor name → shard file)');
+  if (typeof map !== 'object' || map === null || Array.isArray(map))
+    throw new SafetensorsError(name, 'has no "weight_map" object (tensor name → shard file)');
   const out = new Map<string, string>();
   for (const [tensor, shard] of Object.entries(map)) {
     if (typeof shard !== 'string') throw new SafetensorsError(name, `weight_map["${tensor}"] is not a file name`);

@@ -47,7 +47,13 @@ export function isHfConfig(json: Json): boolean {
   return 'hidden_size' in json || json.model_type === 'vit';
 }
 
-export function resolveConfig(json: Json | null, shapeOf: ShapeOf, depthSeen: number, options: ConfigOptions, file: string): ResolvedConfig {
+export function resolveConfig(
+  json: Json | null,
+  shapeOf: ShapeOf,
+  depthSeen: number,
+  options: ConfigOptions,
+  file: string,
+): ResolvedConfig {
   const notes: string[] = [];
   const fail = (p: string): never => {
     throw new CheckpointError(file, p);
@@ -55,16 +61,29 @@ export function resolveConfig(json: Json | null, shapeOf: ShapeOf, depthSeen: nu
   const hf = json && isHfConfig(json) ? json : null;
   const timm: Json | null = json && !hf ? { ...(json.model_args as Json | undefined), ...json } : null;
   const conv = shapeOf('patch_embed.proj.weight');
-  const D = num(hf?.hidden_size) ?? num(timm?.embed_dim) ?? num(timm?.num_features) ?? shapeOf('norm.weight')?.[0] ?? fail('cannot tell the width D: no norm.weight and no config');
+  const D =
+    num(hf?.hidden_size) ??
+    num(timm?.embed_dim) ??
+    num(timm?.num_features) ??
+    shapeOf('norm.weight')?.[0] ??
+    fail('cannot tell the width D: no norm.weight and no config');
   const depth = num(hf?.num_hidden_layers) ?? num(timm?.depth) ?? depthSeen;
-  const hidden = num(hf?.intermediate_size) ?? (num(timm?.mlp_ratio) !== undefined ? num(timm?.mlp_ratio)! * D : undefined) ?? shapeOf('blocks.0.mlp.fc1.weight')?.[0] ?? fail('cannot tell the MLP width: no blocks.0.mlp.fc1.weight');
+  const hidden =
+    num(hf?.intermediate_size) ??
+    (num(timm?.mlp_ratio) !== undefined ? num(timm?.mlp_ratio)! * D : undefined) ??
+    shapeOf('blocks.0.mlp.fc1.weight')?.[0] ??
+    fail('cannot tell the MLP width: no blocks.0.mlp.fc1.weight');
   let heads = num(hf?.num_attention_heads) ?? num(timm?.num_heads) ?? options.heads;
   if (heads === undefined) {
-    if (D % 64 !== 0) fail(`the attention heads are not in the tensor shapes and D = ${D} is not a multiple of 64: pass { heads } or a config.json`);
+    if (D % 64 !== 0)
+      fail(
+        `the attention heads are not in the tensor shapes and D = ${D} is not a multiple of 64: pass { heads } or a config.json`,
+      );
     heads = D / 64;
     notes.push(`attention heads not given: assumed D/64 = ${heads} (timm's head width 64)`);
   }
-  if (hf?.hidden_act !== undefined && hf.hidden_act !== 'gelu') fail(`hidden_act "${String(hf.hidden_act)}" is not supported: the engine's GELU is the exact (erf) one, "gelu"`);
+  if (hf?.hidden_act !== undefined && hf.hidden_act !== 'gelu')
+    fail(`hidden_act "${String(hf.hidden_act)}" is not supported: the engine's GELU is the exact (erf) one, "gelu"`);
   const id2label = hf?.id2label && typeof hf.id2label === 'object' ? Object.keys(hf.id2label as Json).length : undefined;
   const classes = num(hf?.num_labels) ?? id2label ?? num(timm?.num_classes) ?? shapeOf('head.weight')?.[0] ?? 0;
 
@@ -72,9 +91,16 @@ export function resolveConfig(json: Json | null, shapeOf: ShapeOf, depthSeen: nu
   let patchDim: number | null = null;
   let tokens = options.tokens ?? shapeOf('pos_embed')?.[1];
   const inputSize = (timm?.pretrained_cfg as Json | undefined)?.input_size;
-  const channels = num(hf?.num_channels) ?? num(timm?.in_chans) ?? (Array.isArray(inputSize) ? num(inputSize[0]) : undefined) ?? (conv?.length === 4 ? conv[1] : undefined);
-  const patch = pair(hf?.patch_size ?? timm?.patch_size) ?? (conv?.length === 4 ? [conv[2], conv[3]] as [number, number] : undefined);
-  const image = pair(hf?.image_size ?? timm?.img_size) ?? (Array.isArray(inputSize) && inputSize.length === 3 ? pair(inputSize.slice(1)) : undefined);
+  const channels =
+    num(hf?.num_channels) ??
+    num(timm?.in_chans) ??
+    (Array.isArray(inputSize) ? num(inputSize[0]) : undefined) ??
+    (conv?.length === 4 ? conv[1] : undefined);
+  const patch =
+    pair(hf?.patch_size ?? timm?.patch_size) ?? (conv?.length === 4 ? ([conv[2], conv[3]] as [number, number]) : undefined);
+  const image =
+    pair(hf?.image_size ?? timm?.img_size) ??
+    (Array.isArray(inputSize) && inputSize.length === 3 ? pair(inputSize.slice(1)) : undefined);
   if (conv) {
     if (channels === undefined || patch === undefined) {
       if (conv.length !== 2) fail(`patch_embed weight has shape [${conv.join(', ')}], neither [D, C, p, p] nor [D, C·p·p]`);
@@ -85,7 +111,8 @@ export function resolveConfig(json: Json | null, shapeOf: ShapeOf, depthSeen: nu
       patchDim = channels * patch[0] * patch[1];
     }
     if (image && patch) {
-      if (image[0] % patch[0] || image[1] % patch[1]) fail(`image size ${image.join('×')} is not a multiple of the patch size ${patch.join('×')}`);
+      if (image[0] % patch[0] || image[1] % patch[1])
+        fail(`image size ${image.join('×')} is not a multiple of the patch size ${patch.join('×')}`);
       tokens = (image[0] / patch[0]) * (image[1] / patch[1]) + 1;
     }
   }
@@ -98,11 +125,18 @@ export function resolveConfig(json: Json | null, shapeOf: ShapeOf, depthSeen: nu
   if (!conv && pool === undefined) pooling = 'mean';
   const eps = num(hf?.layer_norm_eps) ?? (hf ? 1e-12 : 1e-6);
   if (!Number.isInteger(hidden / D)) fail(`MLP width ${hidden} is not a multiple of D = ${D}`);
-  return { config: { dim: D, depth, heads, mlpRatio: hidden / D, classes, tokens: tokens!, patchDim, pooling, eps }, patchShape, notes };
+  return {
+    config: { dim: D, depth, heads, mlpRatio: hidden / D, classes, tokens: tokens!, patchDim, pooling, eps },
+    patchShape,
+    notes,
+  };
 }
 
 /** Every tensor the engine needs, by engine name, with its stored shape; `optional` ones may be absent. */
-export function expectedShapes(c: ViTConfig, layout: Pick<CheckpointLayout, 'fusedQkv' | 'patchShape'>): Map<string, { shape: number[]; optional?: boolean }> {
+export function expectedShapes(
+  c: ViTConfig,
+  layout: Pick<CheckpointLayout, 'fusedQkv' | 'patchShape'>,
+): Map<string, { shape: number[]; optional?: boolean }> {
   const D = c.dim;
   const H = c.mlpRatio * D;
   const out = new Map<string, { shape: number[]; optional?: boolean }>();
@@ -128,7 +162,11 @@ export function expectedShapes(c: ViTConfig, layout: Pick<CheckpointLayout, 'fus
         put(`${p}attn.${x}.bias`, [D], true);
       }
     }
-    for (const [name, dIn, dOut] of [['attn.proj', D, D], ['mlp.fc1', D, H], ['mlp.fc2', H, D]] as const) {
+    for (const [name, dIn, dOut] of [
+      ['attn.proj', D, D],
+      ['mlp.fc1', D, H],
+      ['mlp.fc2', H, D],
+    ] as const) {
       put(`${p}${name}.weight`, [dOut, dIn]);
       put(`${p}${name}.bias`, [dOut]);
     }
@@ -148,9 +186,19 @@ export function configJson(c: ViTConfig, naming: Naming, patchShape: number[] | 
   const image = Number.isInteger(side) ? side * patch : undefined;
   if (naming === 'hf') {
     const out: Json = {
-      model_type: 'vit', architectures: ['ViTForImageClassification'], hidden_act: 'gelu', qkv_bias: true, ...source,
-      hidden_size: c.dim, num_hidden_layers: c.depth, num_attention_heads: c.heads, intermediate_size: c.mlpRatio * c.dim,
-      patch_size: patch, num_channels: channels, layer_norm_eps: c.eps, ...(image ? { image_size: image } : {}),
+      model_type: 'vit',
+      architectures: ['ViTForImageClassification'],
+      hidden_act: 'gelu',
+      qkv_bias: true,
+      ...source,
+      hidden_size: c.dim,
+      num_hidden_layers: c.depth,
+      num_attention_heads: c.heads,
+      intermediate_size: c.mlpRatio * c.dim,
+      patch_size: patch,
+      num_channels: channels,
+      layer_norm_eps: c.eps,
+      ...(image ? { image_size: image } : {}),
     };
     const labels = source?.id2label as Json | undefined;
     if (!labels || Object.keys(labels).length !== c.classes) {
@@ -162,7 +210,14 @@ export function configJson(c: ViTConfig, naming: Naming, patchShape: number[] | 
   }
   return {
     ...source,
-    embed_dim: c.dim, depth: c.depth, num_heads: c.heads, mlp_ratio: c.mlpRatio, patch_size: patch, in_chans: channels,
-    num_classes: c.classes, global_pool: c.pooling === 'cls' ? 'token' : 'avg', ...(image ? { img_size: image } : {}),
+    embed_dim: c.dim,
+    depth: c.depth,
+    num_heads: c.heads,
+    mlp_ratio: c.mlpRatio,
+    patch_size: patch,
+    in_chans: channels,
+    num_classes: c.classes,
+    global_pool: c.pooling === 'cls' ? 'token' : 'avg',
+    ...(image ? { img_size: image } : {}),
   };
 }

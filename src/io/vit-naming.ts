@@ -47,8 +47,12 @@ const HF_PAIRS: Array<[string, string]> = [
 const HF_HEAD: [string, string] = ['classifier.{p}', 'head.{p}'];
 
 const TIMM = [
-  /^(cls_token|pos_embed)$/, /^patch_embed\.proj\.(weight|bias)$/, /^blocks\.\d+\.(norm1|norm2)\.(weight|bias)$/,
-  /^blocks\.\d+\.attn\.(qkv|q|k|v|proj)\.(weight|bias)$/, /^blocks\.\d+\.mlp\.(fc1|fc2)\.(weight|bias)$/, /^(norm|head)\.(weight|bias)$/,
+  /^(cls_token|pos_embed)$/,
+  /^patch_embed\.proj\.(weight|bias)$/,
+  /^blocks\.\d+\.(norm1|norm2)\.(weight|bias)$/,
+  /^blocks\.\d+\.attn\.(qkv|q|k|v|proj)\.(weight|bias)$/,
+  /^blocks\.\d+\.mlp\.(fc1|fc2)\.(weight|bias)$/,
+  /^(norm|head)\.(weight|bias)$/,
 ];
 /** A SNELL branch tensor in the reference's naming. */
 export const BRANCH_TENSOR = /^blocks\.\d+\.(attn|mlp)\.additional_\w+\.learnable\.\w+$/;

@@ -15,10 +15,21 @@ import type { MemoryLedger } from './memory.js';
 import { type Param, param } from './param.js';
 
 const BRANCH_PREFIX: Record<LinearName, string> = {
-  q: 'attn.additional_q', k: 'attn.additional_k', v: 'attn.additional_v',
-  proj: 'attn.additional_proj', fc1: 'mlp.additional_fc1', fc2: 'mlp.additional_fc2',
+  q: 'attn.additional_q',
+  k: 'attn.additional_k',
+  v: 'attn.additional_v',
+  proj: 'attn.additional_proj',
+  fc1: 'mlp.additional_fc1',
+  fc2: 'mlp.additional_fc2',
 };
-const LINEAR_PATH: Record<LinearName, string> = { q: 'attn.q', k: 'attn.k', v: 'attn.v', proj: 'attn.proj', fc1: 'mlp.fc1', fc2: 'mlp.fc2' };
+const LINEAR_PATH: Record<LinearName, string> = {
+  q: 'attn.q',
+  k: 'attn.k',
+  v: 'attn.v',
+  proj: 'attn.proj',
+  fc1: 'mlp.fc1',
+  fc2: 'mlp.fc2',
+};
 
 /** What building a block needs from the model under construction. */
 export interface BlockParts {
@@ -38,14 +49,20 @@ export interface BlockParts {
  * trainable pool and reports the new parameter.
  */
 export function blockParts(
-  backend: Backend, ledger: MemoryLedger, weights: Weights, config: ViTConfig, init: () => number,
+  backend: Backend,
+  ledger: MemoryLedger,
+  weights: Weights,
+  config: ViTConfig,
+  init: () => number,
   onTrainable: (p: Param) => void,
 ): BlockParts {
   const get = (name: string, shape: readonly number[]): NamedArray => {
     const w = weights.get(name);
     const fused = name.replace(/attn\.[qkv]\./, 'attn.qkv.');
     if (!w && fused !== name && weights.has(fused)) {
-      throw new AdapterConfigError(`the weights hold "${fused}", q, k and v fused as a timm file stores them: load the checkpoint with loadCheckpoint, or split them with splitQkvWeights`);
+      throw new AdapterConfigError(
+        `the weights hold "${fused}", q, k and v fused as a timm file stores them: load the checkpoint with loadCheckpoint, or split them with splitQkvWeights`,
+      );
     }
     if (!w) throw new AdapterConfigError(`the checkpoint has no tensor "${name}" (shape [${shape.join(', ')}] expected)`);
     if (w.data.length !== shape.reduce((x, y) => x * y, 1)) {
@@ -53,7 +70,8 @@ export function blockParts(
     }
     return w;
   };
-  const frozen = (name: string, shape: readonly number[]) => ledger.within('frozen', () => backend.upload(get(name, shape).data, shape));
+  const frozen = (name: string, shape: readonly number[]) =>
+    ledger.within('frozen', () => backend.upload(get(name, shape).data, shape));
   const trainable = (name: string, shape: readonly number[]) => {
     const tensor = ledger.within('trainable', () => backend.upload(get(name, shape).data, shape));
     onTrainable(param(name, tensor));
@@ -76,21 +94,30 @@ export function blockLayers(parts: BlockParts, prefix: string, plan: TuningPlan 
     const spec: BranchSpec | null = carries
       ? {
           kind: plan.method as BranchSpec['kind'],
-          rank: plan.rank, kernelHeads: plan.kernelHeads, sparsity: plan.sparsity,
+          rank: plan.rank,
+          kernelHeads: plan.kernelHeads,
+          sparsity: plan.sparsity,
           coeff: storedCoeff(weights, branchName, plan.kernelHeads),
-          dropout: name === 'proj' ? 0 : plan.branchDropout, dropPath: plan.branchDropPath,
+          dropout: name === 'proj' ? 0 : plan.branchDropout,
+          dropPath: plan.branchDropPath,
         }
       : null;
     const branchInit = spec ? branchValues(weights, branchName, spec, dIn, dOut, parts.init) : null;
     return new Linear(b, ledger, path, branchName, dIn, dOut, w, bias, spec, branchInit, full);
   };
-  const norm = (name: string) => (full
-    ? { w: trainable(`${prefix}${name}.weight`, [D]), b: trainable(`${prefix}${name}.bias`, [D]) }
-    : { w: frozen(`${prefix}${name}.weight`, [D]), b: frozen(`${prefix}${name}.bias`, [D]) });
+  const norm = (name: string) =>
+    full
+      ? { w: trainable(`${prefix}${name}.weight`, [D]), b: trainable(`${prefix}${name}.bias`, [D]) }
+      : { w: frozen(`${prefix}${name}.weight`, [D]), b: frozen(`${prefix}${name}.bias`, [D]) };
   return {
-    norm1: norm('norm1'), norm2: norm('norm2'),
-    q: linear('q', D, D), k: linear('k', D, D), v: linear('v', D, D), proj: linear('proj', D, D),
-    fc1: linear('fc1', D, hidden), fc2: linear('fc2', hidden, D),
+    norm1: norm('norm1'),
+    norm2: norm('norm2'),
+    q: linear('q', D, D),
+    k: linear('k', D, D),
+    v: linear('v', D, D),
+    proj: linear('proj', D, D),
+    fc1: linear('fc1', D, hidden),
+    fc2: linear('fc2', hidden, D),
   };
 }
 
@@ -99,7 +126,9 @@ function storedCoeff(weights: Weights, branchName: string, heads: number): numbe
   const c = weights.get(`${branchName}.shared_coeff_fc`);
   if (!c) return undefined;
   if (c.data.length !== heads) {
-    throw new AdapterConfigError(`tensor "${branchName}.shared_coeff_fc" holds ${c.data.length} coefficients for ${heads} kernel heads`);
+    throw new AdapterConfigError(
+      `tensor "${branchName}.shared_coeff_fc" holds ${c.data.length} coefficients for ${heads} kernel heads`,
+    );
   }
   return Array.from(c.data);
 }
@@ -112,7 +141,14 @@ function storedCoeff(weights: Weights, branchName: string, heads: number): numbe
  * replaces the branch's own kaiming-uniform down and zero up projection; SNELLA's α = 1, γ = 1, β = 0;
  * a dense ΔW zero.
  */
-function branchValues(weights: Weights, prefix: string, spec: BranchSpec, dIn: number, dOut: number, next: () => number): Record<string, Float32Array> {
+function branchValues(
+  weights: Weights,
+  prefix: string,
+  spec: BranchSpec,
+  dIn: number,
+  dOut: number,
+  next: () => number,
+): Record<string, Float32Array> {
   if (spec.kind === 'dense') return { delta: weights.get(`${prefix}.delta`)?.data ?? new Float32Array(dIn * dOut) };
   const k = spec.rank / spec.kernelHeads;
   const uniform = (rows: number) => {

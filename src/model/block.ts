@@ -140,7 +140,10 @@ export class Block {
       b.attentionBackward(da, s.q, s.k, s.v, s.probs, this.heads, dq, dk, dv);
       b.free(da);
       const dh1 = L.q.backward(dq, s.h1, branchNoise(noise, 'q'));
-      for (const [name, d] of [['k', dk], ['v', dv]] as const) {
+      for (const [name, d] of [
+        ['k', dk],
+        ['v', dv],
+      ] as const) {
         const part = L[name].backward(d, s.h1, branchNoise(noise, name));
         b.addInto(dh1, part);
         b.free(part);

@@ -33,9 +33,18 @@ export function vitConfig(
   options: { imageSize?: number; patchSize?: number; channels?: number; classes: number; pooling?: PoolMode },
 ): ViTConfig {
   const { imageSize = 224, patchSize = 16, channels = 3, classes, pooling = 'cls' } = options;
-  if (imageSize % patchSize !== 0) throw new AdapterConfigError(`image size ${imageSize} is not a multiple of the patch size ${patchSize}`);
+  if (imageSize % patchSize !== 0)
+    throw new AdapterConfigError(`image size ${imageSize} is not a multiple of the patch size ${patchSize}`);
   const patches = (imageSize / patchSize) ** 2;
-  return { ...VIT_PRESETS[size], mlpRatio: 4, classes, tokens: patches + 1, patchDim: channels * patchSize * patchSize, pooling, eps: 1e-6 };
+  return {
+    ...VIT_PRESETS[size],
+    mlpRatio: 4,
+    classes,
+    tokens: patches + 1,
+    patchDim: channels * patchSize * patchSize,
+    pooling,
+    eps: 1e-6,
+  };
 }
 
 /** What trains in each target linear: a SNELL-family branch, LoRA, a dense ΔW (sparse tuning as earlier methods store it), or the weight itself. */
@@ -61,7 +70,13 @@ export interface TuningPlan {
 }
 
 export const DEFAULT_PLAN: TuningPlan = {
-  method: 'snell', rank: 8, kernelHeads: 2, sparsity: 0.9, targets: LINEAR_NAMES, branchDropout: 0.1, branchDropPath: 0.1,
+  method: 'snell',
+  rank: 8,
+  kernelHeads: 2,
+  sparsity: 0.9,
+  targets: LINEAR_NAMES,
+  branchDropout: 0.1,
+  branchDropPath: 0.1,
 };
 
 /** Selects target linears by a name pattern (a RegExp source matched against q, k, v, proj, fc1, fc2). */
@@ -74,8 +89,10 @@ export function targetsMatching(pattern: string): LinearName[] {
 
 export function checkViTConfig(c: ViTConfig): void {
   for (const key of ['dim', 'depth', 'heads', 'classes', 'tokens'] as const) {
-    if (!Number.isInteger(c[key]) || c[key] < 1) throw new AdapterConfigError(`ViT ${key} must be a positive integer, got ${c[key]}`);
+    if (!Number.isInteger(c[key]) || c[key] < 1)
+      throw new AdapterConfigError(`ViT ${key} must be a positive integer, got ${c[key]}`);
   }
   if (c.dim % c.heads !== 0) throw new AdapterConfigError(`ViT dim ${c.dim} is not divisible by its ${c.heads} attention heads`);
-  if (!Number.isInteger(c.mlpRatio * c.dim)) throw new AdapterConfigError(`mlpRatio ${c.mlpRatio} × dim ${c.dim} is not an integer width`);
+  if (!Number.isInteger(c.mlpRatio * c.dim))
+    throw new AdapterConfigError(`mlpRatio ${c.mlpRatio} × dim ${c.dim} is not an integer width`);
 }

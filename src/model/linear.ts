@@ -82,7 +82,13 @@ export class Linear {
     }
     const k = branch.rank / branch.kernelHeads;
     this.op = new SnellAdapterOp(b, {
-      kind: branch.kind, dIn, dOut, rank: branch.rank, heads: branch.kernelHeads, sparsity: branch.sparsity, coeff: branch.coeff,
+      kind: branch.kind,
+      dIn,
+      dOut,
+      rank: branch.rank,
+      heads: branch.kernelHeads,
+      sparsity: branch.sparsity,
+      coeff: branch.coeff,
     });
     const A = upload('In_Qs', [branch.kernelHeads, dIn, k]);
     const B = upload('Out_Qs', [branch.kernelHeads, dOut, k]);

@@ -13,8 +13,17 @@
 import type { Backend, Tensor } from '../backend.js';
 
 export const NOISE_SITES = [
-  'attn.branch_dropout', 'attn.q.droppath', 'attn.k.droppath', 'attn.v.droppath', 'attn.proj.droppath', 'block.attn_droppath',
-  'mlp.fc1_dropout', 'mlp.fc1.droppath', 'mlp.fc2_dropout', 'mlp.fc2.droppath', 'block.mlp_droppath',
+  'attn.branch_dropout',
+  'attn.q.droppath',
+  'attn.k.droppath',
+  'attn.v.droppath',
+  'attn.proj.droppath',
+  'block.attn_droppath',
+  'mlp.fc1_dropout',
+  'mlp.fc1.droppath',
+  'mlp.fc2_dropout',
+  'mlp.fc2.droppath',
+  'block.mlp_droppath',
 ] as const;
 export type NoiseSite = (typeof NOISE_SITES)[number];
 

@@ -26,7 +26,14 @@ export interface SingleBlock {
 export function singleBlock(backend: Backend, config: ViTConfig, weights: Weights, plan: TuningPlan): SingleBlock {
   const ledger = new MemoryLedger();
   const b = tracked(backend, ledger);
-  const parts = blockParts(b, ledger, weights, config, () => 0, () => {});
+  const parts = blockParts(
+    b,
+    ledger,
+    weights,
+    config,
+    () => 0,
+    () => {},
+  );
   const block = new Block(b, ledger, blockLayers(parts, '', plan, false), config.heads, config.eps);
   return {
     backend: b,

@@ -41,10 +41,23 @@ export class ViT {
   private readonly cls: Tensor | null = null;
   private readonly pos: Tensor | null = null;
   private readonly extraParams: Param[] = [];
-  private saved: { blockInputs: Tensor[]; last: Tensor; normed: Tensor; mean: Tensor; rstd: Tensor; pooled: Tensor; input: Tensor } | null = null;
+  private saved: {
+    blockInputs: Tensor[];
+    last: Tensor;
+    normed: Tensor;
+    mean: Tensor;
+    rstd: Tensor;
+    pooled: Tensor;
+    input: Tensor;
+  } | null = null;
   private noise: NoiseSource | null = null;
 
-  constructor(backend: Backend, readonly config: ViTConfig, weights: Weights, readonly options: ViTOptions) {
+  constructor(
+    backend: Backend,
+    readonly config: ViTConfig,
+    weights: Weights,
+    readonly options: ViTOptions,
+  ) {
     checkViTConfig(config);
     this.backend = tracked(backend, this.ledger);
     const b = this.backend;
@@ -55,8 +68,19 @@ export class ViT {
     const { frozen, trainable } = parts;
 
     if (config.patchDim !== null) {
-      this.patch = new Linear(b, this.ledger, 'patch_embed.proj', '', config.patchDim, D,
-        frozen('patch_embed.proj.weight', [D, config.patchDim]), frozen('patch_embed.proj.bias', [D]), null, null, full);
+      this.patch = new Linear(
+        b,
+        this.ledger,
+        'patch_embed.proj',
+        '',
+        config.patchDim,
+        D,
+        frozen('patch_embed.proj.weight', [D, config.patchDim]),
+        frozen('patch_embed.proj.bias', [D]),
+        null,
+        null,
+        full,
+      );
       this.cls = trainable('cls_token', [1, 1, D]);
       this.pos = full ? trainable('pos_embed', [1, T, D]) : frozen('pos_embed', [1, T, D]);
     }
@@ -73,9 +97,19 @@ export class ViT {
     this.norm = full
       ? { w: trainable('norm.weight', [D]), b: trainable('norm.bias', [D]) }
       : { w: frozen('norm.weight', [D]), b: frozen('norm.bias', [D]) };
-    this.head = new Linear(b, this.ledger, 'head', '', D, classes,
+    this.head = new Linear(
+      b,
+      this.ledger,
+      'head',
+      '',
+      D,
+      classes,
       this.ledger.within('trainable', () => b.upload(parts.get('head.weight', [classes, D]).data, [classes, D])),
-      this.ledger.within('trainable', () => b.upload(parts.get('head.bias', [classes]).data, [classes])), null, null, true);
+      this.ledger.within('trainable', () => b.upload(parts.get('head.bias', [classes]).data, [classes])),
+      null,
+      null,
+      true,
+    );
   }
 
   /** Every trainable tensor, each once. */

@@ -9,5 +9,8 @@ import type { Folder } from '../io/source.js';
 
 /** The embedded ViT (D 96, 4 blocks, 32×32 grayscale, 8×8 patches) as a checkpoint Folder. */
 export function embeddedCheckpoint(): Folder {
-  return blobFolder({ 'model.safetensors': weights, 'config.json': new TextEncoder().encode(JSON.stringify(config)) }, 'embedded');
+  return blobFolder(
+    { 'model.safetensors': weights, 'config.json': new TextEncoder().encode(JSON.stringify(config)) },
+    'embedded',
+  );
 }

@@ -12,7 +12,13 @@ export function importance64(size: number): Importance64 {
   return { ipt: new Float64Array(size), unc: new Float64Array(size) };
 }
 
-export function updateImportance64(m: Importance64, theta: ArrayLike<number>, grad: ArrayLike<number>, beta1: number, beta2: number): void {
+export function updateImportance64(
+  m: Importance64,
+  theta: ArrayLike<number>,
+  grad: ArrayLike<number>,
+  beta1: number,
+  beta2: number,
+): void {
   for (let i = 0; i < m.ipt.length; i++) {
     const raw = Math.abs(theta[i]! * grad[i]!);
     const I = Number.isNaN(raw) ? 0 : raw;

@@ -41,7 +41,8 @@ function axis(src: Arr, rows: number, inSize: number, outSize: number, antialias
 /** Transposes each of C planes [A, B] → [B, A]. */
 function transpose(x: Arr, C: number, A: number, B: number): Float64Array {
   const out = new Float64Array(C * A * B);
-  for (let c = 0; c < C; c++) for (let a = 0; a < A; a++) for (let b = 0; b < B; b++) out[(c * B + b) * A + a] = x[(c * A + a) * B + b];
+  for (let c = 0; c < C; c++)
+    for (let a = 0; a < A; a++) for (let b = 0; b < B; b++) out[(c * B + b) * A + a] = x[(c * A + a) * B + b];
   return out;
 }
 

@@ -6,7 +6,16 @@ import type { MergeKernel } from '../backend.js';
 type Arr = ArrayLike<number>;
 
 /** W[i,o] = Σ_h c_h·‖A[h,i]−B[h,o]‖₂ or Σ_h A[h,i]·B[h,o]. A [H,n,k], B [H,m,k] → W [n,m]. */
-export function merge64(A: Arr, B: Arr, H: number, n: number, m: number, k: number, kernel: MergeKernel, coeff: Arr): Float64Array {
+export function merge64(
+  A: Arr,
+  B: Arr,
+  H: number,
+  n: number,
+  m: number,
+  k: number,
+  kernel: MergeKernel,
+  coeff: Arr,
+): Float64Array {
   const W = new Float64Array(n * m);
   for (let h = 0; h < H; h++) {
     for (let i = 0; i < n; i++) {
@@ -25,14 +34,21 @@ export function merge64(A: Arr, B: Arr, H: number, n: number, m: number, k: numb
 }
 
 /** P = softmax(W0/γ) per row; W = W0 + α·P + β. */
-export function mixture64(W0: Arr, n: number, m: number, alpha: number, gamma: number, beta: number): { W: Float64Array; P: Float64Array } {
+export function mixture64(
+  W0: Arr,
+  n: number,
+  m: number,
+  alpha: number,
+  gamma: number,
+  beta: number,
+): { W: Float64Array; P: Float64Array } {
   const W = new Float64Array(n * m);
   const P = new Float64Array(n * m);
   for (let i = 0; i < n; i++) {
     let max = -Infinity;
     for (let o = 0; o < m; o++) max = Math.max(max, W0[i * m + o] / gamma);
     let sum = 0;
-    for (let o = 0; o < m; o++) sum += (P[i * m + o] = Math.exp(W0[i * m + o] / gamma - max));
+    for (let o = 0; o < m; o++) sum += P[i * m + o] = Math.exp(W0[i * m + o] / gamma - max);
     for (let o = 0; o < m; o++) {
       P[i * m + o] /= sum;
       W[i * m + o] = W0[i * m + o] + alpha * P[i * m + o] + beta;
@@ -91,7 +107,17 @@ export function mixtureBackward64(dW: Arr, W0: Arr, P: Arr, n: number, m: number
 }
 
 /** Gradients of merge with respect to A and B, given dW [n,m]; zero distances contribute nothing. */
-export function mergeBackward64(A: Arr, B: Arr, dW: Arr, H: number, n: number, m: number, k: number, kernel: MergeKernel, coeff: Arr) {
+export function mergeBackward64(
+  A: Arr,
+  B: Arr,
+  dW: Arr,
+  H: number,
+  n: number,
+  m: number,
+  k: number,
+  kernel: MergeKernel,
+  coeff: Arr,
+) {
   const dA = new Float64Array(H * n * k);
   const dB = new Float64Array(H * m * k);
   const diff = new Float64Array(k);

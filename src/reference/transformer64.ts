@@ -64,7 +64,8 @@ export function erf64(x: number): number {
 }
 
 export const gelu64 = (x: number): number => 0.5 * x * (1 + erf64(x / Math.SQRT2));
-export const geluGrad64 = (x: number): number => 0.5 * (1 + erf64(x / Math.SQRT2)) + (x * Math.exp(-0.5 * x * x)) / Math.sqrt(2 * Math.PI);
+export const geluGrad64 = (x: number): number =>
+  0.5 * (1 + erf64(x / Math.SQRT2)) + (x * Math.exp(-0.5 * x * x)) / Math.sqrt(2 * Math.PI);
 
 /** Multi-head attention forward; q, k, v [B, T, D], heads interleaved (feature h·hd + j). */
 export function attention64(q: Arr, k: Arr, v: Arr, B: number, T: number, D: number, nh: number) {
@@ -84,7 +85,7 @@ export function attention64(q: Arr, k: Arr, v: Arr, B: number, T: number, D: num
           max = Math.max(max, probs[row + j]);
         }
         let sum = 0;
-        for (let j = 0; j < T; j++) sum += (probs[row + j] = Math.exp(probs[row + j] - max));
+        for (let j = 0; j < T; j++) sum += probs[row + j] = Math.exp(probs[row + j] - max);
         for (let j = 0; j < T; j++) probs[row + j] /= sum;
         for (let e = 0; e < hd; e++) {
           let acc = 0;
@@ -159,7 +160,19 @@ export function softmaxCrossEntropy64(logits: Arr, labels: Arr, B: number, C: nu
 }
 
 /** torch.optim.AdamW, one step t ≥ 1, on copies of p, m, v. */
-export function adamw64(p: Arr, g: Arr, m: Arr, v: Arr, lr: number, beta1: number, beta2: number, eps: number, wd: number, t: number, gradScale = 1) {
+export function adamw64(
+  p: Arr,
+  g: Arr,
+  m: Arr,
+  v: Arr,
+  lr: number,
+  beta1: number,
+  beta2: number,
+  eps: number,
+  wd: number,
+  t: number,
+  gradScale = 1,
+) {
   const P = Float64Array.from(p);
   const M = Float64Array.from(m);
   const V = Float64Array.from(v);
@@ -170,7 +183,7 @@ export function adamw64(p: Arr, g: Arr, m: Arr, v: Arr, lr: number, beta1: numbe
     P[i] *= 1 - lr * wd;
     M[i] = beta1 * M[i] + (1 - beta1) * gi;
     V[i] = beta2 * V[i] + (1 - beta2) * gi * gi;
-    P[i] -= (lr / bc1) * M[i] / (Math.sqrt(V[i]) / Math.sqrt(bc2) + eps);
+    P[i] -= ((lr / bc1) * M[i]) / (Math.sqrt(V[i]) / Math.sqrt(bc2) + eps);
   }
   return { p: P, m: M, v: V };
 }

@@ -16,7 +16,14 @@ export interface AdamWConfig {
   maxGradNorm: number | null;
 }
 
-export const ADAMW_DEFAULTS: AdamWConfig = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-4, maxGradNorm: null };
+export const ADAMW_DEFAULTS: AdamWConfig = {
+  lr: 1e-3,
+  beta1: 0.9,
+  beta2: 0.999,
+  eps: 1e-8,
+  weightDecay: 1e-4,
+  maxGradNorm: null,
+};
 
 export interface AdamWSnapshot {
   steps: number;
@@ -28,8 +35,15 @@ export class AdamW {
   private readonly state: Array<{ p: Param; m: Tensor; v: Tensor }>;
   private t = 0;
 
-  constructor(private readonly b: Backend, ledger: MemoryLedger, params: Param[], readonly config: AdamWConfig) {
-    this.state = ledger.within('optimizer', () => params.map((p) => ({ p, m: b.zeros(p.tensor.shape), v: b.zeros(p.tensor.shape) })));
+  constructor(
+    private readonly b: Backend,
+    ledger: MemoryLedger,
+    params: Param[],
+    readonly config: AdamWConfig,
+  ) {
+    this.state = ledger.within('optimizer', () =>
+      params.map((p) => ({ p, m: b.zeros(p.tensor.shape), v: b.zeros(p.tensor.shape) })),
+    );
   }
 
   get steps(): number {
@@ -49,11 +63,16 @@ export class AdamW {
   /** Continues from a snapshot of an optimizer over the same parameters. */
   restore(snapshot: AdamWSnapshot): void {
     for (const { p, m, v } of this.state) {
-      for (const [suffix, t] of [['exp_avg', m], ['exp_avg_sq', v]] as const) {
+      for (const [suffix, t] of [
+        ['exp_avg', m],
+        ['exp_avg_sq', v],
+      ] as const) {
         const data = snapshot.moments.get(`${p.name}.${suffix}`);
         if (!data || data.length !== t.size) {
-          throw new Error(`the optimizer state has ${data ? `${data.length} values` : 'no entry'} for ${p.name}.${suffix}, ` +
-            `the model has ${t.size}: resume with the plan (method, rank, targets) that wrote it`);
+          throw new Error(
+            `the optimizer state has ${data ? `${data.length} values` : 'no entry'} for ${p.name}.${suffix}, ` +
+              `the model has ${t.size}: resume with the plan (method, rank, targets) that wrote it`,
+          );
         }
         this.b.write(t, data);
       }
@@ -84,7 +103,12 @@ export class AdamW {
     for (const { p, m, v } of this.state) {
       if (!p.grad) continue;
       b.adamw(p.tensor, p.grad, m, v, scale, {
-        lr, beta1: c.beta1, beta2: c.beta2, eps: c.eps, weightDecay: p.decay ? c.weightDecay : 0, step: this.t,
+        lr,
+        beta1: c.beta1,
+        beta2: c.beta2,
+        eps: c.eps,
+        weightDecay: p.decay ? c.weightDecay : 0,
+        step: this.t,
       });
       b.free(p.grad);
       p.grad = null;

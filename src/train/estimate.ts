@@ -12,7 +12,11 @@ import { Trainer } from './trainer.js';
 
 /** A backend of shapes only: allocations succeed, kernels do nothing, reads return zeros. */
 function shapeOnlyBackend(): Backend {
-  const tensor = (shape: readonly number[], dtype: DType = 'f32'): Tensor => ({ shape: [...shape], size: shape.reduce((a, d) => a * d, 1), dtype });
+  const tensor = (shape: readonly number[], dtype: DType = 'f32'): Tensor => ({
+    shape: [...shape],
+    size: shape.reduce((a, d) => a * d, 1),
+    dtype,
+  });
   const base = {
     kind: 'wasm',
     description: 'shape-only (memory estimate)',
@@ -22,7 +26,9 @@ function shapeOnlyBackend(): Backend {
     read: async (t: Tensor) => (t.dtype === 'u32' ? new Uint32Array(t.size) : new Float32Array(t.size)),
     flush: async () => {},
   };
-  return new Proxy(base, { get: (target, key) => (key in target ? target[key as keyof typeof target] : () => {}) }) as unknown as Backend;
+  return new Proxy(base, {
+    get: (target, key) => (key in target ? target[key as keyof typeof target] : () => {}),
+  }) as unknown as Backend;
 }
 
 /** Bytes per pool (live after the step, and peak) of one training step at `batch`. */

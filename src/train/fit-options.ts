@@ -93,8 +93,13 @@ export interface FitOptions {
 /** A step whose loss is NaN or infinite: training stops there, since every later step would build on it. */
 export class NonFiniteLossError extends Error {
   override name = 'NonFiniteLossError';
-  constructor(readonly step: number, readonly loss: number) {
-    super(`the loss at step ${step + 1} is ${loss}: training diverged; try a lower learning rate (--lr), ` +
-      'gradient clipping (--max-grad-norm 1) or a longer warmup (--warmup)');
+  constructor(
+    readonly step: number,
+    readonly loss: number,
+  ) {
+    super(
+      `the loss at step ${step + 1} is ${loss}: training diverged; try a lower learning rate (--lr), ` +
+        'gradient clipping (--max-grad-norm 1) or a longer warmup (--warmup)',
+    );
   }
 }

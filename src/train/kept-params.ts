@@ -14,7 +14,10 @@ export async function readParams(model: ViT): Promise<Map<string, Float32Array>>
 export function writeParams(model: ViT, values: Map<string, Float32Array>): void {
   for (const p of model.params()) {
     const data = values.get(p.name);
-    if (!data || data.length !== p.tensor.size) throw new Error(`the kept best model has ${data ? `${data.length} values` : 'no entry'} for ${p.name}, the model ${p.tensor.size}`);
+    if (!data || data.length !== p.tensor.size)
+      throw new Error(
+        `the kept best model has ${data ? `${data.length} values` : 'no entry'} for ${p.name}, the model ${p.tensor.size}`,
+      );
     model.backend.write(p.tensor, data);
   }
 }

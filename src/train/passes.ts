@@ -8,13 +8,22 @@ import type { ViT } from '../model/vit.js';
 import type { Evaluation } from './fit-options.js';
 
 /** A step's forward and backward passes, queued; returns the loss and correct count tensors (caller frees). */
-export function forwardBackward(model: ViT, batch: { inputs: Float32Array; labels: Uint32Array }, sampleShape: readonly number[], noiseSeed: number): { loss: Tensor; correct: Tensor } {
+export function forwardBackward(
+  model: ViT,
+  batch: { inputs: Float32Array; labels: Uint32Array },
+  sampleShape: readonly number[],
+  noiseSeed: number,
+): { loss: Tensor; correct: Tensor } {
   const b = model.backend;
   const n = batch.labels.length;
   const x = model.ledger.within('activations', () => b.upload(batch.inputs, [n, ...sampleShape]));
   const labels = model.ledger.within('scratch', () => b.upload(batch.labels, [n], 'u32'));
   const logits = model.forward(x, true, noiseSeed >>> 0);
-  const [loss, dLogits, correct] = model.ledger.within('scratch', () => [b.zeros([1]), b.zeros(logits.shape), b.zeros([1], 'u32')]);
+  const [loss, dLogits, correct] = model.ledger.within('scratch', () => [
+    b.zeros([1]),
+    b.zeros(logits.shape),
+    b.zeros([1], 'u32'),
+  ]);
   b.softmaxCrossEntropy(logits, labels, loss, dLogits, correct);
   model.backward(dLogits);
   for (const t of [x, labels, logits, dLogits]) b.free(t);
@@ -51,8 +60,10 @@ export async function evaluate(model: ViT, data: Dataset, batchSize: number): Pr
 export function checkedLabels<T extends { labels: Uint32Array }>(batch: T, classes: number): T {
   const bad = batch.labels.findIndex((label) => label >= classes);
   if (bad >= 0) {
-    throw new Error(`label ${batch.labels[bad]} (sample ${bad} of the batch) is out of range for the model's ${classes}-class head: ` +
-      `labels must be in [0, ${classes}); replace the head for this data's class count (replaceHead) or fix the labels`);
+    throw new Error(
+      `label ${batch.labels[bad]} (sample ${bad} of the batch) is out of range for the model's ${classes}-class head: ` +
+        `labels must be in [0, ${classes}); replace the head for this data's class count (replaceHead) or fix the labels`,
+    );
   }
   return batch;
 }

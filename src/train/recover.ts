@@ -9,11 +9,17 @@ export const MAX_RECOVERIES = 3;
 
 export type BackendFactory = (options: { prefer?: BackendKind }) => Promise<Backend>;
 
-export async function replacementBackend(create: BackendFactory, lost: DeviceLostError): Promise<{ backend: Backend; note: string }> {
+export async function replacementBackend(
+  create: BackendFactory,
+  lost: DeviceLostError,
+): Promise<{ backend: Backend; note: string }> {
   const where = lost.step === null ? '' : ` at step ${lost.step + 1}`;
   try {
     const backend = await create({ prefer: 'webgpu' });
-    return { backend, note: `the WebGPU device was lost${where} (${lost.message}); continuing on a new device (${backend.description})` };
+    return {
+      backend,
+      note: `the WebGPU device was lost${where} (${lost.message}); continuing on a new device (${backend.description})`,
+    };
   } catch (e) {
     const backend = await create({ prefer: 'wasm' });
     return {

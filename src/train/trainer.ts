@@ -37,7 +37,9 @@ export class Trainer {
     const stepsPerEpoch = Math.ceil(data.size / o.batchSize);
     const total = o.epochs * stepsPerEpoch;
     const config: AdamWConfig = {
-      ...ADAMW_DEFAULTS, lr: o.lr ?? ADAMW_DEFAULTS.lr, weightDecay: o.weightDecay ?? ADAMW_DEFAULTS.weightDecay,
+      ...ADAMW_DEFAULTS,
+      lr: o.lr ?? ADAMW_DEFAULTS.lr,
+      weightDecay: o.weightDecay ?? ADAMW_DEFAULTS.weightDecay,
       maxGradNorm: o.maxGradNorm ?? null,
     };
     this.optimizer ??= new AdamW(b, model.ledger, model.params(), config);
@@ -47,8 +49,12 @@ export class Trainer {
     const startEpoch = Math.floor(start / stepsPerEpoch);
     const perEpoch = o.schedule === 'epoch';
     const schedule: Schedule = {
-      lr: config.lr, minLr: o.minLr ?? 0, warmupFrom: o.warmupLr ?? 0, perEpoch,
-      warmup: (perEpoch ? o.warmupEpochs : o.warmupSteps) ?? 0, total: perEpoch ? o.epochs : total,
+      lr: config.lr,
+      minLr: o.minLr ?? 0,
+      warmupFrom: o.warmupLr ?? 0,
+      perEpoch,
+      warmup: (perEpoch ? o.warmupEpochs : o.warmupSteps) ?? 0,
+      total: perEpoch ? o.epochs : total,
     };
     const logEvery = o.logEvery ?? 1;
     const epochs: EpochEvent[] = [];
@@ -87,7 +93,12 @@ export class Trainer {
           correctSum += c;
           logged += n;
           o.onStep?.({
-            step, epoch, loss: l, accuracy: c / n, lr, memory: model.memory(),
+            step,
+            epoch,
+            loss: l,
+            accuracy: c / n,
+            lr,
+            memory: model.memory(),
             imagesPerSecond: n / ((performance.now() - t0) / 1000),
           });
         }
@@ -111,7 +122,14 @@ export class Trainer {
       if (whole && o.onCheckpoint && o.checkpointEvery && step % o.checkpointEvery === 0) {
         await o.onCheckpoint({ step, epoch, optimizer: this.optimizer });
       }
-      const e = { epoch, loss: lossSum / Math.max(1, logged), accuracy: correctSum / Math.max(1, logged), seconds: (performance.now() - started) / 1000, validation, skipped };
+      const e = {
+        epoch,
+        loss: lossSum / Math.max(1, logged),
+        accuracy: correctSum / Math.max(1, logged),
+        seconds: (performance.now() - started) / 1000,
+        validation,
+        skipped,
+      };
       epochs.push(e);
       await o.onEpoch?.(e);
     }

@@ -20,7 +20,10 @@ export class LinearAllocator {
   /** Bytes handed out and not yet released. */
   used = 0;
 
-  constructor(private readonly memory: WebAssembly.Memory, readonly base: number) {
+  constructor(
+    private readonly memory: WebAssembly.Memory,
+    readonly base: number,
+  ) {
     const end = memory.buffer.byteLength;
     if (end > base) this.free.push({ off: base, size: end - base });
   }

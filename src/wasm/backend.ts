@@ -32,10 +32,13 @@ export interface WasmBackendOptions {
  */
 export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<Backend> {
   const { host, module } = options;
-  const threads = options.threads ?? (module ? 1 : host?.cores ?? 1);
-  if (!Number.isInteger(threads) || threads < 1) throw new BackendError(`wasm backend: threads must be an integer ≥ 1, got ${threads}`);
+  const threads = options.threads ?? (module ? 1 : (host?.cores ?? 1));
+  if (!Number.isInteger(threads) || threads < 1)
+    throw new BackendError(`wasm backend: threads must be an integer ≥ 1, got ${threads}`);
   if (module && threads > 1) {
-    throw new BackendError(`wasm backend: a precompiled module runs on one thread, ${threads} were asked for: leave threads unset or pass the bytes instead`);
+    throw new BackendError(
+      `wasm backend: a precompiled module runs on one thread, ${threads} were asked for: leave threads unset or pass the bytes instead`,
+    );
   }
   const reason = options.singleThreadReason ?? (module ? 'precompiled module' : undefined);
   if (module) return new WasmBackend(new WasmExecutor(await instantiateSnell(module), null, undefined, reason));
@@ -64,4 +67,3 @@ export class WasmBackend extends CheckedBackend<WasmExecutor> {
     return this.executor.memory.stats();
   }
 }
-

@@ -22,7 +22,10 @@ export class WasmExecutor extends WasmSnellOps implements Executor {
   addBias(out: Tensor, bias: Tensor): void {
     const [R, N] = matrixDims(out);
     const [po, pb] = [ptr(out), ptr(bias)];
-    this.run('addBias', ranges(R, pieces(R * N, 2 ** 17, this.threads)).map(([r, rows]) => [po + 4 * r * N, pb, rows, N]));
+    this.run(
+      'addBias',
+      ranges(R, pieces(R * N, 2 ** 17, this.threads)).map(([r, rows]) => [po + 4 * r * N, pb, rows, N]),
+    );
   }
 
   sumRows(x: Tensor, out: Tensor, accumulate = false): void {
@@ -37,12 +40,32 @@ export class WasmExecutor extends WasmSnellOps implements Executor {
   layerNorm(x: Tensor, wt: Tensor, b: Tensor, eps: number, out: Tensor, mean: Tensor, rstd: Tensor): void {
     const [R, D] = matrixDims(x);
     const [px, pw, pb, po, pm, pr] = [x, wt, b, out, mean, rstd].map(ptr);
-    this.run('layerNorm', ranges(R, pieces(R * D, 2 ** 15, this.threads)).map(([r, n]) => [
-      px + 4 * r * D, pw, pb, n, D, eps, po + 4 * r * D, pm + 4 * r, pr + 4 * r,
-    ]));
+    this.run(
+      'layerNorm',
+      ranges(R, pieces(R * D, 2 ** 15, this.threads)).map(([r, n]) => [
+        px + 4 * r * D,
+        pw,
+        pb,
+        n,
+        D,
+        eps,
+        po + 4 * r * D,
+        pm + 4 * r,
+        pr + 4 * r,
+      ]),
+    );
   }
 
-  layerNormBackward(dy: Tensor, x: Tensor, wt: Tensor, mean: Tensor, rstd: Tensor, dx: Tensor, dw: Tensor | null, db: Tensor | null): void {
+  layerNormBackward(
+    dy: Tensor,
+    x: Tensor,
+    wt: Tensor,
+    mean: Tensor,
+    rstd: Tensor,
+    dx: Tensor,
+    dw: Tensor | null,
+    db: Tensor | null,
+  ): void {
     const w = this.exports();
     const [R, D] = matrixDims(x);
     const s = this.memory.scratch(w.layerNormScratchBytes(D) >>> 0);
@@ -61,20 +84,50 @@ export class WasmExecutor extends WasmSnellOps implements Executor {
     const [B, T, D] = q.shape;
     const s = this.perThreadScratch(this.exports().attentionScratchBytes(T) >>> 0);
     const [pq, pk, pv, po, pp] = [q, k, v, out, probs].map(ptr);
-    this.run('attention', ranges(B, this.threads).map(([b, n], i) => {
-      const at = 4 * b * T * D;
-      return [pq + at, pk + at, pv + at, n, T, D, heads, po + at, pp + 4 * b * heads * T * T, s.ptr + i * s.stride];
-    }));
+    this.run(
+      'attention',
+      ranges(B, this.threads).map(([b, n], i) => {
+        const at = 4 * b * T * D;
+        return [pq + at, pk + at, pv + at, n, T, D, heads, po + at, pp + 4 * b * heads * T * T, s.ptr + i * s.stride];
+      }),
+    );
   }
 
-  attentionBackward(dOut: Tensor, q: Tensor, k: Tensor, v: Tensor, probs: Tensor, heads: number, dq: Tensor, dk: Tensor, dv: Tensor): void {
+  attentionBackward(
+    dOut: Tensor,
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    probs: Tensor,
+    heads: number,
+    dq: Tensor,
+    dk: Tensor,
+    dv: Tensor,
+  ): void {
     const [B, T, D] = q.shape;
     const s = this.perThreadScratch(this.exports().attentionScratchBytes(T) >>> 0);
     const [pdo, pq, pk, pv, pp, pdq, pdk, pdv] = [dOut, q, k, v, probs, dq, dk, dv].map(ptr);
-    this.run('attentionBackward', ranges(B, this.threads).map(([b, n], i) => {
-      const at = 4 * b * T * D;
-      return [pdo + at, pq + at, pk + at, pv + at, pp + 4 * b * heads * T * T, n, T, D, heads, pdq + at, pdk + at, pdv + at, s.ptr + i * s.stride];
-    }));
+    this.run(
+      'attentionBackward',
+      ranges(B, this.threads).map(([b, n], i) => {
+        const at = 4 * b * T * D;
+        return [
+          pdo + at,
+          pq + at,
+          pk + at,
+          pv + at,
+          pp + 4 * b * heads * T * T,
+          n,
+          T,
+          D,
+          heads,
+          pdq + at,
+          pdk + at,
+          pdv + at,
+          s.ptr + i * s.stride,
+        ];
+      }),
+    );
   }
 
   embedTokens(patches: Tensor, cls: Tensor, pos: Tensor, out: Tensor): void {
@@ -116,8 +169,18 @@ export class WasmExecutor extends WasmSnellOps implements Executor {
     const bc1 = 1 - beta1 ** step;
     const bc2 = 1 - beta2 ** step;
     this.exports().adamw(
-      ptr(param), ptr(grad), ptr(m), ptr(v), param.size, ptrOrNull(gradScale),
-      1 - lr * weightDecay, lr / bc1, beta1, beta2, eps, Math.sqrt(bc2),
+      ptr(param),
+      ptr(grad),
+      ptr(m),
+      ptr(v),
+      param.size,
+      ptrOrNull(gradScale),
+      1 - lr * weightDecay,
+      lr / bc1,
+      beta1,
+      beta2,
+      eps,
+      Math.sqrt(bc2),
     );
   }
 

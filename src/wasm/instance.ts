@@ -19,24 +19,77 @@ export interface SnellExports {
   heapBase(): number;
   mergeScratchBytes(H: number, m: number, k: number, groups: number, threads: number): number;
   packB4(b: number, H: number, m: number, k: number, dst: number): void;
-  merge(a: number, packed: number, H: number, n: number, m: number, k: number, linear: number, coeff: number, w: number, i0: number, rows: number): void;
-  mergeBackward(
-    a: number, packed: number, dw: number, H: number, n: number, m: number, k: number, linear: number, coeff: number,
-    da: number, g0: number, g1: number, groups: number, acc: number,
+  merge(
+    a: number,
+    packed: number,
+    H: number,
+    n: number,
+    m: number,
+    k: number,
+    linear: number,
+    coeff: number,
+    w: number,
+    i0: number,
+    rows: number,
   ): void;
-  mergeBackwardReduce(partials: number, groups: number, H: number, m: number, k: number, db: number, o0: number, count: number): void;
+  mergeBackward(
+    a: number,
+    packed: number,
+    dw: number,
+    H: number,
+    n: number,
+    m: number,
+    k: number,
+    linear: number,
+    coeff: number,
+    da: number,
+    g0: number,
+    g1: number,
+    groups: number,
+    acc: number,
+  ): void;
+  mergeBackwardReduce(
+    partials: number,
+    groups: number,
+    H: number,
+    m: number,
+    k: number,
+    db: number,
+    o0: number,
+    count: number,
+  ): void;
   mixture(w0: number, n: number, m: number, alpha: number, gamma: number, beta: number, w: number, p: number): void;
   mixtureBackward(
-    dw: number, w0: number, p: number, alpha: number, gamma: number, n: number, m: number,
-    dw0: number, dAlpha: number, dGamma: number, dBeta: number,
+    dw: number,
+    w0: number,
+    p: number,
+    alpha: number,
+    gamma: number,
+    n: number,
+    m: number,
+    dw0: number,
+    dAlpha: number,
+    dGamma: number,
+    dBeta: number,
   ): void;
   quantileAbs(w: number, N: number, lo: number, frac: number, out: number): void;
   sparsify(w: number, N: number, t: number, ws: number, kept: number): void;
   sparsifyBackward(g: number, w: number, N: number, t: number, dw: number): void;
   matmulScratchBytes(): number;
   gemm(
-    a: number, lda: number, b: number, ldb: number, c: number, ldc: number, M: number, N: number, K: number,
-    transA: number, transB: number, accumulate: number, scratch: number,
+    a: number,
+    lda: number,
+    b: number,
+    ldb: number,
+    c: number,
+    ldc: number,
+    M: number,
+    N: number,
+    K: number,
+    transA: number,
+    transB: number,
+    accumulate: number,
+    scratch: number,
   ): void;
   // transformer primitives (null outputs are pointer 0)
   add(a: number, b: number, out: number, n: number): void;
@@ -52,14 +105,45 @@ export interface SnellExports {
   layerNormScratchBytes(D: number): number;
   layerNorm(x: number, w: number, b: number, R: number, D: number, eps: number, out: number, mean: number, rstd: number): void;
   layerNormBackward(
-    dy: number, x: number, w: number, mean: number, rstd: number, R: number, D: number,
-    dx: number, dw: number, db: number, scratch: number,
+    dy: number,
+    x: number,
+    w: number,
+    mean: number,
+    rstd: number,
+    R: number,
+    D: number,
+    dx: number,
+    dw: number,
+    db: number,
+    scratch: number,
   ): void;
   attentionScratchBytes(T: number): number;
-  attention(q: number, k: number, v: number, B: number, T: number, D: number, nh: number, out: number, probs: number, scratch: number): void;
+  attention(
+    q: number,
+    k: number,
+    v: number,
+    B: number,
+    T: number,
+    D: number,
+    nh: number,
+    out: number,
+    probs: number,
+    scratch: number,
+  ): void;
   attentionBackward(
-    dOut: number, q: number, k: number, v: number, probs: number, B: number, T: number, D: number, nh: number,
-    dq: number, dk: number, dv: number, scratch: number,
+    dOut: number,
+    q: number,
+    k: number,
+    v: number,
+    probs: number,
+    B: number,
+    T: number,
+    D: number,
+    nh: number,
+    dq: number,
+    dk: number,
+    dv: number,
+    scratch: number,
   ): void;
   embedTokens(patches: number, cls: number, pos: number, out: number, B: number, T: number, D: number): void;
   embedTokensBackward(dOut: number, dPatches: number, dCls: number, dPos: number, B: number, T: number, D: number): void;
@@ -67,8 +151,18 @@ export interface SnellExports {
   poolTokensBackward(dOut: number, mode: number, dx: number, B: number, T: number, D: number): void;
   softmaxCrossEntropy(logits: number, labels: number, B: number, C: number, loss: number, dLogits: number, correct: number): void;
   adamw(
-    p: number, g: number, m: number, v: number, n: number, gradScale: number,
-    decay: number, stepSize: number, beta1: number, beta2: number, eps: number, bc2sqrt: number,
+    p: number,
+    g: number,
+    m: number,
+    v: number,
+    n: number,
+    gradScale: number,
+    decay: number,
+    stepSize: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    bc2sqrt: number,
   ): void;
   dropout(x: number, out: number, n: number, first: number, seed: number, cut: number, scale: number): void;
   dropPath(x: number, out: number, B: number, len: number, seed: number, cut: number, scale: number): void;

@@ -24,14 +24,23 @@ export class WasmMemory {
   private scratchBytes = 0;
 
   /** Tensors start at byte `base`; `owner` is the backend their handles belong to. */
-  constructor(private readonly memory: WebAssembly.Memory, base: number, private readonly owner: object) {
+  constructor(
+    private readonly memory: WebAssembly.Memory,
+    base: number,
+    private readonly owner: object,
+  ) {
     this.heap = new LinearAllocator(memory, base);
     this.maxElements = Math.floor(this.heap.maxBlock / 4);
   }
 
   /** Bytes held by live tensors and scratch, and the size of the linear memory. */
   stats(): { tensors: number; tensorBytes: number; scratchBytes: number; memoryBytes: number } {
-    return { tensors: this.live.size, tensorBytes: this.heap.used - (this.scratchBytes && LinearAllocator.round(this.scratchBytes)), scratchBytes: this.scratchBytes, memoryBytes: this.heap.capacity };
+    return {
+      tensors: this.live.size,
+      tensorBytes: this.heap.used - (this.scratchBytes && LinearAllocator.round(this.scratchBytes)),
+      scratchBytes: this.scratchBytes,
+      memoryBytes: this.heap.capacity,
+    };
   }
 
   /** A new tensor's block, or a BackendError saying why the memory has no room for it. */
@@ -84,7 +93,9 @@ export class WasmMemory {
       this.scratchBytes = 0;
       const ptr = this.heap.alloc(total);
       if (ptr < 0) {
-        throw new BackendError(`wasm backend: no room for ${(total / MiB).toFixed(1)} MiB of kernel scratch in the 4 GiB wasm32 memory: free tensors you no longer need`);
+        throw new BackendError(
+          `wasm backend: no room for ${(total / MiB).toFixed(1)} MiB of kernel scratch in the 4 GiB wasm32 memory: free tensors you no longer need`,
+        );
       }
       this.scratchPtr = ptr;
       this.scratchBytes = total;

@@ -18,7 +18,13 @@ import { WasmTensor } from './tensor.js';
 
 /** Elements per thread, at least, before an elementwise kernel is split (≈ 50 µs of work each). */
 const GRAIN: Partial<Record<ParallelKernel, number>> = {
-  gelu: 2 ** 12, geluBackward: 2 ** 12, dropout: 2 ** 14, zero: 2 ** 18, copy: 2 ** 17, add: 2 ** 17, addInto: 2 ** 17,
+  gelu: 2 ** 12,
+  geluBackward: 2 ** 12,
+  dropout: 2 ** 14,
+  zero: 2 ** 18,
+  copy: 2 ** 17,
+  add: 2 ** 17,
+  addInto: 2 ** 17,
 };
 
 export const ptr = (t: Tensor): number => (t as WasmTensor).ptr;
@@ -35,12 +41,18 @@ export abstract class WasmRuntime {
   private wasm: SnellExports | null;
 
   /** `pool` runs on `wasm`'s shared memory; the heap starts at `base` (after the pool's control block). */
-  constructor(wasm: SnellExports, private readonly pool: ThreadPool | null = null, base = wasm.heapBase() >>> 0, singleThreadReason?: string) {
+  constructor(
+    wasm: SnellExports,
+    private readonly pool: ThreadPool | null = null,
+    base = wasm.heapBase() >>> 0,
+    singleThreadReason?: string,
+  ) {
     this.wasm = wasm;
     this.memory = new WasmMemory(wasm.memory, base, this);
     this.maxElements = this.memory.maxElements;
     const threads = pool?.size ?? 1;
-    this.description = `wasm32 SIMD (AssemblyScript), ${threads} thread${threads > 1 ? 's' : ''}` +
+    this.description =
+      `wasm32 SIMD (AssemblyScript), ${threads} thread${threads > 1 ? 's' : ''}` +
       (threads === 1 && singleThreadReason ? ` (${singleThreadReason})` : '');
   }
 
@@ -105,7 +117,10 @@ export abstract class WasmRuntime {
 
   /** An elementwise kernel over n elements, cut into pieces of GRAIN[kernel] or more (16-aligned). */
   protected elementwise(kernel: ParallelKernel, n: number, args: (at: number, count: number) => number[]): void {
-    this.run(kernel, ranges(n, pieces(n, GRAIN[kernel] ?? n, this.threads), 16).map(([at, count]) => args(at, count)));
+    this.run(
+      kernel,
+      ranges(n, pieces(n, GRAIN[kernel] ?? n, this.threads), 16).map(([at, count]) => args(at, count)),
+    );
   }
 
   /** The scratch block as one 64-byte aligned slice of `bytes` per thread. */

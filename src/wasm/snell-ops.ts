@@ -19,9 +19,22 @@ export abstract class WasmSnellOps extends WasmRuntime {
     const s = this.memory.scratch(w.mergeScratchBytes(H, m, k, 0, 0) >>> 0, coeff);
     w.packB4(ptr(B), H, m, k, s.ptr);
     const [pa, pw, linear] = [ptr(A), ptr(W), kernel === 'linear' ? 1 : 0];
-    this.run('merge', ranges(n, pieces(n * m * H * k, MERGE_GRAIN, this.threads)).map(([i, rows]) => [
-      pa, s.ptr, H, n, m, k, linear, s.coeff, pw, i, rows,
-    ]));
+    this.run(
+      'merge',
+      ranges(n, pieces(n * m * H * k, MERGE_GRAIN, this.threads)).map(([i, rows]) => [
+        pa,
+        s.ptr,
+        H,
+        n,
+        m,
+        k,
+        linear,
+        s.coeff,
+        pw,
+        i,
+        rows,
+      ]),
+    );
   }
 
   mergeBackward(A: Tensor, B: Tensor, dW: Tensor, kernel: MergeKernel, coeff: readonly number[], dA: Tensor, dB: Tensor): void {
@@ -34,12 +47,38 @@ export abstract class WasmSnellOps extends WasmRuntime {
     const [partials, accs] = [s.ptr + packedBytes, s.ptr + packedBytes * (1 + MERGE_GROUPS)];
     w.packB4(ptr(B), H, m, k, s.ptr);
     const [pa, pdw, pda, pdb, linear] = [ptr(A), ptr(dW), ptr(dA), ptr(dB), kernel === 'linear' ? 1 : 0];
-    this.run('mergeBackward', ranges(MERGE_GROUPS, pieces(n * m * H * k, MERGE_GRAIN, this.threads)).map(([g, count], t) => [
-      pa, s.ptr, pdw, H, n, m, k, linear, s.coeff, pda, g, g + count, MERGE_GROUPS, accs + t * H * k * 16,
-    ]));
-    this.run('mergeBackwardReduce', ranges(m, pieces(m * H * k * MERGE_GROUPS, 2 ** 16, this.threads)).map(([o, count]) => [
-      partials, MERGE_GROUPS, H, m, k, pdb, o, count,
-    ]));
+    this.run(
+      'mergeBackward',
+      ranges(MERGE_GROUPS, pieces(n * m * H * k, MERGE_GRAIN, this.threads)).map(([g, count], t) => [
+        pa,
+        s.ptr,
+        pdw,
+        H,
+        n,
+        m,
+        k,
+        linear,
+        s.coeff,
+        pda,
+        g,
+        g + count,
+        MERGE_GROUPS,
+        accs + t * H * k * 16,
+      ]),
+    );
+    this.run(
+      'mergeBackwardReduce',
+      ranges(m, pieces(m * H * k * MERGE_GROUPS, 2 ** 16, this.threads)).map(([o, count]) => [
+        partials,
+        MERGE_GROUPS,
+        H,
+        m,
+        k,
+        pdb,
+        o,
+        count,
+      ]),
+    );
   }
 
   mixture(W0: Tensor, alpha: Tensor, gamma: Tensor, beta: Tensor, W: Tensor, P: Tensor): void {
@@ -47,9 +86,31 @@ export abstract class WasmSnellOps extends WasmRuntime {
     this.exports().mixture(ptr(W0), n, m, ptr(alpha), ptr(gamma), ptr(beta), ptr(W), ptr(P));
   }
 
-  mixtureBackward(dW: Tensor, W0: Tensor, P: Tensor, alpha: Tensor, gamma: Tensor, dW0: Tensor, dAlpha: Tensor, dGamma: Tensor, dBeta: Tensor): void {
+  mixtureBackward(
+    dW: Tensor,
+    W0: Tensor,
+    P: Tensor,
+    alpha: Tensor,
+    gamma: Tensor,
+    dW0: Tensor,
+    dAlpha: Tensor,
+    dGamma: Tensor,
+    dBeta: Tensor,
+  ): void {
     const [n, m] = W0.shape;
-    this.exports().mixtureBackward(ptr(dW), ptr(W0), ptr(P), ptr(alpha), ptr(gamma), n, m, ptr(dW0), ptr(dAlpha), ptr(dGamma), ptr(dBeta));
+    this.exports().mixtureBackward(
+      ptr(dW),
+      ptr(W0),
+      ptr(P),
+      ptr(alpha),
+      ptr(gamma),
+      n,
+      m,
+      ptr(dW0),
+      ptr(dAlpha),
+      ptr(dGamma),
+      ptr(dBeta),
+    );
   }
 
   quantileAbs(W: Tensor, s: number, threshold: Tensor): void {
@@ -70,16 +131,20 @@ export abstract class WasmSnellOps extends WasmRuntime {
     }
     // each piece counts its own kept elements; the (exact, integer) counts are summed here
     const counts = this.memory.scratch(4 * parts.length).ptr;
-    this.run('sparsify', parts.map(([at, len], i) => [pw + 4 * at, len, pt, pws + 4 * at, counts + 4 * i]));
+    this.run(
+      'sparsify',
+      parts.map(([at, len], i) => [pw + 4 * at, len, pt, pws + 4 * at, counts + 4 * i]),
+    );
     const u32 = this.memory.u32();
     u32[ptr(kept) >>> 2] = parts.reduce((sum, _, i) => sum + u32[(counts >>> 2) + i], 0);
   }
 
   sparsifyBackward(G: Tensor, W: Tensor, threshold: Tensor, dW: Tensor): void {
     const [pg, pw, pt, pdw, N] = [ptr(G), ptr(W), ptr(threshold), ptr(dW), W.size];
-    this.run('sparsifyBackward', ranges(N, pieces(N, 2 ** 17, this.threads), 16).map(([at, len]) => [
-      pg + 4 * at, pw + 4 * at, len, pt, pdw + 4 * at,
-    ]));
+    this.run(
+      'sparsifyBackward',
+      ranges(N, pieces(N, 2 ** 17, this.threads), 16).map(([at, len]) => [pg + 4 * at, pw + 4 * at, len, pt, pdw + 4 * at]),
+    );
   }
 
   matmul(a: Tensor, b: Tensor, out: Tensor, options: MatmulOptions = {}): void {

@@ -38,8 +38,18 @@ const GEMM_GRAIN = 2 ** 21;
  * `scratch` holds one block of `scratchStride` bytes per piece.
  */
 export function gemmCalls(
-  a: number, b: number, c: number, M: number, N: number, K: number,
-  transA: boolean, transB: boolean, accumulate: boolean, scratch: number, scratchStride: number, threads: number,
+  a: number,
+  b: number,
+  c: number,
+  M: number,
+  N: number,
+  K: number,
+  transA: boolean,
+  transB: boolean,
+  accumulate: boolean,
+  scratch: number,
+  scratchStride: number,
+  threads: number,
 ): number[][] {
   const parts = pieces(M * N * Math.max(K, 1), GEMM_GRAIN, threads);
   const lda = transA ? M : K;
@@ -47,10 +57,30 @@ export function gemmCalls(
   const flags = [transA ? 1 : 0, transB ? 1 : 0, accumulate ? 1 : 0];
   if (M >= N) {
     return ranges(M, parts, 4).map(([i, m], t) => [
-      a + 4 * (transA ? i : i * K), lda, b, ldb, c + 4 * i * N, N, m, N, K, ...flags, scratch + t * scratchStride,
+      a + 4 * (transA ? i : i * K),
+      lda,
+      b,
+      ldb,
+      c + 4 * i * N,
+      N,
+      m,
+      N,
+      K,
+      ...flags,
+      scratch + t * scratchStride,
     ]);
   }
   return ranges(N, parts, 8).map(([j, n], t) => [
-    a, lda, b + 4 * (transB ? j * K : j), ldb, c + 4 * j, N, M, n, K, ...flags, scratch + t * scratchStride,
+    a,
+    lda,
+    b + 4 * (transB ? j * K : j),
+    ldb,
+    c + 4 * j,
+    N,
+    M,
+    n,
+    K,
+    ...flags,
+    scratch + t * scratchStride,
   ]);
 }

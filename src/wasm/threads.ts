@@ -18,8 +18,23 @@ import { type WorkerInit, workerMain } from './worker.js';
 
 /** Kernels a round may run (their index in this list is what a slot holds). */
 export const PARALLEL_KERNELS = [
-  'merge', 'mergeBackward', 'mergeBackwardReduce', 'sparsify', 'sparsifyBackward', 'addBias',
-  'gemm', 'attention', 'attentionBackward', 'layerNorm', 'gelu', 'geluBackward', 'dropout', 'zero', 'copy', 'add', 'addInto',
+  'merge',
+  'mergeBackward',
+  'mergeBackwardReduce',
+  'sparsify',
+  'sparsifyBackward',
+  'addBias',
+  'gemm',
+  'attention',
+  'attentionBackward',
+  'layerNorm',
+  'gelu',
+  'geluBackward',
+  'dropout',
+  'zero',
+  'copy',
+  'add',
+  'addInto',
 ] as const;
 export type ParallelKernel = (typeof PARALLEL_KERNELS)[number];
 
@@ -75,14 +90,26 @@ export class ThreadPool {
   }
 
   /** Starts size − 1 workers on the memory of `wasm` (an instance of the shared-memory build). */
-  static async start(host: ThreadHost, wasm: SnellExports, bytes: Uint8Array, control: number, size: number): Promise<ThreadPool> {
+  static async start(
+    host: ThreadHost,
+    wasm: SnellExports,
+    bytes: Uint8Array,
+    control: number,
+    size: number,
+  ): Promise<ThreadPool> {
     const source = workerMain.toString();
     const started = await Promise.allSettled(
       Array.from({ length: size - 1 }, (_, i) =>
         host.spawn(source, {
-          bytes, memory: wasm.memory, kernels: PARALLEL_KERNELS, control,
-          slot: control + 64 + i * SLOT_BYTES, slotLength: SLOT_LENGTH, spinMs: SPIN_MS,
-        })),
+          bytes,
+          memory: wasm.memory,
+          kernels: PARALLEL_KERNELS,
+          control,
+          slot: control + 64 + i * SLOT_BYTES,
+          slotLength: SLOT_LENGTH,
+          spinMs: SPIN_MS,
+        }),
+      ),
     );
     const workers = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     const failure = started.find((r) => r.status === 'rejected');
@@ -129,7 +156,9 @@ export class ThreadPool {
       if (this.canBlock && performance.now() > until) Atomics.wait(sync, PENDING, left);
     }
     if (Atomics.exchange(sync, FAILED, 0) !== 0) {
-      throw new BackendError(`wasm backend: a worker thread failed in ${kernel}: the backend may be inconsistent, create a new one`);
+      throw new BackendError(
+        `wasm backend: a worker thread failed in ${kernel}: the backend may be inconsistent, create a new one`,
+      );
     }
   }
 

@@ -26,7 +26,9 @@ export interface WorkerInit {
 export function workerMain(init: WorkerInit, ready: (error?: string) => void): void {
   let exports: WebAssembly.Exports;
   try {
-    exports = new WebAssembly.Instance(new WebAssembly.Module(init.bytes as Uint8Array<ArrayBuffer>), { env: { memory: init.memory } }).exports;
+    exports = new WebAssembly.Instance(new WebAssembly.Module(init.bytes as Uint8Array<ArrayBuffer>), {
+      env: { memory: init.memory },
+    }).exports;
   } catch (e) {
     ready(String(e));
     return;

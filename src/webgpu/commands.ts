@@ -28,7 +28,11 @@ class UniformRing {
     const c = Math.floor(slot / SLOTS_PER_CHUNK);
     if (c === this.chunks.length) {
       this.chunks.push({
-        buffer: this.device.createBuffer({ size: SLOT_BYTES * SLOTS_PER_CHUNK, usage: USAGE.UNIFORM | USAGE.COPY_DST, label: 'snell-js uniforms' }),
+        buffer: this.device.createBuffer({
+          size: SLOT_BYTES * SLOTS_PER_CHUNK,
+          usage: USAGE.UNIFORM | USAGE.COPY_DST,
+          label: 'snell-js uniforms',
+        }),
         data: new Uint32Array((SLOT_BYTES * SLOTS_PER_CHUNK) / 4),
       });
     }
@@ -84,7 +88,10 @@ export class Commands {
     const [x, y] = grid(workgroups, this.maxPerDimension, p.key);
     const bindGroup = this.device.createBindGroup({
       layout: p.layout,
-      entries: [{ binding: 0, resource: this.uniforms.alloc(params) }, ...storage.map((resource, i) => ({ binding: p.storage[i], resource }))],
+      entries: [
+        { binding: 0, resource: this.uniforms.alloc(params) },
+        ...storage.map((resource, i) => ({ binding: p.storage[i], resource })),
+      ],
     });
     if (this.profiler) {
       this.commands();
@@ -141,7 +148,9 @@ export function grid(workgroups: number, maxPerDimension: number, what: string):
   const x = Math.min(workgroups, maxPerDimension);
   const y = Math.ceil(workgroups / x);
   if (y > maxPerDimension) {
-    throw new BackendError(`${what} needs ${workgroups} workgroups, more than this device dispatches (${maxPerDimension}²): use smaller tensors`);
+    throw new BackendError(
+      `${what} needs ${workgroups} workgroups, more than this device dispatches (${maxPerDimension}²): use smaller tensors`,
+    );
   }
   return [x, y];
 }

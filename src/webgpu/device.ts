@@ -52,7 +52,9 @@ export async function acquireDevice(gpu: GPU, options: DeviceOptions = {}): Prom
   const features = [...adapter.features].sort();
   const limits = Object.fromEntries(LIMITS.map((name) => [name, adapter.limits[name]])) as AcquiredDevice['limits'];
   if (options.timestamps && !features.includes('timestamp-query')) {
-    throw new BackendError(`the WebGPU adapter ${description} has no 'timestamp-query' feature, so it cannot be profiled: leave profiling off`);
+    throw new BackendError(
+      `the WebGPU adapter ${description} has no 'timestamp-query' feature, so it cannot be profiled: leave profiling off`,
+    );
   }
   const requiredFeatures: GPUFeatureName[] = options.timestamps ? ['timestamp-query'] : [];
   let device: GPUDevice;

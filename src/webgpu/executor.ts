@@ -24,12 +24,23 @@ export class WebGpuExecutor extends GpuRuntime implements Executor {
   private plan!: MatmulPlan;
 
   static async create(gpu: GPU, options: WebGpuOptions = {}): Promise<WebGpuExecutor> {
-    const { device, owners, description, features, limits } = await acquireDevice(gpu, { ...options, timestamps: options.profile });
-    const backend = new WebGpuExecutor(device, owners, description, features, limits, options.profile ? new GpuProfiler(device) : null);
+    const { device, owners, description, features, limits } = await acquireDevice(gpu, {
+      ...options,
+      timestamps: options.profile,
+    });
+    const backend = new WebGpuExecutor(
+      device,
+      owners,
+      description,
+      features,
+      limits,
+      options.profile ? new GpuProfiler(device) : null,
+    );
     try {
-      backend.plan = options.matmulVariant !== undefined
-        ? forcedPlan(options.matmulVariant)
-        : await planFor(description, (v, shape, reps) => backend.timeMatmul(v, shape, reps));
+      backend.plan =
+        options.matmulVariant !== undefined
+          ? forcedPlan(options.matmulVariant)
+          : await planFor(description, (v, shape, reps) => backend.timeMatmul(v, shape, reps));
     } catch (e) {
       backend.destroy();
       throw e;
@@ -47,7 +58,10 @@ export class WebGpuExecutor extends GpuRuntime implements Executor {
   ) {
     super(device, owners, description, features, limits, profiler);
     // select.wgsl's scratch (state words, histogram bins), reused by every quantileAbs
-    const select = { state: this.storageBuffer(8, 'snell-js select state'), hist: this.storageBuffer(2048, 'snell-js select histogram') };
+    const select = {
+      state: this.storageBuffer(8, 'snell-js select state'),
+      hist: this.storageBuffer(2048, 'snell-js select histogram'),
+    };
     this.snell = new SnellOps(this.host, select);
     this.ops = new TransformerOps(this.host);
   }
@@ -69,17 +83,37 @@ export class WebGpuExecutor extends GpuRuntime implements Executor {
 
   // ---- SNELL kernels (snell.ts) ----
 
-  merge(A: Tensor, B: Tensor, kernel: MergeKernel, coeff: readonly number[], W: Tensor): void { this.snell.merge(A, B, kernel, coeff, W); }
+  merge(A: Tensor, B: Tensor, kernel: MergeKernel, coeff: readonly number[], W: Tensor): void {
+    this.snell.merge(A, B, kernel, coeff, W);
+  }
   mergeBackward(A: Tensor, B: Tensor, dW: Tensor, kernel: MergeKernel, coeff: readonly number[], dA: Tensor, dB: Tensor): void {
     this.snell.mergeBackward(A, B, dW, kernel, coeff, dA, dB);
   }
-  mixture(W0: Tensor, alpha: Tensor, gamma: Tensor, beta: Tensor, W: Tensor, P: Tensor): void { this.snell.mixture(W0, alpha, gamma, beta, W, P); }
-  mixtureBackward(dW: Tensor, W0: Tensor, P: Tensor, alpha: Tensor, gamma: Tensor, dW0: Tensor, dAlpha: Tensor, dGamma: Tensor, dBeta: Tensor): void {
+  mixture(W0: Tensor, alpha: Tensor, gamma: Tensor, beta: Tensor, W: Tensor, P: Tensor): void {
+    this.snell.mixture(W0, alpha, gamma, beta, W, P);
+  }
+  mixtureBackward(
+    dW: Tensor,
+    W0: Tensor,
+    P: Tensor,
+    alpha: Tensor,
+    gamma: Tensor,
+    dW0: Tensor,
+    dAlpha: Tensor,
+    dGamma: Tensor,
+    dBeta: Tensor,
+  ): void {
     this.snell.mixtureBackward(dW, W0, P, alpha, gamma, dW0, dAlpha, dGamma, dBeta);
   }
-  quantileAbs(W: Tensor, s: number, threshold: Tensor): void { this.snell.quantileAbs(W, s, threshold); }
-  sparsify(W: Tensor, threshold: Tensor, Ws: Tensor, kept: Tensor): void { this.snell.sparsify(W, threshold, Ws, kept); }
-  sparsifyBackward(G: Tensor, W: Tensor, threshold: Tensor, dW: Tensor): void { this.snell.sparsifyBackward(G, W, threshold, dW); }
+  quantileAbs(W: Tensor, s: number, threshold: Tensor): void {
+    this.snell.quantileAbs(W, s, threshold);
+  }
+  sparsify(W: Tensor, threshold: Tensor, Ws: Tensor, kept: Tensor): void {
+    this.snell.sparsify(W, threshold, Ws, kept);
+  }
+  sparsifyBackward(G: Tensor, W: Tensor, threshold: Tensor, dW: Tensor): void {
+    this.snell.sparsifyBackward(G, W, threshold, dW);
+  }
 
   // ---- matmul ----
 
@@ -93,8 +127,18 @@ export class WebGpuExecutor extends GpuRuntime implements Executor {
   }
 
   /** vec4 loads when the contiguous dimensions of a and b are multiples of 4 (matmul.wgsl). */
-  private encodeMatmul(v: MatmulVariant, a: Tensor, b: Tensor, out: Tensor, M: number, K: number, N: number,
-    transA: boolean, transB: boolean, accumulate: boolean): void {
+  private encodeMatmul(
+    v: MatmulVariant,
+    a: Tensor,
+    b: Tensor,
+    out: Tensor,
+    M: number,
+    K: number,
+    N: number,
+    transA: boolean,
+    transB: boolean,
+    accumulate: boolean,
+  ): void {
     const vec4 = (transA ? M : K) % 4 === 0 && (transB ? K : N) % 4 === 0;
     const tilesN = Math.ceil(N / v.bn);
     const constants = { TRANS_A: transA, TRANS_B: transB, ACCUMULATE: accumulate, ...v.constants };
@@ -103,8 +147,13 @@ export class WebGpuExecutor extends GpuRuntime implements Executor {
       const g = gpu(t);
       return { buffer: g.buffer!, size: Math.ceil(g.bytes / 16) * 16 };
     };
-    this.run(vec4 ? KERNELS.matmulVec4 : KERNELS.matmul, constants, [M, K, N, tilesN],
-      vec4 ? [whole(a), whole(b), out] : [a, b, out], Math.ceil(M / v.bm) * tilesN);
+    this.run(
+      vec4 ? KERNELS.matmulVec4 : KERNELS.matmul,
+      constants,
+      [M, K, N, tilesN],
+      vec4 ? [whole(a), whole(b), out] : [a, b, out],
+      Math.ceil(M / v.bm) * tilesN,
+    );
   }
 
   /** Milliseconds for `reps` products [M,K]·[K,N] with variant `v`, submitted together (the tuner's clock). */
@@ -125,38 +174,89 @@ export class WebGpuExecutor extends GpuRuntime implements Executor {
 
   // ---- transformer primitives (transformer.ts) ----
 
-  add(a: Tensor, b: Tensor, out: Tensor): void { this.ops.add(a, b, out); }
-  addInto(out: Tensor, a: Tensor): void { this.ops.addInto(out, a); }
-  addBias(out: Tensor, bias: Tensor): void { this.ops.addBias(out, bias); }
-  sumRows(x: Tensor, out: Tensor, accumulate?: boolean): void { this.ops.sumRows(x, out, accumulate); }
-  copy(src: Tensor, out: Tensor): void { this.ops.copy(src, out); }
+  add(a: Tensor, b: Tensor, out: Tensor): void {
+    this.ops.add(a, b, out);
+  }
+  addInto(out: Tensor, a: Tensor): void {
+    this.ops.addInto(out, a);
+  }
+  addBias(out: Tensor, bias: Tensor): void {
+    this.ops.addBias(out, bias);
+  }
+  sumRows(x: Tensor, out: Tensor, accumulate?: boolean): void {
+    this.ops.sumRows(x, out, accumulate);
+  }
+  copy(src: Tensor, out: Tensor): void {
+    this.ops.copy(src, out);
+  }
   layerNorm(x: Tensor, w: Tensor, b: Tensor, eps: number, out: Tensor, mean: Tensor, rstd: Tensor): void {
     this.ops.layerNorm(x, w, b, eps, out, mean, rstd);
   }
-  layerNormBackward(dy: Tensor, x: Tensor, w: Tensor, mean: Tensor, rstd: Tensor, dx: Tensor, dw: Tensor | null, db: Tensor | null): void {
+  layerNormBackward(
+    dy: Tensor,
+    x: Tensor,
+    w: Tensor,
+    mean: Tensor,
+    rstd: Tensor,
+    dx: Tensor,
+    dw: Tensor | null,
+    db: Tensor | null,
+  ): void {
     this.ops.layerNormBackward(dy, x, w, mean, rstd, dx, dw, db);
   }
-  gelu(x: Tensor, out: Tensor): void { this.ops.gelu(x, out); }
-  geluBackward(dy: Tensor, x: Tensor, dx: Tensor): void { this.ops.geluBackward(dy, x, dx); }
-  attention(q: Tensor, k: Tensor, v: Tensor, heads: number, out: Tensor, probs: Tensor): void { this.ops.attention(q, k, v, heads, out, probs); }
-  attentionBackward(dOut: Tensor, q: Tensor, k: Tensor, v: Tensor, probs: Tensor, heads: number, dq: Tensor, dk: Tensor, dv: Tensor): void {
+  gelu(x: Tensor, out: Tensor): void {
+    this.ops.gelu(x, out);
+  }
+  geluBackward(dy: Tensor, x: Tensor, dx: Tensor): void {
+    this.ops.geluBackward(dy, x, dx);
+  }
+  attention(q: Tensor, k: Tensor, v: Tensor, heads: number, out: Tensor, probs: Tensor): void {
+    this.ops.attention(q, k, v, heads, out, probs);
+  }
+  attentionBackward(
+    dOut: Tensor,
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    probs: Tensor,
+    heads: number,
+    dq: Tensor,
+    dk: Tensor,
+    dv: Tensor,
+  ): void {
     this.ops.attentionBackward(dOut, q, k, v, probs, heads, dq, dk, dv);
   }
-  embedTokens(patches: Tensor, cls: Tensor, pos: Tensor, out: Tensor): void { this.ops.embedTokens(patches, cls, pos, out); }
+  embedTokens(patches: Tensor, cls: Tensor, pos: Tensor, out: Tensor): void {
+    this.ops.embedTokens(patches, cls, pos, out);
+  }
   embedTokensBackward(dOut: Tensor, dPatches: Tensor | null, dCls: Tensor | null, dPos: Tensor | null): void {
     this.ops.embedTokensBackward(dOut, dPatches, dCls, dPos);
   }
-  poolTokens(x: Tensor, mode: PoolMode, out: Tensor): void { this.ops.poolTokens(x, mode, out); }
-  poolTokensBackward(dOut: Tensor, mode: PoolMode, dx: Tensor): void { this.ops.poolTokensBackward(dOut, mode, dx); }
+  poolTokens(x: Tensor, mode: PoolMode, out: Tensor): void {
+    this.ops.poolTokens(x, mode, out);
+  }
+  poolTokensBackward(dOut: Tensor, mode: PoolMode, dx: Tensor): void {
+    this.ops.poolTokensBackward(dOut, mode, dx);
+  }
   softmaxCrossEntropy(logits: Tensor, labels: Tensor, loss: Tensor, dLogits: Tensor, correct: Tensor): void {
     this.ops.softmaxCrossEntropy(logits, labels, loss, dLogits, correct);
   }
-  sumSquares(x: Tensor, out: Tensor, accumulate?: boolean): void { this.ops.sumSquares(x, out, accumulate); }
-  clipFactor(sumSq: Tensor, maxNorm: number, factor: Tensor): void { this.ops.clipFactor(sumSq, maxNorm, factor); }
+  sumSquares(x: Tensor, out: Tensor, accumulate?: boolean): void {
+    this.ops.sumSquares(x, out, accumulate);
+  }
+  clipFactor(sumSq: Tensor, maxNorm: number, factor: Tensor): void {
+    this.ops.clipFactor(sumSq, maxNorm, factor);
+  }
   adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, gradScale: Tensor | null, hp: AdamWStep): void {
     this.ops.adamw(param, grad, m, v, gradScale, hp);
   }
-  dropout(x: Tensor, p: number, seed: number, out: Tensor): void { this.ops.dropout(x, p, seed, out); }
-  dropPath(x: Tensor, p: number, seed: number, out: Tensor): void { this.ops.dropPath(x, p, seed, out); }
-  maskScale(x: Tensor, mask: Tensor, scale: number, out: Tensor): void { this.ops.maskScale(x, mask, scale, out); }
+  dropout(x: Tensor, p: number, seed: number, out: Tensor): void {
+    this.ops.dropout(x, p, seed, out);
+  }
+  dropPath(x: Tensor, p: number, seed: number, out: Tensor): void {
+    this.ops.dropPath(x, p, seed, out);
+  }
+  maskScale(x: Tensor, mask: Tensor, scale: number, out: Tensor): void {
+    this.ops.maskScale(x, mask, scale, out);
+  }
 }

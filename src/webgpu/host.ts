@@ -5,7 +5,13 @@ import type { Tensor } from '../backend.js';
 import type { Constants, KernelSpec } from './pipelines.js';
 
 export interface KernelHost {
-  run(spec: KernelSpec, constants: Constants, params: readonly number[], buffers: ReadonlyArray<Tensor | GPUBufferBinding>, workgroups: number): void;
+  run(
+    spec: KernelSpec,
+    constants: Constants,
+    params: readonly number[],
+    buffers: ReadonlyArray<Tensor | GPUBufferBinding>,
+    workgroups: number,
+  ): void;
   /** A pooled scratch buffer of at least `bytes`; hand it back with release() once encoded. */
   scratch(bytes: number): GPUBuffer;
   release(buffer: GPUBuffer): void;

@@ -23,35 +23,102 @@ import type { KernelSpec } from './pipelines.js';
 const withReductions = (source: string): string => `${workgroupReduceSrc}\n${source}`;
 const [MIXTURE, REDUCTIONS, LAYER_NORM] = [mixtureSrc, reduceSrc, layernormSrc].map(withReductions);
 /** The attention entry files get attention_prelude.wgsl (tiles, product(), row reductions) in front. */
-const [ATTENTION_FORWARD, ATTENTION_BACKWARD] = [attentionForwardSrc, attentionBackwardSrc].map((source) => `${attentionPreludeSrc}\n${source}`);
+const [ATTENTION_FORWARD, ATTENTION_BACKWARD] = [attentionForwardSrc, attentionBackwardSrc].map(
+  (source) => `${attentionPreludeSrc}\n${source}`,
+);
 
-const ATTENTION_BACKWARD_INPUTS = [[6, 'read'], [1, 'read'], [2, 'read'], [3, 'read'], [7, 'read'], [8, 'write']] as const;
-const SELECT = [[1, 'read'], [2, 'write'], [3, 'write'], [4, 'write']] as const;
+const ATTENTION_BACKWARD_INPUTS = [
+  [6, 'read'],
+  [1, 'read'],
+  [2, 'read'],
+  [3, 'read'],
+  [7, 'read'],
+  [8, 'write'],
+] as const;
+const SELECT = [
+  [1, 'read'],
+  [2, 'write'],
+  [3, 'write'],
+  [4, 'write'],
+] as const;
 
 export const KERNELS = {
   // bindings: A, B, coeff, W
-  merge: { family: 'merge', source: mergeSrc, entry: 'main', storage: [[1, 'read'], [2, 'read'], [3, 'read'], [4, 'write']] },
+  merge: {
+    family: 'merge',
+    source: mergeSrc,
+    entry: 'main',
+    storage: [
+      [1, 'read'],
+      [2, 'read'],
+      [3, 'read'],
+      [4, 'write'],
+    ],
+  },
   // bindings: A, B, dW, coeff, part
   mergeBackwardPartials: {
-    family: 'merge_backward', source: mergeBackwardSrc, entry: 'partials',
-    storage: [[1, 'read'], [2, 'read'], [3, 'read'], [4, 'read'], [6, 'write']],
+    family: 'merge_backward',
+    source: mergeBackwardSrc,
+    entry: 'partials',
+    storage: [
+      [1, 'read'],
+      [2, 'read'],
+      [3, 'read'],
+      [4, 'read'],
+      [6, 'write'],
+    ],
   },
   // bindings: part, out
-  mergeBackwardTotals: { family: 'merge_backward', source: mergeBackwardSrc, entry: 'totals', storage: [[6, 'write'], [5, 'write']] },
+  mergeBackwardTotals: {
+    family: 'merge_backward',
+    source: mergeBackwardSrc,
+    entry: 'totals',
+    storage: [
+      [6, 'write'],
+      [5, 'write'],
+    ],
+  },
   // bindings: W0, alpha, gamma, beta, W, P
   mixture: {
-    family: 'mixture', source: MIXTURE, entry: 'forward',
-    storage: [[1, 'read'], [2, 'read'], [3, 'read'], [4, 'read'], [5, 'write'], [6, 'write']],
+    family: 'mixture',
+    source: MIXTURE,
+    entry: 'forward',
+    storage: [
+      [1, 'read'],
+      [2, 'read'],
+      [3, 'read'],
+      [4, 'read'],
+      [5, 'write'],
+      [6, 'write'],
+    ],
   },
   // bindings: W0, alpha, gamma, P, dW, dW0, partial
   mixtureBackwardRows: {
-    family: 'mixture', source: MIXTURE, entry: 'backward_rows',
-    storage: [[1, 'read'], [2, 'read'], [3, 'read'], [6, 'write'], [7, 'read'], [8, 'write'], [9, 'write']],
+    family: 'mixture',
+    source: MIXTURE,
+    entry: 'backward_rows',
+    storage: [
+      [1, 'read'],
+      [2, 'read'],
+      [3, 'read'],
+      [6, 'write'],
+      [7, 'read'],
+      [8, 'write'],
+      [9, 'write'],
+    ],
   },
   // bindings: gamma, partial, dAlpha, dGamma, dBeta
   mixtureBackwardTotal: {
-    family: 'mixture', source: MIXTURE, entry: 'backward_total',
-    storage: [[3, 'read'], [9, 'write'], [10, 'write'], [11, 'write'], [12, 'write']],
+    family: 'mixture',
+    source: MIXTURE,
+    entry: 'backward_total',
+    storage: [
+      [3, 'read'],
+      [9, 'write'],
+      [10, 'write'],
+      [11, 'write'],
+      [12, 'write'],
+    ],
   },
   // bindings (every entry): W, state, hist, threshold
   selectInit: { family: 'select', source: selectSrc, entry: 'init', storage: SELECT },
@@ -60,60 +127,235 @@ export const KERNELS = {
   selectMinAbove: { family: 'select', source: selectSrc, entry: 'min_above', storage: SELECT },
   selectFinish: { family: 'select', source: selectSrc, entry: 'finish', storage: SELECT },
   // bindings: W, threshold, Ws, kept
-  sparsify: { family: 'sparsify', source: sparsifySrc, entry: 'forward', storage: [[1, 'read'], [2, 'read'], [3, 'write'], [4, 'write']] },
+  sparsify: {
+    family: 'sparsify',
+    source: sparsifySrc,
+    entry: 'forward',
+    storage: [
+      [1, 'read'],
+      [2, 'read'],
+      [3, 'write'],
+      [4, 'write'],
+    ],
+  },
   // bindings: W, threshold, G, dW
   sparsifyBackward: {
-    family: 'sparsify', source: sparsifySrc, entry: 'backward',
-    storage: [[1, 'read'], [2, 'read'], [5, 'read'], [6, 'write']],
+    family: 'sparsify',
+    source: sparsifySrc,
+    entry: 'backward',
+    storage: [
+      [1, 'read'],
+      [2, 'read'],
+      [5, 'read'],
+      [6, 'write'],
+    ],
   },
   // bindings: a, b, C (scalar loads), and a4, b4, C (vec4 loads)
-  matmul: { family: 'matmul', source: matmulSrc, entry: 'main', storage: [[1, 'read'], [2, 'read'], [3, 'write']] },
-  matmulVec4: { family: 'matmul', source: matmulSrc, entry: 'main_vec4', storage: [[4, 'read'], [5, 'read'], [3, 'write']] },
+  matmul: {
+    family: 'matmul',
+    source: matmulSrc,
+    entry: 'main',
+    storage: [
+      [1, 'read'],
+      [2, 'read'],
+      [3, 'write'],
+    ],
+  },
+  matmulVec4: {
+    family: 'matmul',
+    source: matmulSrc,
+    entry: 'main_vec4',
+    storage: [
+      [4, 'read'],
+      [5, 'read'],
+      [3, 'write'],
+    ],
+  },
 } satisfies Record<string, KernelSpec>;
 
-const ELEMENTWISE = (entry: string, storage: KernelSpec['storage']): KernelSpec => ({ family: 'elementwise', source: elementwiseSrc, entry, storage });
-const REDUCE = (entry: string, storage: KernelSpec['storage']): KernelSpec => ({ family: 'reduce', source: REDUCTIONS, entry, storage });
-const LAYERNORM = (entry: string, storage: KernelSpec['storage']): KernelSpec => ({ family: 'layernorm', source: LAYER_NORM, entry, storage });
-const TOKENS = (entry: string, storage: KernelSpec['storage']): KernelSpec => ({ family: 'tokens', source: tokensSrc, entry, storage });
+const ELEMENTWISE = (entry: string, storage: KernelSpec['storage']): KernelSpec => ({
+  family: 'elementwise',
+  source: elementwiseSrc,
+  entry,
+  storage,
+});
+const REDUCE = (entry: string, storage: KernelSpec['storage']): KernelSpec => ({
+  family: 'reduce',
+  source: REDUCTIONS,
+  entry,
+  storage,
+});
+const LAYERNORM = (entry: string, storage: KernelSpec['storage']): KernelSpec => ({
+  family: 'layernorm',
+  source: LAYER_NORM,
+  entry,
+  storage,
+});
+const TOKENS = (entry: string, storage: KernelSpec['storage']): KernelSpec => ({
+  family: 'tokens',
+  source: tokensSrc,
+  entry,
+  storage,
+});
 const XENT = (entry: string, storage: KernelSpec['storage']): KernelSpec => ({ family: 'xent', source: xentSrc, entry, storage });
 
 /** The transformer primitives' kernels (binding tables in each .wgsl header). */
 export const TRANSFORMER_KERNELS = {
   // elementwise.wgsl, bindings: a, [b,] out
-  add: ELEMENTWISE('add', [[1, 'read'], [2, 'read'], [3, 'write']]),
-  addInto: ELEMENTWISE('add_into', [[1, 'read'], [3, 'write']]),
-  addBias: ELEMENTWISE('add_bias', [[2, 'read'], [3, 'write']]),
-  gelu: ELEMENTWISE('gelu', [[1, 'read'], [3, 'write']]),
-  geluBackward: ELEMENTWISE('gelu_backward', [[1, 'read'], [2, 'read'], [3, 'write']]),
-  dropout: ELEMENTWISE('dropout', [[1, 'read'], [3, 'write']]),
-  dropPath: ELEMENTWISE('drop_path', [[1, 'read'], [3, 'write']]),
-  maskScale: ELEMENTWISE('mask_scale', [[1, 'read'], [2, 'read'], [3, 'write']]),
+  add: ELEMENTWISE('add', [
+    [1, 'read'],
+    [2, 'read'],
+    [3, 'write'],
+  ]),
+  addInto: ELEMENTWISE('add_into', [
+    [1, 'read'],
+    [3, 'write'],
+  ]),
+  addBias: ELEMENTWISE('add_bias', [
+    [2, 'read'],
+    [3, 'write'],
+  ]),
+  gelu: ELEMENTWISE('gelu', [
+    [1, 'read'],
+    [3, 'write'],
+  ]),
+  geluBackward: ELEMENTWISE('gelu_backward', [
+    [1, 'read'],
+    [2, 'read'],
+    [3, 'write'],
+  ]),
+  dropout: ELEMENTWISE('dropout', [
+    [1, 'read'],
+    [3, 'write'],
+  ]),
+  dropPath: ELEMENTWISE('drop_path', [
+    [1, 'read'],
+    [3, 'write'],
+  ]),
+  maskScale: ELEMENTWISE('mask_scale', [
+    [1, 'read'],
+    [2, 'read'],
+    [3, 'write'],
+  ]),
   // reduce.wgsl
-  sumRowsPartial: REDUCE('sum_rows_partial', [[1, 'read'], [2, 'write']]), // x, partial
-  sumChunks: REDUCE('sum_chunks', [[2, 'write'], [3, 'write']]), // partial, out
-  sumSquaresPartial: REDUCE('sum_squares_partial', [[1, 'read'], [2, 'write']]), // x, partial
-  sumSquaresTotal: REDUCE('sum_squares_total', [[2, 'write'], [3, 'write']]), // partial, out
-  clipFactor: REDUCE('clip_factor', [[1, 'read'], [3, 'write']]), // sumSq, factor
+  sumRowsPartial: REDUCE('sum_rows_partial', [
+    [1, 'read'],
+    [2, 'write'],
+  ]), // x, partial
+  sumChunks: REDUCE('sum_chunks', [
+    [2, 'write'],
+    [3, 'write'],
+  ]), // partial, out
+  sumSquaresPartial: REDUCE('sum_squares_partial', [
+    [1, 'read'],
+    [2, 'write'],
+  ]), // x, partial
+  sumSquaresTotal: REDUCE('sum_squares_total', [
+    [2, 'write'],
+    [3, 'write'],
+  ]), // partial, out
+  clipFactor: REDUCE('clip_factor', [
+    [1, 'read'],
+    [3, 'write'],
+  ]), // sumSq, factor
   // layernorm.wgsl
-  layerNorm: LAYERNORM('forward', [[1, 'read'], [2, 'read'], [3, 'read'], [4, 'write'], [5, 'write'], [6, 'write']]), // x, w, b, out, mean, rstd
-  layerNormDx: LAYERNORM('backward_dx', [[7, 'read'], [1, 'read'], [2, 'read'], [10, 'read'], [11, 'read'], [8, 'write']]), // dy, x, w, mean, rstd, dx
-  layerNormPartial: LAYERNORM('backward_partial', [[7, 'read'], [1, 'read'], [10, 'read'], [11, 'read'], [9, 'write']]), // dy, x, mean, rstd, partial
+  layerNorm: LAYERNORM('forward', [
+    [1, 'read'],
+    [2, 'read'],
+    [3, 'read'],
+    [4, 'write'],
+    [5, 'write'],
+    [6, 'write'],
+  ]), // x, w, b, out, mean, rstd
+  layerNormDx: LAYERNORM('backward_dx', [
+    [7, 'read'],
+    [1, 'read'],
+    [2, 'read'],
+    [10, 'read'],
+    [11, 'read'],
+    [8, 'write'],
+  ]), // dy, x, w, mean, rstd, dx
+  layerNormPartial: LAYERNORM('backward_partial', [
+    [7, 'read'],
+    [1, 'read'],
+    [10, 'read'],
+    [11, 'read'],
+    [9, 'write'],
+  ]), // dy, x, mean, rstd, partial
   // attention_forward.wgsl: q, k, v, out, probs
-  attention: { family: 'attention_forward', source: ATTENTION_FORWARD, entry: 'forward', storage: [[1, 'read'], [2, 'read'], [3, 'read'], [4, 'write'], [5, 'write']] },
+  attention: {
+    family: 'attention_forward',
+    source: ATTENTION_FORWARD,
+    entry: 'forward',
+    storage: [
+      [1, 'read'],
+      [2, 'read'],
+      [3, 'read'],
+      [4, 'write'],
+      [5, 'write'],
+    ],
+  },
   // attention_backward.wgsl, bindings: dO, q, k, v, P, dS, then dq (rows) or dk, dv (cols)
-  attentionRows: { family: 'attention_backward', source: ATTENTION_BACKWARD, entry: 'backward_rows', storage: [...ATTENTION_BACKWARD_INPUTS, [9, 'write']] },
-  attentionCols: { family: 'attention_backward', source: ATTENTION_BACKWARD, entry: 'backward_cols', storage: [...ATTENTION_BACKWARD_INPUTS, [10, 'write'], [11, 'write']] },
+  attentionRows: {
+    family: 'attention_backward',
+    source: ATTENTION_BACKWARD,
+    entry: 'backward_rows',
+    storage: [...ATTENTION_BACKWARD_INPUTS, [9, 'write']],
+  },
+  attentionCols: {
+    family: 'attention_backward',
+    source: ATTENTION_BACKWARD,
+    entry: 'backward_cols',
+    storage: [...ATTENTION_BACKWARD_INPUTS, [10, 'write'], [11, 'write']],
+  },
   // tokens.wgsl
-  embed: TOKENS('embed', [[1, 'read'], [2, 'read'], [3, 'read'], [4, 'write']]), // patches, cls, pos, out
-  embedPatchesBackward: TOKENS('embed_patches_bw', [[5, 'read'], [6, 'write']]), // dOut, dPatches
-  embedSumBackward: TOKENS('embed_sum_bw', [[5, 'read'], [7, 'write']]), // dOut, dPos or dCls
-  pool: TOKENS('pool', [[8, 'read'], [4, 'write']]), // x, out
-  poolBackward: TOKENS('pool_bw', [[5, 'read'], [6, 'write']]), // dOut, dx
+  embed: TOKENS('embed', [
+    [1, 'read'],
+    [2, 'read'],
+    [3, 'read'],
+    [4, 'write'],
+  ]), // patches, cls, pos, out
+  embedPatchesBackward: TOKENS('embed_patches_bw', [
+    [5, 'read'],
+    [6, 'write'],
+  ]), // dOut, dPatches
+  embedSumBackward: TOKENS('embed_sum_bw', [
+    [5, 'read'],
+    [7, 'write'],
+  ]), // dOut, dPos or dCls
+  pool: TOKENS('pool', [
+    [8, 'read'],
+    [4, 'write'],
+  ]), // x, out
+  poolBackward: TOKENS('pool_bw', [
+    [5, 'read'],
+    [6, 'write'],
+  ]), // dOut, dx
   // xent.wgsl
-  xentRows: XENT('rows', [[1, 'read'], [2, 'read'], [3, 'write'], [4, 'write']]), // logits, labels, dLogits, partial
-  xentTotal: XENT('total', [[4, 'write'], [5, 'write'], [6, 'write']]), // partial, loss, correct
+  xentRows: XENT('rows', [
+    [1, 'read'],
+    [2, 'read'],
+    [3, 'write'],
+    [4, 'write'],
+  ]), // logits, labels, dLogits, partial
+  xentTotal: XENT('total', [
+    [4, 'write'],
+    [5, 'write'],
+    [6, 'write'],
+  ]), // partial, loss, correct
   // adamw.wgsl, bindings: param, grad, m, v, scale
-  adamw: { family: 'adamw', source: adamwSrc, entry: 'step', storage: [[1, 'write'], [2, 'read'], [3, 'write'], [4, 'write'], [5, 'read']] },
+  adamw: {
+    family: 'adamw',
+    source: adamwSrc,
+    entry: 'step',
+    storage: [
+      [1, 'write'],
+      [2, 'read'],
+      [3, 'write'],
+      [4, 'write'],
+      [5, 'read'],
+    ],
+  },
 } satisfies Record<string, KernelSpec>;
 
 /** Workgroup sizes the host needs to size dispatches (they match the WGSL). */
@@ -138,4 +380,8 @@ export const WG = {
 } as const;
 
 /** The three radix digits of select.wgsl over the 31 bits of |W|: [shift, width]. */
-export const SELECT_DIGITS: ReadonlyArray<readonly [number, number]> = [[20, 11], [9, 11], [0, 9]];
+export const SELECT_DIGITS: ReadonlyArray<readonly [number, number]> = [
+  [20, 11],
+  [9, 11],
+  [0, 9],
+];

@@ -20,7 +20,12 @@ export interface MatmulVariant {
 
 function variant(wgX: number, wgY: number, tm: number, tn: number, bk: number): MatmulVariant {
   const [bm, bn] = [wgY * tm, wgX * tn];
-  return { name: `${bm}x${bn}-k${bk}-${tm}x${tn}`, constants: { WG_X: wgX, WG_Y: wgY, TM4: tm / 4, TN4: tn / 4, BK: bk }, bm, bn };
+  return {
+    name: `${bm}x${bn}-k${bk}-${tm}x${tn}`,
+    constants: { WG_X: wgX, WG_Y: wgY, TM4: tm / 4, TN4: tn / 4, BK: bk },
+    bm,
+    bn,
+  };
 }
 
 /**
@@ -106,7 +111,8 @@ const CLOCK_RAMP_MS = 300;
  */
 async function measure(time: TimeMatmul): Promise<MatmulPlan> {
   const first = MATMUL_VARIANTS.values().next().value!;
-  for (let busy = 0, rounds = 0; busy < CLOCK_RAMP_MS && rounds < 100; rounds++) busy += await time(first, REPRESENTATIVE.large, 10);
+  for (let busy = 0, rounds = 0; busy < CLOCK_RAMP_MS && rounds < 100; rounds++)
+    busy += await time(first, REPRESENTATIVE.large, 10);
   const variants = {} as Record<SizeClass, string>;
   const timings = {} as Record<SizeClass, Record<string, number>>;
   for (const cls of CLASSES) {

@@ -17,7 +17,12 @@ export class GpuTensor implements Tensor {
   /** null once freed. */
   buffer: GPUBuffer | null;
 
-  constructor(readonly shape: readonly number[], readonly dtype: DType, buffer: GPUBuffer, readonly owner: object) {
+  constructor(
+    readonly shape: readonly number[],
+    readonly dtype: DType,
+    buffer: GPUBuffer,
+    readonly owner: object,
+  ) {
     this.size = shape.reduce((a, b) => a * b, 1);
     this.buffer = buffer;
   }
@@ -48,7 +53,10 @@ export class BufferPool {
   private liveBytes = 0;
   private peakLiveBytes = 0;
 
-  constructor(private readonly device: GPUDevice, private readonly minPooledBytes = 256 * 2 ** 20) {}
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly minPooledBytes = 256 * 2 ** 20,
+  ) {}
 
   /**
    * A tensor-usage buffer of at least `bytes`; `fresh` buffers are zero-filled, reused ones are not.
@@ -96,7 +104,13 @@ export class BufferPool {
     for (const list of this.reusable.values()) pooledBuffers += list.length;
     let pendingRelease = 0;
     for (const list of this.pending.values()) pendingRelease += list.length;
-    return { liveBuffers: this.live.size, liveBytes: this.liveBytes, pendingRelease, pooledBuffers, pooledBytes: this.pooledBytes };
+    return {
+      liveBuffers: this.live.size,
+      liveBytes: this.liveBytes,
+      pendingRelease,
+      pooledBuffers,
+      pooledBytes: this.pooledBytes,
+    };
   }
 
   destroyAll(): void {

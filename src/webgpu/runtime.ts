@@ -97,7 +97,12 @@ export abstract class GpuRuntime {
       return;
     }
     // Queued work may still read the old contents: copy from a staging buffer, in order.
-    const staging = this.device.createBuffer({ size: g.size * 4, usage: USAGE.COPY_SRC, mappedAtCreation: true, label: 'snell-js write' });
+    const staging = this.device.createBuffer({
+      size: g.size * 4,
+      usage: USAGE.COPY_SRC,
+      mappedAtCreation: true,
+      label: 'snell-js write',
+    });
     new (data.constructor as typeof Float32Array)(staging.getMappedRange()).set(data as Float32Array);
     staging.unmap();
     this.commands.commands().copyBufferToBuffer(staging, 0, g.buffer!, 0, g.size * 4);
@@ -167,7 +172,9 @@ export abstract class GpuRuntime {
   private allocate(shape: readonly number[], dtype: DType, encodedWritesOnly: boolean): { tensor: GpuTensor; fresh: boolean } {
     const size = sizeOf(shape);
     if (size > this.maxElements) {
-      throw new BackendError(`a tensor of shape [${shape.join(', ')}] has ${size} elements, more than this WebGPU device holds in one buffer (${this.maxElements}): use smaller layers`);
+      throw new BackendError(
+        `a tensor of shape [${shape.join(', ')}] has ${size} elements, more than this WebGPU device holds in one buffer (${this.maxElements}): use smaller layers`,
+      );
     }
     const { buffer, fresh } = this.pool.acquire(size * 4, { encodedWritesOnly });
     return { tensor: new GpuTensor([...shape], dtype, buffer, this), fresh };
@@ -185,14 +192,24 @@ export abstract class GpuRuntime {
         this.valueBuffers.delete(oldKey);
         this.commands.onSubmitted(() => old.destroy());
       }
-      buffer = this.device.createBuffer({ size: values.byteLength, usage: USAGE.STORAGE | USAGE.COPY_DST, label: 'snell-js values' });
+      buffer = this.device.createBuffer({
+        size: values.byteLength,
+        usage: USAGE.STORAGE | USAGE.COPY_DST,
+        label: 'snell-js values',
+      });
       this.device.queue.writeBuffer(buffer, 0, values);
       this.valueBuffers.set(key, buffer);
     }
     return { buffer };
   }
 
-  protected run(spec: KernelSpec, constants: Constants, params: readonly number[], buffers: ReadonlyArray<Tensor | GPUBufferBinding>, workgroups: number): void {
+  protected run(
+    spec: KernelSpec,
+    constants: Constants,
+    params: readonly number[],
+    buffers: ReadonlyArray<Tensor | GPUBufferBinding>,
+    workgroups: number,
+  ): void {
     const resources = buffers.map((t) => {
       if ('buffer' in t && !(t instanceof GpuTensor)) return t;
       const g = gpu(t as Tensor);

@@ -11,13 +11,21 @@ import type { GpuTensor } from './pool.js';
 
 export class SnellOps {
   /** `select` is select.wgsl's scratch (state words, histogram bins), reused by every quantileAbs. */
-  constructor(private readonly host: KernelHost, private readonly select: { state: GPUBuffer; hist: GPUBuffer }) {}
+  constructor(
+    private readonly host: KernelHost,
+    private readonly select: { state: GPUBuffer; hist: GPUBuffer },
+  ) {}
 
   merge(A: Tensor, B: Tensor, kernel: MergeKernel, coeff: readonly number[], W: Tensor): void {
     const [H, n, k] = A.shape;
     const m = B.shape[1];
-    this.host.run(KERNELS.merge, { WG: WG.merge, LINEAR: kernel === 'linear' }, [H, n, m, k],
-      [A, B, this.host.values(coeff), W], Math.ceil((n * m) / WG.merge));
+    this.host.run(
+      KERNELS.merge,
+      { WG: WG.merge, LINEAR: kernel === 'linear' },
+      [H, n, m, k],
+      [A, B, this.host.values(coeff), W],
+      Math.ceil((n * m) / WG.merge),
+    );
   }
 
   mergeBackward(A: Tensor, B: Tensor, dW: Tensor, kernel: MergeKernel, coeff: readonly number[], dA: Tensor, dB: Tensor): void {
@@ -25,14 +33,28 @@ export class SnellOps {
     const m = B.shape[1];
     const c = this.host.values(coeff);
     const chunk = WG.mergeBackwardChunk;
-    for (const [sideB, out, rows, cols] of [[false, dA, n, m], [true, dB, m, n]] as const) {
+    for (const [sideB, out, rows, cols] of [
+      [false, dA, n, m],
+      [true, dB, m, n],
+    ] as const) {
       const constants = { WG: WG.mergeBackward, SIDE_B: sideB, LINEAR: kernel === 'linear', K: k };
       const chunks = Math.max(1, Math.ceil(cols / chunk));
       // scratch: the partial sums [chunks, H, rows, k]
       const part = { buffer: this.host.scratch(chunks * H * rows * k * 4) };
-      this.host.run(KERNELS.mergeBackwardPartials, constants, [H, n, m, chunk], [A, B, dW, c, part],
-        chunks * H * Math.ceil(rows / WG.mergeBackward));
-      this.host.run(KERNELS.mergeBackwardTotals, constants, [H, n, m, chunk], [part, out], Math.ceil((H * rows * k) / WG.mergeBackward));
+      this.host.run(
+        KERNELS.mergeBackwardPartials,
+        constants,
+        [H, n, m, chunk],
+        [A, B, dW, c, part],
+        chunks * H * Math.ceil(rows / WG.mergeBackward),
+      );
+      this.host.run(
+        KERNELS.mergeBackwardTotals,
+        constants,
+        [H, n, m, chunk],
+        [part, out],
+        Math.ceil((H * rows * k) / WG.mergeBackward),
+      );
       this.host.release(part.buffer);
     }
   }
@@ -42,7 +64,17 @@ export class SnellOps {
     this.host.run(KERNELS.mixture, {}, [n, m], [W0, alpha, gamma, beta, W, P], n);
   }
 
-  mixtureBackward(dW: Tensor, W0: Tensor, P: Tensor, alpha: Tensor, gamma: Tensor, dW0: Tensor, dAlpha: Tensor, dGamma: Tensor, dBeta: Tensor): void {
+  mixtureBackward(
+    dW: Tensor,
+    W0: Tensor,
+    P: Tensor,
+    alpha: Tensor,
+    gamma: Tensor,
+    dW0: Tensor,
+    dAlpha: Tensor,
+    dGamma: Tensor,
+    dBeta: Tensor,
+  ): void {
     const [n, m] = W0.shape;
     const partial = this.host.scratch(n * 3 * 4); // per-row sums
     this.host.run(KERNELS.mixtureBackwardRows, {}, [n, m], [W0, alpha, gamma, P, dW, dW0, { buffer: partial }], n);

@@ -88,15 +88,33 @@ export class TransformerOps {
     this.host.run(K.layerNorm, {}, [R, D, f32bits(eps), 0, 0], [x, w, b, out, mean, rstd], R);
   }
 
-  layerNormBackward(dy: Tensor, x: Tensor, w: Tensor, mean: Tensor, rstd: Tensor, dx: Tensor, dw: Tensor | null, db: Tensor | null): void {
+  layerNormBackward(
+    dy: Tensor,
+    x: Tensor,
+    w: Tensor,
+    mean: Tensor,
+    rstd: Tensor,
+    dx: Tensor,
+    dw: Tensor | null,
+    db: Tensor | null,
+  ): void {
     const [R, D] = matrixDims(x);
     this.host.run(K.layerNormDx, {}, [R, D, 0, 0, 0], [dy, x, w, mean, rstd, dx], R);
     if (!dw && !db) return;
     const rpc = WG.rowsPerChunk;
     const chunks = ceil(R, rpc);
     const partial = this.host.scratch(2 * chunks * D * 4);
-    this.host.run(K.layerNormPartial, {}, [R, D, 0, rpc, chunks], [dy, x, mean, rstd, { buffer: partial }], ceil(D, WG.reduce) * chunks);
-    for (const [t, base] of [[dw, 0], [db, chunks * D]] as const) {
+    this.host.run(
+      K.layerNormPartial,
+      {},
+      [R, D, 0, rpc, chunks],
+      [dy, x, mean, rstd, { buffer: partial }],
+      ceil(D, WG.reduce) * chunks,
+    );
+    for (const [t, base] of [
+      [dw, 0],
+      [db, chunks * D],
+    ] as const) {
       if (!t) continue;
       const params = this.reduceParams({ cols: D, chunks, base, accumulate: true });
       this.host.run(K.sumChunks, {}, params, [{ buffer: partial }, t], ceil(D, WG.reduce));
@@ -111,7 +129,17 @@ export class TransformerOps {
     this.host.run(K.attention, {}, attentionParams(q, heads), [q, k, v, out, probs], B * heads * ceil(T, WG.attentionRows));
   }
 
-  attentionBackward(dOut: Tensor, q: Tensor, k: Tensor, v: Tensor, probs: Tensor, heads: number, dq: Tensor, dk: Tensor, dv: Tensor): void {
+  attentionBackward(
+    dOut: Tensor,
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    probs: Tensor,
+    heads: number,
+    dq: Tensor,
+    dk: Tensor,
+    dv: Tensor,
+  ): void {
     const [B, T] = q.shape;
     const params = attentionParams(q, heads);
     const dS = this.host.scratch(B * heads * T * T * 4);
@@ -135,7 +163,10 @@ export class TransformerOps {
       const n = B * (T - 1) * D;
       this.host.run(K.embedPatchesBackward, {}, [B, T, D, n, 0], [dOut, dPatches], ceil(n, WG.elementwise));
     }
-    for (const [t, tcount] of [[dCls, 1], [dPos, T]] as const) {
+    for (const [t, tcount] of [
+      [dCls, 1],
+      [dPos, T],
+    ] as const) {
       if (!t) continue;
       const n = tcount * D;
       this.host.run(K.embedSumBackward, {}, [B, T, D, n, tcount], [dOut, t], ceil(n, WG.elementwise));
@@ -170,7 +201,10 @@ export class TransformerOps {
     // Bias corrections in float64 on the host, as torch computes them (Python floats).
     const stepSize = lr / (1 - beta1 ** step);
     const invBc2 = 1 / Math.sqrt(1 - beta2 ** step);
-    const params = [param.size, ...[1 - lr * weightDecay, beta1, 1 - beta1, beta2, 1 - beta2, stepSize, invBc2, eps].map(f32bits)];
+    const params = [
+      param.size,
+      ...[1 - lr * weightDecay, beta1, 1 - beta1, beta2, 1 - beta2, stepSize, invBc2, eps].map(f32bits),
+    ];
     this.host.run(K.adamw, {}, params, [param, grad, m, v, gradScale ?? this.host.values([1])], ceil(param.size, WG.elementwise));
   }
 
@@ -181,7 +215,10 @@ export class TransformerOps {
   }
 
   private noise(spec: KernelSpec, x: Tensor, p: number, seed: number, out: Tensor, cols: number): void {
-    if (p === 0) return this.copy(x, out); // keep everything, scale 1: an exact copy
+    if (p === 0) {
+      this.copy(x, out); // keep everything, scale 1: an exact copy
+      return;
+    }
     const keepFrom = Math.ceil(p * 2 ** 24); // u ≥ p ⇔ (hash >> 8) ≥ ⌈p·2^24⌉, exactly
     const s = p < 1 ? 1 / (1 - p) : 0;
     const hi = Math.fround(s);
@@ -199,8 +236,26 @@ export class TransformerOps {
     this.host.release(partial);
   }
 
-  private reduceParams(o: { rows?: number; cols?: number; rpc?: number; chunks?: number; base?: number; accumulate?: boolean; n?: number; maxNorm?: number }): number[] {
-    return [o.rows ?? 0, o.cols ?? 0, o.rpc ?? 1, o.chunks ?? 0, o.base ?? 0, o.accumulate ? 1 : 0, o.n ?? 0, f32bits(o.maxNorm ?? 0)];
+  private reduceParams(o: {
+    rows?: number;
+    cols?: number;
+    rpc?: number;
+    chunks?: number;
+    base?: number;
+    accumulate?: boolean;
+    n?: number;
+    maxNorm?: number;
+  }): number[] {
+    return [
+      o.rows ?? 0,
+      o.cols ?? 0,
+      o.rpc ?? 1,
+      o.chunks ?? 0,
+      o.base ?? 0,
+      o.accumulate ? 1 : 0,
+      o.n ?? 0,
+      f32bits(o.maxNorm ?? 0),
+    ];
   }
 }
 

@@ -7,14 +7,22 @@ import { createBackend, detectRuntime, runConformance } from 'snell-js';
 const name = 'merge_snell_7x5_q4_t0.5.safetensors';
 const runtime = detectRuntime();
 let reason;
-const backend = await createBackend({ onFallback: (r) => { reason = r; } });
+const backend = await createBackend({
+  onFallback: (r) => {
+    reason = r;
+  },
+});
 console.log(`# ${runtime}: ${backend.description}${reason ? ` (fallback: ${reason})` : ''}`);
 if ((runtime === 'node' || runtime === 'bun') && !/(npm install|bun add) webgpu/.test(reason ?? '')) {
   console.log(`FAIL without Dawn, ${runtime} should fall back to Wasm saying how to install webgpu; reason: ${reason}`);
   process.exit(1);
 }
 try {
-  const { failed } = await runConformance([{ name, bytes: new Uint8Array(readFileSync(name)) }], { backend, runtime, log: console.log });
+  const { failed } = await runConformance([{ name, bytes: new Uint8Array(readFileSync(name)) }], {
+    backend,
+    runtime,
+    log: console.log,
+  });
   process.exitCode = failed === 0 ? 0 : 1;
 } finally {
   backend.destroy();

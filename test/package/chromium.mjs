@@ -23,8 +23,13 @@ export async function runInChromium(project, { esbuild, caseName }) {
   const { build } = await import(join(esbuild, 'lib', 'main.js'));
   await writeFile(join(project, 'page.mjs'), PAGE.replace('__CASE__', caseName));
   await build({
-    entryPoints: [join(project, 'page.mjs')], bundle: true, format: 'esm', platform: 'browser',
-    outfile: join(project, 'www', 'page.js'), absWorkingDir: project, logLevel: 'warning',
+    entryPoints: [join(project, 'page.mjs')],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    outfile: join(project, 'www', 'page.js'),
+    absWorkingDir: project,
+    logLevel: 'warning',
   });
   const files = {
     '/': { body: '<!doctype html><script type="module" src="/page.js"></script>', type: 'text/html' },
@@ -34,7 +39,8 @@ export async function runInChromium(project, { esbuild, caseName }) {
   const server = await serveIsolated((_req, path) => files[path] ?? null);
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true,
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
     args: ['--enable-unsafe-webgpu', '--no-sandbox', '--no-first-run', '--disable-background-networking'],
   });
   try {

@@ -31,7 +31,8 @@ function pack(dir) {
 /** Every file under dir (recursive), relative paths. */
 function walk(dir, prefix = '') {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? walk(join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`]);
+    e.isDirectory() ? walk(join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`],
+  );
 }
 
 /** A fresh project with the tarball installed; throws if the install brought a native binary or a script. */
@@ -45,15 +46,25 @@ function installInto(project, tarball) {
   const native = walk(modules).filter((f) => f.endsWith('.node'));
   if (native.length) throw new Error(`the install brought native binaries: ${native.join(', ')}`);
   const bytes = walk(modules).reduce((sum, f) => sum + statSync(join(modules, f)).size, 0);
-  const names = Object.keys(lock.packages).filter((k) => k).map((k) => k.replace(/^node_modules\//, ''));
+  const names = Object.keys(lock.packages)
+    .filter((k) => k)
+    .map((k) => k.replace(/^node_modules\//, ''));
   console.log(`# installed ${names.join(', ')}: ${(bytes / 2 ** 20).toFixed(1)} MiB, no native binary, no install script`);
 }
 
 /** Runs a command in the project; passes when it exits 0 and prints the case's PASS line. */
 function runtimeStep(name, command, args, project) {
   const started = performance.now();
-  const r = spawnSync(command, args, { cwd: project, encoding: 'utf8', timeout: 300_000, env: { ...process.env, NO_COLOR: '1' } });
-  const out = `${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n').filter((l) => l && !l.startsWith('Warning:')).join('\n');
+  const r = spawnSync(command, args, {
+    cwd: project,
+    encoding: 'utf8',
+    timeout: 300_000,
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  const out = `${r.stdout ?? ''}${r.stderr ?? ''}`
+    .split('\n')
+    .filter((l) => l && !l.startsWith('Warning:'))
+    .join('\n');
   const ok = r.status === 0 && /^PASS merge_snell_7x5/m.test(out);
   console.log(out);
   return { name, ok, seconds: (performance.now() - started) / 1000, why: r.error?.message ?? `exit status ${r.status}` };
@@ -74,7 +85,10 @@ async function main(argv) {
     results.push(runtimeStep('node', process.execPath, ['case-host.mjs'], project));
     results.push(runtimeStep('deno', deno, ['run', '-A', 'case-host.mjs'], project));
     results.push(runtimeStep('bun', bun, ['case-host.mjs'], project));
-    for (const [name, run] of [['chromium', runInChromium], ['workerd', runInWorkerd]]) {
+    for (const [name, run] of [
+      ['chromium', runInChromium],
+      ['workerd', runInWorkerd],
+    ]) {
       const started = performance.now();
       try {
         const lines = await run(project, { esbuild: join(ROOT, 'node_modules', 'esbuild'), root: ROOT, caseName: CASE });
@@ -89,7 +103,8 @@ async function main(argv) {
     if (keep) console.log(`# kept ${work}`);
     else rmSync(work, { recursive: true, force: true });
   }
-  for (const r of results) console.log(`${r.ok ? 'PASS' : 'FAIL'} package-${r.name} ${r.seconds.toFixed(1)} s${r.ok ? '' : `: ${r.why}`}`);
+  for (const r of results)
+    console.log(`${r.ok ? 'PASS' : 'FAIL'} package-${r.name} ${r.seconds.toFixed(1)} s${r.ok ? '' : `: ${r.why}`}`);
   const failed = results.filter((r) => !r.ok).length;
   console.log(`${results.length - failed} passed, ${failed} failed`);
   return failed === 0 && results.length === 5 ? 0 : 1;
@@ -100,7 +115,9 @@ if (!existsSync(join(ROOT, 'dist', 'node.js'))) {
   process.exit(1);
 }
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
+  (code) => {
+    process.exitCode = code;
+  },
   (e) => {
     console.error(`package test: ${e?.stack ?? e}`);
     process.exitCode = 1;

@@ -10,7 +10,10 @@ export async function runInWorkerd(project, { root, esbuild, caseName }) {
   const worker = await serveWorker({ entry: join(project, 'worker.mjs'), resolveDir: project, esbuild });
   try {
     const description = await (await fetch(`${worker.url}/describe`)).text();
-    const response = await fetch(`${worker.url}/run?name=${caseName}`, { method: 'POST', body: readFileSync(join(project, caseName)) });
+    const response = await fetch(`${worker.url}/run?name=${caseName}`, {
+      method: 'POST',
+      body: readFileSync(join(project, caseName)),
+    });
     if (!response.ok) return [`FAIL the worker answered ${response.status}: ${await response.text()}`];
     return [`# workerd: ${description} (modules ${worker.modules.join(', ')})`, ...(await response.json()).lines];
   } finally {

@@ -7,7 +7,14 @@ import { SnellAdapterOp } from '../../src/adapter/op.js';
 import type { AdapterKind } from '../../src/adapter/config.js';
 import { defaultCoeff } from '../../src/adapter/config.js';
 import {
-  matmul64, merge64, mergeBackward64, mixture64, mixtureBackward64, quantileAbs64, sparsify64, sparsifyBackward64,
+  matmul64,
+  merge64,
+  mergeBackward64,
+  mixture64,
+  mixtureBackward64,
+  quantileAbs64,
+  sparsify64,
+  sparsifyBackward64,
 } from '../../src/reference/snell64.js';
 import { rng } from '../../src/core/random.js';
 import { uniform } from '../../src/reference/random.js';
@@ -26,9 +33,15 @@ export function describeBackend(name: string, create: () => Promise<Backend>): v
 
     const mergeShapes: Array<[number, number, number, number]> = [
       // H, n, m, k
-      [2, 1, 1, 1], [2, 7, 5, 2], [2, 33, 65, 3], [1, 130, 70, 5], [4, 64, 257, 8], [2, 300, 17, 16],
+      [2, 1, 1, 1],
+      [2, 7, 5, 2],
+      [2, 33, 65, 3],
+      [1, 130, 70, 5],
+      [4, 64, 257, 8],
+      [2, 300, 17, 16],
       // merge backward's blocking: rows past a workgroup, other rows past a chunk, k past a register sweep
-      [1, 65, 129, 4], [3, 97, 45, 33],
+      [1, 65, 129, 4],
+      [3, 97, 45, 33],
     ];
     for (const kernel of ['distance', 'linear'] as MergeKernel[]) {
       for (const [H, n, m, k] of mergeShapes) {
@@ -71,7 +84,11 @@ export function describeBackend(name: string, create: () => Promise<Backend>): v
       expectClose(gb, ref.dB, TOL.rel, 'dB');
     });
 
-    for (const [n, m, alpha, gamma, beta] of [[1, 1, 1, 1, 0], [9, 13, 0.7, 0.5, -0.2], [48, 300, 1.3, 2, 0.1]]) {
+    for (const [n, m, alpha, gamma, beta] of [
+      [1, 1, 1, 1, 0],
+      [9, 13, 0.7, 0.5, -0.2],
+      [48, 300, 1.3, 2, 0.1],
+    ]) {
       it(`mixture and its gradient ${n}x${m} α=${alpha} γ=${gamma} β=${beta}`, async () => {
         const W0 = uniform(n * m, n + m, -0.5, 0.5);
         const sc = (v: number) => b.upload(new Float32Array([v]), [1]);
@@ -84,7 +101,17 @@ export function describeBackend(name: string, create: () => Promise<Backend>): v
 
         const dW = uniform(n * m, 7);
         const outs = [poisoned([n, m]), poisoned([1]), poisoned([1]), poisoned([1])];
-        b.mixtureBackward(b.upload(dW, [n, m]), b.upload(W0, [n, m]), b.upload(Float32Array.from(ref.P), [n, m]), sc(alpha), sc(gamma), outs[0], outs[1], outs[2], outs[3]);
+        b.mixtureBackward(
+          b.upload(dW, [n, m]),
+          b.upload(W0, [n, m]),
+          b.upload(Float32Array.from(ref.P), [n, m]),
+          sc(alpha),
+          sc(gamma),
+          outs[0],
+          outs[1],
+          outs[2],
+          outs[3],
+        );
         const g = mixtureBackward64(dW, W0, ref.P, n, m, alpha, gamma);
         expectClose(await f32(outs[0]), g.dW0, TOL.rel, 'dW0');
         expectClose(await f32(outs[1]), [g.dAlpha], TOL.rel, 'dα');
@@ -101,7 +128,11 @@ export function describeBackend(name: string, create: () => Promise<Backend>): v
       ['all ties', () => new Float32Array(1000).fill(0.125), 0.9],
       ['ties across the threshold', () => Float32Array.from({ length: 777 }, (_, i) => ((i % 5) - 2) * 0.5), 0.3],
       // magnitudes keep W·|W| inside float32's range
-      ['zeros and tiny values', () => Float32Array.from({ length: 513 }, (_, i) => (i % 3 === 0 ? 0 : (i % 2 ? 1 : -1) * 1e-18 * i)), 0.5],
+      [
+        'zeros and tiny values',
+        () => Float32Array.from({ length: 513 }, (_, i) => (i % 3 === 0 ? 0 : (i % 2 ? 1 : -1) * 1e-18 * i)),
+        0.5,
+      ],
       ['wide dynamic range', () => Float32Array.from(uniform(65536, 6), (v, i) => v * 10 ** ((i % 37) - 18)), 0.9],
     ];
     for (const [what, make, s] of quantileCases) {
@@ -127,9 +158,20 @@ export function describeBackend(name: string, create: () => Promise<Backend>): v
       });
     }
 
-    const matmulShapes: Array<[number, number, number]> = [[1, 1, 1], [3, 7, 5], [65, 33, 17], [130, 257, 67], [16, 768, 96]];
+    const matmulShapes: Array<[number, number, number]> = [
+      [1, 1, 1],
+      [3, 7, 5],
+      [65, 33, 17],
+      [130, 257, 67],
+      [16, 768, 96],
+    ];
     for (const [M, K, N] of matmulShapes) {
-      for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
+      for (const [ta, tb] of [
+        [false, false],
+        [true, false],
+        [false, true],
+        [true, true],
+      ]) {
         it(`matmul ${M}x${K}x${N} transA=${ta} transB=${tb}`, async () => {
           const a = uniform(M * K, M + K);
           const bb = uniform(K * N, K + N + 1);
@@ -139,19 +181,35 @@ export function describeBackend(name: string, create: () => Promise<Backend>): v
           expectClose(await f32(out), ref, TOL.matmul, 'C');
           const bias = uniform(M * N, 3);
           const acc = b.upload(bias, [M, N]);
-          b.matmul(b.upload(a, ta ? [K, M] : [M, K]), b.upload(bb, tb ? [N, K] : [K, N]), acc, { transA: ta, transB: tb, accumulate: true });
-          expectClose(await f32(acc), ref.map((v, i) => v + bias[i]), TOL.matmul, 'C + bias');
+          b.matmul(b.upload(a, ta ? [K, M] : [M, K]), b.upload(bb, tb ? [N, K] : [K, N]), acc, {
+            transA: ta,
+            transB: tb,
+            accumulate: true,
+          });
+          expectClose(
+            await f32(acc),
+            ref.map((v, i) => v + bias[i]),
+            TOL.matmul,
+            'C + bias',
+          );
         });
       }
     }
 
     const opCases: Array<[AdapterKind, number, number, number, number, number, number]> = [
       // kind, n, m, rank, rows, sparsity, heads
-      ['snell', 64, 48, 8, 16, 0.9, 2], ['snell', 1, 1, 2, 1, 0.5, 2], ['klora', 40, 24, 8, 6, 0, 2],
-      ['snella', 48, 80, 8, 5, 0.7, 2], ['lora', 50, 30, 8, 9, 0.5, 2], ['lora', 20, 20, 4, 3, 0, 2],
+      ['snell', 64, 48, 8, 16, 0.9, 2],
+      ['snell', 1, 1, 2, 1, 0.5, 2],
+      ['klora', 40, 24, 8, 6, 0, 2],
+      ['snella', 48, 80, 8, 5, 0.7, 2],
+      ['lora', 50, 30, 8, 9, 0.5, 2],
+      ['lora', 20, 20, 4, 3, 0, 2],
       ['lora', 50, 30, 8, 9, 0.5, 1],
       // low rank (LoRA, one head, s = 0): never forms W, same results as the merged formulation
-      ['lora', 1, 1, 1, 1, 0, 1], ['lora', 37, 23, 5, 11, 0, 1], ['lora', 130, 70, 8, 67, 0, 1], ['lora', 33, 257, 3, 130, 0, 1],
+      ['lora', 1, 1, 1, 1, 0, 1],
+      ['lora', 37, 23, 5, 11, 0, 1],
+      ['lora', 130, 70, 8, 67, 0, 1],
+      ['lora', 33, 257, 3, 130, 0, 1],
     ];
     for (const [kind, n, m, rank, rows, s, H] of opCases) {
       it(`adapter op ${kind} ${n}x${m} r=${rank} H=${H} s=${s}: forward and backward`, async () => {
@@ -165,7 +223,13 @@ export function describeBackend(name: string, create: () => Promise<Backend>): v
         const op = new SnellAdapterOp(b, { kind, dIn: n, dOut: m, rank, heads: H, sparsity: s });
         expect(op.lowRank).toBe(kind === 'lora' && s === 0 && H === 1);
         const sc = (v: number) => b.upload(new Float32Array([v]), [1]);
-        const params = { A: b.upload(A, [H, n, k]), B: b.upload(B, [H, m, k]), alpha: sc(alpha), gamma: sc(gamma), beta: sc(beta) };
+        const params = {
+          A: b.upload(A, [H, n, k]),
+          B: b.upload(B, [H, m, k]),
+          alpha: sc(alpha),
+          gamma: sc(gamma),
+          beta: sc(beta),
+        };
         const xt = b.upload(x, [rows, n]);
         const y = op.forward(params, xt);
         const g = op.backward(params, xt, b.upload(dy, [rows, m]));
@@ -201,8 +265,9 @@ export function describeBackend(name: string, create: () => Promise<Backend>): v
 
     it('a tensor above the device limit is refused with a clear error', () => {
       const huge = Math.floor(Math.sqrt(b.maxElements)) + 1;
-      expect(() => new SnellAdapterOp(b, { kind: 'snell', dIn: huge, dOut: huge, rank: 8, heads: 2, sparsity: 0.9 }))
-        .toThrow(/more than this .* device holds/);
+      expect(() => new SnellAdapterOp(b, { kind: 'snell', dIn: huge, dOut: huge, rank: 8, heads: 2, sparsity: 0.9 })).toThrow(
+        /more than this .* device holds/,
+      );
     });
   });
 }

@@ -20,6 +20,8 @@ export function expectClose(ours: ArrayLike<number>, ref: ArrayLike<number>, tol
     for (let i = 0; i < ref.length; i++) {
       if (!(Math.abs(ours[i] - ref[i]) <= Math.abs(ours[worst] - ref[worst]))) worst = i;
     }
-    throw new Error(`${what}: relative L2 error ${err.toExponential(3)} > ${tol}; worst at [${worst}]: ours ${ours[worst]}, ref ${ref[worst]}`);
+    throw new Error(
+      `${what}: relative L2 error ${err.toExponential(3)} > ${tol}; worst at [${worst}]: ours ${ours[worst]}, ref ${ref[worst]}`,
+    );
   }
 }

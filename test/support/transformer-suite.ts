@@ -5,7 +5,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend, PoolMode, Tensor } from '../../src/backend.js';
 import { uniform } from '../../src/reference/random.js';
 import {
-  adamw64, attention64, attentionBackward64, gelu64, geluGrad64, hashUniform, layerNorm64, layerNormBackward64, softmaxCrossEntropy64,
+  adamw64,
+  attention64,
+  attentionBackward64,
+  gelu64,
+  geluGrad64,
+  hashUniform,
+  layerNorm64,
+  layerNormBackward64,
+  softmaxCrossEntropy64,
 } from '../../src/reference/transformer64.js';
 import { expectClose } from './close.js';
 
@@ -30,32 +38,62 @@ export function describeTransformerBackend(name: string, create: () => Promise<B
         const [x, y] = [uniform(n, 1), uniform(n, 2)];
         const out = poisoned([n]);
         b.add(up(x, [n]), up(y, [n]), out);
-        expectClose(await f32(out), x.map((v, i) => v + y[i]), TIGHT, 'add');
+        expectClose(
+          await f32(out),
+          x.map((v, i) => v + y[i]),
+          TIGHT,
+          'add',
+        );
         b.addInto(out, up(x, [n]));
-        expectClose(await f32(out), x.map((v, i) => 2 * v + y[i]), TIGHT, 'addInto');
+        expectClose(
+          await f32(out),
+          x.map((v, i) => 2 * v + y[i]),
+          TIGHT,
+          'addInto',
+        );
         const c = poisoned([n]);
         b.copy(up(x, [n]), c);
         expect(await f32(c)).toEqual(x);
       });
     }
 
-    for (const [R, N] of [[1, 1], [5, 3], [1576, 77], [3, 2049]]) {
+    for (const [R, N] of [
+      [1, 1],
+      [5, 3],
+      [1576, 77],
+      [3, 2049],
+    ]) {
       it(`addBias and sumRows [${R}, ${N}]`, async () => {
         const [x, bias] = [uniform(R * N, 3), uniform(N, 4)];
         const t = up(x, [R, N]);
         b.addBias(t, up(bias, [N]));
-        expectClose(await f32(t), x.map((v, i) => v + bias[i % N]), TIGHT, 'addBias');
+        expectClose(
+          await f32(t),
+          x.map((v, i) => v + bias[i % N]),
+          TIGHT,
+          'addBias',
+        );
         const s = poisoned([N]);
         b.sumRows(up(x, [R, N]), s);
         const ref = new Float64Array(N);
         x.forEach((v, i) => (ref[i % N] += v));
         expectClose(await f32(s), ref, TIGHT, 'sumRows');
         b.sumRows(up(x, [R, N]), s, true);
-        expectClose(await f32(s), ref.map((v) => 2 * v), TIGHT, 'sumRows accumulate');
+        expectClose(
+          await f32(s),
+          ref.map((v) => 2 * v),
+          TIGHT,
+          'sumRows accumulate',
+        );
       });
     }
 
-    for (const [R, D] of [[1, 1], [3, 7], [18, 48], [50, 768]]) {
+    for (const [R, D] of [
+      [1, 1],
+      [3, 7],
+      [18, 48],
+      [50, 768],
+    ]) {
       it(`layerNorm and its gradient [${R}, ${D}]`, async () => {
         const eps = 1e-6;
         const x = uniform(R * D, R + D, -2, 3);
@@ -71,8 +109,18 @@ export function describeTransformerBackend(name: string, create: () => Promise<B
         const g = layerNormBackward64(dy, x, w, R, D, eps);
         // D = 1 normalises to exactly 0: its input gradient is 0 up to rounding
         expectClose(await f32(dx), g.dx, D === 1 ? 1 : TIGHT, 'dx');
-        expectClose(await f32(dw), g.dw.map((v) => v + 1), TIGHT, 'dw (accumulated onto 1)');
-        expectClose(await f32(db), g.db.map((v) => v + 1), TIGHT, 'db (accumulated onto 1)');
+        expectClose(
+          await f32(dw),
+          g.dw.map((v) => v + 1),
+          TIGHT,
+          'dw (accumulated onto 1)',
+        );
+        expectClose(
+          await f32(db),
+          g.db.map((v) => v + 1),
+          TIGHT,
+          'db (accumulated onto 1)',
+        );
         const dx2 = poisoned([R, D]);
         b.layerNormBackward(up(dy, [R, D]), up(x, [R, D]), up(w, [D]), mean, rstd, dx2, null, null);
         expectClose(await f32(dx2), g.dx, D === 1 ? 1 : TIGHT, 'dx without dw, db');
@@ -87,12 +135,26 @@ export function describeTransformerBackend(name: string, create: () => Promise<B
       b.gelu(up(x, [n]), out);
       b.geluBackward(up(dy, [n]), up(x, [n]), dx);
       expectClose(await f32(out), Array.from(x, gelu64), 1e-6, 'gelu');
-      expectClose(await f32(dx), Array.from(x, (v, i) => dy[i] * geluGrad64(v)), 1e-6, 'gelu grad');
+      expectClose(
+        await f32(dx),
+        Array.from(x, (v, i) => dy[i] * geluGrad64(v)),
+        1e-6,
+        'gelu grad',
+      );
     });
 
     // T and hd on and off the WebGPU tiles (32 rows, 64 keys or features, 32-step chunks): T = 1, 33, 65, 197,
     // 257; hd = 1, 3, 4, 8, 12, 32, 64, 80
-    for (const [B, T, D, nh] of [[1, 1, 8, 2], [2, 9, 48, 4], [2, 5, 32, 4], [1, 197, 64, 2], [2, 50, 192, 3], [2, 33, 9, 3], [1, 65, 160, 2], [1, 257, 2, 2]]) {
+    for (const [B, T, D, nh] of [
+      [1, 1, 8, 2],
+      [2, 9, 48, 4],
+      [2, 5, 32, 4],
+      [1, 197, 64, 2],
+      [2, 50, 192, 3],
+      [2, 33, 9, 3],
+      [1, 65, 160, 2],
+      [1, 257, 2, 2],
+    ]) {
       it(`attention and its gradient B=${B} T=${T} D=${D} heads=${nh}`, async () => {
         const n = B * T * D;
         const [q, k, v, dOut] = [uniform(n, 11, -2, 2), uniform(n, 12, -2, 2), uniform(n, 13), uniform(n, 14)];
@@ -111,27 +173,39 @@ export function describeTransformerBackend(name: string, create: () => Promise<B
       });
     }
 
-    for (const [B, T, D] of [[1, 1, 1], [2, 5, 3], [8, 197, 64]]) {
+    for (const [B, T, D] of [
+      [1, 1, 1],
+      [2, 5, 3],
+      [8, 197, 64],
+    ]) {
       it(`token assembly and pooling B=${B} T=${T} D=${D}`, async () => {
         const [patches, cls, pos] = [uniform(B * (T - 1) * D, 15), uniform(D, 16), uniform(T * D, 17)];
         const out = poisoned([B, T, D]);
         b.embedTokens(up(patches, [B, T - 1, D]), up(cls, [D]), up(pos, [T, D]), out);
         const ref = new Float64Array(B * T * D);
-        for (let bi = 0; bi < B; bi++) for (let t = 0; t < T; t++) for (let d = 0; d < D; d++) {
-          ref[(bi * T + t) * D + d] = (t === 0 ? cls[d] : patches[(bi * (T - 1) + t - 1) * D + d]) + pos[t * D + d];
-        }
+        for (let bi = 0; bi < B; bi++)
+          for (let t = 0; t < T; t++)
+            for (let d = 0; d < D; d++) {
+              ref[(bi * T + t) * D + d] = (t === 0 ? cls[d] : patches[(bi * (T - 1) + t - 1) * D + d]) + pos[t * D + d];
+            }
         expectClose(await f32(out), ref, TIGHT, 'tokens');
 
         const dOut = uniform(B * T * D, 18);
-        const [dP, dC, dPos] = [poisoned([B, T - 1, D]), up(new Float32Array(D).fill(0.5), [D]), up(new Float32Array(T * D), [T, D])];
+        const [dP, dC, dPos] = [
+          poisoned([B, T - 1, D]),
+          up(new Float32Array(D).fill(0.5), [D]),
+          up(new Float32Array(T * D), [T, D]),
+        ];
         b.embedTokensBackward(up(dOut, [B, T, D]), T > 1 ? dP : null, dC, dPos);
         const refC = new Float64Array(D).fill(0.5);
         const refPos = new Float64Array(T * D);
-        for (let bi = 0; bi < B; bi++) for (let t = 0; t < T; t++) for (let d = 0; d < D; d++) {
-          const g = dOut[(bi * T + t) * D + d];
-          refPos[t * D + d] += g;
-          if (t === 0) refC[d] += g;
-        }
+        for (let bi = 0; bi < B; bi++)
+          for (let t = 0; t < T; t++)
+            for (let d = 0; d < D; d++) {
+              const g = dOut[(bi * T + t) * D + d];
+              refPos[t * D + d] += g;
+              if (t === 0) refC[d] += g;
+            }
         if (T > 1) {
           const refP = Float64Array.from({ length: B * (T - 1) * D }, (_, i) => {
             const bi = Math.floor(i / ((T - 1) * D));
@@ -147,11 +221,12 @@ export function describeTransformerBackend(name: string, create: () => Promise<B
           const pooled = poisoned([B, D]);
           b.poolTokens(up(x, [B, T, D]), mode, pooled);
           const refPool = new Float64Array(B * D);
-          for (let bi = 0; bi < B; bi++) for (let d = 0; d < D; d++) {
-            let s = 0;
-            for (let t = 0; t < (mode === 'cls' ? 1 : T); t++) s += x[(bi * T + t) * D + d];
-            refPool[bi * D + d] = mode === 'cls' ? s : s / T;
-          }
+          for (let bi = 0; bi < B; bi++)
+            for (let d = 0; d < D; d++) {
+              let s = 0;
+              for (let t = 0; t < (mode === 'cls' ? 1 : T); t++) s += x[(bi * T + t) * D + d];
+              refPool[bi * D + d] = mode === 'cls' ? s : s / T;
+            }
           expectClose(await f32(pooled), refPool, TIGHT, `pool ${mode}`);
           const dPool = uniform(B * D, 20);
           const dx = poisoned([B, T, D]);
@@ -165,7 +240,11 @@ export function describeTransformerBackend(name: string, create: () => Promise<B
       });
     }
 
-    for (const [B, C] of [[1, 1], [8, 5], [3, 1000]]) {
+    for (const [B, C] of [
+      [1, 1],
+      [8, 5],
+      [3, 1000],
+    ]) {
       it(`softmax cross-entropy B=${B} C=${C}`, async () => {
         const logits = uniform(B * C, 21, -8, 8);
         const labels = Uint32Array.from({ length: B }, (_, i) => (i * 7) % C);
@@ -236,10 +315,20 @@ export function describeTransformerBackend(name: string, create: () => Promise<B
       const scale = 1 / 0.9;
       const out = poisoned([B, n]);
       b.maskScale(up(x, [B, n]), up(element, [B, n]), scale, out);
-      expectClose(await f32(out), x.map((v, q) => v * element[q] * scale), 1e-7, 'elementwise');
+      expectClose(
+        await f32(out),
+        x.map((v, q) => v * element[q] * scale),
+        1e-7,
+        'elementwise',
+      );
       b.maskScale(up(x, [B, n]), up(sample, [B]), scale, out);
       const got = await f32(out);
-      expectClose(got, x.map((v, q) => v * sample[Math.floor(q / n)] * scale), 1e-7, 'per sample');
+      expectClose(
+        got,
+        x.map((v, q) => v * sample[Math.floor(q / n)] * scale),
+        1e-7,
+        'per sample',
+      );
       expect(got.slice(n, 2 * n).every((v) => v === 0)).toBe(true);
       expect(() => b.maskScale(up(x, [B, n]), up(new Float32Array(11), [11]), scale, out)).toThrow(/mask/);
     });

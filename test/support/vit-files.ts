@@ -9,7 +9,17 @@ import { uniform } from '../../src/reference/random.js';
 import { encodeSafetensors } from '../../src/io/safetensors-write.js';
 
 /** D 24, depth 2, 2 heads, 4×4 RGB images in 2×2 patches (4 patches + cls = 5 tokens), 5 classes. */
-export const tinyConfig: ViTConfig = { dim: 24, depth: 2, heads: 2, mlpRatio: 4, classes: 5, tokens: 5, patchDim: 12, pooling: 'cls', eps: 1e-6 };
+export const tinyConfig: ViTConfig = {
+  dim: 24,
+  depth: 2,
+  heads: 2,
+  mlpRatio: 4,
+  classes: 5,
+  tokens: 5,
+  patchDim: 12,
+  pooling: 'cls',
+  eps: 1e-6,
+};
 
 export function tinyWeights(config: ViTConfig = tinyConfig, seed = 7): Map<string, NamedArray> {
   const w = initViTWeights(config, seed);
@@ -78,11 +88,33 @@ export function hfTensors(w: Map<string, NamedArray>, depth: number): Map<string
   return out;
 }
 
-export const timmConfigJson = { architecture: 'vit_tiny_test', embed_dim: 24, depth: 2, num_heads: 2, mlp_ratio: 4, img_size: 4, patch_size: 2, in_chans: 3, num_classes: 5, global_pool: 'token' };
+export const timmConfigJson = {
+  architecture: 'vit_tiny_test',
+  embed_dim: 24,
+  depth: 2,
+  num_heads: 2,
+  mlp_ratio: 4,
+  img_size: 4,
+  patch_size: 2,
+  in_chans: 3,
+  num_classes: 5,
+  global_pool: 'token',
+};
 export const hfConfigJson = {
-  model_type: 'vit', architectures: ['ViTForImageClassification'], hidden_size: 24, num_hidden_layers: 2, num_attention_heads: 2,
-  intermediate_size: 96, hidden_act: 'gelu', image_size: 4, patch_size: 2, num_channels: 3, layer_norm_eps: 1e-6, qkv_bias: true,
-  id2label: { 0: 'a', 1: 'b', 2: 'c', 3: 'd', 4: 'e' }, label2id: { a: 0, b: 1, c: 2, d: 3, e: 4 },
+  model_type: 'vit',
+  architectures: ['ViTForImageClassification'],
+  hidden_size: 24,
+  num_hidden_layers: 2,
+  num_attention_heads: 2,
+  intermediate_size: 96,
+  hidden_act: 'gelu',
+  image_size: 4,
+  patch_size: 2,
+  num_channels: 3,
+  layer_norm_eps: 1e-6,
+  qkv_bias: true,
+  id2label: { 0: 'a', 1: 'b', 2: 'c', 3: 'd', 4: 'e' },
+  label2id: { a: 0, b: 1, c: 2, d: 3, e: 4 },
 };
 
 /** A folder's files: model.safetensors and config.json (omitted when null). */

@@ -16,8 +16,12 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CHROMIUM_ARGS = [
-  '--enable-unsafe-webgpu', '--no-sandbox', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--no-first-run',
+  '--enable-unsafe-webgpu',
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
 ];
 const SETTINGS = { rank: '8', sparsity: '0.5', epochs: '30', lr: '0.05', batch: '32' };
 const MIN_STEPS = 30;
@@ -33,7 +37,9 @@ async function launch() {
   } catch (e) {
     throw new Unavailable(`playwright-core failed to load (${e.message}): npm install`);
   }
-  const path = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => p && existsSync(p));
+  const path = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find(
+    (p) => p && existsSync(p),
+  );
   if (!path) throw new Unavailable('no Chromium found (apt-get install chromium, or set CHROMIUM_PATH)');
   try {
     return await chromium.launch({ executablePath: path, args: CHROMIUM_ARGS, headless: true, timeout: 60_000 });
@@ -47,11 +53,22 @@ async function drivePage(page, url, dir) {
   const failures = [];
   page.on('pageerror', (e) => failures.push(`page error: ${e.message}`));
   page.on('console', (m) => m.type() === 'error' && failures.push(`console: ${m.text()}`));
-  page.on('request', (r) => !r.url().startsWith(url) && !r.url().startsWith('blob:') && !r.url().startsWith('data:') && failures.push(`fetched ${r.url()}`));
+  page.on(
+    'request',
+    (r) =>
+      !r.url().startsWith(url) &&
+      !r.url().startsWith('blob:') &&
+      !r.url().startsWith('data:') &&
+      failures.push(`fetched ${r.url()}`),
+  );
   await page.goto(url, { waitUntil: 'load', timeout: 30_000 });
   if (!(await page.evaluate(() => globalThis.crossOriginIsolated))) throw new Error('the page is not cross-origin isolated');
   // A bad checkpoint file: a message on the page saying what to do, and the page can train again.
-  await page.setInputFiles('#checkpoint', { name: 'broken.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from('not a checkpoint') });
+  await page.setInputFiles('#checkpoint', {
+    name: 'broken.safetensors',
+    mimeType: 'application/octet-stream',
+    buffer: Buffer.from('not a checkpoint'),
+  });
   await page.click('#train');
   await page.waitForSelector('#error:not([hidden])', { timeout: 30_000 });
   log(`bad checkpoint: ${await page.textContent('#error')}`);
@@ -59,19 +76,32 @@ async function drivePage(page, url, dir) {
   for (const [id, v] of Object.entries(SETTINGS)) await page.fill(`#${id}`, v);
   const t0 = Date.now();
   await page.click('#train');
-  const fail = () => page.waitForSelector('#error:not([hidden])', { timeout: 0 }).then(async () => { throw new Error(`the page shows: ${await page.textContent('#error')}`); });
+  const fail = () =>
+    page.waitForSelector('#error:not([hidden])', { timeout: 0 }).then(async () => {
+      throw new Error(`the page shows: ${await page.textContent('#error')}`);
+    });
   // A falling loss: at least MIN_STEPS steps, the last 10 lower on average than the first 10.
-  await Promise.race([fail(), page.waitForFunction((n) => {
-    const l = JSON.parse(document.getElementById('chart').dataset.losses);
-    const avg = (a) => a.reduce((x, y) => x + y, 0) / a.length;
-    return l.length >= n && avg(l.slice(-10)) < avg(l.slice(0, 10));
-  }, MIN_STEPS, { timeout: 90_000, polling: 250 })]);
+  await Promise.race([
+    fail(),
+    page.waitForFunction(
+      (n) => {
+        const l = JSON.parse(document.getElementById('chart').dataset.losses);
+        const avg = (a) => a.reduce((x, y) => x + y, 0) / a.length;
+        return l.length >= n && avg(l.slice(-10)) < avg(l.slice(0, 10));
+      },
+      MIN_STEPS,
+      { timeout: 90_000, polling: 250 },
+    ),
+  ]);
   const losses = JSON.parse(await page.getAttribute('#chart', 'data-losses'));
-  log(`${losses.length} steps in ${((Date.now() - t0) / 1000).toFixed(1)} s: loss ${mean(losses.slice(0, 10)).toFixed(3)} → ${mean(losses.slice(-10)).toFixed(3)}; ${await page.textContent('#speed')}`);
+  log(
+    `${losses.length} steps in ${((Date.now() - t0) / 1000).toFixed(1)} s: loss ${mean(losses.slice(0, 10)).toFixed(3)} → ${mean(losses.slice(-10)).toFixed(3)}; ${await page.textContent('#speed')}`,
+  );
   log(await page.textContent('#device'));
   await mkdir(join(ROOT, 'test-artifacts'), { recursive: true });
   await page.screenshot({ path: join(ROOT, 'test-artifacts', 'web-training.png'), fullPage: true });
-  if ((await page.getAttribute('body', 'data-state')) !== 'training') throw new Error('training ended before Stop: raise SETTINGS.epochs');
+  if ((await page.getAttribute('body', 'data-state')) !== 'training')
+    throw new Error('training ended before Stop: raise SETTINGS.epochs');
   await reloadAndResume(page, fail);
   await page.click('#stop');
   await Promise.race([fail(), page.waitForSelector('body[data-state=done]', { timeout: 30_000 })]);
@@ -92,7 +122,10 @@ async function drivePage(page, url, dir) {
   await Promise.race([fail(), page.waitForSelector('#downloads a[download="model.safetensors"]', { timeout: 30_000 })]);
   log(`merged: ${(await page.$$eval('#downloads a', (as) => as.map((a) => a.textContent))).join(', ')}`);
   await page.setInputFiles('#classify', { name: 'digit.png', mimeType: 'image/png', buffer: await mnistPng(0) });
-  await Promise.race([fail(), page.waitForFunction(() => /predicted/.test(document.getElementById('classified').textContent), null, { timeout: 30_000 })]);
+  await Promise.race([
+    fail(),
+    page.waitForFunction(() => /predicted/.test(document.getElementById('classified').textContent), null, { timeout: 30_000 }),
+  ]);
   log(`classify MNIST test image 0 (a 7): ${await page.textContent('#classified')}`);
   if (failures.length) throw new Error(failures.join('\n'));
   return { validation, backend: await page.getAttribute('#device', 'data-backend') };
@@ -105,22 +138,41 @@ async function drivePage(page, url, dir) {
  */
 async function reloadAndResume(page, fail) {
   // reload between checkpoints (steps 3 to 7 past one), so that some steps must run again
-  await page.waitForFunction(() => [3, 4, 5, 6, 7].includes(JSON.parse(document.getElementById('chart').dataset.losses).length % 10), null, { timeout: 60_000, polling: 20 });
+  await page.waitForFunction(
+    () => [3, 4, 5, 6, 7].includes(JSON.parse(document.getElementById('chart').dataset.losses).length % 10),
+    null,
+    { timeout: 60_000, polling: 20 },
+  );
   const before = JSON.parse(await page.getAttribute('#chart', 'data-losses'));
   await page.reload({ waitUntil: 'load', timeout: 30_000 });
   await page.waitForSelector('#saved:not([hidden])', { timeout: 30_000 });
   const saved = Number(await page.getAttribute('#saved', 'data-step'));
   log(`reloaded after ${before.length} steps: ${await page.textContent('#saved-text')}`);
   if (!(saved >= 10 && saved % 10 === 0 && saved < before.length)) {
-    throw new Error(`the saved run is at step ${saved}, the page was at ${before.length}: the last checkpoint (every 10 steps) before it was expected`);
+    throw new Error(
+      `the saved run is at step ${saved}, the page was at ${before.length}: the last checkpoint (every 10 steps) before it was expected`,
+    );
   }
   await page.click('#resume');
-  await Promise.race([fail(), page.waitForFunction((n) => JSON.parse(document.getElementById('chart').dataset.losses).length >= n,
-    before.length + 5, { timeout: 90_000, polling: 250 })]);
+  await Promise.race([
+    fail(),
+    page.waitForFunction((n) => JSON.parse(document.getElementById('chart').dataset.losses).length >= n, before.length + 5, {
+      timeout: 90_000,
+      polling: 250,
+    }),
+  ]);
   const after = JSON.parse(await page.getAttribute('#chart', 'data-losses'));
   const differ = before.map((l, i) => [i, l, after[i]]).filter(([, l, m]) => l !== m);
-  if (differ.length) throw new Error(`after resuming from step ${saved}, steps ${differ.slice(0, 5).map(([i, l, m]) => `${i + 1} (${l} then ${m})`).join(', ')} differ`);
-  log(`resumed from step ${saved}: steps ${saved + 1}–${before.length} ran again with the same losses; now at step ${after.length}`);
+  if (differ.length)
+    throw new Error(
+      `after resuming from step ${saved}, steps ${differ
+        .slice(0, 5)
+        .map(([i, l, m]) => `${i + 1} (${l} then ${m})`)
+        .join(', ')} differ`,
+    );
+  log(
+    `resumed from step ${saved}: steps ${saved + 1}–${before.length} ran again with the same losses; now at step ${after.length}`,
+  );
 }
 
 /** MNIST test image i as PNG bytes. */
@@ -163,14 +215,24 @@ async function main() {
     const page = await browser.newPage({ acceptDownloads: true });
     const shown = await drivePage(page, url, dir);
     const node = await evaluateInNode(dir, shown.backend);
-    log(`node (${shown.backend}): validation accuracy ${(100 * node.accuracy).toFixed(2)}% (${node.samples} images), loss ${node.loss.toFixed(4)}`);
+    log(
+      `node (${shown.backend}): validation accuracy ${(100 * node.accuracy).toFixed(2)}% (${node.samples} images), loss ${node.loss.toFixed(4)}`,
+    );
     // Same backend: the same numbers; 1 image of slack for a GPU's reduction order.
     const slack = shown.backend === 'wasm' ? 0 : 1 / node.samples;
     const lossOff = Math.abs(node.loss - shown.validation.loss) / node.loss;
-    if (node.samples !== shown.validation.samples || Math.abs(node.accuracy - shown.validation.accuracy) > slack + 1e-9 || lossOff > (slack ? 1e-3 : 1e-6)) {
-      throw new Error(`the page reported accuracy ${shown.validation.accuracy}, loss ${shown.validation.loss} on ${shown.validation.samples} images, Node ${node.accuracy}, loss ${node.loss} on ${node.samples}`);
+    if (
+      node.samples !== shown.validation.samples ||
+      Math.abs(node.accuracy - shown.validation.accuracy) > slack + 1e-9 ||
+      lossOff > (slack ? 1e-3 : 1e-6)
+    ) {
+      throw new Error(
+        `the page reported accuracy ${shown.validation.accuracy}, loss ${shown.validation.loss} on ${shown.validation.samples} images, Node ${node.accuracy}, loss ${node.loss} on ${node.samples}`,
+      );
     }
-    console.log(`PASS web e2e: page and Node agree on validation accuracy ${(100 * node.accuracy).toFixed(2)}% (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    console.log(
+      `PASS web e2e: page and Node agree on validation accuracy ${(100 * node.accuracy).toFixed(2)}% (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+    );
     return 0;
   } finally {
     await browser?.close().catch(() => {});
@@ -180,7 +242,12 @@ async function main() {
   }
 }
 
-main().then((code) => { process.exitCode = code; }, (e) => {
-  console.error(`${e instanceof Unavailable ? 'unavailable' : 'FAIL web e2e'}: ${e?.stack ?? e}`);
-  process.exitCode = e instanceof Unavailable ? 3 : 1;
-});
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e) => {
+    console.error(`${e instanceof Unavailable ? 'unavailable' : 'FAIL web e2e'}: ${e?.stack ?? e}`);
+    process.exitCode = e instanceof Unavailable ? 3 : 1;
+  },
+);

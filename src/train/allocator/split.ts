@@ -13,14 +13,13 @@ import { f32sum } from './f32sum.js';
 
 const f = Math.fround;
 
-export type Split =
-  | { ok: true; share: Float32Array; kept: number[]; sparsity: number[] }
-  | { ok: false; reason: string };
+export type Split = { ok: true; share: Float32Array; kept: number[]; sparsity: number[] } | { ok: false; reason: string };
 
 export function splitBudget(scores: readonly number[], volumes: readonly number[], budget: number): Split {
   if (scores.length !== volumes.length) throw new Error(`splitBudget: ${scores.length} scores for ${volumes.length} layers`);
   const S = scores.map(f);
-  if (S.some((s) => !Number.isFinite(s) || s < 0)) return { ok: false, reason: 'a layer score is not a finite non-negative number' };
+  if (S.some((s) => !Number.isFinite(s) || s < 0))
+    return { ok: false, reason: 'a layer score is not a finite non-negative number' };
   const total = f32sum(S);
   if (total === 0) return { ok: false, reason: 'every layer score is zero (no adapter has moved yet)' };
   const share = Float32Array.from(S, (s) => s / total);
