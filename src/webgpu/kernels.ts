@@ -6,6 +6,7 @@ import attentionBackwardSrc from '../../wgsl/attention_backward.wgsl';
 import attentionForwardSrc from '../../wgsl/attention_forward.wgsl';
 import attentionPreludeSrc from '../../wgsl/attention_prelude.wgsl';
 import elementwiseSrc from '../../wgsl/elementwise.wgsl';
+import geluSrc from '../../wgsl/gelu.wgsl';
 import layernormSrc from '../../wgsl/layernorm.wgsl';
 import matmulSrc from '../../wgsl/matmul.wgsl';
 import mergeSrc from '../../wgsl/merge.wgsl';
@@ -179,6 +180,14 @@ const ELEMENTWISE = (entry: string, storage: KernelSpec['storage']): KernelSpec 
   entry,
   storage,
 });
+/** gelu.wgsl uses elementwise.wgsl's uniform, bindings and index(): compiled after it. */
+const GELU_SOURCE = `${elementwiseSrc}\n${geluSrc}`;
+const GELU = (entry: string, storage: KernelSpec['storage']): KernelSpec => ({
+  family: 'gelu',
+  source: GELU_SOURCE,
+  entry,
+  storage,
+});
 const REDUCE = (entry: string, storage: KernelSpec['storage']): KernelSpec => ({
   family: 'reduce',
   source: REDUCTIONS,
@@ -201,7 +210,7 @@ const XENT = (entry: string, storage: KernelSpec['storage']): KernelSpec => ({ f
 
 /** The transformer primitives' kernels (binding tables in each .wgsl header). */
 export const TRANSFORMER_KERNELS = {
-  // elementwise.wgsl, bindings: a, [b,] out
+  // elementwise.wgsl (and gelu.wgsl), bindings: a, [b,] out
   add: ELEMENTWISE('add', [
     [1, 'read'],
     [2, 'read'],
@@ -215,11 +224,11 @@ export const TRANSFORMER_KERNELS = {
     [2, 'read'],
     [3, 'write'],
   ]),
-  gelu: ELEMENTWISE('gelu', [
+  gelu: GELU('gelu', [
     [1, 'read'],
     [3, 'write'],
   ]),
-  geluBackward: ELEMENTWISE('gelu_backward', [
+  geluBackward: GELU('gelu_backward', [
     [1, 'read'],
     [2, 'read'],
     [3, 'write'],
