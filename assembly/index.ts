@@ -14,4 +14,5 @@ export { attention, attentionBackward, attentionScratchBytes } from './attention
 export { embedTokens, embedTokensBackward, poolTokens, poolTokensBackward } from './tokens';
 export { softmaxCrossEntropy } from './xent';
 export { adamw } from './adamw';
+export { importance } from './importance';
 export { dropout, dropPath, maskScale } from './dropout';

@@ -204,6 +204,13 @@ export interface Backend {
    * backward pass is the same call on dy. mask.size must divide x.size.
    */
   maskScale(x: Tensor, mask: Tensor, scale: number, out: Tensor): void;
+  /**
+   * SNELLA's importance averages of one adapter tensor after an optimizer step (θ its value after the
+   * step, grad the gradient the step used), elementwise: I = |θ·g| (a NaN product counts as 0);
+   * ipt ← β1·ipt + (1 − β1)·I; unc ← β2·unc + (1 − β2)·|I − ipt| (the new ipt). An entry whose I is
+   * infinite in float32 keeps ipt and unc and adds 1 to skipped (u32, 1 element, accumulating).
+   */
+  importance(theta: Tensor, grad: Tensor, ipt: Tensor, unc: Tensor, beta1: number, beta2: number, skipped: Tensor): void;
 }
 
 export type PoolMode = 'cls' | 'mean';

@@ -222,4 +222,8 @@ export class CheckedBackend<E extends Executor = Executor> implements Backend {
     training.maskScale(this.check('maskScale'), x, mask, scale, out);
     this.executor.maskScale(x, mask, scale, out);
   }
+  importance(theta: Tensor, grad: Tensor, ipt: Tensor, unc: Tensor, beta1: number, beta2: number, skipped: Tensor): void {
+    training.importance(this.check('importance'), theta, grad, ipt, unc, beta1, beta2, skipped);
+    this.executor.importance(theta, grad, ipt, unc, beta1, beta2, skipped);
+  }
 }

@@ -12,6 +12,8 @@
 //   dropPath           x with a leading sample dimension [B, …], p, seed as dropout; out of x's shape
 //   maskScale          x any shape, mask of a size dividing x's (an empty mask only for an empty x),
 //                      scale finite; out of x's shape
+//   importance         theta any shape; grad, ipt, unc of its size; beta1, beta2 in [0, 1); skipped
+//                      u32 1 element. ipt, unc and skipped are written.
 // Outputs are distinct tensors, none of them an input.
 
 import type { AdamWStep, Tensor } from '../backend.js';
@@ -99,6 +101,29 @@ export function maskScale(c: Check, x: Tensor, mask: Tensor, scale: number, out:
   if (k === 0 ? n !== 0 : n % k !== 0)
     c.fail(`mask is ${describe(mask)}: its ${k} elements do not divide x ${describe(x)}; pass a mask of x's shape or [B]`);
   c.satisfies('scale', scale, Number.isFinite(scale), 'finite');
+}
+
+export function importance(
+  c: Check,
+  theta: Tensor,
+  grad: Tensor,
+  ipt: Tensor,
+  unc: Tensor,
+  beta1: number,
+  beta2: number,
+  skipped: Tensor,
+): void {
+  c.dtype('theta', theta);
+  for (const [name, t] of [
+    ['grad', grad],
+    ['ipt', ipt],
+    ['unc', unc],
+  ] as const)
+    c.size(name, t, theta.size);
+  c.scalar('skipped', skipped, 'u32');
+  c.distinct({ ipt, unc, skipped }, { theta, grad });
+  c.within('beta1', beta1, 0, 1, true);
+  c.within('beta2', beta2, 0, 1, true);
 }
 
 function noise(c: Check, p: number, seed: number): void {

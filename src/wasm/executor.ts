@@ -1,6 +1,6 @@
 // The wasm backend as the contract's Executor: the SNELL primitives (snell-ops.ts) on its runtime
 // (runtime.ts), plus the transformer and training primitives here, on the kernels of assembly/
-// (elementwise, reduce, layernorm, attention, tokens, xent, adamw, dropout). The contract
+// (elementwise, reduce, layernorm, attention, tokens, xent, adamw, dropout, importance). The contract
 // (src/contract) has checked every argument before a call gets here.
 
 import type { AdamWStep, PoolMode, Tensor } from '../backend.js';
@@ -202,6 +202,10 @@ export class WasmExecutor extends WasmSnellOps implements Executor {
   maskScale(x: Tensor, mask: Tensor, scale: number, out: Tensor): void {
     const [n, m] = [x.size, mask.size];
     this.exports().maskScale(ptr(x), ptr(mask), ptr(out), m, m === 0 ? 0 : n / m, scale);
+  }
+
+  importance(theta: Tensor, grad: Tensor, ipt: Tensor, unc: Tensor, beta1: number, beta2: number, skipped: Tensor): void {
+    this.exports().importance(ptr(theta), ptr(grad), ptr(ipt), ptr(unc), theta.size, beta1, beta2, ptr(skipped));
   }
 }
 

@@ -167,6 +167,16 @@ export interface SnellExports {
   dropout(x: number, out: number, n: number, first: number, seed: number, cut: number, scale: number): void;
   dropPath(x: number, out: number, B: number, len: number, seed: number, cut: number, scale: number): void;
   maskScale(x: number, mask: number, out: number, B: number, len: number, scale: number): void;
+  importance(
+    theta: number,
+    grad: number,
+    ipt: number,
+    unc: number,
+    n: number,
+    beta1: number,
+    beta2: number,
+    skipped: number,
+  ): void;
 }
 
 /** Bytes in one wasm page, and the wasm32 ceiling the module declares as its maximum (65536 pages). */

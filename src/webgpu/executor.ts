@@ -259,4 +259,7 @@ export class WebGpuExecutor extends GpuRuntime implements Executor {
   maskScale(x: Tensor, mask: Tensor, scale: number, out: Tensor): void {
     this.ops.maskScale(x, mask, scale, out);
   }
+  importance(theta: Tensor, grad: Tensor, ipt: Tensor, unc: Tensor, beta1: number, beta2: number, skipped: Tensor): void {
+    this.ops.importance(theta, grad, ipt, unc, beta1, beta2, skipped);
+  }
 }

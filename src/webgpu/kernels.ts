@@ -2,6 +2,7 @@
 // backend passes buffers (the binding tables are in the headers of the .wgsl files).
 
 import adamwSrc from '../../wgsl/adamw.wgsl';
+import importanceSrc from '../../wgsl/importance.wgsl';
 import attentionBackwardSrc from '../../wgsl/attention_backward.wgsl';
 import attentionForwardSrc from '../../wgsl/attention_forward.wgsl';
 import attentionPreludeSrc from '../../wgsl/attention_prelude.wgsl';
@@ -363,6 +364,19 @@ export const TRANSFORMER_KERNELS = {
       [3, 'write'],
       [4, 'write'],
       [5, 'read'],
+    ],
+  },
+  // importance.wgsl, bindings: theta, grad, ipt, unc, skipped
+  importance: {
+    family: 'importance',
+    source: importanceSrc,
+    entry: 'update',
+    storage: [
+      [1, 'read'],
+      [2, 'read'],
+      [3, 'write'],
+      [4, 'write'],
+      [5, 'write'],
     ],
   },
 } satisfies Record<string, KernelSpec>;

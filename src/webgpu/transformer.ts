@@ -1,5 +1,5 @@
 // The transformer primitives of src/backend.ts on the WebGPU kernels (wgsl/elementwise, reduce, layernorm,
-// attention, tokens, xent, adamw): uniform parameters and dispatch sizes for arguments the contract
+// attention, tokens, xent, adamw, importance): uniform parameters and dispatch sizes for arguments the contract
 // (src/contract) has checked. Everything is encoded into the backend's one command encoder; scratch
 // buffers (partial sums, dS) come from the buffer pool and are released right after encoding (the pool
 // reuses them only after submit).
@@ -206,6 +206,12 @@ export class TransformerOps {
       ...[1 - lr * weightDecay, beta1, 1 - beta1, beta2, 1 - beta2, stepSize, invBc2, eps].map(f32bits),
     ];
     this.host.run(K.adamw, {}, params, [param, grad, m, v, gradScale ?? this.host.values([1])], ceil(param.size, WG.elementwise));
+  }
+  // ---- importance.wgsl ----
+
+  importance(theta: Tensor, grad: Tensor, ipt: Tensor, unc: Tensor, beta1: number, beta2: number, skipped: Tensor): void {
+    const params = [theta.size, ...[beta1, 1 - beta1, beta2, 1 - beta2].map(f32bits)];
+    this.host.run(K.importance, {}, params, [theta, grad, ipt, unc, skipped], ceil(theta.size, WG.elementwise));
   }
 
   // ---- helpers ----

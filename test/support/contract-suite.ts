@@ -585,6 +585,29 @@ export const BAD_CALLS: readonly BadCall[] = [
     },
     message: `maskScale: out and mask are the same tensor: ${fresh('out')}`,
   },
+  {
+    what: 'importance: unc size',
+    call: (b) => b.importance(f32(b, 6), f32(b, 6), f32(b, 6), f32(b, 5), 0.85, 0.85, u32(b, 1)),
+    message: 'importance: unc is f32[5], expected 6 f32 elements',
+  },
+  {
+    what: 'importance: skipped dtype',
+    call: (b) => b.importance(f32(b, 6), f32(b, 6), f32(b, 6), f32(b, 6), 0.85, 0.85, f32(b, 1)),
+    message: 'importance: skipped is f32[1], expected a u32 tensor',
+  },
+  {
+    what: 'importance: beta2 = 1',
+    call: (b) => b.importance(f32(b, 6), f32(b, 6), f32(b, 6), f32(b, 6), 0.85, 1, u32(b, 1)),
+    message: 'importance: beta2 must be a number in [0, 1), got 1',
+  },
+  {
+    what: 'importance: ipt is theta',
+    call: (b) => {
+      const t = f32(b, 6);
+      b.importance(t, f32(b, 6), t, f32(b, 6), 0.85, 0.85, u32(b, 1));
+    },
+    message: `importance: ipt and theta are the same tensor: ${fresh('ipt')}`,
+  },
 ];
 
 /** The contract's table on one backend; `create` gives null where the backend is unavailable (then every case skips). */

@@ -3,6 +3,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend, PoolMode, Tensor } from '../../src/backend.js';
+import { importance64, updateImportance64 } from '../../src/reference/importance64.js';
 import { uniform } from '../../src/reference/random.js';
 import {
   adamw64,
@@ -331,6 +332,45 @@ export function describeTransformerBackend(name: string, create: () => Promise<B
       );
       expect(got.slice(n, 2 * n).every((v) => v === 0)).toBe(true);
       expect(() => b.maskScale(up(x, [B, n]), up(new Float32Array(11), [11]), scale, out)).toThrow(/mask/);
+    });
+
+    it('SNELLA importance averages over steps, NaN products as 0, infinite ones skipped and counted', async () => {
+      const [n, steps, beta1, beta2] = [3000, 4, 0.85, 0.7];
+      const ref = importance64(n);
+      const [ipt, unc] = [b.zeros([n]), b.zeros([n])];
+      const skipped = b.zeros([1], 'u32');
+      let infinite = 0;
+      for (let s = 0; s < steps; s++) {
+        const theta = uniform(n, 40 + s);
+        const grad = uniform(n, 50 + s, -3, 3);
+        grad[7] = Number.NaN; // a NaN gradient entry: I = 0 there
+        theta[8] = Number.POSITIVE_INFINITY; // inf·0 is NaN: I = 0
+        grad[8] = 0;
+        if (s % 2 === 1) {
+          grad[9] = Number.POSITIVE_INFINITY; // infinite I: skipped, averages kept
+          theta[10] = 3e38; // a product that overflows float32: skipped too
+          grad[10] = 10;
+          infinite += 2;
+        }
+        const before = { ipt: Float64Array.from(ref.ipt), unc: Float64Array.from(ref.unc) };
+        updateImportance64(ref, theta, grad, beta1, beta2);
+        for (const i of [9, 10]) {
+          if (!Number.isFinite(Math.fround(Math.abs(theta[i]! * grad[i]!)))) {
+            ref.ipt[i] = before.ipt[i]!;
+            ref.unc[i] = before.unc[i]!;
+          }
+        }
+        b.importance(up(theta, [n]), up(grad, [n]), ipt, unc, beta1, beta2, skipped);
+      }
+      expectClose(await f32(ipt), ref.ipt, TIGHT, 'ipt');
+      expectClose(await f32(unc), ref.unc, TIGHT, 'unc');
+      expect(Array.from(await b.read(skipped))).toEqual([infinite]);
+      const got = await f32(ipt);
+      expect([got[7], got[8]]).toEqual([0, 0]); // a NaN product every step: I = 0, never NaN
+      expect(got[11]).toBeGreaterThan(0);
+      expect(() => b.importance(up(uniform(4, 1), [4]), up(uniform(4, 2), [4]), ipt, unc, beta1, beta2, skipped)).toThrow(
+        /importance: ipt is f32\[3000\], expected 4 f32 elements/,
+      );
     });
   });
 }
