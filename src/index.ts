@@ -25,6 +25,14 @@ export { learningRate, type Schedule } from './train/schedule.js';
 export { type Dataset, shuffled } from './core/dataset.js';
 export { type EpochEvent, type Evaluation, type FitOptions, NonFiniteLossError, type StepEvent } from './train/fit-options.js';
 export { Trainer } from './train/trainer.js';
+export {
+  type AllocatedLayer,
+  type AllocatorSettings,
+  type EpochAllocation,
+  SparsityAllocator,
+} from './train/allocator/allocator.js';
+export { type BudgetSchedule, budgetAt, budgetBounds, type EpochBudget } from './train/allocator/budget.js';
+export { type Split, splitBudget } from './train/allocator/split.js';
 export { type BackendFactory, MAX_RECOVERIES, replacementBackend } from './train/recover.js';
 export { PatchDataset, type ImageSet } from './data/images.js';
 export { readIdx } from './data/idx.js';

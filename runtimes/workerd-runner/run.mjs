@@ -15,7 +15,8 @@ import { serveWorker, WorkerdUnavailable } from './serve.mjs';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..', '..');
 const EDGE = join(ROOT, 'dist', 'edge.js');
-const FAMILIES = ['merge_', 'block_', 'noise_block_', 'train_'];
+const FAMILIES = ['merge_', 'block_', 'noise_block_', 'train_', 'alloc_'];
+const NOT_RUN = ['alloc_train_'];
 const USAGE = 'usage: node runtimes/workerd-runner/run.mjs --vectors DIR [--filter TEXT]';
 
 class Exit extends Error {
@@ -47,7 +48,7 @@ async function main(argv) {
   const all = readdirSync(opts.vectors)
     .filter((n) => n.endsWith('.safetensors'))
     .sort();
-  const known = (n) => FAMILIES.some((f) => n.startsWith(f));
+  const known = (n) => FAMILIES.some((f) => n.startsWith(f)) && !NOT_RUN.some((f) => n.startsWith(f));
   const names = all.filter((n) => known(n) && (!opts.filter || n.includes(opts.filter)));
   const others = all.filter((n) => !known(n));
   let worker;

@@ -1,0 +1,105 @@
+// The `alloc_*` golden vectors (test/vectors/README.md, "SNELLA sparsity allocator"): the allocator
+// alone on synthetic layers. Every iteration's parameters and gradients go to the device and through
+// the importance update; each epoch's schedule step is compared with the stored budget, re-mask flag,
+// kept counts and sparsities; the final averages with the stored ones.
+
+import type { Backend, Tensor } from '../backend.js';
+import { SafetensorsError, SafetensorsFile } from '../io/safetensors.js';
+import { SparsityAllocator } from '../train/allocator/allocator.js';
+import { relL2, TOLERANCE } from './compare.js';
+import type { CaseOutcome } from './model-cases.js';
+
+interface Layer {
+  name: string;
+  in: number;
+  out: number;
+  N: number;
+}
+
+export async function runAllocCase(b: Backend, bytes: Uint8Array, file: string): Promise<CaseOutcome> {
+  const st = SafetensorsFile.parse(bytes, file);
+  const meta = (key: string) => {
+    if (!(key in st.metadata)) throw new SafetensorsError(file, `metadata "${key}" is missing`);
+    return JSON.parse(st.metadata[key]!);
+  };
+  const layers: Layer[] = meta('layers');
+  const L = layers.length;
+  const iters: number = meta('iters_per_epoch');
+  const epochs: number = meta('epochs');
+  const owned: Tensor[] = [];
+  const upload = (name: string) => {
+    const t = st.tensor(name);
+    owned.push(b.upload(t.data, t.shape));
+    return owned[owned.length - 1]!;
+  };
+  const factors = layers.map((l) => ({
+    A: upload(`iter0.${l.name}.In_Qs`),
+    B: upload(`iter0.${l.name}.Out_Qs`),
+    dA: upload(`iter0.${l.name}.In_Qs.grad`),
+    dB: upload(`iter0.${l.name}.Out_Qs.grad`),
+  }));
+  const allocator = new SparsityAllocator(
+    b,
+    layers.map((l, i) => ({ name: l.name, dIn: l.in, dOut: l.out, A: factors[i]!.A, B: factors[i]!.B })),
+    {
+      initSparsity: meta('init_thres'),
+      targetSparsity: meta('target_ratio'),
+      initWarmup: meta('init_warmup'),
+      finalWarmup: meta('final_warmup'),
+      interval: meta('mask_interval'),
+      totalSteps: meta('total_step'),
+      beta1: meta('beta1'),
+      beta2: meta('beta2'),
+    },
+  );
+  const out: CaseOutcome = { errors: [], problems: [] };
+  try {
+    const stored = { sparsity: st.tensor('sparsity').data, kept: st.tensor('alloc').data };
+    const budgets: number[] = meta('budget');
+    let moved = 0;
+    for (let e = 0; e < epochs; e++) {
+      const epoch = await allocator.startEpoch(e);
+      if (!(Math.abs(epoch.budget - budgets[e]!) <= 1e-12 * budgets[e]!))
+        out.problems.push(`epoch ${e}: budget ${epoch.budget}, expected ${budgets[e]}`);
+      if (epoch.remask !== meta('remask')[e]) out.problems.push(`epoch ${e}: re-mask ${epoch.remask}, expected ${!epoch.remask}`);
+      if (epoch.unsplit) out.problems.push(`epoch ${e}: ${epoch.unsplit}`);
+      epoch.sparsity.forEach((s, l) => {
+        const want = stored.sparsity[e * L + l]!;
+        if (Math.fround(s) === want) return;
+        moved++;
+        if (!(Math.abs(Math.fround(s) - want) <= 1 / layers[l]!.N))
+          out.problems.push(`epoch ${e} ${layers[l]!.name}: sparsity ${s}, expected ${want}`);
+      });
+      for (let i = 0; i < iters; i++) {
+        const it = e * iters + i;
+        layers.forEach((l, k) => {
+          const f = factors[k]!;
+          b.write(f.A, st.tensor(`iter${it}.${l.name}.In_Qs`).data);
+          b.write(f.B, st.tensor(`iter${it}.${l.name}.Out_Qs`).data);
+          b.write(f.dA, st.tensor(`iter${it}.${l.name}.In_Qs.grad`).data);
+          b.write(f.dB, st.tensor(`iter${it}.${l.name}.Out_Qs.grad`).data);
+        });
+        allocator.track(factors);
+      }
+    }
+    out.errors.push(`sparsity moved=${moved}/${epochs * L}`);
+    let worst = 0;
+    const { tensors } = allocator.state();
+    for (const l of layers) {
+      for (const key of ['ipt', 'unc'].flatMap((avg) => ['In_Qs', 'Out_Qs'].map((p) => [avg, p] as const))) {
+        const ref = st.tensor(`final.${key[0]}.${l.name}.${key[1]}`).data;
+        const got = (await b.read(tensors.get(`${l.name}.${key[1]}.${key[0]}`)!)) as Float32Array;
+        const zero = ref.every((v) => v === 0);
+        const err = zero ? (got.every((v) => v === 0) ? 0 : Infinity) : relL2(got, ref);
+        worst = Math.max(worst, err);
+        if (!(err <= TOLERANCE.output))
+          out.problems.push(`final ${key[0]} ${l.name}.${key[1]} relative error ${err.toExponential(2)}`);
+      }
+    }
+    out.errors.push(`averages worst=${worst.toExponential(1)}`);
+    return out;
+  } finally {
+    allocator.free();
+    for (const t of owned) b.free(t);
+  }
+}
