@@ -29,8 +29,9 @@ export async function runAllocCase(b: Backend, bytes: Uint8Array, file: string):
   const owned: Tensor[] = [];
   const upload = (name: string) => {
     const t = st.tensor(name);
-    owned.push(b.upload(t.data, t.shape));
-    return owned[owned.length - 1]!;
+    const tensor = b.upload(t.data, t.shape);
+    owned.push(tensor);
+    return tensor;
   };
   const factors = layers.map((l) => ({
     A: upload(`iter0.${l.name}.In_Qs`),

@@ -52,6 +52,8 @@ export class SparsityAllocator {
   private readonly skipped: Tensor;
   private readonly bounds: { initial: number; target: number };
   private current: number[];
+  /** N_l = dIn·dOut of each layer, in layer order. */
+  readonly volumes: readonly number[];
 
   constructor(
     readonly backend: Backend,
@@ -61,12 +63,9 @@ export class SparsityAllocator {
     const zeros = (t: Tensor): Averages => ({ ipt: backend.zeros(t.shape), unc: backend.zeros(t.shape) });
     this.averages = layers.map((l) => ({ A: zeros(l.A), B: zeros(l.B) }));
     this.skipped = backend.zeros([1], 'u32');
+    this.volumes = layers.map((l) => l.dIn * l.dOut);
     this.bounds = budgetBounds(this.volumes, settings);
     this.current = layers.map(() => settings.initSparsity);
-  }
-
-  get volumes(): number[] {
-    return this.layers.map((l) => l.dIn * l.dOut);
   }
 
   /** The sparsities in force, in layer order. */
