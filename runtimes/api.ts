@@ -6,5 +6,5 @@ export { chooseBackend, detectRuntime } from './detect.js';
 export type { BackendFactories, CreateBackendOptions, RuntimeName } from './detect.js';
 export { createWebGpuBackend } from '../src/webgpu/backend.js';
 export { createWasmBackend } from '../src/wasm/backend.js';
-export { runConformance } from '../src/conformance/run.js';
+export { FAMILIES, isVectorFile, runConformance } from '../src/conformance/run.js';
 export type { ConformanceOptions, ConformanceSummary, VectorFile } from '../src/conformance/run.js';

@@ -9,14 +9,12 @@
 
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { serveWorker, WorkerdUnavailable } from './serve.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..', '..');
 const EDGE = join(ROOT, 'dist', 'edge.js');
-const FAMILIES = ['merge_', 'block_', 'noise_block_', 'train_', 'alloc_'];
-const NOT_RUN = ['alloc_train_'];
 const USAGE = 'usage: node runtimes/workerd-runner/run.mjs --vectors DIR [--filter TEXT]';
 
 class Exit extends Error {
@@ -45,12 +43,13 @@ function parseArgs(argv) {
 
 async function main(argv) {
   const opts = parseArgs(argv);
+  // the package's own rule for which files are vectors it runs (dist/ is known to exist by now)
+  const { FAMILIES, isVectorFile } = await import(pathToFileURL(join(ROOT, 'dist', 'node.js')).href);
   const all = readdirSync(opts.vectors)
     .filter((n) => n.endsWith('.safetensors'))
     .sort();
-  const known = (n) => FAMILIES.some((f) => n.startsWith(f)) && !NOT_RUN.some((f) => n.startsWith(f));
-  const names = all.filter((n) => known(n) && (!opts.filter || n.includes(opts.filter)));
-  const others = all.filter((n) => !known(n));
+  const names = all.filter((n) => isVectorFile(n) && (!opts.filter || n.includes(opts.filter)));
+  const others = all.filter((n) => !isVectorFile(n));
   let worker;
   try {
     worker = await serveWorker({ entry: join(HERE, 'worker.mjs'), resolveDir: ROOT, alias: { 'snell-js': EDGE } });
