@@ -4,10 +4,10 @@
 // kept counts and sparsities; the final averages with the stored ones.
 
 import type { Backend, Tensor } from '../backend.js';
-import { SafetensorsError, SafetensorsFile } from '../io/safetensors.js';
 import { SparsityAllocator } from '../train/allocator/allocator.js';
 import { relL2, TOLERANCE } from './compare.js';
 import type { CaseOutcome } from './model-cases.js';
+import { vectorReader } from './vector-reader.js';
 
 interface Layer {
   name: string;
@@ -17,21 +17,17 @@ interface Layer {
 }
 
 export async function runAllocCase(b: Backend, bytes: Uint8Array, file: string): Promise<CaseOutcome> {
-  const st = SafetensorsFile.parse(bytes, file);
-  const meta = (key: string) => {
-    if (!(key in st.metadata)) throw new SafetensorsError(file, `metadata "${key}" is missing`);
-    return JSON.parse(st.metadata[key]!);
-  };
-  const layers: Layer[] = meta('layers');
+  const { meta, num, int, tensor } = vectorReader(bytes, file);
+  const layers = meta('layers') as Layer[];
   const L = layers.length;
-  const iters: number = meta('iters_per_epoch');
-  const epochs: number = meta('epochs');
+  const iters = int('iters_per_epoch');
+  const epochs = int('epochs');
   const owned: Tensor[] = [];
   const upload = (name: string) => {
-    const t = st.tensor(name);
-    const tensor = b.upload(t.data, t.shape);
-    owned.push(tensor);
-    return tensor;
+    const t = tensor(name);
+    const uploaded = b.upload(t.data, t.shape);
+    owned.push(uploaded);
+    return uploaded;
   };
   const factors = layers.map((l) => ({
     A: upload(`iter0.${l.name}.In_Qs`),
@@ -43,26 +39,27 @@ export async function runAllocCase(b: Backend, bytes: Uint8Array, file: string):
     b,
     layers.map((l, i) => ({ name: l.name, dIn: l.in, dOut: l.out, A: factors[i]!.A, B: factors[i]!.B })),
     {
-      initSparsity: meta('init_thres'),
-      targetSparsity: meta('target_ratio'),
-      initWarmup: meta('init_warmup'),
-      finalWarmup: meta('final_warmup'),
-      interval: meta('mask_interval'),
-      totalSteps: meta('total_step'),
-      beta1: meta('beta1'),
-      beta2: meta('beta2'),
+      initSparsity: num('init_thres'),
+      targetSparsity: num('target_ratio'),
+      initWarmup: num('init_warmup'),
+      finalWarmup: num('final_warmup'),
+      interval: num('mask_interval'),
+      totalSteps: num('total_step'),
+      beta1: num('beta1'),
+      beta2: num('beta2'),
     },
   );
   const out: CaseOutcome = { errors: [], problems: [] };
   try {
-    const stored = { sparsity: st.tensor('sparsity').data, kept: st.tensor('alloc').data };
-    const budgets: number[] = meta('budget');
+    const stored = { sparsity: tensor('sparsity').data, kept: tensor('alloc').data };
+    const budgets = meta('budget') as number[];
+    const remasks = meta('remask') as boolean[];
     let moved = 0;
     for (let e = 0; e < epochs; e++) {
       const epoch = await allocator.startEpoch(e);
       if (!(Math.abs(epoch.budget - budgets[e]!) <= 1e-12 * budgets[e]!))
         out.problems.push(`epoch ${e}: budget ${epoch.budget}, expected ${budgets[e]}`);
-      if (epoch.remask !== meta('remask')[e]) out.problems.push(`epoch ${e}: re-mask ${epoch.remask}, expected ${!epoch.remask}`);
+      if (epoch.remask !== remasks[e]) out.problems.push(`epoch ${e}: re-mask ${epoch.remask}, expected ${!epoch.remask}`);
       if (epoch.unsplit) out.problems.push(`epoch ${e}: ${epoch.unsplit}`);
       epoch.sparsity.forEach((s, l) => {
         const want = stored.sparsity[e * L + l]!;
@@ -75,10 +72,10 @@ export async function runAllocCase(b: Backend, bytes: Uint8Array, file: string):
         const it = e * iters + i;
         layers.forEach((l, k) => {
           const f = factors[k]!;
-          b.write(f.A, st.tensor(`iter${it}.${l.name}.In_Qs`).data);
-          b.write(f.B, st.tensor(`iter${it}.${l.name}.Out_Qs`).data);
-          b.write(f.dA, st.tensor(`iter${it}.${l.name}.In_Qs.grad`).data);
-          b.write(f.dB, st.tensor(`iter${it}.${l.name}.Out_Qs.grad`).data);
+          b.write(f.A, tensor(`iter${it}.${l.name}.In_Qs`).data);
+          b.write(f.B, tensor(`iter${it}.${l.name}.Out_Qs`).data);
+          b.write(f.dA, tensor(`iter${it}.${l.name}.In_Qs.grad`).data);
+          b.write(f.dB, tensor(`iter${it}.${l.name}.Out_Qs.grad`).data);
         });
         allocator.track(factors);
       }
@@ -88,7 +85,7 @@ export async function runAllocCase(b: Backend, bytes: Uint8Array, file: string):
     const { tensors } = allocator.state();
     for (const l of layers) {
       for (const key of ['ipt', 'unc'].flatMap((avg) => ['In_Qs', 'Out_Qs'].map((p) => [avg, p] as const))) {
-        const ref = st.tensor(`final.${key[0]}.${l.name}.${key[1]}`).data;
+        const ref = tensor(`final.${key[0]}.${l.name}.${key[1]}`).data;
         const got = (await b.read(tensors.get(`${l.name}.${key[1]}.${key[0]}`)!)) as Float32Array;
         const zero = ref.every((v) => v === 0);
         const err = zero ? (got.every((v) => v === 0) ? 0 : Infinity) : relL2(got, ref);

@@ -2,7 +2,7 @@
 // the reference outputs, read from safetensors and checked for completeness and consistent shapes.
 
 import { type AdapterKind, resolveConfig, type AdapterConfig, AdapterConfigError } from '../adapter/config.js';
-import { SafetensorsError, SafetensorsFile } from '../io/safetensors.js';
+import { vectorReader } from './vector-reader.js';
 
 export interface Array32 {
   shape: number[];
@@ -25,23 +25,7 @@ const KINDS: readonly AdapterKind[] = ['snell', 'klora', 'snella'];
 
 /** Reads a merge vector; every problem becomes a SafetensorsError naming the file. */
 export function readMergeCase(bytes: Uint8Array, file: string): MergeCase {
-  const st = SafetensorsFile.parse(bytes, file);
-  const fail = (problem: string): never => {
-    throw new SafetensorsError(file, problem);
-  };
-  const meta = (key: string): unknown => {
-    if (!(key in st.metadata)) fail(`metadata "${key}" is missing`);
-    try {
-      return JSON.parse(st.metadata[key]);
-    } catch {
-      return fail(`metadata "${key}" is not JSON-encoded: ${st.metadata[key]}`);
-    }
-  };
-  const int = (key: string): number => {
-    const v = meta(key);
-    if (!Number.isInteger(v) || (v as number) < 1) fail(`metadata "${key}" must be a positive integer, got ${JSON.stringify(v)}`);
-    return v as number;
-  };
+  const { st, fail, meta, int } = vectorReader(bytes, file);
 
   const kind = meta('kind') as AdapterKind;
   if (!KINDS.includes(kind)) fail(`metadata "kind" is ${JSON.stringify(kind)}; expected one of ${KINDS.join(', ')}`);

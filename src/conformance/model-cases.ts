@@ -7,13 +7,14 @@
 import type { Backend, Tensor } from '../backend.js';
 import type { NamedArray, Weights } from '../core/weights.js';
 import { AdapterConfigError } from '../adapter/config.js';
-import { SafetensorsError, SafetensorsFile } from '../io/safetensors.js';
+import { SafetensorsError } from '../io/safetensors.js';
 import { LINEAR_NAMES, type TuningPlan, type ViTConfig } from '../model/config.js';
 import { NOISE_SITES, type NoiseSite, storedNoise } from '../model/noise.js';
 import { singleBlock } from '../model/single-block.js';
 import { ViT } from '../model/vit.js';
 import { AdamW } from '../train/adamw.js';
 import { relL2, TOLERANCE } from './compare.js';
+import { type VectorReader, vectorReader } from './vector-reader.js';
 
 export interface CaseOutcome {
   errors: string[];
@@ -23,44 +24,8 @@ export interface CaseOutcome {
 /** Train vectors: losses within 1e-3 relative, final parameters within 1e-3 relative L2. */
 export const TRAIN_TOLERANCE = 1e-3;
 
-function reader(bytes: Uint8Array, file: string) {
-  const st = SafetensorsFile.parse(bytes, file);
-  const fail = (problem: string): never => {
-    throw new SafetensorsError(file, problem);
-  };
-  const meta = (key: string, fallback?: unknown): unknown => {
-    if (!(key in st.metadata)) {
-      if (fallback !== undefined) return fallback;
-      fail(`metadata "${key}" is missing`);
-    }
-    try {
-      return JSON.parse(st.metadata[key]);
-    } catch {
-      return fail(`metadata "${key}" is not JSON-encoded: ${st.metadata[key]}`);
-    }
-  };
-  const int = (key: string, fallback?: number): number => {
-    const v = meta(key, fallback);
-    if (!Number.isInteger(v) || (v as number) < 1) fail(`metadata "${key}" must be a positive integer, got ${JSON.stringify(v)}`);
-    return v as number;
-  };
-  const tensor = (name: string, input = false): NamedArray => {
-    if (!st.has(name)) fail(`tensor "${name}" is missing`);
-    const t = st.tensor(name);
-    if (input) {
-      const bad = t.data.findIndex((v) => !Number.isFinite(v));
-      if (bad >= 0) fail(`input tensor "${name}" holds ${t.data[bad]} at flat index ${bad}: inputs must be finite`);
-    }
-    return t;
-  };
-  /** Every tensor under `prefix`, renamed without it. */
-  const under = (prefix: string): Map<string, NamedArray> =>
-    new Map([...st.entries.keys()].filter((k) => k.startsWith(prefix)).map((k) => [k.slice(prefix.length), tensor(k, true)]));
-  return { st, fail, meta, int, tensor, under };
-}
-
 /** The stored masks of a noise_block_ vector and its rates; null for a vector without noise. */
-function noiseOf(r: ReturnType<typeof reader>, b: Backend, owned: Tensor[]) {
+function noiseOf(r: VectorReader, b: Backend, owned: Tensor[]) {
   if (!NOISE_SITES.some((site) => r.st.has(`noise.${site}`))) return null;
   for (const key of ['attn_dropout_p', 'backbone_dropout_p']) {
     if (r.meta(key, 0) !== 0)
@@ -86,7 +51,7 @@ function noiseOf(r: ReturnType<typeof reader>, b: Backend, owned: Tensor[]) {
   };
 }
 
-function planOf(r: ReturnType<typeof reader>, weights: Weights): TuningPlan {
+function planOf(r: VectorReader, weights: Weights): TuningPlan {
   const method = r.meta('tuning_model', 'snell') as string;
   if (!['snell', 'snella', 'klora'].includes(method))
     r.fail(`metadata "tuning_model" is ${JSON.stringify(method)}; expected snell, snella or klora`);
@@ -121,7 +86,7 @@ function named<T>(file: string, fn: () => T): T {
 }
 
 export async function runBlockCase(backend: Backend, bytes: Uint8Array, file: string): Promise<CaseOutcome> {
-  const r = reader(bytes, file);
+  const r = vectorReader(bytes, file);
   const [dim, heads, tokens, batch] = [r.int('dim'), r.int('heads'), r.int('tokens'), r.int('batch')];
   const weights = r.under('param.');
   const x = r.tensor('x', true);
@@ -181,7 +146,7 @@ export async function runBlockCase(backend: Backend, bytes: Uint8Array, file: st
 }
 
 export async function runTrainCase(backend: Backend, bytes: Uint8Array, file: string): Promise<CaseOutcome> {
-  const r = reader(bytes, file);
+  const r = vectorReader(bytes, file);
   const [dim, heads, depth, tokens, batch, classes, steps] = ['dim', 'heads', 'depth', 'tokens', 'batch', 'classes', 'steps'].map(
     (k) => r.int(k),
   );
@@ -231,7 +196,7 @@ export async function runTrainCase(backend: Backend, bytes: Uint8Array, file: st
 async function trainAndCompare(
   model: ViT,
   optimizer: AdamW,
-  r: ReturnType<typeof reader>,
+  r: VectorReader,
   c: {
     x: NamedArray;
     labels: NamedArray;
