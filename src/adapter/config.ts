@@ -3,7 +3,7 @@
 // kind     kernel                                   sparsified (s > 0)
 // snell    W = Σ_h c_h·‖A_h[i]−B_h[o]‖₂              yes
 // klora    same kernel                              never (the reference's s = 0 path)
-// snella   W = W0 + α·softmax(W0/γ, over o) + β      yes
+// snella   W = W0 + α·softmax(W0/γ, over o) + β      always (s = 0 drops the minimum; s = 1 keeps nothing)
 // lora     W = Σ_h A_h[i]·B_h[o] (plain LoRA)        yes when s > 0
 
 import type { MergeKernel } from '../backend.js';
@@ -21,7 +21,10 @@ export interface AdapterConfig {
   rank: number;
   /** Number of kernel heads H (the reference uses 2). */
   heads: number;
-  /** Sparsity ratio s in [0, 1): the quantile of |W| below which entries are dropped. */
+  /**
+   * Sparsity ratio s: the quantile of |W| at or below which entries are dropped. In [0, 1); snella
+   * allows 1 (SNELLA's allocator can take every entry from a layer).
+   */
   sparsity: number;
   /** Kernel coefficients c_h; default 0.1·(−1)^h. */
   coeff?: readonly number[];
@@ -40,9 +43,20 @@ export function mergeKernelOf(kind: AdapterKind): MergeKernel {
   return kind === 'lora' ? 'linear' : 'distance';
 }
 
-/** True when the kept value W·|W|·[|W| > t] replaces W (s = 0 skips it, as the reference does). */
-export function isSparsified(config: AdapterConfig): boolean {
-  return config.kind !== 'klora' && config.sparsity > 0;
+/**
+ * True when the kept value W·|W|·[|W| > t] replaces W. The reference's SNELL module at s = 0 is its
+ * KLoRA (no sparsify); its SNELLA module sparsifies at every s, 0 included.
+ */
+export function isSparsified(config: Pick<AdapterConfig, 'kind' | 'sparsity'>): boolean {
+  return config.kind === 'snella' || (config.kind !== 'klora' && config.sparsity > 0);
+}
+
+/** Checks one sparsity for an adapter kind; throws AdapterConfigError naming the allowed range. */
+export function checkSparsity(kind: AdapterKind, sparsity: number): void {
+  const ok = kind === 'snella' ? sparsity >= 0 && sparsity <= 1 : sparsity >= 0 && sparsity < 1;
+  if (!ok) {
+    throw new AdapterConfigError(`sparsity must be in ${kind === 'snella' ? '[0, 1]' : '[0, 1)'} for ${kind}, got ${sparsity}`);
+  }
 }
 
 export function headDim(config: AdapterConfig): number {
@@ -70,9 +84,7 @@ export function resolveConfig(config: AdapterConfig): Required<AdapterConfig> {
       `rank ${rank} is not divisible by heads H = ${heads}: choose a rank that is a multiple of ${heads}`,
     );
   }
-  if (!(sparsity >= 0 && sparsity < 1)) {
-    throw new AdapterConfigError(`sparsity must be in [0, 1), got ${sparsity}`);
-  }
+  checkSparsity(kind, sparsity);
   const coeff = config.coeff ?? defaultCoeff(heads);
   if (coeff.length !== heads || coeff.some((c) => !Number.isFinite(c))) {
     throw new AdapterConfigError(`coeff must hold ${heads} finite numbers (one per head), got [${coeff.join(', ')}]`);

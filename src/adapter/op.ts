@@ -17,7 +17,15 @@
 // views to take one head's slice). `update` always forms the dense W (merged-weight export).
 
 import type { Backend, Tensor } from '../backend.js';
-import { AdapterConfigError, type AdapterConfig, headDim, isSparsified, mergeKernelOf, resolveConfig } from './config.js';
+import {
+  AdapterConfigError,
+  type AdapterConfig,
+  checkSparsity,
+  headDim,
+  isSparsified,
+  mergeKernelOf,
+  resolveConfig,
+} from './config.js';
 
 export interface AdapterParams {
   A: Tensor;
@@ -54,7 +62,7 @@ export interface AdapterGradients {
 }
 
 export class SnellAdapterOp {
-  readonly config: Required<AdapterConfig>;
+  private settings: Required<AdapterConfig>;
   /** True when forward and backward run in low rank (see the header) instead of through W. */
   readonly lowRank: boolean;
 
@@ -62,8 +70,8 @@ export class SnellAdapterOp {
     readonly backend: Backend,
     config: AdapterConfig,
   ) {
-    this.config = resolveConfig(config);
-    const c = this.config;
+    this.settings = resolveConfig(config);
+    const c = this.settings;
     this.lowRank = c.kind === 'lora' && !isSparsified(c) && c.heads === 1;
     const elements = this.config.dIn * this.config.dOut;
     if (elements > backend.maxElements) {
@@ -71,6 +79,26 @@ export class SnellAdapterOp {
         `a ${this.config.dIn}×${this.config.dOut} update has ${elements} elements, more than this ${backend.kind} device holds in one tensor (${backend.maxElements}): use a smaller layer or a device with larger storage-buffer limits`,
       );
     }
+  }
+
+  get config(): Readonly<Required<AdapterConfig>> {
+    return this.settings;
+  }
+
+  /**
+   * Sets the sparsity used from the next update on (SNELLA's allocator moves it between epochs).
+   * Whether the op sparsifies at all cannot change: snella always does, klora never, snell and lora
+   * only when built with s > 0.
+   */
+  setSparsity(sparsity: number): void {
+    checkSparsity(this.settings.kind, sparsity);
+    const next = { ...this.settings, sparsity };
+    if (isSparsified(next) !== isSparsified(this.settings)) {
+      throw new AdapterConfigError(
+        `a ${this.settings.kind} adapter built with sparsity ${this.settings.sparsity} cannot switch to ${sparsity}: sparsifying or not is fixed when the adapter is built`,
+      );
+    }
+    this.settings = next;
   }
 
   /** Computes the merged and sparsified update (W, Ws, threshold, kept) for the current parameters. */

@@ -1,7 +1,7 @@
 // A `merge_*` golden vector (test/vectors/README.md): one adapter's inputs, configuration and
 // the reference outputs, read from safetensors and checked for completeness and consistent shapes.
 
-import { type AdapterKind, resolveConfig, type AdapterConfig, AdapterConfigError } from '../adapter/config.js';
+import { type AdapterKind, resolveConfig, type AdapterConfig, AdapterConfigError, isSparsified } from '../adapter/config.js';
 import { vectorReader } from './vector-reader.js';
 
 export interface Array32 {
@@ -69,7 +69,7 @@ export function readMergeCase(bytes: Uint8Array, file: string): MergeCase {
   };
 
   const snella = kind === 'snella';
-  const sparse = kind !== 'klora' && config.sparsity > 0;
+  const sparse = isSparsified(config);
   const inputs: MergeCase['inputs'] = {
     A: tensor('In_Qs', [H, n, k], true),
     B: tensor('Out_Qs', [H, m, k], true),
