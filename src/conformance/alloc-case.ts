@@ -4,21 +4,71 @@
 // kept counts and sparsities; the final averages with the stored ones.
 
 import type { Backend, Tensor } from '../backend.js';
-import { SparsityAllocator } from '../train/allocator/allocator.js';
+import { type AllocatorSettings, type EpochAllocation, SparsityAllocator } from '../train/allocator/allocator.js';
 import { relL2, TOLERANCE } from './compare.js';
 import type { CaseOutcome } from './model-cases.js';
 import { vectorReader } from './vector-reader.js';
 
-interface Layer {
+export interface VectorLayer {
   name: string;
   in: number;
   out: number;
   N: number;
 }
 
+/** What a vector stores of each epoch's schedule step. */
+export interface StoredSchedule {
+  budgets: number[];
+  remasks: boolean[];
+  /** [epochs, L], float32. */
+  sparsity: Float32Array;
+}
+
+/**
+ * Compares one epoch's schedule step with the stored one (README: budgets exactly or to 1e-12, the
+ * sparsity exactly or, where a split moved, within one unit 1/N_l); returns how many layers moved.
+ */
+export function checkEpoch(
+  epoch: EpochAllocation,
+  stored: StoredSchedule,
+  layers: readonly VectorLayer[],
+  out: CaseOutcome,
+): number {
+  const e = epoch.epoch;
+  const L = layers.length;
+  const budget = stored.budgets[e]!;
+  if (!(Math.abs(epoch.budget - budget) <= 1e-12 * budget))
+    out.problems.push(`epoch ${e}: budget ${epoch.budget}, expected ${budget}`);
+  if (epoch.remask !== stored.remasks[e]) out.problems.push(`epoch ${e}: re-mask ${epoch.remask}, expected ${!epoch.remask}`);
+  if (epoch.unsplit) out.problems.push(`epoch ${e}: ${epoch.unsplit}`);
+  let moved = 0;
+  epoch.sparsity.forEach((s, l) => {
+    const want = stored.sparsity[e * L + l]!;
+    if (Math.fround(s) === want) return;
+    moved++;
+    if (!(Math.abs(Math.fround(s) - want) <= 1 / layers[l]!.N))
+      out.problems.push(`epoch ${e} ${layers[l]!.name}: sparsity ${s}, expected ${want}`);
+  });
+  return moved;
+}
+
+/** The allocator's settings as a vector's metadata gives them. */
+export function storedSettings(num: (key: string) => number): AllocatorSettings {
+  return {
+    initSparsity: num('init_thres'),
+    targetSparsity: num('target_ratio'),
+    initWarmup: num('init_warmup'),
+    finalWarmup: num('final_warmup'),
+    interval: num('mask_interval'),
+    totalSteps: num('total_step'),
+    beta1: num('beta1'),
+    beta2: num('beta2'),
+  };
+}
+
 export async function runAllocCase(b: Backend, bytes: Uint8Array, file: string): Promise<CaseOutcome> {
   const { meta, num, int, tensor } = vectorReader(bytes, file);
-  const layers = meta('layers') as Layer[];
+  const layers = meta('layers') as VectorLayer[];
   const L = layers.length;
   const iters = int('iters_per_epoch');
   const epochs = int('epochs');
@@ -38,36 +88,16 @@ export async function runAllocCase(b: Backend, bytes: Uint8Array, file: string):
   const allocator = new SparsityAllocator(
     b,
     layers.map((l, i) => ({ name: l.name, dIn: l.in, dOut: l.out, A: factors[i]!.A, B: factors[i]!.B })),
-    {
-      initSparsity: num('init_thres'),
-      targetSparsity: num('target_ratio'),
-      initWarmup: num('init_warmup'),
-      finalWarmup: num('final_warmup'),
-      interval: num('mask_interval'),
-      totalSteps: num('total_step'),
-      beta1: num('beta1'),
-      beta2: num('beta2'),
-    },
+    storedSettings(num),
   );
   const out: CaseOutcome = { errors: [], problems: [] };
   try {
-    const stored = { sparsity: tensor('sparsity').data, kept: tensor('alloc').data };
+    const stored = { sparsity: tensor('sparsity').data };
     const budgets = meta('budget') as number[];
     const remasks = meta('remask') as boolean[];
     let moved = 0;
     for (let e = 0; e < epochs; e++) {
-      const epoch = await allocator.startEpoch(e);
-      if (!(Math.abs(epoch.budget - budgets[e]!) <= 1e-12 * budgets[e]!))
-        out.problems.push(`epoch ${e}: budget ${epoch.budget}, expected ${budgets[e]}`);
-      if (epoch.remask !== remasks[e]) out.problems.push(`epoch ${e}: re-mask ${epoch.remask}, expected ${!epoch.remask}`);
-      if (epoch.unsplit) out.problems.push(`epoch ${e}: ${epoch.unsplit}`);
-      epoch.sparsity.forEach((s, l) => {
-        const want = stored.sparsity[e * L + l]!;
-        if (Math.fround(s) === want) return;
-        moved++;
-        if (!(Math.abs(Math.fround(s) - want) <= 1 / layers[l]!.N))
-          out.problems.push(`epoch ${e} ${layers[l]!.name}: sparsity ${s}, expected ${want}`);
-      });
+      moved += checkEpoch(await allocator.startEpoch(e), { budgets, remasks, ...stored }, layers, out);
       for (let i = 0; i < iters; i++) {
         const it = e * iters + i;
         layers.forEach((l, k) => {
@@ -82,7 +112,7 @@ export async function runAllocCase(b: Backend, bytes: Uint8Array, file: string):
     }
     out.errors.push(`sparsity moved=${moved}/${epochs * L}`);
     let worst = 0;
-    const { tensors } = allocator.state();
+    const tensors = allocator.averageTensors();
     for (const l of layers) {
       for (const key of ['ipt', 'unc'].flatMap((avg) => ['In_Qs', 'Out_Qs'].map((p) => [avg, p] as const))) {
         const ref = tensor(`final.${key[0]}.${l.name}.${key[1]}`).data;

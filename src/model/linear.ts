@@ -25,6 +25,19 @@ export interface BranchSpec {
   dropPath: number;
 }
 
+/** An adapted layer's factors and sparsity (Linear.adapted). */
+export interface AdaptedLayer {
+  /** The branch's tensor-name prefix, e.g. `blocks.0.attn.additional_q.learnable`. */
+  name: string;
+  kind: AdapterKind;
+  dIn: number;
+  dOut: number;
+  A: Param;
+  B: Param;
+  readonly sparsity: number;
+  setSparsity(s: number): void;
+}
+
 /** Where a branch's noise comes from in a training step (null when not training): its block and sites. */
 export interface BranchNoise {
   source: NoiseSource;
@@ -109,6 +122,29 @@ export class Linear {
   /** The branch's settings, or null for a plain linear. */
   get branchSpec(): BranchSpec | null {
     return this.branch;
+  }
+
+  /**
+   * The SNELL-family branch as SNELLA's allocator sees it: its factors In_Qs (A) and Out_Qs (B), whose
+   * `grad` holds the last backward pass's gradient until the optimizer step frees it, and its
+   * sparsity, which may change between steps. Null for a plain linear or a dense branch.
+   */
+  get adapted(): AdaptedLayer | null {
+    const op = this.op;
+    if (!op) return null;
+    const [A, B] = this.branchParams;
+    return {
+      name: this.branchName,
+      kind: op.config.kind,
+      dIn: this.dIn,
+      dOut: this.dOut,
+      A: A!,
+      B: B!,
+      get sparsity() {
+        return op.config.sparsity;
+      },
+      setSparsity: (s: number) => op.setSparsity(s),
+    };
   }
 
   /**

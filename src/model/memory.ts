@@ -4,8 +4,9 @@
 
 import type { Backend, Tensor } from '../backend.js';
 
-export type Pool = 'frozen' | 'trainable' | 'gradients' | 'optimizer' | 'activations' | 'scratch';
-export const POOLS: readonly Pool[] = ['frozen', 'trainable', 'gradients', 'optimizer', 'activations', 'scratch'];
+/** `allocator`: SNELLA's moving importance averages (two per adapter factor entry). */
+export type Pool = 'frozen' | 'trainable' | 'gradients' | 'optimizer' | 'allocator' | 'activations' | 'scratch';
+export const POOLS: readonly Pool[] = ['frozen', 'trainable', 'gradients', 'optimizer', 'allocator', 'activations', 'scratch'];
 
 export interface MemoryReport {
   /** Live bytes per pool now. */

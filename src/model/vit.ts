@@ -14,7 +14,7 @@ import { Block, type BlockNoise } from './block.js';
 import { blockLayers, blockParts } from './block-weights.js';
 import { type NoiseSource, seededNoise } from './noise.js';
 import { type TuningPlan, type ViTConfig, checkViTConfig } from './config.js';
-import { Linear } from './linear.js';
+import { type AdaptedLayer, Linear } from './linear.js';
 import { MemoryLedger, tracked, type MemoryReport } from './memory.js';
 import type { Param } from './param.js';
 
@@ -116,6 +116,11 @@ export class ViT {
   params(): Param[] {
     const linears = [...(this.patch ? [this.patch] : []), ...this.blocks.flatMap((bl) => bl.linears), this.head];
     return [...this.extraParams, ...this.blocks.flatMap((bl) => bl.normParams), ...linears.flatMap((l) => l.params)];
+  }
+
+  /** The SNELL-family branches, block by block, each block's q, k, v, proj, fc1, fc2 in that order. */
+  adaptedLayers(): AdaptedLayer[] {
+    return this.blocks.flatMap((bl) => bl.linears.flatMap((l) => l.adapted ?? []));
   }
 
   memory(): MemoryReport {

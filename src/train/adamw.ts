@@ -88,8 +88,12 @@ export class AdamW {
     }
   }
 
-  /** One update of every parameter with a gradient, at learning rate `lr`; frees the gradients. */
-  step(lr = this.config.lr): void {
+  /**
+   * One update of every parameter with a gradient, at learning rate `lr`; then `afterUpdate` (which
+   * sees the updated parameters and, in their `grad`, the gradients the step used); then frees the
+   * gradients.
+   */
+  step(lr = this.config.lr, afterUpdate?: () => void): void {
     const { b, config: c } = this;
     this.t++;
     let scale: Tensor | null = null;
@@ -110,7 +114,10 @@ export class AdamW {
         weightDecay: p.decay ? c.weightDecay : 0,
         step: this.t,
       });
-      b.free(p.grad);
+    }
+    afterUpdate?.();
+    for (const { p } of this.state) {
+      if (p.grad) b.free(p.grad);
       p.grad = null;
     }
     if (scale) b.free(scale);

@@ -4,6 +4,8 @@
 import type { Dataset } from '../core/dataset.js';
 import type { MemoryReport } from '../model/memory.js';
 import type { AdamW, AdamWSnapshot } from './adamw.js';
+import type { AllocatorSnapshot } from './allocator/allocator.js';
+import type { AllocatorOptions, LayerAllocation, TrainingAllocation } from './allocation.js';
 
 export interface StepEvent {
   step: number;
@@ -24,6 +26,8 @@ export interface EpochEvent {
   validation: Evaluation | null;
   /** Steps skipped for a non-finite loss (onNonFinite: 'skip'). */
   skipped: number;
+  /** SNELLA's schedule step for this epoch (null without the allocator, or for an epoch resumed midway). */
+  allocation: LayerAllocation | null;
 }
 
 export interface Evaluation {
@@ -39,6 +43,8 @@ export interface BestModel {
   step: number;
   validation: Evaluation;
   params: Map<string, Float32Array>;
+  /** The adapters' sparsities in force in that epoch (with SNELLA's allocator). */
+  sparsity?: number[];
 }
 
 export interface FitOptions {
@@ -77,7 +83,15 @@ export interface FitOptions {
    * and the noise seeds all follow from the step count, so with the parameters and optimizer restored
    * the run goes on exactly as if it had never stopped.
    */
-  resume?: { step: number; optimizer: AdamWSnapshot; best?: BestModel | null };
+  resume?: { step: number; optimizer: AdamWSnapshot; best?: BestModel | null; allocator?: AllocatorSnapshot };
+  /**
+   * SNELLA's sparsity allocator (train/allocation.ts): the adapters (all snella, one initial sparsity)
+   * compete for a budget that shrinks each epoch. Not with maxGradNorm (the scores would see the
+   * unclipped gradients the authors' code never scores).
+   */
+  allocator?: AllocatorOptions;
+  /** Called after each epoch's allocator schedule step, before the epoch trains. */
+  onAllocation?: (a: LayerAllocation) => void;
   /**
    * A step whose loss is NaN or infinite: 'stop' (default) throws NonFiniteLossError at the first one
    * read back; 'skip' reads every step's loss before the update (one more wait for the device per step)
@@ -87,7 +101,7 @@ export interface FitOptions {
   onSkip?: (e: { step: number; loss: number }) => void;
   /** Calls onCheckpoint after every n-th step (counting from the run's first step). */
   checkpointEvery?: number;
-  onCheckpoint?: (c: { step: number; epoch: number; optimizer: AdamW }) => Promise<void>;
+  onCheckpoint?: (c: { step: number; epoch: number; optimizer: AdamW; allocation: TrainingAllocation | null }) => Promise<void>;
 }
 
 /** A step whose loss is NaN or infinite: training stops there, since every later step would build on it. */

@@ -42,6 +42,16 @@ export interface EpochAllocation {
   skipped: number;
 }
 
+/** An allocator's state as plain data, for a run checkpoint. */
+export interface AllocatorSnapshot {
+  /** Ī and Ū of every factor, by `<layer>.<In_Qs|Out_Qs>.<ipt|unc>`. */
+  averages: Map<string, Float32Array>;
+  /** Non-finite entries skipped so far. */
+  skipped: number;
+  /** The sparsities in force, in layer order. */
+  sparsity: number[];
+}
+
 interface Averages {
   ipt: Tensor;
   unc: Tensor;
@@ -110,8 +120,8 @@ export class SparsityAllocator {
     return out;
   }
 
-  /** The averages by name (`<layer>.In_Qs.ipt`, …) and the sparsities, for a checkpoint. */
-  state(): { tensors: Map<string, Tensor>; sparsity: number[] } {
+  /** The averages by name (`<layer>.In_Qs.ipt`, `<layer>.Out_Qs.unc`, …), each a device tensor, in layer order. */
+  averageTensors(): Map<string, Tensor> {
     const tensors = new Map<string, Tensor>();
     this.layers.forEach((l, i) => {
       const avg = this.averages[i]!;
@@ -123,23 +133,35 @@ export class SparsityAllocator {
         tensors.set(`${l.name}.${factor}.unc`, a.unc);
       }
     });
-    tensors.set('skipped', this.skipped);
-    return { tensors, sparsity: [...this.current] };
+    return tensors;
   }
 
-  /** Restores what `state()` gave, read back from a checkpoint. */
-  restore(values: ReadonlyMap<string, Float32Array | Uint32Array>, sparsity: readonly number[]): void {
-    if (sparsity.length !== this.layers.length) {
+  /** Everything a resumed run needs: the averages (read back), the skip count and the sparsities. */
+  async snapshot(): Promise<AllocatorSnapshot> {
+    const averages = new Map<string, Float32Array>();
+    for (const [name, t] of this.averageTensors()) averages.set(name, (await this.backend.read(t)) as Float32Array);
+    const skipped = ((await this.backend.read(this.skipped)) as Uint32Array)[0]!;
+    return { averages, skipped, sparsity: [...this.current] };
+  }
+
+  /** Continues from a snapshot of an allocator over the same layers. */
+  restore(snapshot: AllocatorSnapshot): void {
+    if (snapshot.sparsity.length !== this.layers.length) {
       throw new Error(
-        `the checkpoint holds ${sparsity.length} layer sparsities for ${this.layers.length} adapted layers: it comes from another model`,
+        `the checkpoint holds ${snapshot.sparsity.length} layer sparsities for ${this.layers.length} adapted layers: resume with the plan that wrote it`,
       );
     }
-    for (const [name, t] of this.state().tensors) {
-      const v = values.get(name);
-      if (!v) throw new Error(`the checkpoint has no allocator state "${name}": it was written without the allocator`);
+    for (const [name, t] of this.averageTensors()) {
+      const v = snapshot.averages.get(name);
+      if (!v || v.length !== t.size) {
+        throw new Error(
+          `the checkpoint has ${v ? `${v.length} values` : 'no entry'} for the allocator's "${name}", the model needs ${t.size}: resume with the plan that wrote it`,
+        );
+      }
       this.backend.write(t, v);
     }
-    this.current = [...sparsity];
+    this.backend.write(this.skipped, new Uint32Array([snapshot.skipped]));
+    this.current = [...snapshot.sparsity];
   }
 
   /** Bytes of device memory the allocator holds: two averages per adapter factor, and a counter. */
@@ -148,6 +170,7 @@ export class SparsityAllocator {
   }
 
   free(): void {
-    for (const t of this.state().tensors.values()) this.backend.free(t);
+    for (const t of this.averageTensors().values()) this.backend.free(t);
+    this.backend.free(this.skipped);
   }
 }
