@@ -18,6 +18,10 @@ import type { Dataset } from '../core/dataset.js';
 import { type Flag, type Flags, UsageError } from './args.js';
 import { embeddedFolder } from './embedded.js';
 import { type Host, writeLine } from './host.js';
+import { SNELLA_INITIAL_SPARSITY } from './allocator-flags.js';
+
+/** --sparsity when --method snell or snella-kernel does not give it. */
+export const DEFAULT_SPARSITY = 0.5;
 
 export const MODEL_FLAGS: Record<string, Flag> = {
   model: {
@@ -52,15 +56,14 @@ export const PLAN_FLAGS: Record<string, Flag> = {
   method: {
     type: 'string',
     help: 'what trains',
-    choices: ['snell', 'snella-kernel', 'klora', 'lora', 'dense', 'full', 'linear'],
+    choices: ['snell', 'snella', 'snella-kernel', 'klora', 'lora', 'dense', 'full', 'linear'],
     default: 'snell',
   },
   rank: { type: 'number', help: 'rank r of the branches', default: 8, range: { min: 1, integer: true } },
   'kernel-heads': { type: 'number', help: 'kernel heads H of SNELL (LoRA uses 1)', default: 2, range: { min: 1, integer: true } },
   sparsity: {
     type: 'number',
-    help: 'sparsity s: keep |ΔW| above its s-quantile (snell, snella-kernel)',
-    default: 0.5,
+    help: `sparsity s: keep |ΔW| above its s-quantile (snell, snella-kernel; default ${DEFAULT_SPARSITY}); snella: every layer's initial s (default ${SNELLA_INITIAL_SPARSITY}, then the allocator's)`,
     range: { min: 0, max: 1, openMax: true },
   },
   targets: {
@@ -187,6 +190,12 @@ export async function loadData(flags: Flags, geometry: Geometry, host: Host): Pr
   return { set, train: make(all(set.train)), val: null, test: set.test ? make(all(set.test)) : null, classes: set.classes };
 }
 
+/** --sparsity, or the method's default: SNELLA's allocator starts from the authors' init_thres. */
+export function sparsityFromFlags(flags: Flags): number {
+  const given = flags.sparsity as number | undefined;
+  return given ?? (flags.method === 'snella' ? SNELLA_INITIAL_SPARSITY : DEFAULT_SPARSITY);
+}
+
 export function planFromFlags(flags: Flags): TuningPlan | null {
   const method = flags.method as string;
   if (method === 'linear') return null;
@@ -196,7 +205,7 @@ export function planFromFlags(flags: Flags): TuningPlan | null {
     method: method === 'snella-kernel' ? 'snella' : (method as TuningPlan['method']),
     rank: flags.rank as number,
     kernelHeads: lora ? 1 : (flags['kernel-heads'] as number),
-    sparsity: lora || method === 'klora' ? 0 : (flags.sparsity as number),
+    sparsity: lora || method === 'klora' ? 0 : sparsityFromFlags(flags),
     targets: targetsMatching(flags.targets as string),
     branchDropout: flags['branch-dropout'] as number,
     branchDropPath: flags['branch-drop-path'] as number,

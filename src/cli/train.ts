@@ -6,7 +6,7 @@
 // checkpoint on a new device, or on Wasm when none comes.
 
 import { type BackendKind, DeviceLostError } from '../backend.js';
-import { loadAdapter, saveAdapter } from '../io/adapter.js';
+import { loadAdapter, referenceSparsities, saveAdapter } from '../io/adapter.js';
 import { saveCheckpoint, withFreshHead } from '../io/checkpoint.js';
 import { mergeAdapter } from '../io/merge.js';
 import type { FileSystem } from '../io/file-system.js';
@@ -20,6 +20,7 @@ import { Trainer } from '../train/trainer.js';
 import { type Command, type Flag, type Flags, UsageError } from './args.js';
 import type { Host, StopSignal } from './host.js';
 import { progress } from './progress.js';
+import { ALLOCATOR_FLAGS, allocatorFromFlags } from './allocator-flags.js';
 import { RECIPES } from './recipes.js';
 import { findRunCheckpoint, readRunCheckpoint, writeRunCheckpoint } from './run-checkpoint.js';
 import { DATA_FLAGS, loadData, loadModel, MODEL_FLAGS, type ModelSource, planFromFlags, PLAN_FLAGS } from './setup.js';
@@ -35,6 +36,7 @@ const EXIT_CODE: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
  */
 export const DEFAULT_LR: Record<string, number> = {
   snell: 1e-1,
+  snella: 1e-1,
   'snella-kernel': 1e-1,
   klora: 1e-1,
   lora: 1e-2,
@@ -47,6 +49,7 @@ export const TRAIN_FLAGS = {
   ...MODEL_FLAGS,
   ...DATA_FLAGS,
   ...PLAN_FLAGS,
+  ...ALLOCATOR_FLAGS,
   epochs: { type: 'number', help: 'passes over the training split', default: 20, range: { min: 1, integer: true } },
   batch: { type: 'number', help: 'images per step', default: 32, range: { min: 1, integer: true } },
   lr: {
@@ -225,13 +228,15 @@ async function run(given: Flags, _positional: string[], host: Host): Promise<num
   const checkpoint = async (step: number, optimizer: AdamWSnapshot) => {
     const t0 = performance.now();
     const best = trainer?.best ?? null;
-    const bestValidation = best ? { ...best.validation, step: best.step, epoch: best.epoch } : null;
+    const bestValidation = best ? { ...best.validation, step: best.step, epoch: best.epoch, sparsity: best.sparsity } : null;
+    const allocator = (await trainer?.allocator?.snapshot()) ?? null;
     const dir = await writeRunCheckpoint(
       files,
       checkpoints!,
       { step, flags, bestValidation },
       optimizer,
       best,
+      allocator,
       flags.keep as number,
       (d) => saveModel(files, model!, source.checkpoint, d, { ...flags, dtype: 'F32' }),
     ); // F32 whatever --dtype says: a resume must be exact
@@ -274,7 +279,11 @@ async function run(given: Flags, _positional: string[], host: Host): Promise<num
           validation: data.val ?? undefined,
           keepBest,
           signal: stop.signal,
-          resume: from ? { step: from.state.step, optimizer: from.optimizer, best: from.best } : undefined,
+          resume: from
+            ? { step: from.state.step, optimizer: from.optimizer, best: from.best, allocator: from.allocator ?? undefined }
+            : undefined,
+          allocator: allocatorFromFlags(flags),
+          onAllocation: (a) => show.allocation(a),
           onNonFinite: flags['on-nonfinite'] as 'stop' | 'skip',
           onSkip: (e) => show.info('skipped', e, `step ${e.step + 1}: loss ${e.loss}, step skipped (--on-nonfinite skip)`),
           checkpointEvery: checkpoints ? (flags['save-every'] as number) || stepsPerEpoch : undefined,
@@ -346,7 +355,16 @@ async function run(given: Flags, _positional: string[], host: Host): Promise<num
   const trainable = m.params().reduce((a, p) => a + p.tensor.size, 0);
   show.info(
     'result',
-    { method: flags.method, trainable, test, selected, peakBytes: peak, seconds, backend: backend.kind },
+    {
+      method: flags.method,
+      trainable,
+      test,
+      selected,
+      peakBytes: peak,
+      seconds,
+      backend: backend.kind,
+      ...(t.allocator && { sparsity: referenceSparsities(m) }),
+    },
     `${flags.method}: ${trainable} trainable parameters, ` +
       (test ? `test accuracy ${(100 * test.accuracy).toFixed(2)}% (${test.samples} images), ` : 'no test split, ') +
       `peak memory ${(peak / 2 ** 20).toFixed(1)} MiB, ${seconds.toFixed(1)} s`,

@@ -8,9 +8,11 @@
 // whatever the base checkpoint's naming (a timm checkpoint fuses them as attn.qkv, transformers calls
 // them query/key/value): the adapter loads onto either.
 // adapter_config.json: { peft_type: "SNELL", format_version: 1, method, kernel, r, kernel_heads,
-// sparsity, coeff, target_modules, block_range: [first, last), branch_dropout, branch_drop_path,
+// sparsity, layer_sparsity (snella: each branch's own s, by branch name, as SNELLA's allocator left
+// it), coeff, target_modules, block_range: [first, last), branch_dropout, branch_drop_path,
 // base_model_name_or_path, base_naming, modules_to_save, num_classes, tensor_prefix, vit: {…} }.
-// `exportReferenceState` gives the official PyTorch module's state-dict names (no prefix) and shapes.
+// `exportReferenceState` gives the official PyTorch module's state-dict names (no prefix) and shapes;
+// `referenceSparsities` the authors' alloc_volume_dict ({module name: init_thres}).
 
 import { defaultCoeff } from '../adapter/config.js';
 import { LINEAR_NAMES, type LinearName, type TuneMethod, type TuningPlan, type ViTConfig } from '../model/config.js';
@@ -85,6 +87,7 @@ export async function saveAdapter(folder: Folder, model: ViT, options: SaveAdapt
     r: plan?.rank ?? 0,
     kernel_heads: plan?.kernelHeads ?? 0,
     sparsity: plan?.sparsity ?? 0,
+    ...(plan?.method === 'snella' && { layer_sparsity: referenceSparsities(model) }),
     coeff: first ? [...(first.coeff ?? defaultCoeff(first.kernelHeads))] : [],
     target_modules: plan ? [...plan.targets] : [],
     block_range: plan ? [...(plan.blocks ?? [0, c.depth])] : [0, 0],
@@ -162,6 +165,15 @@ export async function loadAdapter(folder: Folder, base: { weights: Weights; conf
     if (typeof sparsity !== 'number' || !(sparsity >= 0 && sparsity < 1))
       fail(`sparsity must be in [0, 1), got ${JSON.stringify(sparsity)}`);
     const num = (key: string) => (typeof json[key] === 'number' ? (json[key] as number) : 0);
+    const layers = json.layer_sparsity as Record<string, unknown> | undefined;
+    if (layers !== undefined) {
+      if (method !== 'snella') fail(`layer_sparsity is SNELLA's (method snella), not ${method}'s: remove it`);
+      if (typeof layers !== 'object' || layers === null || Array.isArray(layers))
+        fail('layer_sparsity must map branch names to sparsities');
+      for (const [name, s] of Object.entries(layers))
+        if (typeof s !== 'number' || !(s >= 0 && s <= 1))
+          fail(`layer_sparsity of ${name} must be in [0, 1], got ${JSON.stringify(s)}`);
+    }
     plan = {
       method: method as TuneMethod,
       rank: int('r', 1),
@@ -171,6 +183,7 @@ export async function loadAdapter(folder: Folder, base: { weights: Weights; conf
       blocks: [range[0], range[1]],
       branchDropout: num('branch_dropout'),
       branchDropPath: num('branch_drop_path'),
+      ...(layers && { layerSparsity: layers as Record<string, number> }),
     };
   }
   const file = await readAdapterTensors(folder);
@@ -275,8 +288,27 @@ export async function exportReferenceState(model: ViT): Promise<Map<string, Name
   return adapterTensors(model);
 }
 
-/** Writes `exportReferenceState(model)` as one safetensors file (torch: safetensors.torch.load_file). */
+/**
+ * Each SNELLA branch's sparsity by module name, as the authors' allocator records it (their
+ * alloc_volume_dict.json; in PyTorch, `model.get_submodule(name).init_thres = s` restores it).
+ */
+export function referenceSparsities(model: ViT): Record<string, number> {
+  return Object.fromEntries(model.adaptedLayers().map((l) => [l.name, l.sparsity]));
+}
+
+/** The file beside an export that carries SNELLA's per-module sparsities, named as the authors' code names it. */
+export const ALLOC_VOLUME_FILE = 'alloc_volume_dict.json';
+
+/**
+ * Writes `exportReferenceState(model)` as one safetensors file (torch: safetensors.torch.load_file);
+ * for SNELLA also the per-module sparsities, in the file's metadata (`alloc_volume_dict`) and as
+ * alloc_volume_dict.json beside it.
+ */
 export async function saveReferenceState(folder: Folder, file: string, model: ViT): Promise<void> {
   const tensors = await exportReferenceState(model);
-  await folder.write(file, (sink) => writeSafetensors(sink, tensors, { format: 'pt' }).then(() => {}));
+  const snella = model.options.plan?.method === 'snella';
+  const volumes = snella ? JSON.stringify(referenceSparsities(model)) : null;
+  const metadata = { format: 'pt', ...(volumes && { alloc_volume_dict: volumes }) };
+  await folder.write(file, (sink) => writeSafetensors(sink, tensors, metadata).then(() => {}));
+  if (volumes) await writeText(folder, ALLOC_VOLUME_FILE, `${volumes}\n`);
 }

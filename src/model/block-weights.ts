@@ -96,7 +96,7 @@ export function blockLayers(parts: BlockParts, prefix: string, plan: TuningPlan 
           kind: plan.method as BranchSpec['kind'],
           rank: plan.rank,
           kernelHeads: plan.kernelHeads,
-          sparsity: plan.sparsity,
+          sparsity: plan.layerSparsity?.[branchName] ?? plan.sparsity,
           coeff: storedCoeff(weights, branchName, plan.kernelHeads),
           dropout: name === 'proj' ? 0 : plan.branchDropout,
           dropPath: plan.branchDropPath,

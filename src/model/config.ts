@@ -67,6 +67,11 @@ export interface TuningPlan {
   branchDropout: number;
   /** DropPath on the branch output while training. */
   branchDropPath: number;
+  /**
+   * Sparsities of single branches by name (`blocks.0.attn.additional_q.learnable`), over `sparsity`:
+   * what SNELLA's allocator handed out, so a saved adapter reproduces its masks.
+   */
+  layerSparsity?: Readonly<Record<string, number>>;
 }
 
 export const DEFAULT_PLAN: TuningPlan = {

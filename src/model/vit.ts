@@ -7,6 +7,7 @@
 // blocks.N.attn.additional_q.learnable.In_Qs …); io/'s loadCheckpoint reads any stored layout into them. What trains follows the plan: the branches, the head
 // and cls_token always; with `full`, every tensor. Frozen tensors get no gradient and no optimizer state.
 
+import { AdapterConfigError } from '../adapter/config.js';
 import type { Backend, Tensor } from '../backend.js';
 import { rng } from '../core/random.js';
 import type { Weights } from '../core/weights.js';
@@ -93,6 +94,13 @@ export class ViT {
       const layers = blockLayers(parts, `blocks.${n}.`, branches, full);
       const normParams = this.extraParams.splice(before);
       this.blocks.push(new Block(b, this.ledger, layers, config.heads, config.eps, normParams));
+    }
+    const named = new Set(this.adaptedLayers().map((l) => l.name));
+    const stray = Object.keys(plan?.layerSparsity ?? {}).filter((name) => !named.has(name));
+    if (stray.length) {
+      throw new AdapterConfigError(
+        `the plan sets the sparsity of ${stray.join(', ')}, which carry no branch here: name branches as blocks.N.attn.additional_q.learnable, …`,
+      );
     }
     this.norm = full
       ? { w: trainable('norm.weight', [D]), b: trainable('norm.bias', [D]) }
