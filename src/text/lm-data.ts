@@ -84,11 +84,11 @@ export function causalLmWindows(
   const attentionMask = new Uint8Array(N * T);
   const lengths = new Int32Array(N);
   for (let n = 0; n < N; n++) {
-    const window = stream.slice(n * T, (n + 1) * T);
-    lengths[n] = window.length;
-    inputIds.set(window, n * T);
-    attentionMask.fill(1, n * T, n * T + window.length);
-    labels.set(window.slice(1), n * T);
+    const tokens = stream.slice(n * T, (n + 1) * T);
+    lengths[n] = tokens.length;
+    inputIds.set(tokens, n * T);
+    attentionMask.fill(1, n * T, n * T + tokens.length);
+    labels.set(tokens.slice(1), n * T);
   }
   return { inputIds, labels, attentionMask, lengths, shape: [N, T] };
 }
