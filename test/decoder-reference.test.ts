@@ -10,6 +10,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { vectorReader } from '../src/conformance/vector-reader.js';
 import { causalLmLoss64, type DecoderShape, decoderLayer64, decoderLogits64, type Snell64 } from '../src/reference/decoder64.js';
+import { uniform } from '../src/reference/random.js';
+import { matmul64 } from '../src/reference/snell64.js';
+import { layerNorm64 } from '../src/reference/transformer64.js';
 import { VECTORS_DIR } from './support/vectors.js';
 
 const files = (prefix: string) => readdirSync(VECTORS_DIR).filter((f) => f.startsWith(prefix) && f.endsWith('.safetensors'));
@@ -96,6 +99,31 @@ describe('float64 decoder reference on the lm_* vectors', () => {
       expect(ulps(Math.fround(loss), v.tensor('losses').data[0])).toBeLessThanOrEqual(1);
     });
   }
+
+  it('feeds GPT-2 blocks token plus position embeddings and reads logits through ln_f and the tied wte', () => {
+    // one token per row whose embedding plus its position's is the block vector's x: the block's stored
+    // y then gives logits = LN_f(y)·wteᵀ
+    const v = open('lm_block_gpt2_h32_s0.5.safetensors');
+    const [B, T] = [v.int('batch'), v.int('seq_len')];
+    const R = B * T;
+    const c = { ...shapeOf(v), vocabSize: R, tieWordEmbeddings: true };
+    const E = c.hidden;
+    const x = v.tensor('x').data;
+    const wpe = uniform(T * E, 3);
+    const wte = Float64Array.from(x, (value, i) => value - wpe[(Math.floor(i / E) % T) * E + (i % E)]);
+    const [lnW, lnB] = [uniform(E, 4, 0.5, 1.5), uniform(E, 5)];
+    const p = new Map<string, { shape: readonly number[]; data: ArrayLike<number> }>([
+      ['transformer.wte.weight', { shape: [R, E], data: wte }],
+      ['transformer.wpe.weight', { shape: [T, E], data: wpe }],
+      ['transformer.ln_f.weight', { shape: [E], data: lnW }],
+      ['transformer.ln_f.bias', { shape: [E], data: lnB }],
+      ...[...v.under('param.')].map(([n, t]) => [`transformer.h.0.${n}`, t] as const),
+    ]);
+    const ids = Array.from({ length: R }, (_, r) => r);
+    const logits = decoderLogits64(p, c, ids, { B, T }, { sparsity: v.num('init_thres') });
+    const expected = matmul64(layerNorm64(v.tensor('y').data, lnW, lnB, R, E, c.normEps).out, wte, R, E, R, false, true);
+    expect(relL2(logits, expected)).toBeLessThan(1e-6);
+  });
 
   it('right padding changes only the padded rows of a layer', () => {
     const v = open('lm_block_llama_h32_pad_s0.7.safetensors');

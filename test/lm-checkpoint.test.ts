@@ -15,6 +15,7 @@ import { lmHeadWeight, lmWeightShapes } from '../src/io/lm-naming.js';
 import { SafetensorsFile } from '../src/io/safetensors.js';
 import { encodeSafetensors } from '../src/io/safetensors-write.js';
 import { blobFolder } from '../src/io/source-blob.js';
+import { causalLmLoss64, decoderLogits64 } from '../src/reference/decoder64.js';
 import { uniform } from '../src/reference/random.js';
 import { VECTORS_DIR } from './support/vectors.js';
 
@@ -93,6 +94,23 @@ describe('decoder checkpoints', () => {
     for (const [name, t] of llamaTensors) expect(loaded.weights.get(name)).toEqual(t);
     expect(lmHeadWeight(loaded.weights, loaded.config)).toBe(loaded.weights.get('lm_head.weight'));
     expect(loaded.notes).toEqual([]);
+  });
+
+  it('gives a weight map the float64 model reads: with the vector adapters, its step-0 loss', async () => {
+    const loaded = await loadLmCheckpoint(folderOf(llamaJson, llamaTensors));
+    const adapters = [...vector.under('param.')].filter(([n]) => n.includes('.snell.'));
+    const [B, T] = [vector.int('batch'), vector.int('seq_len')];
+    const rows = { B, T, lengths: vector.meta('lengths') as number[] };
+    const snell = { sparsity: vector.num('init_thres') };
+    const logits = decoderLogits64(
+      new Map([...loaded.weights, ...adapters]),
+      loaded.config,
+      vector.tensor('input_ids').data,
+      rows,
+      snell,
+    );
+    const loss = causalLmLoss64(logits, vector.tensor('labels').data, B * T, loaded.config.vocabSize);
+    expect(Math.abs(Math.fround(loss) - vector.tensor('losses').data[0])).toBeLessThanOrEqual(2 ** -21);
   });
 
   it('loads a sharded checkpoint through model.safetensors.index.json', async () => {
