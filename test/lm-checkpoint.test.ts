@@ -191,6 +191,11 @@ describe('decoder checkpoints', () => {
     await expect(loadLmCheckpoint(folderOf({ ...llamaJson, attention_bias: true }, llamaTensors))).rejects.toThrow(
       /has no tensor "model.layers.0.self_attn.q_proj.bias" \(shape \[32\] expected\)/,
     );
+    const withBuffer = new Map(llamaTensors);
+    withBuffer.set('model.layers.0.self_attn.rotary_emb.inv_freq', { shape: [4], data: new Float32Array(4) });
+    expect((await loadLmCheckpoint(folderOf(llamaJson, withBuffer))).notes).toEqual([
+      'skipped 1 stored buffer(s) (causal masks, rotary frequencies): the model computes them',
+    ]);
     const extra = new Map(llamaTensors);
     extra.set('model.layers.2.input_layernorm.weight', { shape: [32], data: new Float32Array(32) });
     await expect(loadLmCheckpoint(folderOf(llamaJson, extra))).rejects.toThrow(

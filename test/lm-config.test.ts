@@ -201,7 +201,8 @@ describe('decoder configs', () => {
   });
 
   it('writes config.json back to the same config, keeping the fields it does not read', () => {
-    for (const json of [smolLm2, tinyLlama, qwen2, gpt2, { ...tinyLlama, attention_bias: true, eos_token_id: [3, 4] }]) {
+    const mistral = { ...tinyLlama, model_type: 'mistral', sliding_window: null };
+    for (const json of [smolLm2, tinyLlama, qwen2, gpt2, mistral, { ...tinyLlama, attention_bias: true, eos_token_id: [3, 4] }]) {
       const c = parseLmConfig(json);
       expect(parseLmConfig(lmConfigJson(c))).toEqual(c);
       const kept = lmConfigJson(c, { ...json, torch_dtype: 'bfloat16' });

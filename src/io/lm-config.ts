@@ -256,6 +256,7 @@ export function lmConfigJson(c: LmConfig, source: Json | null = null): Json {
     max_position_embeddings: c.maxPositions,
     tie_word_embeddings: c.tieWordEmbeddings,
     ...(c.modelType === 'llama' ? { attention_bias: c.attentionBias, mlp_bias: c.mlpBias } : {}),
+    ...(c.modelType === 'mistral' ? { sliding_window: source?.sliding_window ?? null } : {}),
     ...ids,
   };
 }
