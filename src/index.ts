@@ -106,8 +106,33 @@ export {
   type SaveAdapterOptions,
 } from './io/adapter.js';
 export { applySparseDelta, mergeAdapter, saveMerged, saveSparseDelta, sparseDelta } from './io/merge.js';
+export { lmConfigJson, parseLmConfig, type LmActivation, type LmArch, type LmConfig } from './io/lm-config.js';
+export {
+  detectLmLayout,
+  embeddingName,
+  fromLmName,
+  LM_PREFIX,
+  lmHeadWeight,
+  lmWeightShapes,
+  toLmName,
+  type LmLayout,
+} from './io/lm-naming.js';
+export { loadLmCheckpoint, saveLmCheckpoint, type LoadedLm, type LoadLmOptions, type SaveLmOptions } from './io/lm-checkpoint.js';
 export { embeddedCheckpoint } from './pretrained/index.js';
 export { Tokenizer, type DecodeOptions, type EncodeOptions } from './text/tokenizer.js';
 export { TokenizerError } from './text/errors.js';
 export type { BatchOptions, EncodedBatch, Side } from './text/batch.js';
 export type { TokenizerConfigJson, TokenizerJson } from './text/tokenizer-json.js';
+export { greedyToken, TokenSampler, tokenDistribution, type SamplingOptions, type TokenDistribution } from './text/sampler.js';
+export {
+  causalLmWindows,
+  classificationBatch,
+  IGNORE_INDEX,
+  splitTrainTest,
+  type CausalLmOptions,
+  type CausalLmWindows,
+  type ClassificationBatch,
+  type ClassificationOptions,
+  type LabeledText,
+  type SplitOptions,
+} from './text/lm-data.js';
