@@ -101,36 +101,51 @@ describe('snell train stopped by a signal (wasm)', () => {
 });
 
 describe('snell train killed and resumed (wasm)', () => {
-  const run = ['--epochs', '2', '--save-every', '10', '--seed', '3'];
+  // snella: three epochs, so the resumed run makes an allocation from the restored averages
+  for (const [method, epochs, kept] of [
+    ['snell', 2, ['step-0000040', 'step-0000050']],
+    ['snella', 3, ['step-0000070', 'step-0000075']],
+  ] as const) {
+    it(`${method}: SIGKILL after a checkpoint, then --resume DIR: the same adapter bytes, per-step losses and selected epoch`, async () => {
+      const args = ['--method', method, '--epochs', String(epochs), '--save-every', '10', '--seed', '3'];
+      const whole = fresh('whole');
+      const a = await train([...args, '--out', whole]);
+      expect(a.code).toBe(0);
+      expect(readdirSync(join(whole, 'checkpoints'))).toEqual(kept); // --keep 2
 
-  it('SIGKILL after a checkpoint, then --resume DIR: the same adapter bytes, per-step losses and selected epoch', async () => {
-    const whole = fresh('whole');
-    const a = await train([...run, '--out', whole]);
-    expect(a.code).toBe(0);
-    expect(readdirSync(join(whole, 'checkpoints'))).toEqual(['step-0000040', 'step-0000050']); // --keep 2
+      const broken = fresh('broken');
+      const b = await train([...args, '--out', broken], (e, child) => {
+        // after epoch 1 (25 steps) and its validation: the checkpoint carries the best model so far
+        if (e.event === 'checkpoint' && e.step === 30) child.kill('SIGKILL');
+      });
+      expect(b.signal).toBe('SIGKILL');
+      expect(existsSync(join(broken, 'adapter_model.safetensors'))).toBe(false);
+      expect(existsSync(join(broken, 'checkpoints', 'step-0000030', 'best.safetensors'))).toBe(true);
+      const c = await train(['--resume', broken]);
+      expect(c.code).toBe(0);
+      expect(c.events.find((e) => e.event === 'resume')).toMatchObject({ step: 30 });
+      const selected = (r: typeof a) => r.events.find((e) => e.event === 'selected');
+      expect(selected(a)).toBeDefined();
+      expect(selected(c)).toEqual(selected(a));
 
-    const broken = fresh('broken');
-    const b = await train([...run, '--out', broken], (e, child) => {
-      // after epoch 1 (25 steps) and its validation: the checkpoint carries the best model so far
-      if (e.event === 'checkpoint' && e.step === 30) child.kill('SIGKILL');
-    });
-    expect(b.signal).toBe('SIGKILL');
-    expect(existsSync(join(broken, 'adapter_model.safetensors'))).toBe(false);
-    expect(existsSync(join(broken, 'checkpoints', 'step-0000030', 'best.safetensors'))).toBe(true);
-    const c = await train(['--resume', broken]);
-    expect(c.code).toBe(0);
-    expect(c.events.find((e) => e.event === 'resume')).toMatchObject({ step: 30 });
-    const selected = (r: typeof a) => r.events.find((e) => e.event === 'selected');
-    expect(selected(a)).toBeDefined();
-    expect(selected(c)).toEqual(selected(a));
-
-    for (const file of ['adapter_model.safetensors', 'adapter_config.json']) {
-      expect(Buffer.compare(readFileSync(join(broken, file)), readFileSync(join(whole, file))), file).toBe(0);
-    }
-    const [all, resumed] = [losses(a.events), losses(c.events)];
-    expect([...resumed.keys()]).toEqual(Array.from({ length: 20 }, (_, i) => 30 + i));
-    for (const [step, loss] of resumed) expect(loss, `step ${step}`).toBe(all.get(step));
-  }, 300_000);
+      for (const file of ['adapter_model.safetensors', 'adapter_config.json']) {
+        expect(Buffer.compare(readFileSync(join(broken, file)), readFileSync(join(whole, file))), file).toBe(0);
+      }
+      const [all, resumed] = [losses(a.events), losses(c.events)];
+      expect([...resumed.keys()]).toEqual(Array.from({ length: 25 * epochs - 30 }, (_, i) => 30 + i));
+      for (const [step, loss] of resumed) expect(loss, `step ${step}`).toBe(all.get(step));
+      if (method === 'snella') {
+        // the last epoch's allocation comes from the averages the checkpoint carried
+        const allocations = (r: typeof a) => r.events.filter((e) => e.event === 'allocation');
+        expect(allocations(a).map((e) => e.epoch)).toEqual([0, 1, 2]);
+        expect(allocations(c)).toEqual([allocations(a)[2]]);
+        const last = allocations(a)[2]!;
+        expect(last.remask).toBe(true);
+        const config = JSON.parse(readFileSync(join(whole, 'adapter_config.json'), 'utf8'));
+        expect(Object.keys(config.layer_sparsity)).toHaveLength(24);
+      }
+    }, 400_000);
+  }
 
   it('a flag that would change the trajectory is refused on --resume, naming it', async () => {
     const out = fresh('refuse');
