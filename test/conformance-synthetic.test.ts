@@ -1,5 +1,5 @@
 // The runner on vectors it was not written against: other head counts, 1×1, ties at the threshold,
-// zero distances, snella with s = 0. Inputs are float32-representable and references float64.
+// zero distances, snella with s = 0 (still sparsified: the minimum is dropped). Inputs are float32-representable and references float64.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../src/backend.js';

@@ -38,7 +38,8 @@ export function makeMergeVector(s: VectorSpec): { name: string; bytes: Uint8Arra
   const W0 = merge64(s.A, s.B, H, n, m, k, 'distance', coeff);
   const mix = s.mix ? mixture64(W0, n, m, s.mix.alpha, s.mix.gamma, s.mix.beta) : null;
   const W = mix ? mix.W : W0;
-  const sparse = s.kind !== 'klora' && s.sparsity > 0;
+  // the authors' SNELLA module sparsifies at every s (s = 0 drops the minimum); SNELL at s = 0 is their KLoRA
+  const sparse = s.kind === 'snella' || (s.kind !== 'klora' && s.sparsity > 0);
   const thr = sparse ? quantileAbs64(W, s.sparsity) : 0;
   const sp = sparse ? sparsify64(W, thr) : { Ws: W, kept: n * m };
   let dW = matmul64(s.x, s.g, n, rows, m, true, false);
