@@ -9,9 +9,9 @@
 // `--cli PATH` runs another build's CLI (an older tree's dist/cli.js) with the same flags, for
 // before-and-after comparisons in one session.
 
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { trainOnce } from './train-once.mjs';
 
 const LABEL = {
   snell: 'SNELL-8',
@@ -42,31 +42,6 @@ function options(argv) {
     else throw new Error(`unknown flag ${flag}: --methods, --seeds, --json, --cli, then -- and train flags`);
   }
   return o;
-}
-
-/** One `snell train --json` run; resolves with its result event and wall time. */
-function trainOnce(cli, args) {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(process.execPath, [cli, 'train', ...args, '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const events = out
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l));
-      const result = events.find((e) => e.event === 'result');
-      if (code !== 0 || !result) reject(new Error(`snell train ${args.join(' ')} exited ${code}`));
-      else
-        resolve({
-          ...result,
-          selected: events.find((e) => e.event === 'selected') ?? null,
-          wall: (performance.now() - started) / 1000,
-        });
-    });
-  });
 }
 
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;

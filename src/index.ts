@@ -28,9 +28,16 @@ export { Trainer } from './train/trainer.js';
 export {
   type AllocatedLayer,
   type AllocatorSettings,
+  type AllocatorSnapshot,
   type EpochAllocation,
   SparsityAllocator,
 } from './train/allocator/allocator.js';
+export {
+  ALLOCATOR_DEFAULTS,
+  type AllocatorOptions,
+  type LayerAllocation,
+  TrainingAllocation,
+} from './train/allocation.js';
 export { type BudgetSchedule, budgetAt, budgetBounds, type EpochBudget } from './train/allocator/budget.js';
 export { type Split, splitBudget } from './train/allocator/split.js';
 export { type BackendFactory, MAX_RECOVERIES, replacementBackend } from './train/recover.js';
@@ -102,6 +109,8 @@ export {
   loadAdapter,
   saveAdapter,
   saveReferenceState,
+  referenceSparsities,
+  ALLOC_VOLUME_FILE,
   type LoadedAdapter,
   type SaveAdapterOptions,
 } from './io/adapter.js';
