@@ -6,7 +6,8 @@
 //   rope, ropeBackward x (dy) [B, T, C] with T ≥ 1; heads a positive integer dividing C into heads of
 //                      even width hd ≥ 2; cos [P, hd/2], sin of cos's shape; offset an integer ≥ 0 with
 //                      offset + T ≤ P; out (dx) [B, T, C], which may be x (dy) itself: each pair of
-//                      columns is read before it is written, so the rotation runs in place
+//                      columns is read before it is written, so the rotation runs in place (it cannot
+//                      be cos or sin, whose shape differs)
 //   siluMul            gate any shape, up and out of its size
 //   siluMulBackward    gate any shape, dy, up, dGate, dUp of its size
 //   geluTanh           x any shape, out of its size; geluTanhBackward: dy and dx of x's size
@@ -66,8 +67,7 @@ export function rope(
       `positions ${offset} … ${offset + T - 1} reach past the ${P} rows of cos and sin: build the tables for at least ${offset + T} positions`,
     );
   }
-  c.shape(outName, output, [B, T, C]);
-  c.distinct({ [outName]: output }, { cos, sin });
+  c.shape(outName, output, [B, T, C]); // [B, T, C] is never the 2-D cos or sin: only the input can alias it
 }
 
 export function siluMul(c: Check, gate: Tensor, up: Tensor, out: Tensor): void {
