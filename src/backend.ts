@@ -236,7 +236,10 @@ export interface Backend {
   rope(x: Tensor, cos: Tensor, sin: Tensor, heads: number, offset: number, out: Tensor): void;
   /** The transpose of rope (the rotation by −angle): dx from dy, both [B, T, C]; dx may be dy (in place). */
   ropeBackward(dy: Tensor, cos: Tensor, sin: Tensor, heads: number, offset: number, dx: Tensor): void;
-  /** SwiGLU's product: out = silu(gate)·up, silu(z) = z·σ(z) = z/(1 + exp(−z)) (equal sizes). */
+  /**
+   * SwiGLU's product: out = silu(gate)·up, silu(z) = z·σ(z) = z/(1 + exp(−z)) (equal sizes). This and the
+   * three below evaluate σ from the side where exp cannot overflow: no finite input meets inf/inf.
+   */
   siluMul(gate: Tensor, up: Tensor, out: Tensor): void;
   /** dUp = dy·silu(gate); dGate = dy·up·σ(gate)·(1 + gate·(1 − σ(gate))) (both written). */
   siluMulBackward(dy: Tensor, gate: Tensor, up: Tensor, dGate: Tensor, dUp: Tensor): void;
