@@ -68,7 +68,10 @@ export function describeDecoderBackend(name: string, create: () => Promise<Backe
         );
         const dx2 = poisoned([R, D]);
         b.rmsNormBackward(up(dy, [R, D]), up(x, [R, D]), up(w, [D]), rstd, dx2, null);
-        expect(await f32(dx2)).toEqual(await f32(dx));
+        expect(await f32(dx2), 'dx without dw').toEqual(await f32(dx));
+        const dw2 = up(new Float32Array(D).fill(1), [D]);
+        b.rmsNormBackward(up(dy, [R, D]), up(x, [R, D]), up(w, [D]), rstd, poisoned([R, D]), dw2);
+        expect(await f32(dw2), 'dw again, bit for bit (fixed summation order)').toEqual(await f32(dw));
       });
     }
 
