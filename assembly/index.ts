@@ -16,3 +16,6 @@ export { softmaxCrossEntropy } from './xent';
 export { adamw } from './adamw';
 export { importance } from './importance';
 export { dropout, dropPath, maskScale } from './dropout';
+export { rmsNorm, rmsNormBackward, rmsNormScratchBytes } from './rmsnorm';
+export { rope } from './rope';
+export { siluMul, siluMulBackward, geluTanh, geluTanhBackward } from './activations';

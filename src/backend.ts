@@ -211,6 +211,44 @@ export interface Backend {
    * infinite in float32 keeps ipt and unc and adds 1 to skipped (u32, 1 element, accumulating).
    */
   importance(theta: Tensor, grad: Tensor, ipt: Tensor, unc: Tensor, beta1: number, beta2: number, skipped: Tensor): void;
+
+  // ---- Decoder primitives (LLaMA- and GPT-2-family text models; math in ../shared/vectors/README.md,
+  // "Text transformers"). R rows, D features; x [B, T, C] holds nh heads of hd = C/nh consecutive
+  // columns (head n = columns n·hd … n·hd + hd − 1); P positions in the RoPE tables. ----
+
+  /**
+   * RMSNorm over the last dim (no mean subtraction, no bias): out[r,k] = w[k]·x[r,k]·ρ[r],
+   * ρ[r] = 1/sqrt(mean_j x[r,j]² + eps). x, out [R, D]; w [D]; rstd [R] (= ρ) is kept for the backward pass.
+   */
+  rmsNorm(x: Tensor, w: Tensor, eps: number, out: Tensor, rstd: Tensor): void;
+  /**
+   * x̂ = x·ρ, ĝ = dy·w: dx = ρ·(ĝ − x̂·mean(ĝ·x̂)) (written); dw += Σ_r dy·x̂ (accumulated, skipped when null),
+   * as layerNormBackward.
+   */
+  rmsNormBackward(dy: Tensor, x: Tensor, w: Tensor, rstd: Tensor, dx: Tensor, dw: Tensor | null): void;
+  /**
+   * Rotary position embedding, Hugging Face's rotate-half layout, on x [B, T, C] in `heads` heads of even
+   * width hd: for each head, row (b, t) at position p = t + offset and c < hd/2,
+   *   out[c] = x[c]·cos[p,c] − x[c+hd/2]·sin[p,c],  out[c+hd/2] = x[c+hd/2]·cos[p,c] + x[c]·sin[p,c].
+   * cos, sin [P, hd/2] hold cos and sin of p·θ^(−2c/hd) (ropeTables in src/model/rope.ts builds them in
+   * float64); offset + T ≤ P. out may be x (rotated in place).
+   */
+  rope(x: Tensor, cos: Tensor, sin: Tensor, heads: number, offset: number, out: Tensor): void;
+  /** The transpose of rope (the rotation by −angle): dx from dy, both [B, T, C]; dx may be dy (in place). */
+  ropeBackward(dy: Tensor, cos: Tensor, sin: Tensor, heads: number, offset: number, dx: Tensor): void;
+  /**
+   * SwiGLU's product: out = silu(gate)·up, silu(z) = z·σ(z) = z/(1 + exp(−z)) (equal sizes). This and the
+   * three below evaluate σ from the side where exp cannot overflow: no finite input meets inf/inf.
+   */
+  siluMul(gate: Tensor, up: Tensor, out: Tensor): void;
+  /** dUp = dy·silu(gate); dGate = dy·up·σ(gate)·(1 + gate·(1 − σ(gate))) (both written). */
+  siluMulBackward(dy: Tensor, gate: Tensor, up: Tensor, dGate: Tensor, dUp: Tensor): void;
+  /**
+   * GPT-2's gelu_new (the tanh approximation): out = x/2·(1 + tanh(u)) = x·σ(2u), u = √(2/π)·(x + 0.044715·x³).
+   */
+  geluTanh(x: Tensor, out: Tensor): void;
+  /** dx = dy·(σ(2u) + 2x·σ(2u)·(1 − σ(2u))·√(2/π)·(1 + 3·0.044715·x²)). */
+  geluTanhBackward(dy: Tensor, x: Tensor, dx: Tensor): void;
 }
 
 export type PoolMode = 'cls' | 'mean';

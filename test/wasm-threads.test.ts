@@ -5,16 +5,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeThreads } from '../runtimes/node/threads.js';
 import type { Backend, MatmulOptions } from '../src/backend.js';
+import { ropeTables } from '../src/model/rope.js';
 import { uniform } from '../src/reference/random.js';
 import { createWasmBackend } from '../src/wasm/backend.js';
 import type { ThreadHost } from '../src/wasm/threads.js';
 import { describeBackend } from './support/backend-suite.js';
+import { describeDecoderBackend } from './support/decoder-suite.js';
 import { describeTransformerBackend } from './support/transformer-suite.js';
 
 const threaded = () => createWasmBackend({ host: nodeThreads, threads: 3 });
 
 describeBackend('wasm, 3 threads', threaded);
 describeTransformerBackend('wasm, 3 threads', threaded);
+describeDecoderBackend('wasm, 3 threads', threaded);
 
 describe('wasm backend threads', () => {
   let one: Backend;
@@ -233,5 +236,55 @@ describe('wasm backend threads', () => {
     const zeros = three.zeros([800_001]);
     expect((await three.read(zeros)).every((v) => v === 0)).toBe(true);
     three.free(zeros);
+  });
+
+  it('rmsNorm, RoPE and the decoder activations are bit-identical to one thread', async () => {
+    const n = 400_001;
+    expectIdentical(
+      await both(
+        [
+          [uniform(n, 12, -12, 12), [n]],
+          [uniform(n, 13), [n]],
+          [uniform(n, 14), [n]],
+        ],
+        [[n], [n], [n], [n], [n]],
+        (b, [x, y, dy], [s, dg, du, g, dx]) => {
+          b.siluMul(x, y, s);
+          b.siluMulBackward(dy, x, y, dg, du);
+          b.geluTanh(x, g);
+          b.geluTanhBackward(dy, x, dx);
+        },
+      ),
+    );
+    const [R, D] = [397, 250];
+    expectIdentical(
+      await both(
+        [
+          [uniform(R * D, 15, -3, 3), [R, D]],
+          [uniform(D, 16), [D]],
+        ],
+        [[R, D], [R]],
+        (b, [x, w], [out, rstd]) => b.rmsNorm(x, w, 1e-6, out, rstd),
+      ),
+    );
+    const [B, T, C, H, P] = [3, 130, 256, 2, 150]; // 3 pieces of rows
+    const tables = ropeTables(C / H, P, 10000);
+    expectIdentical(
+      await both(
+        [
+          [uniform(B * T * C, 17, -2, 2), [B, T, C]],
+          [tables.cos, tables.shape],
+          [tables.sin, tables.shape],
+        ],
+        [
+          [B, T, C],
+          [B, T, C],
+        ],
+        (b, [x, cos, sin], [out, back]) => {
+          b.rope(x, cos, sin, H, 19, out);
+          b.ropeBackward(out, cos, sin, H, 19, back);
+        },
+      ),
+    );
   });
 });

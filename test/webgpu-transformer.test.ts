@@ -1,5 +1,5 @@
 // The transformer primitives on the WebGPU backend (Dawn via the `webgpu` package; Mesa lavapipe where
-// no GPU exists): the shared case table against the float64 reference, plus what this backend has to
+// no GPU exists): the shared transformer and decoder case tables against the float64 reference, plus what this backend has to
 // get right on its own: ViT-sized attention, 2-D grids above 65535 workgroups, deterministic reductions,
 // one submission per step, GELU's erf accuracy, the hash masks, and the errors it raises.
 
@@ -18,6 +18,7 @@ import {
   layerNormBackward64,
   softmaxCrossEntropy64,
 } from '../src/reference/transformer64.js';
+import { describeDecoderBackend } from './support/decoder-suite.js';
 import { describeTransformerBackend } from './support/transformer-suite.js';
 import { expectClose } from './support/close.js';
 
@@ -25,6 +26,7 @@ Object.assign(globalThis, globals);
 const gpu = create([]);
 
 describeTransformerBackend('webgpu', () => createWebGpuBackend(gpu));
+describeDecoderBackend('webgpu', () => createWebGpuBackend(gpu));
 
 describe('webgpu transformer specifics', () => {
   let b: WebGpuBackend;

@@ -1,7 +1,7 @@
 // The contract in front of an executing backend. Each call, in this order:
 //   1. the device must be usable (not destroyed, not lost): the executor says why not;
 //   2. the primitive's rule (tensors.ts, snell.ts, matmul.ts, elementwise.ts, transformer.ts,
-//      training.ts) checks every argument and throws `<op>: …` at the first broken one;
+//      training.ts, decoder.ts) checks every argument and throws `<op>: …` at the first broken one;
 //   3. the executor runs the call, trusting its arguments.
 // read() and flush() report every failure as a rejected promise, never as a synchronous throw.
 // free() on a lost device checks nothing: its tensors are gone, and cleaning up after a loss must
@@ -9,6 +9,7 @@
 
 import type { AdamWStep, Backend, BackendKind, DType, MatmulOptions, MergeKernel, PoolMode, Tensor } from '../backend.js';
 import { Check, type TensorState } from './checks.js';
+import * as decoder from './decoder.js';
 import * as elementwise from './elementwise.js';
 import { matmul } from './matmul.js';
 import * as snell from './snell.js';
@@ -225,5 +226,38 @@ export class CheckedBackend<E extends Executor = Executor> implements Backend {
   importance(theta: Tensor, grad: Tensor, ipt: Tensor, unc: Tensor, beta1: number, beta2: number, skipped: Tensor): void {
     training.importance(this.check('importance'), theta, grad, ipt, unc, beta1, beta2, skipped);
     this.executor.importance(theta, grad, ipt, unc, beta1, beta2, skipped);
+  }
+
+  rmsNorm(x: Tensor, w: Tensor, eps: number, out: Tensor, rstd: Tensor): void {
+    decoder.rmsNorm(this.check('rmsNorm'), x, w, eps, out, rstd);
+    this.executor.rmsNorm(x, w, eps, out, rstd);
+  }
+  rmsNormBackward(dy: Tensor, x: Tensor, w: Tensor, rstd: Tensor, dx: Tensor, dw: Tensor | null): void {
+    decoder.rmsNormBackward(this.check('rmsNormBackward'), dy, x, w, rstd, dx, dw);
+    this.executor.rmsNormBackward(dy, x, w, rstd, dx, dw);
+  }
+  rope(x: Tensor, cos: Tensor, sin: Tensor, heads: number, offset: number, out: Tensor): void {
+    decoder.rope(this.check('rope'), ['x', 'out'], x, cos, sin, heads, offset, out);
+    this.executor.rope(x, cos, sin, heads, offset, out);
+  }
+  ropeBackward(dy: Tensor, cos: Tensor, sin: Tensor, heads: number, offset: number, dx: Tensor): void {
+    decoder.rope(this.check('ropeBackward'), ['dy', 'dx'], dy, cos, sin, heads, offset, dx);
+    this.executor.ropeBackward(dy, cos, sin, heads, offset, dx);
+  }
+  siluMul(gate: Tensor, up: Tensor, out: Tensor): void {
+    decoder.siluMul(this.check('siluMul'), gate, up, out);
+    this.executor.siluMul(gate, up, out);
+  }
+  siluMulBackward(dy: Tensor, gate: Tensor, up: Tensor, dGate: Tensor, dUp: Tensor): void {
+    decoder.siluMulBackward(this.check('siluMulBackward'), dy, gate, up, dGate, dUp);
+    this.executor.siluMulBackward(dy, gate, up, dGate, dUp);
+  }
+  geluTanh(x: Tensor, out: Tensor): void {
+    decoder.geluTanh(this.check('geluTanh'), x, out);
+    this.executor.geluTanh(x, out);
+  }
+  geluTanhBackward(dy: Tensor, x: Tensor, dx: Tensor): void {
+    decoder.geluTanhBackward(this.check('geluTanhBackward'), dy, x, dx);
+    this.executor.geluTanhBackward(dy, x, dx);
   }
 }

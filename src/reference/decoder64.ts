@@ -19,6 +19,7 @@
 // Model: LLaMA h₀ = embed_tokens[ids]; GPT-2 h₀ = wte[ids] + wpe[t]; the layers; the final norm;
 // logits = h·headᵀ with head = lm_head.weight, or the token embedding when tied.
 
+import { geluTanh64, rmsNorm64, rope64, silu64 } from './decoder-ops64.js';
 import { layerNorm64 } from './transformer64.js';
 import { matmul64, merge64, quantileAbs64, sparsify64 } from './snell64.js';
 
@@ -83,35 +84,6 @@ function project(p: Tensors64, path: string, u: Arr, R: number, dIn: number, dOu
   return y;
 }
 
-export function rmsNorm64(x: Arr, w: Arr, R: number, E: number, eps: number): Float64Array {
-  const out = new Float64Array(R * E);
-  for (let r = 0; r < R; r++) {
-    let ms = 0;
-    for (let e = 0; e < E; e++) ms += x[r * E + e] ** 2;
-    const scale = 1 / Math.sqrt(ms / E + eps);
-    for (let e = 0; e < E; e++) out[r * E + e] = w[e] * x[r * E + e] * scale;
-  }
-  return out;
-}
-
-/** RoPE in place on z [B·T, heads·D], every head, position t = row mod T. */
-export function rope64(z: Float64Array, rows: Rows, heads: number, D: number, theta: number): void {
-  const half = D / 2;
-  for (let r = 0; r < rows.B * rows.T; r++) {
-    const t = r % rows.T;
-    for (let n = 0; n < heads; n++) {
-      const at = r * heads * D + n * D;
-      for (let c = 0; c < half; c++) {
-        const angle = t * theta ** (-(2 * c) / D);
-        const [cos, sin] = [Math.cos(angle), Math.sin(angle)];
-        const [lo, hi] = [z[at + c], z[at + c + half]];
-        z[at + c] = lo * cos - hi * sin;
-        z[at + c + half] = hi * cos + lo * sin;
-      }
-    }
-  }
-}
-
 /** Masked grouped-query attention: q [R, H·D], k and v [R, KV·D] (row strides given) → [R, H·D]. */
 export function maskedAttention64(
   q: Arr,
@@ -153,9 +125,6 @@ export function maskedAttention64(
   return out;
 }
 
-export const silu64 = (z: number): number => z / (1 + Math.exp(-z));
-export const geluNew64 = (z: number): number => 0.5 * z * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (z + 0.044715 * z ** 3)));
-
 const add = (a: Float64Array, b: Arr): Float64Array => a.map((v, i) => v + b[i]);
 
 /** One LLaMA-family decoder layer on x [B, T, hidden]; tensors under `prefix` (e.g. "model.layers.0."). */
@@ -163,14 +132,14 @@ export function llamaLayer64(p: Tensors64, prefix: string, x: Arr, c: DecoderSha
   const R = rows.B * rows.T;
   const [E, H, KV, D, I] = [c.hidden, c.heads, c.kvHeads, c.headDim, c.intermediate];
   const proj = (name: string, u: Arr, dIn: number, dOut: number) => project(p, prefix + name, u, R, dIn, dOut, false, snell);
-  const n = rmsNorm64(x, tensor(p, `${prefix}input_layernorm.weight`), R, E, c.normEps);
+  const n = rmsNorm64(x, tensor(p, `${prefix}input_layernorm.weight`), R, E, c.normEps).out;
   const q = proj('self_attn.q_proj', n, E, H * D);
   const k = proj('self_attn.k_proj', n, E, KV * D);
   const v = proj('self_attn.v_proj', n, E, KV * D);
-  rope64(q, rows, H, D, c.ropeTheta ?? 10000);
-  rope64(k, rows, KV, D, c.ropeTheta ?? 10000);
-  const h = add(proj('self_attn.o_proj', maskedAttention64(q, k, v, rows, H, KV, D), H * D, E), x);
-  const m = rmsNorm64(h, tensor(p, `${prefix}post_attention_layernorm.weight`), R, E, c.normEps);
+  const theta = c.ropeTheta ?? 10000;
+  const [qr, kr] = [rope64(q, rows.B, rows.T, H * D, H, theta, 0), rope64(k, rows.B, rows.T, KV * D, KV, theta, 0)];
+  const h = add(proj('self_attn.o_proj', maskedAttention64(qr, kr, v, rows, H, KV, D), H * D, E), x);
+  const m = rmsNorm64(h, tensor(p, `${prefix}post_attention_layernorm.weight`), R, E, c.normEps).out;
   const gate = proj('mlp.gate_proj', m, E, I);
   const up = proj('mlp.up_proj', m, E, I);
   return add(
@@ -196,7 +165,7 @@ export function gpt2Block64(p: Tensors64, prefix: string, x: Arr, c: DecoderShap
   const strides = { q: 3 * E, kv: 3 * E };
   const attended = maskedAttention64(z, z.subarray(E), z.subarray(2 * E), rows, H, H, D, strides);
   const h = add(proj('attn.c_proj', attended, E, E), x);
-  const inner = proj('mlp.c_fc', norm('ln_2', h), E, I).map(geluNew64);
+  const inner = proj('mlp.c_fc', norm('ln_2', h), E, I).map(geluTanh64);
   return add(proj('mlp.c_proj', inner, I, E), h);
 }
 
@@ -220,7 +189,7 @@ export function decoderLogits64(p: Tensors64, c: DecoderShape, ids: Arr, rows: R
   for (let l = 0; l < c.layers; l++)
     h = decoderLayer64(p, llama ? `model.layers.${l}.` : `transformer.h.${l}.`, h, c, rows, snell);
   const final = llama
-    ? rmsNorm64(h, tensor(p, 'model.norm.weight'), R, E, c.normEps)
+    ? rmsNorm64(h, tensor(p, 'model.norm.weight'), R, E, c.normEps).out
     : layerNorm64(h, tensor(p, 'transformer.ln_f.weight'), tensor(p, 'transformer.ln_f.bias'), R, E, c.normEps).out;
   const head = c.tieWordEmbeddings ? embedding : tensor(p, 'lm_head.weight');
   return matmul64(final, head, R, E, c.vocabSize, false, true);

@@ -1,16 +1,17 @@
-// The wasm backend as the contract's Executor: the SNELL primitives (snell-ops.ts) on its runtime
-// (runtime.ts), plus the transformer and training primitives here, on the kernels of assembly/
-// (elementwise, reduce, layernorm, attention, tokens, xent, adamw, dropout, importance). The contract
-// (src/contract) has checked every argument before a call gets here.
+// The wasm backend as the contract's Executor: the SNELL primitives (snell-ops.ts) and the decoder
+// primitives (decoder-ops.ts) on its runtime (runtime.ts), plus the transformer and training
+// primitives here, on the kernels of assembly/ (elementwise, reduce, layernorm, attention, tokens,
+// xent, adamw, dropout, importance). The contract (src/contract) has checked every argument before a
+// call gets here.
 
 import type { AdamWStep, PoolMode, Tensor } from '../backend.js';
 import type { Executor } from '../contract/checked.js';
 import { matrixDims } from '../contract/shapes.js';
 import { ptr, ptrOrNull } from './runtime.js';
-import { WasmSnellOps } from './snell-ops.js';
+import { WasmDecoderOps } from './decoder-ops.js';
 import { pieces, ranges } from './split.js';
 
-export class WasmExecutor extends WasmSnellOps implements Executor {
+export class WasmExecutor extends WasmDecoderOps implements Executor {
   add(a: Tensor, b: Tensor, out: Tensor): void {
     this.elementwise('add', a.size, (at, len) => [ptr(a) + 4 * at, ptr(b) + 4 * at, ptr(out) + 4 * at, len]);
   }

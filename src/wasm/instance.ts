@@ -177,6 +177,37 @@ export interface SnellExports {
     beta2: number,
     skipped: number,
   ): void;
+  // decoder primitives (null outputs are pointer 0; sign 1: rope, −1: its transpose)
+  rmsNormScratchBytes(D: number): number;
+  rmsNorm(x: number, w: number, R: number, D: number, eps: number, out: number, rstd: number): void;
+  rmsNormBackward(
+    dy: number,
+    x: number,
+    w: number,
+    rstd: number,
+    R: number,
+    D: number,
+    dx: number,
+    dw: number,
+    scratch: number,
+  ): void;
+  rope(
+    x: number,
+    cos: number,
+    sin: number,
+    out: number,
+    first: number,
+    rows: number,
+    T: number,
+    C: number,
+    hd: number,
+    offset: number,
+    sign: number,
+  ): void;
+  siluMul(gate: number, up: number, out: number, n: number): void;
+  siluMulBackward(dy: number, gate: number, up: number, dGate: number, dUp: number, n: number): void;
+  geluTanh(x: number, out: number, n: number): void;
+  geluTanhBackward(dy: number, x: number, dx: number, n: number): void;
 }
 
 /** Bytes in one wasm page, and the wasm32 ceiling the module declares as its maximum (65536 pages). */

@@ -4,9 +4,9 @@
 // runs synchronously when called, so there is never queued work: read() resolves with a copy taken
 // at the call, flush() is a no-op and free() releases at once.
 // Threads: given a pool, the big primitives (matmul, the merge and its backward, sparsify and its
-// backward, attention per sample, layerNorm rows, bias rows, GELU, dropout, zero-fill, copies and
-// sums) are cut into per-thread calls (split.ts); the rest run on the calling thread. Results are
-// the same for every thread count.
+// backward, attention per sample, layerNorm and rmsNorm rows, RoPE rows, bias rows, GELU and the
+// decoder activations, dropout, zero-fill, copies and sums) are cut into per-thread calls (split.ts);
+// the rest run on the calling thread. Results are the same for every thread count.
 
 import { BackendError, type DType, type Tensor } from '../backend.js';
 import type { TensorState } from '../contract/checks.js';
@@ -20,6 +20,10 @@ import { WasmTensor } from './tensor.js';
 const GRAIN: Partial<Record<ParallelKernel, number>> = {
   gelu: 2 ** 12,
   geluBackward: 2 ** 12,
+  geluTanh: 2 ** 13,
+  geluTanhBackward: 2 ** 13,
+  siluMul: 2 ** 13,
+  siluMulBackward: 2 ** 13,
   dropout: 2 ** 14,
   zero: 2 ** 18,
   copy: 2 ** 17,

@@ -10,7 +10,7 @@ import { gemmCalls, MERGE_GROUPS, pieces, ranges } from './split.js';
 /** Distance terms (n·m·H·k) each thread should at least get before a merge or its backward is split. */
 const MERGE_GRAIN = 2 ** 18;
 
-/** The SNELL primitives over WasmRuntime's kernel calls; WasmExecutor adds the transformer ones. */
+/** The SNELL primitives over WasmRuntime's kernel calls; WasmDecoderOps and WasmExecutor add the rest. */
 export abstract class WasmSnellOps extends WasmRuntime {
   merge(A: Tensor, B: Tensor, kernel: MergeKernel, coeff: readonly number[], W: Tensor): void {
     const w = this.exports();

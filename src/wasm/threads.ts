@@ -35,6 +35,12 @@ export const PARALLEL_KERNELS = [
   'copy',
   'add',
   'addInto',
+  'rmsNorm',
+  'rope',
+  'siluMul',
+  'siluMulBackward',
+  'geluTanh',
+  'geluTanhBackward',
 ] as const;
 export type ParallelKernel = (typeof PARALLEL_KERNELS)[number];
 

@@ -1,7 +1,7 @@
 // The WebGPU backend as the contract's Executor: its primitives on WGSL kernels (wgsl/*.wgsl) over
 // the runtime (runtime.ts). The SNELL kernels are encoded by snell.ts, the transformer primitives
-// by transformer.ts, matmul here with the variant the plan (matmul.ts) picks for its size, timed
-// once per adapter by timeMatmul. The contract (src/contract) has checked every argument before a
+// by transformer.ts, the decoder primitives by decoder.ts, matmul here with the variant the plan
+// (matmul.ts) picks for its size, timed once per adapter by timeMatmul. The contract (src/contract) has checked every argument before a
 // call gets here. Pipelines are compiled once per (family, entry, constants) (pipelines.ts).
 
 import { BackendError } from '../backend.js';
@@ -9,6 +9,7 @@ import type { AdamWStep, MatmulOptions, MergeKernel, PoolMode, Tensor } from '..
 import type { Executor } from '../contract/checked.js';
 import { matrixDims } from '../contract/shapes.js';
 import type { WebGpuOptions } from './backend.js';
+import { DecoderOps } from './decoder.js';
 import { acquireDevice } from './device.js';
 import { KERNELS } from './kernels.js';
 import { forcedPlan, type MatmulPlan, type MatmulVariant, planFor, variantFor } from './matmul.js';
@@ -18,9 +19,10 @@ import { SnellOps } from './snell.js';
 import { TransformerOps } from './transformer.js';
 
 export class WebGpuExecutor extends GpuRuntime implements Executor {
-  /** The SNELL kernels (snell.ts) and the transformer primitives (transformer.ts). */
+  /** The SNELL kernels (snell.ts), the transformer primitives (transformer.ts) and the decoder ones (decoder.ts). */
   private readonly snell: SnellOps;
   private readonly ops: TransformerOps;
+  private readonly decoder: DecoderOps;
   private plan!: MatmulPlan;
 
   static async create(gpu: GPU, options: WebGpuOptions = {}): Promise<WebGpuExecutor> {
@@ -64,6 +66,7 @@ export class WebGpuExecutor extends GpuRuntime implements Executor {
     };
     this.snell = new SnellOps(this.host, select);
     this.ops = new TransformerOps(this.host);
+    this.decoder = new DecoderOps(this.host);
   }
 
   /**
@@ -261,5 +264,29 @@ export class WebGpuExecutor extends GpuRuntime implements Executor {
   }
   importance(theta: Tensor, grad: Tensor, ipt: Tensor, unc: Tensor, beta1: number, beta2: number, skipped: Tensor): void {
     this.ops.importance(theta, grad, ipt, unc, beta1, beta2, skipped);
+  }
+  rmsNorm(x: Tensor, w: Tensor, eps: number, out: Tensor, rstd: Tensor): void {
+    this.decoder.rmsNorm(x, w, eps, out, rstd);
+  }
+  rmsNormBackward(dy: Tensor, x: Tensor, w: Tensor, rstd: Tensor, dx: Tensor, dw: Tensor | null): void {
+    this.decoder.rmsNormBackward(dy, x, w, rstd, dx, dw);
+  }
+  rope(x: Tensor, cos: Tensor, sin: Tensor, heads: number, offset: number, out: Tensor): void {
+    this.decoder.rope(x, cos, sin, heads, offset, out);
+  }
+  ropeBackward(dy: Tensor, cos: Tensor, sin: Tensor, heads: number, offset: number, dx: Tensor): void {
+    this.decoder.ropeBackward(dy, cos, sin, heads, offset, dx);
+  }
+  siluMul(gate: Tensor, up: Tensor, out: Tensor): void {
+    this.decoder.siluMul(gate, up, out);
+  }
+  siluMulBackward(dy: Tensor, gate: Tensor, up: Tensor, dGate: Tensor, dUp: Tensor): void {
+    this.decoder.siluMulBackward(dy, gate, up, dGate, dUp);
+  }
+  geluTanh(x: Tensor, out: Tensor): void {
+    this.decoder.geluTanh(x, out);
+  }
+  geluTanhBackward(dy: Tensor, x: Tensor, dx: Tensor): void {
+    this.decoder.geluTanhBackward(dy, x, dx);
   }
 }

@@ -1,6 +1,7 @@
 // The kernel table: each entry point of each WGSL family, with its storage bindings in the order the
 // backend passes buffers (the binding tables are in the headers of the .wgsl files).
 
+import activationsSrc from '../../wgsl/activations.wgsl';
 import adamwSrc from '../../wgsl/adamw.wgsl';
 import importanceSrc from '../../wgsl/importance.wgsl';
 import attentionBackwardSrc from '../../wgsl/attention_backward.wgsl';
@@ -15,6 +16,8 @@ import mergeBackwardSrc from '../../wgsl/merge_backward.wgsl';
 import mixtureSrc from '../../wgsl/mixture.wgsl';
 import selectSrc from '../../wgsl/select.wgsl';
 import reduceSrc from '../../wgsl/reduce.wgsl';
+import rmsnormSrc from '../../wgsl/rmsnorm.wgsl';
+import ropeSrc from '../../wgsl/rope.wgsl';
 import workgroupReduceSrc from '../../wgsl/workgroup_reduce.wgsl';
 import sparsifySrc from '../../wgsl/sparsify.wgsl';
 import tokensSrc from '../../wgsl/tokens.wgsl';
@@ -23,7 +26,7 @@ import type { KernelSpec } from './pipelines.js';
 
 /** Files that call the workgroup reductions get workgroup_reduce.wgsl in front of their text. */
 const withReductions = (source: string): string => `${workgroupReduceSrc}\n${source}`;
-const [MIXTURE, REDUCTIONS, LAYER_NORM] = [mixtureSrc, reduceSrc, layernormSrc].map(withReductions);
+const [MIXTURE, REDUCTIONS, LAYER_NORM, RMS_NORM] = [mixtureSrc, reduceSrc, layernormSrc, rmsnormSrc].map(withReductions);
 /** The attention entry files get attention_prelude.wgsl (tiles, product(), row reductions) in front. */
 const [ATTENTION_FORWARD, ATTENTION_BACKWARD] = [attentionForwardSrc, attentionBackwardSrc].map(
   (source) => `${attentionPreludeSrc}\n${source}`,
@@ -381,6 +384,78 @@ export const TRANSFORMER_KERNELS = {
   },
 } satisfies Record<string, KernelSpec>;
 
+const RMSNORM = (entry: string, storage: KernelSpec['storage']): KernelSpec => ({
+  family: 'rmsnorm',
+  source: RMS_NORM,
+  entry,
+  storage,
+});
+const ROPE = (entry: string, storage: KernelSpec['storage']): KernelSpec => ({ family: 'rope', source: ropeSrc, entry, storage });
+const ACTIVATIONS = (entry: string, storage: KernelSpec['storage']): KernelSpec => ({
+  family: 'activations',
+  source: activationsSrc,
+  entry,
+  storage,
+});
+
+/** The decoder primitives' kernels (binding tables in each .wgsl header); dw sums end in TRANSFORMER_KERNELS.sumChunks. */
+export const DECODER_KERNELS = {
+  // rmsnorm.wgsl
+  rmsNorm: RMSNORM('forward', [
+    [1, 'read'],
+    [2, 'read'],
+    [3, 'write'],
+    [4, 'write'],
+  ]), // x, w, out, rstd
+  rmsNormDx: RMSNORM('backward_dx', [
+    [5, 'read'],
+    [1, 'read'],
+    [2, 'read'],
+    [8, 'read'],
+    [6, 'write'],
+  ]), // dy, x, w, rstd, dx
+  rmsNormPartial: RMSNORM('backward_partial', [
+    [5, 'read'],
+    [1, 'read'],
+    [8, 'read'],
+    [7, 'write'],
+  ]), // dy, x, rstd, partial
+  // rope.wgsl
+  rope: ROPE('rotate', [
+    [1, 'read'],
+    [2, 'read'],
+    [3, 'read'],
+    [4, 'write'],
+  ]), // x, cos, sin, out
+  ropeInPlace: ROPE('rotate_in_place', [
+    [2, 'read'],
+    [3, 'read'],
+    [4, 'write'],
+  ]), // cos, sin, x (= out)
+  // activations.wgsl
+  siluMul: ACTIVATIONS('silu_mul', [
+    [1, 'read'],
+    [2, 'read'],
+    [4, 'write'],
+  ]), // gate, up, out
+  siluMulBackward: ACTIVATIONS('silu_mul_backward', [
+    [1, 'read'],
+    [2, 'read'],
+    [3, 'read'],
+    [4, 'write'],
+    [5, 'write'],
+  ]), // dy, gate, up, dGate, dUp
+  geluTanh: ACTIVATIONS('gelu_tanh', [
+    [1, 'read'],
+    [4, 'write'],
+  ]), // x, out
+  geluTanhBackward: ACTIVATIONS('gelu_tanh_backward', [
+    [1, 'read'],
+    [2, 'read'],
+    [4, 'write'],
+  ]), // dy, x, dx
+} satisfies Record<string, KernelSpec>;
+
 /** Workgroup sizes the host needs to size dispatches (they match the WGSL). */
 export const WG = {
   merge: 256,
@@ -390,13 +465,13 @@ export const WG = {
   sparsify: 256,
   /** select.wgsl: WG·ITEMS elements per histogram / min_above workgroup */
   selectElements: 256 * 16,
-  /** elementwise.wgsl, tokens.wgsl, adamw.wgsl: one thread per element */
+  /** elementwise.wgsl, tokens.wgsl, adamw.wgsl, activations.wgsl, rope.wgsl (per pair): one thread per element */
   elementwise: 256,
-  /** reduce.wgsl and layernorm.wgsl: columns per workgroup of the column sums */
+  /** reduce.wgsl, layernorm.wgsl and rmsnorm.wgsl: columns per workgroup of the column sums */
   reduce: 256,
   /** reduce.wgsl: WG·ITEMS elements per sum_squares_partial workgroup */
   sumSquaresElements: 256 * 16,
-  /** rows per chunk of the two-stage column sums (sumRows, the LayerNorm dw/db) */
+  /** rows per chunk of the two-stage column sums (sumRows, the LayerNorm dw/db, the RMSNorm dw) */
   rowsPerChunk: 64,
   /** attention_*.wgsl: query rows (forward, backward_rows) or key rows (backward_cols) per workgroup */
   attentionRows: 32,

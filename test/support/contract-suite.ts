@@ -372,6 +372,183 @@ export const BAD_CALLS: readonly BadCall[] = [
     },
     message: `layerNormBackward: dx and dy are the same tensor: ${fresh('dx')}`,
   },
+  // ---- decoder primitives ----
+  {
+    what: 'rmsNorm: eps NaN',
+    call: (b) => b.rmsNorm(f32(b, 3, 4), f32(b, 4), NaN, f32(b, 3, 4), f32(b, 3)),
+    message: 'rmsNorm: eps must be a finite number ≥ 0, got NaN',
+  },
+  {
+    what: 'rmsNorm: eps infinite',
+    call: (b) => b.rmsNorm(f32(b, 3, 4), f32(b, 4), Infinity, f32(b, 3, 4), f32(b, 3)),
+    message: 'rmsNorm: eps must be a finite number ≥ 0, got Infinity',
+  },
+  {
+    what: 'rmsNorm: eps < 0',
+    call: (b) => b.rmsNorm(f32(b, 3, 4), f32(b, 4), -1e-6, f32(b, 3, 4), f32(b, 3)),
+    message: 'rmsNorm: eps must be a finite number ≥ 0, got -0.000001',
+  },
+  {
+    what: 'rmsNorm: no features',
+    call: (b) => b.rmsNorm(f32(b, 3, 0), f32(b, 0), 1e-6, f32(b, 3, 0), f32(b, 3)),
+    message: `rmsNorm: x is f32[3, 0], ${rowsRule}`,
+  },
+  {
+    what: 'rmsNorm: w size',
+    call: (b) => b.rmsNorm(f32(b, 2, 3, 8), f32(b, 3), 1e-6, f32(b, 2, 3, 8), f32(b, 6)),
+    message: 'rmsNorm: w is f32[3], expected 8 f32 elements',
+  },
+  {
+    what: 'rmsNorm: rstd size',
+    call: (b) => b.rmsNorm(f32(b, 3, 4), f32(b, 4), 1e-6, f32(b, 3, 4), f32(b, 4)),
+    message: 'rmsNorm: rstd is f32[4], expected 3 f32 elements',
+  },
+  {
+    what: 'rmsNorm: out is x',
+    call: (b) => {
+      const x = f32(b, 3, 4);
+      b.rmsNorm(x, f32(b, 4), 1e-6, x, f32(b, 3));
+    },
+    message: `rmsNorm: out and x are the same tensor: ${fresh('out')}`,
+  },
+  {
+    what: 'rmsNormBackward: dw size',
+    call: (b) => b.rmsNormBackward(f32(b, 3, 4), f32(b, 3, 4), f32(b, 4), f32(b, 3), f32(b, 3, 4), f32(b, 3)),
+    message: 'rmsNormBackward: dw is f32[3], expected 4 f32 elements',
+  },
+  {
+    what: 'rmsNormBackward: dy size',
+    call: (b) => b.rmsNormBackward(f32(b, 4, 4), f32(b, 3, 4), f32(b, 4), f32(b, 3), f32(b, 3, 4), null),
+    message: 'rmsNormBackward: dy is f32[4, 4], expected 12 f32 elements',
+  },
+  {
+    what: 'rmsNormBackward: dx is dy',
+    call: (b) => {
+      const d = f32(b, 3, 4);
+      b.rmsNormBackward(d, f32(b, 3, 4), f32(b, 4), f32(b, 3), d, null);
+    },
+    message: `rmsNormBackward: dx and dy are the same tensor: ${fresh('dx')}`,
+  },
+  {
+    what: 'rmsNormBackward: dw is w',
+    call: (b) => {
+      const w = f32(b, 4);
+      b.rmsNormBackward(f32(b, 3, 4), f32(b, 3, 4), w, f32(b, 3), f32(b, 3, 4), w);
+    },
+    message: `rmsNormBackward: dw and w are the same tensor: ${fresh('dw')}`,
+  },
+  {
+    what: 'rope: heads not dividing C',
+    call: (b) => b.rope(f32(b, 1, 2, 12), f32(b, 4, 3), f32(b, 4, 3), 5, 0, f32(b, 1, 2, 12)),
+    message: 'rope: heads must be a positive integer dividing the feature dimension C = 12 (heads of width C/heads ≥ 1), got 5',
+  },
+  {
+    what: 'rope: odd head width',
+    call: (b) => b.rope(f32(b, 1, 2, 12), f32(b, 4, 3), f32(b, 4, 3), 4, 0, f32(b, 1, 2, 12)),
+    message: 'rope: heads = 4 gives heads of odd width 3: RoPE rotates column pairs (c, c + hd/2), so hd must be even',
+  },
+  {
+    what: 'rope: no tokens',
+    call: (b) => b.rope(f32(b, 1, 0, 12), f32(b, 4, 3), f32(b, 4, 3), 2, 0, f32(b, 1, 0, 12)),
+    message: 'rope: x is f32[1, 0, 12]: it needs at least one token (T ≥ 1)',
+  },
+  {
+    what: 'rope: cos not a table',
+    call: (b) => b.rope(f32(b, 1, 2, 12), f32(b, 12), f32(b, 12), 2, 0, f32(b, 1, 2, 12)),
+    message: 'rope: cos is f32[12], expected f32[P, hd/2]',
+  },
+  {
+    what: 'rope: cos width',
+    call: (b) => b.rope(f32(b, 1, 2, 12), f32(b, 8, 2), f32(b, 8, 2), 2, 0, f32(b, 1, 2, 12)),
+    message: 'rope: cos is f32[8, 2], expected f32[P, 3] (half the head width 6)',
+  },
+  {
+    what: 'rope: sin shape',
+    call: (b) => b.rope(f32(b, 1, 2, 12), f32(b, 8, 3), f32(b, 7, 3), 2, 0, f32(b, 1, 2, 12)),
+    message: 'rope: sin is f32[7, 3], expected f32[8, 3]',
+  },
+  {
+    what: 'rope: offset not an integer',
+    call: (b) => b.rope(f32(b, 1, 2, 12), f32(b, 8, 3), f32(b, 8, 3), 2, 1.5, f32(b, 1, 2, 12)),
+    message: 'rope: offset must be an integer ≥ 0 (the position of the first token), got 1.5',
+  },
+  {
+    what: 'rope: offset < 0',
+    call: (b) => b.rope(f32(b, 1, 2, 12), f32(b, 8, 3), f32(b, 8, 3), 2, -1, f32(b, 1, 2, 12)),
+    message: 'rope: offset must be an integer ≥ 0 (the position of the first token), got -1',
+  },
+  {
+    what: 'rope: offset + T past the tables',
+    call: (b) => b.rope(f32(b, 1, 5, 12), f32(b, 8, 3), f32(b, 8, 3), 2, 4, f32(b, 1, 5, 12)),
+    message: 'rope: positions 4 … 8 reach past the 8 rows of cos and sin: build the tables for at least 9 positions',
+  },
+  {
+    what: 'rope: out shape',
+    call: (b) => b.rope(f32(b, 1, 5, 12), f32(b, 8, 3), f32(b, 8, 3), 2, 0, f32(b, 5, 12)),
+    message: 'rope: out is f32[5, 12], expected f32[1, 5, 12]',
+  },
+  {
+    what: 'ropeBackward: dy not tokens',
+    call: (b) => b.ropeBackward(f32(b, 5, 12), f32(b, 8, 3), f32(b, 8, 3), 2, 0, f32(b, 1, 5, 12)),
+    message: 'ropeBackward: dy is f32[5, 12], expected f32[B, T, D]',
+  },
+  {
+    what: 'ropeBackward: dx shape',
+    call: (b) => b.ropeBackward(f32(b, 1, 5, 12), f32(b, 8, 3), f32(b, 8, 3), 2, 0, f32(b, 5, 1, 12)),
+    message: 'ropeBackward: dx is f32[5, 1, 12], expected f32[1, 5, 12]',
+  },
+  {
+    what: 'siluMul: up size',
+    call: (b) => b.siluMul(f32(b, 2, 6), f32(b, 11), f32(b, 2, 6)),
+    message: 'siluMul: up is f32[11], expected 12 f32 elements',
+  },
+  {
+    what: 'siluMul: out is gate',
+    call: (b) => {
+      const g = f32(b, 6);
+      b.siluMul(g, f32(b, 6), g);
+    },
+    message: `siluMul: out and gate are the same tensor: ${fresh('out')}`,
+  },
+  {
+    what: 'siluMulBackward: dUp size',
+    call: (b) => b.siluMulBackward(f32(b, 6), f32(b, 6), f32(b, 6), f32(b, 6), f32(b, 5)),
+    message: 'siluMulBackward: dUp is f32[5], expected 6 f32 elements',
+  },
+  {
+    what: 'siluMulBackward: dGate is dUp',
+    call: (b) => {
+      const d = f32(b, 6);
+      b.siluMulBackward(f32(b, 6), f32(b, 6), f32(b, 6), d, d);
+    },
+    message: `siluMulBackward: dGate and dUp are the same tensor: ${fresh('dGate')}`,
+  },
+  {
+    what: 'siluMulBackward: gate dtype',
+    call: (b) => b.siluMulBackward(f32(b, 6), u32(b, 6), f32(b, 6), f32(b, 6), f32(b, 6)),
+    message: 'siluMulBackward: gate is u32[6], expected an f32 tensor',
+  },
+  {
+    what: 'geluTanh: out is x',
+    call: (b) => {
+      const x = f32(b, 6);
+      b.geluTanh(x, x);
+    },
+    message: `geluTanh: out and x are the same tensor: ${fresh('out')}`,
+  },
+  {
+    what: 'geluTanhBackward: dy size',
+    call: (b) => b.geluTanhBackward(f32(b, 2), f32(b, 3), f32(b, 3)),
+    message: 'geluTanhBackward: dy is f32[2], expected 3 f32 elements',
+  },
+  {
+    what: 'geluTanhBackward: dx is dy',
+    call: (b) => {
+      const d = f32(b, 3);
+      b.geluTanhBackward(d, f32(b, 3), d);
+    },
+    message: `geluTanhBackward: dx and dy are the same tensor: ${fresh('dx')}`,
+  },
   {
     what: 'attention: heads',
     call: (b) => {
@@ -669,6 +846,11 @@ export function describeContract(name: string, create: () => Promise<Backend | n
       b.sumRows(empty, rows);
       const kept = b.upload(new Uint32Array([9]), [1]);
       b.sparsify(b.zeros([0]), b.zeros([1]), b.zeros([0]), kept);
+      b.rmsNorm(empty, b.zeros([4]), 1e-6, b.zeros([0, 4]), b.zeros([0]));
+      const noSamples = b.zeros([0, 3, 4]);
+      b.rope(noSamples, b.zeros([3, 1]), b.zeros([3, 1]), 2, 0, noSamples);
+      b.siluMul(b.zeros([0]), b.zeros([0]), b.zeros([0]));
+      b.geluTanh(b.zeros([0]), b.zeros([0]));
       expect(Array.from(await b.read(s))).toEqual([0]);
       expect(Array.from(await b.read(rows))).toEqual([0, 0, 0, 0]);
       expect(Array.from(await b.read(kept))).toEqual([0]);
