@@ -249,6 +249,10 @@ export interface Backend {
   geluTanh(x: Tensor, out: Tensor): void;
   /** dx = dy·(σ(2u) + 2x·σ(2u)·(1 − σ(2u))·√(2/π)·(1 + 3·0.044715·x²)). */
   geluTanhBackward(dy: Tensor, x: Tensor, dx: Tensor): void;
+  /** out [R, W] = x[:, start : start + W] for x [R, C] (one block of a fused projection's columns). */
+  sliceColumns(x: Tensor, start: number, out: Tensor): void;
+  /** dx[:, start : start + W] += d for d [R, W], dx [R, C]; dx's other columns are unchanged (sliceColumns' gradient). */
+  addColumns(dx: Tensor, start: number, d: Tensor): void;
 }
 
 export type PoolMode = 'cls' | 'mean';

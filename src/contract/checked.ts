@@ -260,4 +260,12 @@ export class CheckedBackend<E extends Executor = Executor> implements Backend {
     decoder.geluTanhBackward(this.check('geluTanhBackward'), dy, x, dx);
     this.executor.geluTanhBackward(dy, x, dx);
   }
+  sliceColumns(x: Tensor, start: number, out: Tensor): void {
+    decoder.sliceColumns(this.check('sliceColumns'), x, start, out);
+    this.executor.sliceColumns(x, start, out);
+  }
+  addColumns(dx: Tensor, start: number, d: Tensor): void {
+    decoder.addColumns(this.check('addColumns'), dx, start, d);
+    this.executor.addColumns(dx, start, d);
+  }
 }

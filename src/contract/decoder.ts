@@ -11,6 +11,9 @@
 //   siluMul            gate any shape, up and out of its size
 //   siluMulBackward    gate any shape, dy, up, dGate, dUp of its size
 //   geluTanh           x any shape, out of its size; geluTanhBackward: dy and dx of x's size
+//   sliceColumns       x rows [..., C] (R = x.size/C rows); out rows [..., W] with W ≥ 1 and R rows;
+//                      start an integer ≥ 0 with start + W ≤ C
+//   addColumns         dx rows [..., C], d rows [..., W] as sliceColumns' x and out (dx is read and written)
 // Outputs are distinct tensors, none of them an input, except rope's out and ropeBackward's dx as stated.
 
 import type { Tensor } from '../backend.js';
@@ -97,4 +100,22 @@ export function geluTanhBackward(c: Check, dy: Tensor, x: Tensor, dx: Tensor): v
   c.size('dy', dy, x.size);
   c.size('dx', dx, x.size);
   c.distinct({ dx }, { dy, x });
+}
+
+export function sliceColumns(c: Check, x: Tensor, start: number, out: Tensor): void {
+  columnBlock(c, 'x', x, 'out', out, start);
+  c.distinct({ out }, { x });
+}
+
+export function addColumns(c: Check, dx: Tensor, start: number, d: Tensor): void {
+  columnBlock(c, 'dx', dx, 'd', d, start);
+  c.distinct({ dx }, { d });
+}
+
+/** A block of W columns at `start` of a matrix of C columns, with the same rows. */
+function columnBlock(c: Check, wideName: string, wide: Tensor, blockName: string, block: Tensor, start: number): void {
+  const [R, C] = c.rows(wideName, wide);
+  const [rows, W] = c.rows(blockName, block);
+  if (rows !== R) c.fail(`${blockName} has ${rows} rows and ${wideName} ${R}: the column block keeps the rows`);
+  c.satisfies('start', start, Number.isInteger(start) && start >= 0 && start + W <= C, `an integer ≥ 0 with start + ${W} ≤ ${C}`);
 }

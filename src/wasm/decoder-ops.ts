@@ -71,6 +71,22 @@ export abstract class WasmDecoderOps extends WasmSnellOps {
     this.elementwise('geluTanhBackward', x.size, (at, n) => [ptr(dy) + 4 * at, ptr(x) + 4 * at, ptr(dx) + 4 * at, n]);
   }
 
+  /** One row at a time through the copy kernel (a memory copy of W floats). */
+  sliceColumns(x: Tensor, start: number, out: Tensor): void {
+    const [R, C] = matrixDims(x);
+    const W = out.shape[out.shape.length - 1]!;
+    const w = this.exports();
+    for (let r = 0; r < R; r++) w.copy(ptr(x) + 4 * (r * C + start), ptr(out) + 4 * r * W, W);
+  }
+
+  /** One row at a time through the add kernel (dx row block += d row). */
+  addColumns(dx: Tensor, start: number, d: Tensor): void {
+    const [R, C] = matrixDims(dx);
+    const W = d.shape[d.shape.length - 1]!;
+    const w = this.exports();
+    for (let r = 0; r < R; r++) w.addInto(ptr(dx) + 4 * (r * C + start), ptr(d) + 4 * r * W, W);
+  }
+
   /** RoPE rows (b, t) of x [B, T, C] in pieces of whole rows; sign −1 is the transpose. */
   private rotate(x: Tensor, cos: Tensor, sin: Tensor, heads: number, offset: number, out: Tensor, sign: number): void {
     const [B, T, C] = x.shape;

@@ -1,4 +1,4 @@
-// The decoder primitives of src/backend.ts on the WebGPU kernels (wgsl/rmsnorm, rope, activations):
+// The decoder primitives of src/backend.ts on the WebGPU kernels (wgsl/rmsnorm, rope, activations, columns):
 // uniform parameters and dispatch sizes for arguments the contract (src/contract) has checked. RMSNorm's
 // dw ends in reduce.wgsl's sum_chunks (the two-stage, fixed-order column sums of LayerNorm's dw);
 // RoPE in place (out = x) takes the kernel that binds the tensor once, read_write.
@@ -34,6 +34,20 @@ export class DecoderOps {
     const sums = [0, D, 1, chunks, 0, 1, 0, 0];
     this.host.run(TRANSFORMER_KERNELS.sumChunks, {}, sums, [{ buffer: partial }, dw], ceil(D, WG.reduce));
     this.host.release(partial);
+  }
+
+  // ---- columns.wgsl ----
+
+  sliceColumns(x: Tensor, start: number, out: Tensor): void {
+    const [R, C] = matrixDims(x);
+    const W = out.shape[out.shape.length - 1]!;
+    if (R * W > 0) this.host.run(K.sliceColumns, {}, [R, C, W, start, R * W], [x, out], ceil(R * W, WG.elementwise));
+  }
+
+  addColumns(dx: Tensor, start: number, d: Tensor): void {
+    const [R, C] = matrixDims(dx);
+    const W = d.shape[d.shape.length - 1]!;
+    if (R * W > 0) this.host.run(K.addColumns, {}, [R, C, W, start, R * W], [d, dx], ceil(R * W, WG.elementwise));
   }
 
   // ---- rope.wgsl ----

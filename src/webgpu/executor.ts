@@ -289,4 +289,10 @@ export class WebGpuExecutor extends GpuRuntime implements Executor {
   geluTanhBackward(dy: Tensor, x: Tensor, dx: Tensor): void {
     this.decoder.geluTanhBackward(dy, x, dx);
   }
+  sliceColumns(x: Tensor, start: number, out: Tensor): void {
+    this.decoder.sliceColumns(x, start, out);
+  }
+  addColumns(dx: Tensor, start: number, d: Tensor): void {
+    this.decoder.addColumns(dx, start, d);
+  }
 }

@@ -3,6 +3,7 @@
 
 import activationsSrc from '../../wgsl/activations.wgsl';
 import adamwSrc from '../../wgsl/adamw.wgsl';
+import columnsSrc from '../../wgsl/columns.wgsl';
 import importanceSrc from '../../wgsl/importance.wgsl';
 import attentionBackwardSrc from '../../wgsl/attention_backward.wgsl';
 import attentionForwardSrc from '../../wgsl/attention_forward.wgsl';
@@ -398,8 +399,24 @@ const ACTIVATIONS = (entry: string, storage: KernelSpec['storage']): KernelSpec 
   storage,
 });
 
+const COLUMNS = (entry: string, storage: KernelSpec['storage']): KernelSpec => ({
+  family: 'columns',
+  source: columnsSrc,
+  entry,
+  storage,
+});
+
 /** The decoder primitives' kernels (binding tables in each .wgsl header); dw sums end in TRANSFORMER_KERNELS.sumChunks. */
 export const DECODER_KERNELS = {
+  // columns.wgsl
+  sliceColumns: COLUMNS('slice_columns', [
+    [1, 'read'],
+    [2, 'write'],
+  ]), // x, out
+  addColumns: COLUMNS('add_columns', [
+    [1, 'read'],
+    [2, 'write'],
+  ]), // d, dx
   // rmsnorm.wgsl
   rmsNorm: RMSNORM('forward', [
     [1, 'read'],
@@ -465,7 +482,7 @@ export const WG = {
   sparsify: 256,
   /** select.wgsl: WG·ITEMS elements per histogram / min_above workgroup */
   selectElements: 256 * 16,
-  /** elementwise.wgsl, tokens.wgsl, adamw.wgsl, activations.wgsl, rope.wgsl (per pair): one thread per element */
+  /** elementwise.wgsl, tokens.wgsl, adamw.wgsl, activations.wgsl, columns.wgsl, rope.wgsl (per pair): one thread per element */
   elementwise: 256,
   /** reduce.wgsl, layernorm.wgsl and rmsnorm.wgsl: columns per workgroup of the column sums */
   reduce: 256,

@@ -550,6 +550,29 @@ export const BAD_CALLS: readonly BadCall[] = [
     message: `geluTanhBackward: dx and dy are the same tensor: ${fresh('dx')}`,
   },
   {
+    what: 'sliceColumns: block beyond the columns',
+    call: (b) => b.sliceColumns(f32(b, 4, 12), 9, f32(b, 4, 4)),
+    message: 'sliceColumns: start must be an integer ≥ 0 with start + 4 ≤ 12, got 9',
+  },
+  {
+    what: 'sliceColumns: rows differ',
+    call: (b) => b.sliceColumns(f32(b, 4, 12), 0, f32(b, 3, 4)),
+    message: 'sliceColumns: out has 3 rows and x 4: the column block keeps the rows',
+  },
+  {
+    what: 'addColumns: fractional start',
+    call: (b) => b.addColumns(f32(b, 2, 6), 1.5, f32(b, 2, 2)),
+    message: 'addColumns: start must be an integer ≥ 0 with start + 2 ≤ 6, got 1.5',
+  },
+  {
+    what: 'addColumns: d is dx',
+    call: (b) => {
+      const d = f32(b, 2, 6);
+      b.addColumns(d, 0, d);
+    },
+    message: `addColumns: dx and d are the same tensor: ${fresh('dx')}`,
+  },
+  {
     what: 'attention: heads',
     call: (b) => {
       const x = f32(b, 2, 5, 12);

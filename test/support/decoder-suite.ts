@@ -1,5 +1,5 @@
 // The case table for the decoder primitives of src/backend.ts (RMSNorm, RoPE, SwiGLU's silu product,
-// gelu_new), every backend against the float64 reference (src/reference/decoder64.ts), outputs
+// gelu_new, column blocks), every backend against the float64 reference (src/reference/decoder64.ts), outputs
 // poisoned with NaN where they are written. Float32 results must land within ~1e-6 relative L2 of
 // float64 (../shared/vectors/README.md, "Text transformers").
 
@@ -170,6 +170,27 @@ export function describeDecoderBackend(name: string, create: () => Promise<Backe
         'geluTanh grad',
       );
     });
+
+    for (const [R, C, start, W] of [
+      [1, 1, 0, 1],
+      [5, 96, 32, 32],
+      [7, 13, 12, 1],
+      [300, 12, 0, 12],
+    ]) {
+      it(`sliceColumns and addColumns, [${R}, ${C}] columns ${start}..${start + W - 1}`, async () => {
+        const x = uniform(R * C, R + C);
+        const out = poisoned([R, W]);
+        b.sliceColumns(up(x, [R, C]), start, out);
+        const want = Float32Array.from({ length: R * W }, (_, q) => x[Math.floor(q / W) * C + start + (q % W)]!);
+        expect(await f32(out)).toEqual(want);
+        const [d, dx0] = [uniform(R * W, 3), uniform(R * C, 4)];
+        const dx = up(dx0, [R, C]);
+        b.addColumns(dx, start, up(d, [R, W]));
+        const sum = Float32Array.from(dx0);
+        for (let q = 0; q < R * W; q++) sum[Math.floor(q / W) * C + start + (q % W)] += d[q]!;
+        expect(await f32(dx)).toEqual(sum);
+      });
+    }
 
     it('silu and gelu_new stay finite and exact in both tails (no overflow to inf/inf)', async () => {
       const x = Float32Array.from(LARGE);
