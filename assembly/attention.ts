@@ -1,55 +1,124 @@
-// Multi-head softmax attention, q, k, v, out [B, T, D] with nh heads interleaved in the feature
-// dimension (head h is columns h·hd .. h·hd + hd − 1, hd = D/nh, as timm lays them out):
-//   forward:  S = Q·Kᵀ; P = softmax(S·hd^−½) over keys (probs [B, nh, T, T], kept); out = P·V
-//   backward: dV = Pᵀ·dO; dP = dO·Vᵀ; dS = P⊙(dP − rowsum(dP⊙P))·hd^−½; dQ = dS·K; dK = dSᵀ·Q
-// per (b, h). Every product runs on the packed SIMD gemm of matmul.ts directly on the strided head
-// slices (leading dimension D), so nothing is gathered. The softmax runs in f32x4 with a Cephes
-// style exp (max subtracted first, ≤ 2 ulp) and sums in float64. Scratch (attentionScratchBytes):
-// the gemm packing buffers, then dS [T, T] for the backward pass.
+// Multi-head softmax attention, q, out [B, Tq, H·hd], k, v [B, Tk, KV·hd], heads interleaved in the
+// feature dimension (head n is columns n·hd .. n·hd + hd − 1, as timm and Hugging Face lay them out);
+// query head n reads key/value head g = ⌊n/(H/KV)⌋ (grouped-query attention; KV = H for the ViT):
+//   forward:  S = Q_n·K_gᵀ; P = softmax(S·hd^−½) over the allowed keys (probs [B, H, Tq, Tk], kept);
+//             out_n = P·V_g
+//   backward: dV_g = Σ_n Pᵀ·dO_n; dP = dO_n·V_gᵀ; dS = P⊙(dP − rowsum(dP⊙P))·hd^−½; dQ_n = dS·K_g;
+//             dK_g = Σ_n dSᵀ·Q_n (the sums over the group's query heads in head order)
+// per (b, n). Allowed keys of query i: j ≤ offset + i when offset ≥ 0 (causal; offset < 0: all), and
+// mask[b·Tk + j] ≠ 0 or j = 0 when mask ≠ 0 (key padding; key 0 always allowed, so no row is empty).
+// Forbidden keys get P = 0 exactly; the backward needs no mask (their dS is P·(…) = 0).
+// Every product runs on the packed SIMD gemm of matmul.ts directly on the strided head slices, so
+// nothing is gathered. The softmax runs in f32x4 with a Cephes style exp (max subtracted first, ≤ 2 ulp)
+// and sums in float64; an unmasked row (the ViT) takes softmaxRow alone, a causal row softmaxRow over its
+// allowed prefix, a padded one softmaxMaskedRow. Scratch (attentionScratchBytes): the gemm packing
+// buffers, then dS [Tq, Tk] for the backward pass.
 
 import { gemm, matmulScratchBytes } from './matmul';
+import { expNeg4 } from './exp';
 import { hsum2 } from './memory';
 
-export function attentionScratchBytes(T: i32): usize {
-  return matmulScratchBytes() + ((<usize>T * <usize>T << 2) + 63 & ~(<usize>63));
+export function attentionScratchBytes(Tq: i32, Tk: i32): usize {
+  return matmulScratchBytes() + ((<usize>Tq * <usize>Tk << 2) + 63 & ~(<usize>63));
 }
 
-export function attention(q: usize, k: usize, v: usize, B: i32, T: i32, D: i32, nh: i32, out: usize, probs: usize, scratch: usize): void {
-  const hd = D / nh;
+export function attention(
+  q: usize, k: usize, v: usize, B: i32, Tq: i32, Tk: i32, H: i32, KV: i32, hd: i32, offset: i32, mask: usize,
+  out: usize, probs: usize, scratch: usize,
+): void {
+  const Dq = H * hd, Dk = KV * hd, group = H / KV;
   const scale = <f32>(1.0 / Math.sqrt(<f64>hd));
-  const tt = <usize>T * <usize>T << 2;
+  const tt = <usize>Tq * <usize>Tk << 2;
   for (let b = 0; b < B; b++) {
-    for (let h = 0; h < nh; h++) {
-      const off = (<usize>b * <usize>T * <usize>D + <usize>(h * hd)) << 2;
-      const P = probs + <usize>(b * nh + h) * tt;
-      gemm(q + off, D, k + off, D, P, T, T, T, hd, false, true, false, scratch);
-      for (let i = 0; i < T; i++) softmaxRow(P + (<usize>i * <usize>T << 2), T, scale);
-      gemm(P, T, v + off, D, out + off, D, T, hd, T, false, false, false, scratch);
+    const m = mask ? mask + (<usize>b * <usize>Tk << 2) : 0;
+    for (let n = 0; n < H; n++) {
+      const oq = (<usize>b * <usize>Tq * <usize>Dq + <usize>(n * hd)) << 2;
+      const ok = (<usize>b * <usize>Tk * <usize>Dk + <usize>(n / group * hd)) << 2;
+      const P = probs + <usize>(b * H + n) * tt;
+      gemm(q + oq, Dq, k + ok, Dk, P, Tk, Tq, Tk, hd, false, true, false, scratch);
+      for (let i = 0; i < Tq; i++) {
+        const row = P + (<usize>i * <usize>Tk << 2);
+        const len = offset < 0 ? Tk : min(Tk, offset + i + 1);
+        if (m) softmaxMaskedRow(row, len, m, scale);
+        else softmaxRow(row, len, scale);
+        if (len < Tk) memory.fill(row + (<usize>len << 2), 0, <usize>(Tk - len) << 2);
+      }
+      gemm(P, Tk, v + ok, Dk, out + oq, Dq, Tq, hd, Tk, false, false, false, scratch);
     }
   }
 }
 
 export function attentionBackward(
-  dO: usize, q: usize, k: usize, v: usize, probs: usize, B: i32, T: i32, D: i32, nh: i32,
+  dO: usize, q: usize, k: usize, v: usize, probs: usize, B: i32, Tq: i32, Tk: i32, H: i32, KV: i32, hd: i32,
   dq: usize, dk: usize, dv: usize, scratch: usize,
 ): void {
-  const hd = D / nh;
+  const Dq = H * hd, Dk = KV * hd, group = H / KV;
   const scale = <f32>(1.0 / Math.sqrt(<f64>hd));
-  const tt = <usize>T * <usize>T << 2;
+  const tt = <usize>Tq * <usize>Tk << 2;
   const dS = scratch + matmulScratchBytes();
   for (let b = 0; b < B; b++) {
-    for (let h = 0; h < nh; h++) {
-      const off = (<usize>b * <usize>T * <usize>D + <usize>(h * hd)) << 2;
-      const P = probs + <usize>(b * nh + h) * tt;
-      gemm(P, T, dO + off, D, dv + off, D, T, hd, T, true, false, false, scratch); // dV = Pᵀ·dO
-      gemm(dO + off, D, v + off, D, dS, T, T, T, hd, false, true, false, scratch); // dP = dO·Vᵀ
-      for (let i = 0; i < T; i++) {
-        const o = <usize>i * <usize>T << 2;
-        softmaxGradRow(P + o, dS + o, T, scale);
+    for (let n = 0; n < H; n++) {
+      const oq = (<usize>b * <usize>Tq * <usize>Dq + <usize>(n * hd)) << 2;
+      const ok = (<usize>b * <usize>Tk * <usize>Dk + <usize>(n / group * hd)) << 2;
+      const sum = n % group != 0; // the group's first query head writes dk, dv; the others add
+      const P = probs + <usize>(b * H + n) * tt;
+      gemm(P, Tk, dO + oq, Dq, dv + ok, Dk, Tk, hd, Tq, true, false, sum, scratch); // dV += Pᵀ·dO
+      gemm(dO + oq, Dq, v + ok, Dk, dS, Tk, Tq, Tk, hd, false, true, false, scratch); // dP = dO·Vᵀ
+      for (let i = 0; i < Tq; i++) {
+        const o = <usize>i * <usize>Tk << 2;
+        softmaxGradRow(P + o, dS + o, Tk, scale);
       }
-      gemm(dS, T, k + off, D, dq + off, D, T, hd, T, false, false, false, scratch); // dQ = dS·K
-      gemm(dS, T, q + off, D, dk + off, D, T, hd, T, true, false, false, scratch); // dK = dSᵀ·Q
+      gemm(dS, Tk, k + ok, Dk, dq + oq, Dq, Tq, hd, Tk, false, false, false, scratch); // dQ = dS·K
+      gemm(dS, Tk, q + oq, Dq, dk + ok, Dk, Tk, hd, Tq, true, false, sum, scratch); // dK += dSᵀ·Q
     }
+  }
+}
+
+/**
+ * In place over the first T entries: row = softmax(row·scale) over the keys j with mask[j] ≠ 0 or
+ * j = 0, the others 0 exactly; scale > 0.
+ */
+function softmaxMaskedRow(row: usize, T: i32, mask: usize, scale: f32): void {
+  const zero = i32x4.splat(0);
+  const first = i32x4(-1, 0, 0, 0); // key 0 is always allowed
+  let mv = f32x4.splat(-Infinity);
+  let j = 0;
+  for (; j + 4 <= T; j += 4) {
+    const ok = v128.or(i32x4.ne(v128.load(mask + (<usize>j << 2)), zero), j == 0 ? first : zero);
+    mv = f32x4.pmax(mv, v128.bitselect(v128.load(row + (<usize>j << 2)), f32x4.splat(-Infinity), ok));
+  }
+  let top = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
+  for (; j < T; j++) if (j == 0 || load<u32>(mask + (<usize>j << 2)) != 0) top = max(top, load<f32>(row + (<usize>j << 2)));
+  const m4 = f32x4.splat(top);
+  const s4 = f32x4.splat(scale);
+  let a0 = f64x2.splat(0), a1 = f64x2.splat(0);
+  j = 0;
+  for (; j + 4 <= T; j += 4) {
+    const p = row + (<usize>j << 2);
+    const ok = v128.or(i32x4.ne(v128.load(mask + (<usize>j << 2)), zero), j == 0 ? first : zero);
+    const e = v128.and(expNeg4(f32x4.mul(f32x4.sub(v128.load(p), m4), s4)), ok);
+    v128.store(p, e);
+    a0 = f64x2.add(a0, f64x2.promote_low_f32x4(e));
+    a1 = f64x2.add(a1, f64x2.promote_low_f32x4(i64x2.shuffle(e, e, 1, 1)));
+  }
+  let sum = hsum2(f64x2.add(a0, a1));
+  for (; j < T; j++) {
+    const p = row + (<usize>j << 2);
+    const ok = j == 0 || load<u32>(mask + (<usize>j << 2)) != 0;
+    const e = ok ? f32x4.extract_lane(expNeg4(f32x4.splat((load<f32>(p) - top) * scale)), 0) : <f32>0;
+    store<f32>(p, e);
+    sum += <f64>e;
+  }
+  const inv = <f32>(1.0 / sum);
+  const iv = f32x4.splat(inv);
+  j = 0;
+  for (; j + 4 <= T; j += 4) {
+    const p = row + (<usize>j << 2);
+    v128.store(p, f32x4.mul(v128.load(p), iv));
+  }
+  for (; j < T; j++) {
+    const p = row + (<usize>j << 2);
+    store<f32>(p, load<f32>(p) * inv);
   }
 }
 
@@ -117,28 +186,4 @@ function softmaxGradRow(P: usize, d: usize, T: i32, scale: f32): void {
     const o = <usize>j << 2;
     store<f32>(d + o, load<f32>(P + o) * (load<f32>(d + o) - <f32>dot) * scale);
   }
-}
-
-/**
- * e^x on four lanes for x ≤ 0 (Cephes expf): n = round(x·log2 e) by the 1.5·2^23 trick (n is then
- * in the low mantissa bits), r = x − n·ln 2 (two-part ln 2), e^r by a degree-6 polynomial, and 2^n
- * added into the exponent bits. Relative error ≤ 2 ulp; x is clamped below at −86 (e^−86 ≈ 4e−38,
- * nothing next to the row's maximum term 1); NaN stays NaN (pmax keeps it).
- */
-// @ts-ignore: decorator
-@inline function expNeg4(x: v128): v128 {
-  x = f32x4.pmax(x, f32x4.splat(-86));
-  const magic = f32x4.splat(12582912.0);
-  const t = f32x4.add(f32x4.mul(x, f32x4.splat(1.44269504088896341)), magic);
-  const n = f32x4.sub(t, magic);
-  let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
-  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
-  let p = f32x4.splat(1.9875691500e-4);
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
-  const y = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1));
-  return i32x4.add(y, i32x4.shl(i32x4.sub(t, magic), 23));
 }

@@ -140,13 +140,22 @@ export interface Backend {
   /** dx = dy·(Φ(x) + x·φ(x)). */
   geluBackward(dy: Tensor, x: Tensor, dx: Tensor): void;
   /**
-   * Multi-head softmax attention, heads interleaved in the feature dim as timm does (feature h·hd + j):
-   * P[b,h] = softmax(Q[b,h]·K[b,h]ᵀ·hd^−½) over keys; out[b,h] = P[b,h]·V[b,h].
-   * q, k, v, out [B, T, D]; probs [B, nh, T, T] is kept for the backward pass.
+   * Multi-head softmax attention, heads interleaved in the feature dim as timm and Hugging Face lay them
+   * out (feature n·hd + e of head n): P[b,n] = softmax(Q[b,n]·K[b,g]ᵀ·hd^−½) over the allowed keys,
+   * out[b,n] = P[b,n]·V[b,g], with g = n for the ViT and g = ⌊n/(heads/kvHeads)⌋ with grouped-query
+   * attention (options.kvHeads). q, out [B, Tq, heads·hd]; k, v [B, Tk, kvHeads·hd]; probs
+   * [B, heads, Tq, Tk] is kept for the backward pass. Without options: the ViT's bidirectional
+   * attention, Tq = Tk, kvHeads = heads, every key allowed. Forbidden keys (options.causal,
+   * options.keyMask) get weight exactly 0: the softmax runs over the allowed keys only. Key 0 is
+   * always allowed, so no row is ever empty: a row whose other keys are all forbidden (a sequence
+   * whose mask is all 0) attends key 0 alone, out = v[b, 0].
    */
-  attention(q: Tensor, k: Tensor, v: Tensor, heads: number, out: Tensor, probs: Tensor): void;
+  attention(q: Tensor, k: Tensor, v: Tensor, heads: number, out: Tensor, probs: Tensor, options?: AttentionOptions): void;
   /**
-   * dV = Pᵀ·dO; dP = dO·Vᵀ; dS = P⊙(dP − rowsum(dP⊙P)); dQ = dS·K·hd^−½; dK = dSᵀ·Q·hd^−½ (all written).
+   * dV = Pᵀ·dO; dP = dO·Vᵀ; dS = P⊙(dP − rowsum(dP⊙P)); dQ = dS·K·hd^−½; dK = dSᵀ·Q·hd^−½ (all written),
+   * per query head; with kvHeads < heads, dK and dV of a key/value head are the sums over its query
+   * heads, taken in head order. `options` must be the forward's: the masks are carried by probs
+   * (forbidden entries are 0, so their dS is 0), kvHeads and the shapes are read from them.
    */
   attentionBackward(
     dOut: Tensor,
@@ -158,6 +167,7 @@ export interface Backend {
     dq: Tensor,
     dk: Tensor,
     dv: Tensor,
+    options?: AttentionOptions,
   ): void;
   /**
    * Token assembly of a ViT: out[b,0] = cls + pos[0]; out[b,t] = patches[b,t−1] + pos[t] (t ≥ 1).
@@ -170,6 +180,27 @@ export interface Backend {
   poolTokens(x: Tensor, mode: PoolMode, out: Tensor): void;
   /** dx [B, T, D] (written) from dOut [B, D]. */
   poolTokensBackward(dOut: Tensor, mode: PoolMode, dx: Tensor): void;
+
+  // ---- Decoder primitives (causal language models and their classification heads) ----
+
+  /**
+   * Embedding lookup: out[n, :] = table[ids[n], :]; ids u32 (N elements, any shape), table [V, D],
+   * out N·D elements (e.g. [B, T, D] for ids [B, T]). An id ≥ V gives a zero row (ids are not read
+   * back to be checked: check them on the host before uploading).
+   */
+  embed(ids: Tensor, table: Tensor, out: Tensor): void;
+  /**
+   * Gradient of embed, accumulated: dTable[ids[n], :] += dOut[n, :], summed over n in increasing
+   * order (deterministic, no atomics; the same order on both backends). An id ≥ V adds nothing.
+   */
+  embedBackward(dOut: Tensor, ids: Tensor, dTable: Tensor): void;
+  /**
+   * out[b, :] = x[b, index[b], :]: one row of each sequence (a classification head on the last real
+   * token). x [B, T, D], index u32 [B], out [B, D]. An index ≥ T gives a zero row.
+   */
+  gatherRows(x: Tensor, index: Tensor, out: Tensor): void;
+  /** dx [B, T, D] (written): dOut[b] at row index[b] of sequence b, 0 elsewhere (all 0 for an index ≥ T). */
+  gatherRowsBackward(dOut: Tensor, index: Tensor, dx: Tensor): void;
   /**
    * Mean cross-entropy over the batch: logits [B, C], labels u32 [B] → loss [1];
    * dLogits = (softmax(logits) − onehot(labels))/B; correct u32 [1] = #(argmax = label) (first max wins).
@@ -178,6 +209,16 @@ export interface Backend {
    * as correct, on both backends. Check labels on the host before uploading them (the Trainer does).
    */
   softmaxCrossEntropy(logits: Tensor, labels: Tensor, loss: Tensor, dLogits: Tensor, correct: Tensor): void;
+  /**
+   * Hugging Face's causal-LM loss: logits rows [N, V] (any leading shape, N rows), labels u32 (N
+   * elements), where IGNORE_LABEL marks a row that does not count (the caller maps −100 to it).
+   * With `count` the number of counted rows: loss[0] = (1/count)·Σ_counted −log softmax(logits[n])[label];
+   * dLogits[n] = (softmax(logits[n]) − onehot(label))/count on counted rows and exactly 0 on ignored
+   * ones; correct u32 [1] = #counted rows whose argmax (first max wins) is the label. No counted row
+   * (every label ignored, or N = 0): loss 0, dLogits 0, correct 0. A label ≥ V other than IGNORE_LABEL
+   * counts, and makes its term and dLogits row NaN (as softmaxCrossEntropy; labels are not read back).
+   */
+  tokenCrossEntropy(logits: Tensor, labels: Tensor, loss: Tensor, dLogits: Tensor, correct: Tensor): void;
   /** out[0] (+)= Σ x², accumulated in float32 per workgroup, summed deterministically. */
   sumSquares(x: Tensor, out: Tensor, accumulate?: boolean): void;
   /** torch.nn.utils.clip_grad_norm_: factor[0] = min(1, maxNorm/(sqrt(sumSq[0]) + 1e-6)). */
@@ -256,6 +297,35 @@ export interface Backend {
 }
 
 export type PoolMode = 'cls' | 'mean';
+
+/**
+ * The decoder's choices for attention and attentionBackward; every field absent is the ViT's
+ * bidirectional attention.
+ */
+export interface AttentionOptions {
+  /**
+   * Key/value heads KV (grouped-query attention): k, v [B, Tk, KV·hd]; query head n reads key/value
+   * head ⌊n/(heads/KV)⌋. KV divides heads; default heads.
+   */
+  kvHeads?: number;
+  /** Causal mask: query i sits at position offset + i and may attend key j only if j ≤ offset + i. */
+  causal?: boolean;
+  /**
+   * Causal only: the position of query 0, in [0, Tk − Tq]; default Tk − Tq (the queries are the last
+   * Tq positions: 0 for a full sequence, Tk − 1 for a KV-cache decode step with Tq = 1). Tq may
+   * differ from Tk only with causal.
+   */
+  offset?: number;
+  /**
+   * u32 [B, Tk]: 1 = real key, 0 = padding (forbidden). Key 0 is allowed whatever its mask says (every
+   * row keeps at least key 0), so with right padding a padded query row attends the real keys
+   * 0 … length − 1.
+   */
+  keyMask?: Tensor;
+}
+
+/** The label value tokenCrossEntropy skips (Hugging Face's −100, as u32). */
+export const IGNORE_LABEL = 0xffffffff;
 
 /** One AdamW update's hyper-parameters; `step` t counts from 1. */
 export interface AdamWStep {

@@ -1,9 +1,9 @@
 // The runtime-independent public API. Each package entry (runtimes/<host>/index.ts) adds the host's
 // createBackend and what else that host reaches (files, image decoders).
-export type { Backend, BackendKind, DType, MatmulOptions, MergeKernel, Tensor } from './backend.js';
+export type { AttentionOptions, Backend, BackendKind, DType, MatmulOptions, MergeKernel, Tensor } from './backend.js';
 export { MATMUL_VARIANTS, type MatmulPlan, type MatmulVariant } from './webgpu/matmul.js';
 export type { WebGpuOptions } from './webgpu/backend.js';
-export { BackendError, DeviceLostError } from './backend.js';
+export { BackendError, DeviceLostError, IGNORE_LABEL } from './backend.js';
 export type { AdapterConfig, AdapterKind } from './adapter/config.js';
 export { AdapterConfigError, defaultCoeff, resolveConfig } from './adapter/config.js';
 export type { AdapterGradients, AdapterParams, MergedUpdate } from './adapter/op.js';

@@ -4,7 +4,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeThreads } from '../runtimes/node/threads.js';
-import type { Backend, MatmulOptions } from '../src/backend.js';
+import { type Backend, IGNORE_LABEL, type MatmulOptions } from '../src/backend.js';
 import { ropeTables } from '../src/model/rope.js';
 import { uniform } from '../src/reference/random.js';
 import { createWasmBackend } from '../src/wasm/backend.js';
@@ -286,5 +286,45 @@ describe('wasm backend threads', () => {
         },
       ),
     );
+  });
+
+  it('grouped-query causal padded attention and the token cross-entropy are bit-identical to one thread', async () => {
+    const [B, T, H, KV, hd] = [3, 21, 4, 2, 8];
+    const [q, kv] = [B * T * H * hd, B * T * KV * hd];
+    const lengths = [21, 9, 1];
+    const results: Float32Array[][] = [];
+    for (const b of [one, three]) {
+      const keyMask = b.upload(
+        Uint32Array.from({ length: B * T }, (_, i) => (i % T < lengths[Math.floor(i / T)] ? 1 : 0)),
+        [B, T],
+        'u32',
+      );
+      const options = { kvHeads: KV, causal: true, keyMask };
+      const [qt, kt, vt, dOut] = [
+        b.upload(uniform(q, 12, -2, 2), [B, T, H * hd]),
+        b.upload(uniform(kv, 13, -2, 2), [B, T, KV * hd]),
+        b.upload(uniform(kv, 14), [B, T, KV * hd]),
+        b.upload(uniform(q, 15), [B, T, H * hd]),
+      ];
+      const [out, probs, dq, dk, dv] = [
+        [B, T, H * hd],
+        [B, H, T, T],
+        [B, T, H * hd],
+        [B, T, KV * hd],
+        [B, T, KV * hd],
+      ].map((s) => b.zeros(s));
+      b.attention(qt, kt, vt, H, out, probs, options);
+      b.attentionBackward(dOut, qt, kt, vt, probs, H, dq, dk, dv, options);
+      const [N, V] = [37, 20011]; // N·V past three pieces of 2^16
+      const labels = b.upload(
+        Uint32Array.from({ length: N }, (_, i) => (i % 4 === 3 ? IGNORE_LABEL : (i * 811) % V)),
+        [N],
+        'u32',
+      );
+      const [loss, dLogits] = [b.zeros([1]), b.zeros([N, V])];
+      b.tokenCrossEntropy(b.upload(uniform(N * V, 16, -6, 6), [N, V]), labels, loss, dLogits, b.zeros([1], 'u32'));
+      results.push((await Promise.all([out, probs, dq, dk, dv, loss, dLogits].map((t) => b.read(t)))) as Float32Array[]);
+    }
+    expectIdentical([results[0], results[1]]);
   });
 });

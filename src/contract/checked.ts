@@ -1,15 +1,26 @@
 // The contract in front of an executing backend. Each call, in this order:
 //   1. the device must be usable (not destroyed, not lost): the executor says why not;
 //   2. the primitive's rule (tensors.ts, snell.ts, matmul.ts, elementwise.ts, transformer.ts,
-//      training.ts, decoder.ts) checks every argument and throws `<op>: …` at the first broken one;
+//      training.ts, decoder.ts, lookup.ts) checks every argument and throws `<op>: …` at the first broken one;
 //   3. the executor runs the call, trusting its arguments.
 // read() and flush() report every failure as a rejected promise, never as a synchronous throw.
 // free() on a lost device checks nothing: its tensors are gone, and cleaning up after a loss must
 // not throw.
 
-import type { AdamWStep, Backend, BackendKind, DType, MatmulOptions, MergeKernel, PoolMode, Tensor } from '../backend.js';
+import type {
+  AdamWStep,
+  AttentionOptions,
+  Backend,
+  BackendKind,
+  DType,
+  MatmulOptions,
+  MergeKernel,
+  PoolMode,
+  Tensor,
+} from '../backend.js';
 import { Check, type TensorState } from './checks.js';
 import * as decoder from './decoder.js';
+import * as lookup from './lookup.js';
 import * as elementwise from './elementwise.js';
 import { matmul } from './matmul.js';
 import * as snell from './snell.js';
@@ -160,9 +171,9 @@ export class CheckedBackend<E extends Executor = Executor> implements Backend {
     transformer.layerNormBackward(this.check('layerNormBackward'), dy, x, w, mean, rstd, dx, dw, db);
     this.executor.layerNormBackward(dy, x, w, mean, rstd, dx, dw, db);
   }
-  attention(q: Tensor, k: Tensor, v: Tensor, heads: number, out: Tensor, probs: Tensor): void {
-    transformer.attention(this.check('attention'), q, k, v, heads, out, probs);
-    this.executor.attention(q, k, v, heads, out, probs);
+  attention(q: Tensor, k: Tensor, v: Tensor, heads: number, out: Tensor, probs: Tensor, options?: AttentionOptions): void {
+    transformer.attention(this.check('attention'), q, k, v, heads, out, probs, options);
+    this.executor.attention(q, k, v, heads, out, probs, options);
   }
   attentionBackward(
     dOut: Tensor,
@@ -174,9 +185,10 @@ export class CheckedBackend<E extends Executor = Executor> implements Backend {
     dq: Tensor,
     dk: Tensor,
     dv: Tensor,
+    options?: AttentionOptions,
   ): void {
-    transformer.attentionBackward(this.check('attentionBackward'), dOut, q, k, v, probs, heads, dq, dk, dv);
-    this.executor.attentionBackward(dOut, q, k, v, probs, heads, dq, dk, dv);
+    transformer.attentionBackward(this.check('attentionBackward'), dOut, q, k, v, probs, heads, dq, dk, dv, options);
+    this.executor.attentionBackward(dOut, q, k, v, probs, heads, dq, dk, dv, options);
   }
   embedTokens(patches: Tensor, cls: Tensor, pos: Tensor, out: Tensor): void {
     transformer.embedTokens(this.check('embedTokens'), patches, cls, pos, out);
@@ -195,6 +207,27 @@ export class CheckedBackend<E extends Executor = Executor> implements Backend {
     this.executor.poolTokensBackward(dOut, mode, dx);
   }
 
+  embed(ids: Tensor, table: Tensor, out: Tensor): void {
+    lookup.embed(this.check('embed'), ids, table, out);
+    this.executor.embed(ids, table, out);
+  }
+  embedBackward(dOut: Tensor, ids: Tensor, dTable: Tensor): void {
+    lookup.embedBackward(this.check('embedBackward'), dOut, ids, dTable);
+    this.executor.embedBackward(dOut, ids, dTable);
+  }
+  gatherRows(x: Tensor, index: Tensor, out: Tensor): void {
+    lookup.gatherRows(this.check('gatherRows'), x, index, out);
+    this.executor.gatherRows(x, index, out);
+  }
+  gatherRowsBackward(dOut: Tensor, index: Tensor, dx: Tensor): void {
+    lookup.gatherRowsBackward(this.check('gatherRowsBackward'), dOut, index, dx);
+    this.executor.gatherRowsBackward(dOut, index, dx);
+  }
+
+  tokenCrossEntropy(logits: Tensor, labels: Tensor, loss: Tensor, dLogits: Tensor, correct: Tensor): void {
+    training.tokenCrossEntropy(this.check('tokenCrossEntropy'), logits, labels, loss, dLogits, correct);
+    this.executor.tokenCrossEntropy(logits, labels, loss, dLogits, correct);
+  }
   softmaxCrossEntropy(logits: Tensor, labels: Tensor, loss: Tensor, dLogits: Tensor, correct: Tensor): void {
     training.softmaxCrossEntropy(this.check('softmaxCrossEntropy'), logits, labels, loss, dLogits, correct);
     this.executor.softmaxCrossEntropy(logits, labels, loss, dLogits, correct);

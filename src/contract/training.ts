@@ -3,6 +3,9 @@
 //                      B elements; loss 1 element, dLogits B·C elements, correct u32 1 element.
 //                      Label values are not checked here: one ≥ C gives that sample's loss term and
 //                      gradient row NaN and never counts as correct (check labels before upload).
+//   tokenCrossEntropy  logits rows [..., V] with V ≥ 1 (N rows, N = 0 allowed: the loss is then 0),
+//                      labels u32 N elements (IGNORE_LABEL skips a row); loss 1 element, dLogits N·V
+//                      elements, correct u32 1 element. Label values are not checked (as above).
 //   sumSquares         x any shape (empty: Σ = 0); out 1 element
 //   clipFactor         sumSq 1 element, maxNorm a finite number > 0; factor 1 element
 //   adamw              param any shape, grad of its size, gradScale 1 element (or null); m, v of
@@ -34,6 +37,22 @@ export function softmaxCrossEntropy(
   c.size('labels', labels, B, 'u32');
   c.scalar('loss', loss);
   c.size('dLogits', dLogits, B * C);
+  c.scalar('correct', correct, 'u32');
+  c.distinct({ loss, dLogits, correct }, { logits, labels });
+}
+
+export function tokenCrossEntropy(
+  c: Check,
+  logits: Tensor,
+  labels: Tensor,
+  loss: Tensor,
+  dLogits: Tensor,
+  correct: Tensor,
+): void {
+  const [N, V] = c.rows('logits', logits);
+  c.size('labels', labels, N, 'u32');
+  c.scalar('loss', loss);
+  c.size('dLogits', dLogits, N * V);
   c.scalar('correct', correct, 'u32');
   c.distinct({ loss, dLogits, correct }, { logits, labels });
 }

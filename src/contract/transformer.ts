@@ -2,9 +2,14 @@
 //   layerNorm          x rows [..., D] with D ≥ 1 (R = x.size/D rows), w, b D elements, eps a finite
 //                      number ≥ 0 (torch allows 0); out R·D elements, mean, rstd R elements
 //   layerNormBackward  dy R·D, x, w, mean, rstd as above; dx R·D; dw, db D elements (or null)
-//   attention          q [B, T, D] with T ≥ 1, k, v [B, T, D]; heads a positive integer dividing D
-//                      into heads of width ≥ 1; out [B, T, D], probs B·nh·T·T elements
-//   attentionBackward  dOut, q, k, v [B, T, D], probs B·nh·T·T; dq, dk, dv [B, T, D]
+//   attention          q [B, Tq, D] with Tq ≥ 1; heads a positive integer dividing D into heads of
+//                      width hd ≥ 1; options.kvHeads (KV, default heads) a positive integer dividing
+//                      heads; k, v [B, Tk, KV·hd] with Tk = Tq unless options.causal (then Tk ≥ Tq and
+//                      options.offset, default Tk − Tq, an integer in [0, Tk − Tq]; offset without
+//                      causal is refused); options.keyMask u32 [B, Tk]; out [B, Tq, D], probs
+//                      B·nh·Tq·Tk elements
+//   attentionBackward  the same q, k, v, heads, options; dOut [B, Tq, D], probs as above; dq of q's
+//                      shape, dk, dv of k's
 //   embedTokens        out [B, T, D] with T ≥ 1; patches B·(T−1)·D, cls D, pos T·D elements
 //   embedTokensBackward dOut [B, T, D] with T ≥ 1; dPatches, dCls, dPos as above (or null)
 //   poolTokens         x [B, T, D] with T ≥ 1, mode 'cls' or 'mean'; out [B, D]
@@ -12,8 +17,9 @@
 // Outputs (after the semicolons) are distinct tensors, none of them an input; inputs may repeat
 // (self-attention passes one tensor as q, k and v).
 
-import type { PoolMode, Tensor } from '../backend.js';
+import type { AttentionOptions, PoolMode, Tensor } from '../backend.js';
 import type { Check } from './checks.js';
+import { type AttentionShape, attentionShape, describe } from './shapes.js';
 
 const POOL_MODES: readonly PoolMode[] = ['cls', 'mean'];
 
@@ -50,17 +56,21 @@ export function layerNormBackward(
   c.distinct({ dx, dw, db }, { dy, x, w, mean, rstd });
 }
 
-export function attention(c: Check, q: Tensor, k: Tensor, v: Tensor, heads: number, out: Tensor, probs: Tensor): void {
-  const [B, T, D] = c.tokens('q', q);
-  attentionHeads(c, heads, D);
-  for (const [name, t] of [
-    ['k', k],
-    ['v', v],
-    ['out', out],
-  ] as const)
-    c.shape(name, t, [B, T, D]);
-  c.size('probs', probs, B * heads * T * T);
-  c.distinct({ out, probs }, { q, k, v });
+export function attention(
+  c: Check,
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  heads: number,
+  out: Tensor,
+  probs: Tensor,
+  options: AttentionOptions = {},
+): void {
+  const g = attentionGeometry(c, q, k, heads, options);
+  c.shape('v', v, [g.B, g.Tk, g.kvHeads * g.hd]);
+  c.shape('out', out, [g.B, g.Tq, g.D]);
+  c.size('probs', probs, g.B * heads * g.Tq * g.Tk);
+  c.distinct({ out, probs }, { q, k, v, keyMask: options.keyMask ?? null });
 }
 
 export function attentionBackward(
@@ -74,20 +84,48 @@ export function attentionBackward(
   dq: Tensor,
   dk: Tensor,
   dv: Tensor,
+  options: AttentionOptions = {},
 ): void {
-  const [B, T, D] = c.tokens('q', q);
+  const g = attentionGeometry(c, q, k, heads, options);
+  const kv = [g.B, g.Tk, g.kvHeads * g.hd];
+  c.shape('dOut', dOut, [g.B, g.Tq, g.D]);
+  c.shape('v', v, kv);
+  c.size('probs', probs, g.B * heads * g.Tq * g.Tk);
+  c.shape('dq', dq, [g.B, g.Tq, g.D]);
+  c.shape('dk', dk, kv);
+  c.shape('dv', dv, kv);
+  c.distinct({ dq, dk, dv }, { dOut, q, k, v, probs, keyMask: options.keyMask ?? null });
+}
+
+function attentionGeometry(c: Check, q: Tensor, k: Tensor, heads: number, options: AttentionOptions): AttentionShape {
+  const [B, Tq, D] = c.tokens('q', q);
   attentionHeads(c, heads, D);
-  for (const [name, t] of [
-    ['dOut', dOut],
-    ['k', k],
-    ['v', v],
-    ['dq', dq],
-    ['dk', dk],
-    ['dv', dv],
-  ] as const)
-    c.shape(name, t, [B, T, D]);
-  c.size('probs', probs, B * heads * T * T);
-  c.distinct({ dq, dk, dv }, { dOut, q, k, v, probs });
+  const { kvHeads = heads, causal = false, keyMask } = options;
+  c.satisfies(
+    'kvHeads',
+    kvHeads,
+    Number.isInteger(kvHeads) && kvHeads >= 1 && heads % kvHeads === 0,
+    `a positive integer dividing heads = ${heads} (each key/value head serves heads/kvHeads query heads)`,
+  );
+  const hd = D / heads;
+  let Tk = Tq;
+  if (causal) {
+    [, Tk] = c.dims('k', k, 'B, Tk, D');
+    c.shape('k', k, [B, Tk, kvHeads * hd]);
+    if (Tk < Tq) c.fail(`k is ${describe(k)}: causal attention needs at least as many keys as queries (Tk ≥ Tq = ${Tq})`);
+    const offset = options.offset ?? Tk - Tq;
+    c.satisfies(
+      'offset',
+      offset,
+      Number.isInteger(offset) && offset >= 0 && offset <= Tk - Tq,
+      `an integer in [0, Tk − Tq] = [0, ${Tk - Tq}] (query i sits at position offset + i < Tk)`,
+    );
+  } else {
+    if (options.offset !== undefined) c.fail('offset places the queries of causal attention: pass causal: true, or no offset');
+    c.shape('k', k, [B, Tq, kvHeads * hd]);
+  }
+  if (keyMask) c.shape('keyMask', keyMask, [B, Tk], 'u32');
+  return attentionShape(q, k, heads, options);
 }
 
 export function embedTokens(c: Check, patches: Tensor, cls: Tensor, pos: Tensor, out: Tensor): void {

@@ -1,12 +1,12 @@
 // The wasm backend as the contract's Executor: the SNELL primitives (snell-ops.ts) and the decoder
 // primitives (decoder-ops.ts) on its runtime (runtime.ts), plus the transformer and training
 // primitives here, on the kernels of assembly/ (elementwise, reduce, layernorm, attention, tokens,
-// xent, adamw, dropout, importance). The contract (src/contract) has checked every argument before a
-// call gets here.
+// lookup, xent, adamw, dropout, importance). The contract (src/contract) has checked every argument
+// before a call gets here.
 
-import type { AdamWStep, PoolMode, Tensor } from '../backend.js';
+import type { AdamWStep, AttentionOptions, PoolMode, Tensor } from '../backend.js';
 import type { Executor } from '../contract/checked.js';
-import { matrixDims } from '../contract/shapes.js';
+import { attentionShape, matrixDims } from '../contract/shapes.js';
 import { ptr, ptrOrNull } from './runtime.js';
 import { WasmDecoderOps } from './decoder-ops.js';
 import { pieces, ranges } from './split.js';
@@ -81,15 +81,31 @@ export class WasmExecutor extends WasmDecoderOps implements Executor {
     this.elementwise('geluBackward', x.size, (at, len) => [ptr(dy) + 4 * at, ptr(x) + 4 * at, ptr(dx) + 4 * at, len]);
   }
 
-  attention(q: Tensor, k: Tensor, v: Tensor, heads: number, out: Tensor, probs: Tensor): void {
-    const [B, T, D] = q.shape;
-    const s = this.perThreadScratch(this.exports().attentionScratchBytes(T) >>> 0);
+  attention(q: Tensor, k: Tensor, v: Tensor, heads: number, out: Tensor, probs: Tensor, options: AttentionOptions = {}): void {
+    const { B, Tq, Tk, hd, kvHeads, offset } = attentionShape(q, k, heads, options);
+    const s = this.perThreadScratch(this.exports().attentionScratchBytes(Tq, Tk) >>> 0);
     const [pq, pk, pv, po, pp] = [q, k, v, out, probs].map(ptr);
+    const mask = options.keyMask ? ptr(options.keyMask) : 0;
     this.run(
       'attention',
       ranges(B, this.threads).map(([b, n], i) => {
-        const at = 4 * b * T * D;
-        return [pq + at, pk + at, pv + at, n, T, D, heads, po + at, pp + 4 * b * heads * T * T, s.ptr + i * s.stride];
+        const [atQ, atK] = [4 * b * Tq * heads * hd, 4 * b * Tk * kvHeads * hd];
+        return [
+          pq + atQ,
+          pk + atK,
+          pv + atK,
+          n,
+          Tq,
+          Tk,
+          heads,
+          kvHeads,
+          hd,
+          offset,
+          mask && mask + 4 * b * Tk,
+          po + atQ,
+          pp + 4 * b * heads * Tq * Tk,
+          s.ptr + i * s.stride,
+        ];
       }),
     );
   }
@@ -104,31 +120,54 @@ export class WasmExecutor extends WasmDecoderOps implements Executor {
     dq: Tensor,
     dk: Tensor,
     dv: Tensor,
+    options: AttentionOptions = {},
   ): void {
-    const [B, T, D] = q.shape;
-    const s = this.perThreadScratch(this.exports().attentionScratchBytes(T) >>> 0);
+    const { B, Tq, Tk, hd, kvHeads } = attentionShape(q, k, heads, options);
+    const s = this.perThreadScratch(this.exports().attentionScratchBytes(Tq, Tk) >>> 0);
     const [pdo, pq, pk, pv, pp, pdq, pdk, pdv] = [dOut, q, k, v, probs, dq, dk, dv].map(ptr);
     this.run(
       'attentionBackward',
       ranges(B, this.threads).map(([b, n], i) => {
-        const at = 4 * b * T * D;
+        const [atQ, atK] = [4 * b * Tq * heads * hd, 4 * b * Tk * kvHeads * hd];
         return [
-          pdo + at,
-          pq + at,
-          pk + at,
-          pv + at,
-          pp + 4 * b * heads * T * T,
+          pdo + atQ,
+          pq + atQ,
+          pk + atK,
+          pv + atK,
+          pp + 4 * b * heads * Tq * Tk,
           n,
-          T,
-          D,
+          Tq,
+          Tk,
           heads,
-          pdq + at,
-          pdk + at,
-          pdv + at,
+          kvHeads,
+          hd,
+          pdq + atQ,
+          pdk + atK,
+          pdv + atK,
           s.ptr + i * s.stride,
         ];
       }),
     );
+  }
+
+  embed(ids: Tensor, table: Tensor, out: Tensor): void {
+    const [V, D] = table.shape;
+    this.exports().embed(ptr(ids), ptr(table), V, D, ids.size, ptr(out));
+  }
+
+  embedBackward(dOut: Tensor, ids: Tensor, dTable: Tensor): void {
+    const [V, D] = dTable.shape;
+    this.exports().embedBackward(ptr(dOut), ptr(ids), ids.size, V, D, ptr(dTable));
+  }
+
+  gatherRows(x: Tensor, index: Tensor, out: Tensor): void {
+    const [B, T, D] = x.shape;
+    this.exports().gatherRows(ptr(x), ptr(index), B, T, D, ptr(out));
+  }
+
+  gatherRowsBackward(dOut: Tensor, index: Tensor, dx: Tensor): void {
+    const [B, T, D] = dx.shape;
+    this.exports().gatherRowsBackward(ptr(dOut), ptr(index), B, T, D, ptr(dx));
   }
 
   embedTokens(patches: Tensor, cls: Tensor, pos: Tensor, out: Tensor): void {
@@ -154,6 +193,17 @@ export class WasmExecutor extends WasmDecoderOps implements Executor {
   softmaxCrossEntropy(logits: Tensor, labels: Tensor, loss: Tensor, dLogits: Tensor, correct: Tensor): void {
     const [B, C] = logits.shape;
     this.exports().softmaxCrossEntropy(ptr(logits), ptr(labels), B, C, ptr(loss), ptr(dLogits), ptr(correct));
+  }
+
+  tokenCrossEntropy(logits: Tensor, labels: Tensor, loss: Tensor, dLogits: Tensor, correct: Tensor): void {
+    const [N, V] = matrixDims(logits);
+    const partial = this.memory.scratch(16 * N).ptr;
+    const [pl, py, pd] = [ptr(logits), ptr(labels), ptr(dLogits)];
+    this.run(
+      'tokenCrossEntropyRows',
+      ranges(N, pieces(N * V, 2 ** 16, this.threads)).map(([r, n]) => [pl, py, N, V, r, n, pd, partial]),
+    );
+    this.exports().tokenCrossEntropyTotal(partial, py, N, ptr(loss), ptr(correct));
   }
 
   sumSquares(x: Tensor, out: Tensor, accumulate = false): void {

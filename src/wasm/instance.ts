@@ -117,15 +117,20 @@ export interface SnellExports {
     db: number,
     scratch: number,
   ): void;
-  attentionScratchBytes(T: number): number;
+  attentionScratchBytes(Tq: number, Tk: number): number;
+  /** offset < 0: not causal; mask 0: no key mask */
   attention(
     q: number,
     k: number,
     v: number,
     B: number,
-    T: number,
-    D: number,
-    nh: number,
+    Tq: number,
+    Tk: number,
+    H: number,
+    KV: number,
+    hd: number,
+    offset: number,
+    mask: number,
     out: number,
     probs: number,
     scratch: number,
@@ -137,9 +142,11 @@ export interface SnellExports {
     v: number,
     probs: number,
     B: number,
-    T: number,
-    D: number,
-    nh: number,
+    Tq: number,
+    Tk: number,
+    H: number,
+    KV: number,
+    hd: number,
     dq: number,
     dk: number,
     dv: number,
@@ -150,6 +157,21 @@ export interface SnellExports {
   poolTokens(x: number, mode: number, out: number, B: number, T: number, D: number): void;
   poolTokensBackward(dOut: number, mode: number, dx: number, B: number, T: number, D: number): void;
   softmaxCrossEntropy(logits: number, labels: number, B: number, C: number, loss: number, dLogits: number, correct: number): void;
+  tokenCrossEntropyRows(
+    logits: number,
+    labels: number,
+    N: number,
+    V: number,
+    r0: number,
+    rows: number,
+    dLogits: number,
+    partial: number,
+  ): void;
+  tokenCrossEntropyTotal(partial: number, labels: number, N: number, loss: number, correct: number): void;
+  embed(ids: number, table: number, V: number, D: number, N: number, out: number): void;
+  embedBackward(dOut: number, ids: number, N: number, V: number, D: number, dTable: number): void;
+  gatherRows(x: number, index: number, B: number, T: number, D: number, out: number): void;
+  gatherRowsBackward(dOut: number, index: number, B: number, T: number, D: number, dx: number): void;
   adamw(
     p: number,
     g: number,

@@ -8,7 +8,7 @@
 //
 // Control block (controlBytes(size) at `control`, 64-byte aligned):
 //   bytes 0 … 63                Int32 generation, pending, failed
-//   64 + 128·(t − 1) … (t ≥ 1)  slot of worker t: Float64 kernel, argument count, ≤ 14 arguments
+//   64 + 192·(t − 1) … (t ≥ 1)  slot of worker t: Float64 kernel, argument count, ≤ 22 arguments
 // How workers are started is the host's business (runtimes/: worker_threads in Node, Web Workers in
 // Deno and browsers); a backend without a ThreadHost runs on one thread.
 
@@ -27,6 +27,7 @@ export const PARALLEL_KERNELS = [
   'gemm',
   'attention',
   'attentionBackward',
+  'tokenCrossEntropyRows',
   'layerNorm',
   'gelu',
   'geluBackward',
@@ -61,7 +62,7 @@ export interface ThreadHost {
   spawn(source: string, init: WorkerInit): Promise<HostWorker>;
 }
 
-const SLOT_BYTES = 128;
+const SLOT_BYTES = 192;
 const SLOT_LENGTH = SLOT_BYTES / 8;
 const GENERATION = 0;
 const PENDING = 1;

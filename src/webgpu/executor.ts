@@ -5,7 +5,7 @@
 // call gets here. Pipelines are compiled once per (family, entry, constants) (pipelines.ts).
 
 import { BackendError } from '../backend.js';
-import type { AdamWStep, MatmulOptions, MergeKernel, PoolMode, Tensor } from '../backend.js';
+import type { AdamWStep, AttentionOptions, MatmulOptions, MergeKernel, PoolMode, Tensor } from '../backend.js';
 import type { Executor } from '../contract/checked.js';
 import { matrixDims } from '../contract/shapes.js';
 import type { WebGpuOptions } from './backend.js';
@@ -213,8 +213,8 @@ export class WebGpuExecutor extends GpuRuntime implements Executor {
   geluBackward(dy: Tensor, x: Tensor, dx: Tensor): void {
     this.ops.geluBackward(dy, x, dx);
   }
-  attention(q: Tensor, k: Tensor, v: Tensor, heads: number, out: Tensor, probs: Tensor): void {
-    this.ops.attention(q, k, v, heads, out, probs);
+  attention(q: Tensor, k: Tensor, v: Tensor, heads: number, out: Tensor, probs: Tensor, options?: AttentionOptions): void {
+    this.ops.attention(q, k, v, heads, out, probs, options);
   }
   attentionBackward(
     dOut: Tensor,
@@ -226,8 +226,21 @@ export class WebGpuExecutor extends GpuRuntime implements Executor {
     dq: Tensor,
     dk: Tensor,
     dv: Tensor,
+    options?: AttentionOptions,
   ): void {
-    this.ops.attentionBackward(dOut, q, k, v, probs, heads, dq, dk, dv);
+    this.ops.attentionBackward(dOut, q, k, v, probs, heads, dq, dk, dv, options);
+  }
+  embed(ids: Tensor, table: Tensor, out: Tensor): void {
+    this.ops.embed(ids, table, out);
+  }
+  embedBackward(dOut: Tensor, ids: Tensor, dTable: Tensor): void {
+    this.ops.embedBackward(dOut, ids, dTable);
+  }
+  gatherRows(x: Tensor, index: Tensor, out: Tensor): void {
+    this.ops.gatherRows(x, index, out);
+  }
+  gatherRowsBackward(dOut: Tensor, index: Tensor, dx: Tensor): void {
+    this.ops.gatherRowsBackward(dOut, index, dx);
   }
   embedTokens(patches: Tensor, cls: Tensor, pos: Tensor, out: Tensor): void {
     this.ops.embedTokens(patches, cls, pos, out);
@@ -243,6 +256,9 @@ export class WebGpuExecutor extends GpuRuntime implements Executor {
   }
   softmaxCrossEntropy(logits: Tensor, labels: Tensor, loss: Tensor, dLogits: Tensor, correct: Tensor): void {
     this.ops.softmaxCrossEntropy(logits, labels, loss, dLogits, correct);
+  }
+  tokenCrossEntropy(logits: Tensor, labels: Tensor, loss: Tensor, dLogits: Tensor, correct: Tensor): void {
+    this.ops.tokenCrossEntropy(logits, labels, loss, dLogits, correct);
   }
   sumSquares(x: Tensor, out: Tensor, accumulate?: boolean): void {
     this.ops.sumSquares(x, out, accumulate);

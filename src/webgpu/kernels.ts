@@ -11,6 +11,7 @@ import attentionPreludeSrc from '../../wgsl/attention_prelude.wgsl';
 import elementwiseSrc from '../../wgsl/elementwise.wgsl';
 import geluSrc from '../../wgsl/gelu.wgsl';
 import layernormSrc from '../../wgsl/layernorm.wgsl';
+import lookupSrc from '../../wgsl/lookup.wgsl';
 import matmulSrc from '../../wgsl/matmul.wgsl';
 import mergeSrc from '../../wgsl/merge.wgsl';
 import mergeBackwardSrc from '../../wgsl/merge_backward.wgsl';
@@ -212,6 +213,12 @@ const TOKENS = (entry: string, storage: KernelSpec['storage']): KernelSpec => ({
   storage,
 });
 const XENT = (entry: string, storage: KernelSpec['storage']): KernelSpec => ({ family: 'xent', source: xentSrc, entry, storage });
+const LOOKUP = (entry: string, storage: KernelSpec['storage']): KernelSpec => ({
+  family: 'lookup',
+  source: lookupSrc,
+  entry,
+  storage,
+});
 
 /** The transformer primitives' kernels (binding tables in each .wgsl header). */
 export const TRANSFORMER_KERNELS = {
@@ -296,7 +303,7 @@ export const TRANSFORMER_KERNELS = {
     [11, 'read'],
     [9, 'write'],
   ]), // dy, x, mean, rstd, partial
-  // attention_forward.wgsl: q, k, v, out, probs
+  // attention_forward.wgsl: q, k, v, out, probs, keyMask
   attention: {
     family: 'attention_forward',
     source: ATTENTION_FORWARD,
@@ -307,6 +314,7 @@ export const TRANSFORMER_KERNELS = {
       [3, 'read'],
       [4, 'write'],
       [5, 'write'],
+      [12, 'read'],
     ],
   },
   // attention_backward.wgsl, bindings: dO, q, k, v, P, dS, then dq (rows) or dk, dv (cols)
@@ -357,6 +365,44 @@ export const TRANSFORMER_KERNELS = {
     [5, 'write'],
     [6, 'write'],
   ]), // partial, loss, correct
+  tokenCount: XENT('token_count', [
+    [2, 'read'],
+    [7, 'write'],
+  ]), // labels, counted
+  tokenRows: XENT('token_rows', [
+    [1, 'read'],
+    [2, 'read'],
+    [3, 'write'],
+    [4, 'write'],
+    [7, 'write'],
+  ]), // logits, labels, dLogits, partial, counted
+  tokenTotal: XENT('token_total', [
+    [4, 'write'],
+    [5, 'write'],
+    [6, 'write'],
+    [7, 'write'],
+  ]), // partial, loss, correct, counted
+  // lookup.wgsl, bindings: ids or index, then table or x (forward) or dOut (backward), then the output
+  lookupEmbed: LOOKUP('embed', [
+    [1, 'read'],
+    [2, 'read'],
+    [4, 'write'],
+  ]),
+  lookupEmbedBackward: LOOKUP('embed_bw', [
+    [1, 'read'],
+    [3, 'read'],
+    [4, 'write'],
+  ]),
+  lookupGather: LOOKUP('gather', [
+    [1, 'read'],
+    [2, 'read'],
+    [4, 'write'],
+  ]),
+  lookupGatherBackward: LOOKUP('gather_bw', [
+    [1, 'read'],
+    [3, 'read'],
+    [4, 'write'],
+  ]),
   // adamw.wgsl, bindings: param, grad, m, v, scale
   adamw: {
     family: 'adamw',
@@ -482,7 +528,7 @@ export const WG = {
   sparsify: 256,
   /** select.wgsl: WG·ITEMS elements per histogram / min_above workgroup */
   selectElements: 256 * 16,
-  /** elementwise.wgsl, tokens.wgsl, adamw.wgsl, activations.wgsl, columns.wgsl, rope.wgsl (per pair): one thread per element */
+  /** elementwise.wgsl, tokens.wgsl, lookup.wgsl, adamw.wgsl, activations.wgsl, columns.wgsl, rope.wgsl (per pair): one thread per element */
   elementwise: 256,
   /** reduce.wgsl, layernorm.wgsl and rmsnorm.wgsl: columns per workgroup of the column sums */
   reduce: 256,

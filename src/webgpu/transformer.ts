@@ -1,11 +1,11 @@
-// The transformer primitives of src/backend.ts on the WebGPU kernels (wgsl/elementwise, reduce, layernorm,
-// attention, tokens, xent, adamw, importance): uniform parameters and dispatch sizes for arguments the contract
+// The transformer and decoder primitives of src/backend.ts on the WebGPU kernels (wgsl/elementwise, reduce,
+// layernorm, attention, tokens, lookup, xent, adamw, importance): uniform parameters and dispatch sizes for arguments the contract
 // (src/contract) has checked. Everything is encoded into the backend's one command encoder; scratch
 // buffers (partial sums, dS) come from the buffer pool and are released right after encoding (the pool
 // reuses them only after submit).
 
-import type { AdamWStep, PoolMode, Tensor } from '../backend.js';
-import { matrixDims } from '../contract/shapes.js';
+import type { AdamWStep, AttentionOptions, PoolMode, Tensor } from '../backend.js';
+import { type AttentionShape, attentionShape, matrixDims } from '../contract/shapes.js';
 import { f32bits } from './commands.js';
 import type { KernelHost } from './host.js';
 import { TRANSFORMER_KERNELS as K, WG } from './kernels.js';
@@ -124,9 +124,12 @@ export class TransformerOps {
 
   // ---- attention_forward.wgsl, attention_backward.wgsl ----
 
-  attention(q: Tensor, k: Tensor, v: Tensor, heads: number, out: Tensor, probs: Tensor): void {
-    const [B, T] = q.shape;
-    this.host.run(K.attention, {}, attentionParams(q, heads), [q, k, v, out, probs], B * heads * ceil(T, WG.attentionRows));
+  attention(q: Tensor, k: Tensor, v: Tensor, heads: number, out: Tensor, probs: Tensor, options: AttentionOptions = {}): void {
+    const shape = attentionShape(q, k, heads, options);
+    const mask = options.keyMask ?? this.host.values([0]);
+    const masked = shape.offset >= 0 || options.keyMask !== undefined;
+    const blocks = shape.B * heads * ceil(shape.Tq, WG.attentionRows);
+    this.host.run(K.attention, { MASKED: masked }, attentionParams(shape, heads, options), [q, k, v, out, probs, mask], blocks);
   }
 
   attentionBackward(
@@ -139,14 +142,40 @@ export class TransformerOps {
     dq: Tensor,
     dk: Tensor,
     dv: Tensor,
+    options: AttentionOptions = {},
   ): void {
-    const [B, T] = q.shape;
-    const params = attentionParams(q, heads);
-    const dS = this.host.scratch(B * heads * T * T * 4);
-    const blocks = B * heads * ceil(T, WG.attentionRows);
-    this.host.run(K.attentionRows, {}, params, [dOut, q, k, v, probs, { buffer: dS }, dq], blocks);
-    this.host.run(K.attentionCols, {}, params, [dOut, q, k, v, probs, { buffer: dS }, dk, dv], blocks);
+    const shape = attentionShape(q, k, heads, options);
+    const { B, Tq, Tk, kvHeads } = shape;
+    const params = attentionParams(shape, heads, options);
+    const dS = this.host.scratch(B * heads * Tq * Tk * 4);
+    const [rows, cols] = [B * heads * ceil(Tq, WG.attentionRows), B * kvHeads * ceil(Tk, WG.attentionRows)];
+    this.host.run(K.attentionRows, {}, params, [dOut, q, k, v, probs, { buffer: dS }, dq], rows);
+    this.host.run(K.attentionCols, {}, params, [dOut, q, k, v, probs, { buffer: dS }, dk, dv], cols);
     this.host.release(dS);
+  }
+
+  // ---- lookup.wgsl ----
+
+  embed(ids: Tensor, table: Tensor, out: Tensor): void {
+    const [V, D] = table.shape;
+    const n = ids.size * D;
+    this.host.run(K.lookupEmbed, {}, [ids.size, V, D, n], [ids, table, out], ceil(n, WG.elementwise));
+  }
+
+  embedBackward(dOut: Tensor, ids: Tensor, dTable: Tensor): void {
+    const [V, D] = dTable.shape;
+    this.host.run(K.lookupEmbedBackward, {}, [ids.size, V, D, 0], [ids, dOut, dTable], ceil(D, WG.elementwise));
+  }
+
+  gatherRows(x: Tensor, index: Tensor, out: Tensor): void {
+    const [B, T, D] = x.shape;
+    this.host.run(K.lookupGather, {}, [B, T, D, B * D], [index, x, out], ceil(B * D, WG.elementwise));
+  }
+
+  gatherRowsBackward(dOut: Tensor, index: Tensor, dx: Tensor): void {
+    const [B, T, D] = dx.shape;
+    const n = B * T * D;
+    this.host.run(K.lookupGatherBackward, {}, [B, T, D, n], [index, dOut, dx], ceil(n, WG.elementwise));
   }
 
   // ---- tokens.wgsl ----
@@ -192,6 +221,16 @@ export class TransformerOps {
     this.host.run(K.xentRows, {}, [B, C], [logits, labels, dLogits, { buffer: partial }], B);
     this.host.run(K.xentTotal, {}, [B, C], [{ buffer: partial }, loss, correct], 1);
     this.host.release(partial);
+  }
+
+  tokenCrossEntropy(logits: Tensor, labels: Tensor, loss: Tensor, dLogits: Tensor, correct: Tensor): void {
+    const [N, V] = matrixDims(logits);
+    const [partial, counted] = [this.host.scratch(Math.max(2 * N, 1) * 4), this.host.scratch(4)];
+    this.host.run(K.tokenCount, {}, [N, V], [labels, { buffer: counted }], 1);
+    this.host.run(K.tokenRows, {}, [N, V], [logits, labels, dLogits, { buffer: partial }, { buffer: counted }], N);
+    this.host.run(K.tokenTotal, {}, [N, V], [{ buffer: partial }, loss, correct, { buffer: counted }], 1);
+    this.host.release(partial);
+    this.host.release(counted);
   }
 
   // ---- adamw.wgsl ----
@@ -265,9 +304,22 @@ export class TransformerOps {
   }
 }
 
-/** The attention kernels' parameters for q [B, T, D] in `heads` heads of width hd. */
-function attentionParams(q: Tensor, heads: number): number[] {
-  const [B, T, D] = q.shape;
-  const hd = D / heads;
-  return [B, T, D, heads, hd, f32bits(hd ** -0.5)];
+/** The attention kernels' uniform p (attention_prelude.wgsl). */
+function attentionParams(s: AttentionShape, heads: number, options: AttentionOptions): number[] {
+  const { B, Tq, Tk, D, hd, kvHeads, offset } = s;
+  const keyed = options.keyMask ? 1 : 0;
+  return [
+    B,
+    Tq,
+    Tk,
+    D,
+    kvHeads * hd,
+    heads,
+    heads / kvHeads,
+    hd,
+    f32bits(hd ** -0.5),
+    offset >= 0 ? 1 : 0,
+    Math.max(offset, 0),
+    keyed,
+  ];
 }

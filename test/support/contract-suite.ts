@@ -5,7 +5,7 @@
 // both backends must run alike (an out-of-range label, empty tensors).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Backend, BackendError, type Tensor } from '../../src/backend.js';
+import { type Backend, BackendError, IGNORE_LABEL, type Tensor } from '../../src/backend.js';
 
 export interface BadCall {
   /** The primitive and the rule broken. */
@@ -615,6 +615,94 @@ export const BAD_CALLS: readonly BadCall[] = [
     message: `attentionBackward: dq and dk are the same tensor: ${fresh('dq')}`,
   },
   {
+    what: 'attention: kvHeads',
+    call: (b) => {
+      const x = f32(b, 2, 3, 8);
+      b.attention(x, x, x, 2, f32(b, 2, 3, 8), f32(b, 2, 2, 3, 3), { kvHeads: 3 });
+    },
+    message:
+      'attention: kvHeads must be a positive integer dividing heads = 2 (each key/value head serves heads/kvHeads query heads), got 3',
+  },
+  {
+    what: 'attention: grouped-query k shape',
+    call: (b) => {
+      const x = f32(b, 1, 3, 8);
+      b.attention(x, x, x, 4, f32(b, 1, 3, 8), f32(b, 1, 4, 3, 3), { kvHeads: 2 });
+    },
+    message: 'attention: k is f32[1, 3, 8], expected f32[1, 3, 4]',
+  },
+  {
+    what: 'attention: more keys than queries without causal',
+    call: (b) => {
+      const k = f32(b, 1, 5, 8);
+      b.attention(f32(b, 1, 3, 8), k, k, 2, f32(b, 1, 3, 8), f32(b, 1, 2, 3, 5));
+    },
+    message: 'attention: k is f32[1, 5, 8], expected f32[1, 3, 8]',
+  },
+  {
+    what: 'attention: causal k not [B, Tk, D]',
+    call: (b) => b.attention(f32(b, 1, 3, 8), f32(b, 5, 8), f32(b, 5, 8), 2, f32(b, 1, 3, 8), f32(b, 30), { causal: true }),
+    message: 'attention: k is f32[5, 8], expected f32[B, Tk, D]',
+  },
+  {
+    what: 'attention: causal with fewer keys than queries',
+    call: (b) => {
+      const k = f32(b, 1, 3, 8);
+      b.attention(f32(b, 1, 4, 8), k, k, 2, f32(b, 1, 4, 8), f32(b, 1, 2, 4, 3), { causal: true });
+    },
+    message: 'attention: k is f32[1, 3, 8]: causal attention needs at least as many keys as queries (Tk ≥ Tq = 4)',
+  },
+  {
+    what: 'attention: offset past the keys',
+    call: (b) => {
+      const k = f32(b, 1, 5, 8);
+      b.attention(f32(b, 1, 2, 8), k, k, 2, f32(b, 1, 2, 8), f32(b, 1, 2, 2, 5), { causal: true, offset: 4 });
+    },
+    message: 'attention: offset must be an integer in [0, Tk − Tq] = [0, 3] (query i sits at position offset + i < Tk), got 4',
+  },
+  {
+    what: 'attention: offset without causal',
+    call: (b) => {
+      const x = f32(b, 1, 3, 8);
+      b.attention(x, x, x, 2, f32(b, 1, 3, 8), f32(b, 1, 2, 3, 3), { offset: 0 });
+    },
+    message: 'attention: offset places the queries of causal attention: pass causal: true, or no offset',
+  },
+  {
+    what: 'attention: keyMask dtype',
+    call: (b) => {
+      const x = f32(b, 1, 5, 8);
+      b.attention(x, x, x, 2, f32(b, 1, 5, 8), f32(b, 1, 2, 5, 5), { keyMask: f32(b, 1, 5) });
+    },
+    message: 'attention: keyMask is f32[1, 5], expected a u32 tensor',
+  },
+  {
+    what: 'attention: keyMask shape',
+    call: (b) => {
+      const k = f32(b, 1, 5, 8);
+      b.attention(f32(b, 1, 1, 8), k, k, 2, f32(b, 1, 1, 8), f32(b, 1, 2, 1, 5), { causal: true, keyMask: u32(b, 1, 1) });
+    },
+    message: 'attention: keyMask is u32[1, 1], expected u32[1, 5]',
+  },
+  {
+    what: 'attention: decode-step probs size',
+    call: (b) => {
+      const k = f32(b, 1, 6, 8);
+      b.attention(f32(b, 1, 1, 8), k, k, 2, f32(b, 1, 1, 8), f32(b, 1, 2, 6, 6), { causal: true });
+    },
+    message: 'attention: probs is f32[1, 2, 6, 6], expected 12 f32 elements',
+  },
+  {
+    what: 'attentionBackward: grouped-query dk shape',
+    call: (b) => {
+      const [x, kv] = [f32(b, 1, 3, 8), f32(b, 1, 3, 4)];
+      b.attentionBackward(x, x, kv, kv, f32(b, 1, 4, 3, 3), 4, f32(b, 1, 3, 8), f32(b, 1, 3, 8), f32(b, 1, 3, 4), {
+        kvHeads: 2,
+      });
+    },
+    message: 'attentionBackward: dk is f32[1, 3, 8], expected f32[1, 3, 4]',
+  },
+  {
     what: 'embedTokens: pos size',
     call: (b) => b.embedTokens(f32(b, 2, 4, 8), f32(b, 8), f32(b, 4, 8), f32(b, 2, 5, 8)),
     message: 'embedTokens: pos is f32[4, 8], expected 40 f32 elements',
@@ -650,6 +738,60 @@ export const BAD_CALLS: readonly BadCall[] = [
     message: 'poolTokensBackward: dOut is f32[8, 2], expected f32[2, 8]',
   },
 
+  {
+    what: 'embed: ids dtype',
+    call: (b) => b.embed(f32(b, 4), f32(b, 10, 4), f32(b, 4, 4)),
+    message: 'embed: ids is f32[4], expected a u32 tensor',
+  },
+  {
+    what: 'embed: table shape',
+    call: (b) => b.embed(u32(b, 4), f32(b, 40), f32(b, 4, 4)),
+    message: 'embed: table is f32[40], expected f32[V, D]',
+  },
+  {
+    what: 'embed: table without features',
+    call: (b) => b.embed(u32(b, 4), f32(b, 10, 0), f32(b, 4, 0)),
+    message: 'embed: table is f32[10, 0]: each vocabulary row needs at least one feature (D ≥ 1)',
+  },
+  {
+    what: 'embed: out size',
+    call: (b) => b.embed(u32(b, 2, 2), f32(b, 10, 4), f32(b, 4, 3)),
+    message: 'embed: out is f32[4, 3], expected 16 f32 elements',
+  },
+  {
+    what: 'embedBackward: dOut size',
+    call: (b) => b.embedBackward(f32(b, 3, 4), u32(b, 4), f32(b, 10, 4)),
+    message: 'embedBackward: dOut is f32[3, 4], expected 16 f32 elements',
+  },
+  {
+    what: 'embedBackward: dTable is dOut',
+    call: (b) => {
+      const t = f32(b, 10, 4);
+      b.embedBackward(t, u32(b, 10), t);
+    },
+    message: `embedBackward: dTable and dOut are the same tensor: ${fresh('dTable')}`,
+  },
+  {
+    what: 'gatherRows: index size',
+    call: (b) => b.gatherRows(f32(b, 2, 5, 8), u32(b, 3), f32(b, 2, 8)),
+    message: 'gatherRows: index is u32[3], expected 2 u32 elements',
+  },
+  {
+    what: 'gatherRows: index dtype',
+    call: (b) => b.gatherRows(f32(b, 2, 5, 8), f32(b, 2), f32(b, 2, 8)),
+    message: 'gatherRows: index is f32[2], expected a u32 tensor',
+  },
+  {
+    what: 'gatherRows: out shape',
+    call: (b) => b.gatherRows(f32(b, 2, 5, 8), u32(b, 2), f32(b, 2, 5, 8)),
+    message: 'gatherRows: out is f32[2, 5, 8], expected f32[2, 8]',
+  },
+  {
+    what: 'gatherRowsBackward: no tokens',
+    call: (b) => b.gatherRowsBackward(f32(b, 2, 8), u32(b, 2), f32(b, 2, 0, 8)),
+    message: 'gatherRowsBackward: dx is f32[2, 0, 8]: it needs at least one token (T ≥ 1)',
+  },
+
   // ---- loss, optimizer, noise ----
   {
     what: 'softmaxCrossEntropy: labels dtype',
@@ -680,6 +822,31 @@ export const BAD_CALLS: readonly BadCall[] = [
     what: 'softmaxCrossEntropy: correct dtype',
     call: (b) => xent(b, f32(b, 2, 3), u32(b, 2), f32(b, 1), f32(b, 1)),
     message: 'softmaxCrossEntropy: correct is f32[1], expected a u32 tensor',
+  },
+  {
+    what: 'tokenCrossEntropy: labels dtype',
+    call: (b) => b.tokenCrossEntropy(f32(b, 4, 7), f32(b, 4), f32(b, 1), f32(b, 4, 7), u32(b, 1)),
+    message: 'tokenCrossEntropy: labels is f32[4], expected a u32 tensor',
+  },
+  {
+    what: 'tokenCrossEntropy: labels size',
+    call: (b) => b.tokenCrossEntropy(f32(b, 2, 2, 7), u32(b, 2), f32(b, 1), f32(b, 2, 2, 7), u32(b, 1)),
+    message: 'tokenCrossEntropy: labels is u32[2], expected 4 u32 elements',
+  },
+  {
+    what: 'tokenCrossEntropy: no vocabulary',
+    call: (b) => b.tokenCrossEntropy(f32(b, 4, 0), u32(b, 4), f32(b, 1), f32(b, 4, 0), u32(b, 1)),
+    message: `tokenCrossEntropy: logits is f32[4, 0], ${rowsRule}`,
+  },
+  {
+    what: 'tokenCrossEntropy: dLogits size',
+    call: (b) => b.tokenCrossEntropy(f32(b, 4, 7), u32(b, 4), f32(b, 1), f32(b, 4, 6), u32(b, 1)),
+    message: 'tokenCrossEntropy: dLogits is f32[4, 6], expected 28 f32 elements',
+  },
+  {
+    what: 'tokenCrossEntropy: correct dtype',
+    call: (b) => b.tokenCrossEntropy(f32(b, 4, 7), u32(b, 4), f32(b, 1), f32(b, 4, 7), f32(b, 1)),
+    message: 'tokenCrossEntropy: correct is f32[1], expected a u32 tensor',
   },
   {
     what: 'sumSquares: out size',
@@ -855,6 +1022,18 @@ export function describeContract(name: string, create: () => Promise<Backend | n
       expect((await b.read(loss))[0]).toBeNaN();
       const d = Array.from(await b.read(dLogits));
       expect(d.map(Number.isNaN)).toEqual([false, false, false, true, true, true, false, false, false]);
+      expect((await b.read(correct))[0]).toBe(2);
+    });
+
+    it('tokenCrossEntropy: a label past the vocabulary gives its row NaN, an ignored one 0, and both backends count the rest', async (ctx) => {
+      if (!b) return ctx.skip();
+      const logits = b.upload(new Float32Array([1, 3, 0, /* */ 2, 0, 1, /* */ 0, 0, 5, /* */ 4, 1, 1]), [4, 3]);
+      const [loss, dLogits, correct] = [b.zeros([1]), b.zeros([4, 3]), b.zeros([1], 'u32')];
+      b.tokenCrossEntropy(logits, b.upload(new Uint32Array([1, IGNORE_LABEL, 3, 0]), [4]), loss, dLogits, correct);
+      expect((await b.read(loss))[0]).toBeNaN();
+      const d = Array.from(await b.read(dLogits));
+      expect(d.map(Number.isNaN)).toEqual([false, false, false, false, false, false, true, true, true, false, false, false]);
+      expect(d.slice(3, 6)).toEqual([0, 0, 0]);
       expect((await b.read(correct))[0]).toBe(2);
     });
 

@@ -1,5 +1,6 @@
 // The case table for the transformer primitives of src/backend.ts, every backend against the float64
-// reference (src/reference/transformer64.ts), outputs poisoned with NaN where they are written.
+// reference (src/reference/transformer64.ts), outputs poisoned with NaN where they are written; the
+// attention and token-lookup cases of decoder models (lookup-suite.ts) run in the same describe block.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend, PoolMode, Tensor } from '../../src/backend.js';
@@ -17,6 +18,7 @@ import {
   softmaxCrossEntropy64,
 } from '../../src/reference/transformer64.js';
 import { expectClose } from './close.js';
+import { describeDecoderCases } from './lookup-suite.js';
 
 /** float32 kernels against float64 on well-conditioned inputs */
 const TIGHT = 1e-5;
@@ -28,6 +30,8 @@ export function describeTransformerBackend(name: string, create: () => Promise<B
       b = await create();
     });
     afterAll(() => b?.destroy());
+
+    describeDecoderCases(() => b);
 
     const size = (shape: number[]) => shape.reduce((x, y) => x * y, 1);
     const poisoned = (shape: number[]): Tensor => b.upload(new Float32Array(size(shape)).fill(NaN), shape);
