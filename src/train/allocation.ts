@@ -10,7 +10,7 @@ import type { AdaptedLayer } from '../model/linear.js';
 import type { MemoryLedger } from '../model/memory.js';
 import { type AllocatorSnapshot, type EpochAllocation, SparsityAllocator } from './allocator/allocator.js';
 
-/** The allocator's settings in a fit (FitOptions.allocator); the initial sparsity is the adapters' own. */
+/** The allocator's settings in a fit (FitOptions.allocator); the initial sparsity is the plan's. */
 export interface AllocatorOptions {
   /** The sparsity the whole model reaches (the authors' target_ratio). */
   targetSparsity: number;
@@ -43,6 +43,7 @@ export interface LayerAllocation extends EpochAllocation {
 
 interface AllocatedModel {
   readonly backend: Backend;
+  readonly options: { readonly plan: { readonly sparsity: number } | null };
   readonly ledger: MemoryLedger;
   adaptedLayers(): AdaptedLayer[];
 }
@@ -59,10 +60,8 @@ export class TrainingAllocation {
         `SNELLA's allocator moves sparsity between snella adapters; this model's adapters are ${kinds}: train with the snella method or without the allocator`,
       );
     }
-    const initial = layers[0]!.sparsity;
-    if (layers.some((l) => l.sparsity !== initial)) {
-      throw new Error('the allocator starts every layer at one sparsity; these adapters differ: build them with one sparsity');
-    }
+    // the plan's sparsity, not the layers' own: a resumed run's adapters carry the allocator's last split
+    const initial = model.options.plan?.sparsity ?? 0;
     const totalSteps = options.totalSteps ?? epochs;
     checkOptions(options, totalSteps);
     this.layers = layers;

@@ -85,7 +85,7 @@ export interface FitOptions {
    */
   resume?: { step: number; optimizer: AdamWSnapshot; best?: BestModel | null; allocator?: AllocatorSnapshot };
   /**
-   * SNELLA's sparsity allocator (train/allocation.ts): the adapters (all snella, one initial sparsity)
+   * SNELLA's sparsity allocator (train/allocation.ts): the adapters (all snella, starting from the plan's sparsity)
    * compete for a budget that shrinks each epoch. Not with maxGradNorm (the scores would see the
    * unclipped gradients the authors' code never scores).
    */
