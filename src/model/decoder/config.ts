@@ -1,0 +1,174 @@
+// The shape of a decoder language model (LLaMA family or GPT-2, in Hugging Face transformers' naming)
+// and what trains on it: SNELL-family or LoRA branches beside the projections PEFT targets by name.
+//
+// Projections of one layer, input → output widths (E hidden, H·D queries, KV·D keys and values, I the MLP):
+//   llama  self_attn.q_proj E → H·D, k_proj, v_proj E → KV·D, o_proj H·D → E,
+//          mlp.gate_proj, up_proj E → I, down_proj I → E                      (nn.Linear, weight [out, in])
+//   gpt2   attn.c_attn E → 3E (q, k, v fused), attn.c_proj E → E, mlp.c_fc E → I, mlp.c_proj I → E
+//          (Conv1D, weight [in, out])
+// A target name matches a projection's last path component, as PEFT's target_modules does
+// (GPT-2's `c_proj` is both the attention's and the MLP's).
+
+import { AdapterConfigError, type AdapterKind } from '../../adapter/config.js';
+
+export type DecoderArch = 'llama' | 'gpt2';
+
+/** The fields of a transformers config.json the model computes with (io/lm-config.ts reads them). */
+export interface DecoderConfig {
+  arch: DecoderArch;
+  vocabSize: number;
+  hidden: number;
+  layers: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  intermediate: number;
+  normEps: number;
+  /** RoPE's θ (LLaMA family); null for GPT-2's learned positions. */
+  ropeTheta: number | null;
+  attentionBias: boolean;
+  outputBias: boolean;
+  mlpBias: boolean;
+  tieWordEmbeddings: boolean;
+  maxPositions: number;
+}
+
+export interface DecoderPlan {
+  method: AdapterKind;
+  rank: number;
+  kernelHeads: number;
+  sparsity: number;
+  /** PEFT target names (e.g. q_proj, v_proj; c_attn); default every projection of the arch. */
+  targets: readonly string[];
+  /** Layers [first, last) that carry branches (default all). */
+  layers?: readonly [number, number];
+  /** Sparsities of single branches by name (SNELLA's allocator), over `sparsity`. */
+  layerSparsity?: Readonly<Record<string, number>>;
+}
+
+export interface Projection {
+  /** The path inside a layer, e.g. `self_attn.q_proj`. */
+  path: string;
+  dims: (c: DecoderConfig) => [number, number];
+  bias: (c: DecoderConfig) => boolean;
+  /** Conv1D: the stored weight is [in, out]. */
+  conv1d: boolean;
+}
+
+const linear = (path: string, dims: Projection['dims'], bias: Projection['bias']): Projection => ({
+  path,
+  dims,
+  bias,
+  conv1d: false,
+});
+const conv = (path: string, dims: Projection['dims'], bias: Projection['bias']): Projection => ({
+  path,
+  dims,
+  bias,
+  conv1d: true,
+});
+
+export const PROJECTIONS: Record<DecoderArch, readonly Projection[]> = {
+  llama: [
+    linear(
+      'self_attn.q_proj',
+      (c) => [c.hidden, c.heads * c.headDim],
+      (c) => c.attentionBias,
+    ),
+    linear(
+      'self_attn.k_proj',
+      (c) => [c.hidden, c.kvHeads * c.headDim],
+      (c) => c.attentionBias,
+    ),
+    linear(
+      'self_attn.v_proj',
+      (c) => [c.hidden, c.kvHeads * c.headDim],
+      (c) => c.attentionBias,
+    ),
+    linear(
+      'self_attn.o_proj',
+      (c) => [c.heads * c.headDim, c.hidden],
+      (c) => c.outputBias,
+    ),
+    linear(
+      'mlp.gate_proj',
+      (c) => [c.hidden, c.intermediate],
+      (c) => c.mlpBias,
+    ),
+    linear(
+      'mlp.up_proj',
+      (c) => [c.hidden, c.intermediate],
+      (c) => c.mlpBias,
+    ),
+    linear(
+      'mlp.down_proj',
+      (c) => [c.intermediate, c.hidden],
+      (c) => c.mlpBias,
+    ),
+  ],
+  gpt2: [
+    conv(
+      'attn.c_attn',
+      (c) => [c.hidden, 3 * c.hidden],
+      (c) => c.attentionBias,
+    ),
+    conv(
+      'attn.c_proj',
+      (c) => [c.hidden, c.hidden],
+      (c) => c.outputBias,
+    ),
+    conv(
+      'mlp.c_fc',
+      (c) => [c.hidden, c.intermediate],
+      (c) => c.mlpBias,
+    ),
+    conv(
+      'mlp.c_proj',
+      (c) => [c.intermediate, c.hidden],
+      (c) => c.mlpBias,
+    ),
+  ],
+};
+
+/** PEFT's target names of an arch, each projection's last path component. */
+export function targetNames(arch: DecoderArch): string[] {
+  return [...new Set(PROJECTIONS[arch].map((p) => p.path.split('.').pop()!))];
+}
+
+/** Tensor-name prefix of layer l, e.g. `model.layers.3.` or `transformer.h.3.`. */
+export function layerPrefix(arch: DecoderArch, l: number): string {
+  return arch === 'llama' ? `model.layers.${l}.` : `transformer.h.${l}.`;
+}
+
+/** Checks what the model computes with, naming the field and the fix. */
+export function checkDecoderConfig(c: DecoderConfig): void {
+  const fail = (m: string) => {
+    throw new AdapterConfigError(`decoder config: ${m}`);
+  };
+  for (const key of ['vocabSize', 'hidden', 'layers', 'heads', 'kvHeads', 'headDim', 'intermediate', 'maxPositions'] as const) {
+    if (!Number.isInteger(c[key]) || c[key] < 1) fail(`${key} must be a positive integer, got ${c[key]}`);
+  }
+  if (c.heads % c.kvHeads !== 0) fail(`heads ${c.heads} is not a multiple of kvHeads ${c.kvHeads}`);
+  if (!(c.normEps >= 0)) fail(`normEps must be ≥ 0, got ${c.normEps}`);
+  if (c.arch === 'llama') {
+    if (c.headDim % 2 !== 0) fail(`RoPE needs an even head width, got headDim ${c.headDim}`);
+    if (!(c.ropeTheta !== null && c.ropeTheta > 0)) fail(`a llama-family model needs ropeTheta > 0, got ${c.ropeTheta}`);
+  } else if (c.heads * c.headDim !== c.hidden || c.kvHeads !== c.heads) {
+    fail(`GPT-2 splits hidden ${c.hidden} into ${c.heads} heads of ${c.headDim} with kvHeads = heads`);
+  }
+}
+
+/** Checks a plan against the arch: known targets, a layer range inside the model. */
+export function checkDecoderPlan(plan: DecoderPlan, c: DecoderConfig): void {
+  const names = targetNames(c.arch);
+  const unknown = plan.targets.filter((t) => !names.includes(t));
+  if (unknown.length || plan.targets.length === 0) {
+    throw new AdapterConfigError(
+      `targets ${JSON.stringify(plan.targets)} must name ${c.arch} projections: ${names.join(', ')} (PEFT's target_modules)`,
+    );
+  }
+  const [first, last] = plan.layers ?? [0, c.layers];
+  if (!(Number.isInteger(first) && Number.isInteger(last) && 0 <= first && first < last && last <= c.layers)) {
+    throw new AdapterConfigError(`layers [${first}, ${last}) must lie within the model's ${c.layers} layers`);
+  }
+}
