@@ -4,8 +4,8 @@
 // runs synchronously when called, so there is never queued work: read() resolves with a copy taken
 // at the call, flush() is a no-op and free() releases at once.
 // Threads: given a pool, the big primitives (matmul, the merge and its backward, sparsify and its
-// backward, attention per sample, layerNorm rows, bias rows, GELU, dropout, zero-fill, copies and
-// sums) are cut into per-thread calls (split.ts); the rest run on the calling thread. Results are
+// backward, attention per sample and key/value head, layerNorm rows, bias rows, GELU, dropout,
+// zero-fill, copies and sums) are cut into per-thread calls (split.ts); the rest run on the calling thread. Results are
 // the same for every thread count.
 
 import { BackendError, type DType, type Tensor } from '../backend.js';
