@@ -5,7 +5,9 @@
 //             out_n = P·V_g
 //   backward: dV_g = Σ_n Pᵀ·dO_n; dP = dO_n·V_gᵀ; dS = P⊙(dP − rowsum(dP⊙P))·hd^−½; dQ_n = dS·K_g;
 //             dK_g = Σ_n dSᵀ·Q_n (the sums over the group's query heads in head order)
-// per (b, n). Allowed keys of query i: j ≤ offset + i when offset ≥ 0 (causal; offset < 0: all), and
+// per (b, n). A call takes the units u0 … u0 + units − 1 of the B·KV units u = b·KV + g, each one
+// key/value head g of sequence b with its query heads g·H/KV …, so threads split over sequences and
+// heads alike and a key/value head's sums stay in one call. Allowed keys of query i: j ≤ offset + i when offset ≥ 0 (causal; offset < 0: all), and
 // mask[b·Tk + j] ≠ 0 or j = 0 when mask ≠ 0 (key padding; key 0 always allowed, so no row is empty).
 // Forbidden keys get P = 0 exactly; the backward needs no mask (their dS is P·(…) = 0).
 // Every product runs on the packed SIMD gemm of matmul.ts directly on the strided head slices, so
@@ -23,15 +25,16 @@ export function attentionScratchBytes(Tq: i32, Tk: i32): usize {
 }
 
 export function attention(
-  q: usize, k: usize, v: usize, B: i32, Tq: i32, Tk: i32, H: i32, KV: i32, hd: i32, offset: i32, mask: usize,
-  out: usize, probs: usize, scratch: usize,
+  q: usize, k: usize, v: usize, Tq: i32, Tk: i32, H: i32, KV: i32, hd: i32, offset: i32, mask: usize,
+  out: usize, probs: usize, scratch: usize, u0: i32, units: i32,
 ): void {
   const Dq = H * hd, Dk = KV * hd, group = H / KV;
   const scale = <f32>(1.0 / Math.sqrt(<f64>hd));
   const tt = <usize>Tq * <usize>Tk << 2;
-  for (let b = 0; b < B; b++) {
+  for (let u = u0; u < u0 + units; u++) {
+    const b = u / KV;
     const m = mask ? mask + (<usize>b * <usize>Tk << 2) : 0;
-    for (let n = 0; n < H; n++) {
+    for (let n = u % KV * group; n < (u % KV + 1) * group; n++) {
       const oq = (<usize>b * <usize>Tq * <usize>Dq + <usize>(n * hd)) << 2;
       const ok = (<usize>b * <usize>Tk * <usize>Dk + <usize>(n / group * hd)) << 2;
       const P = probs + <usize>(b * H + n) * tt;
@@ -49,15 +52,16 @@ export function attention(
 }
 
 export function attentionBackward(
-  dO: usize, q: usize, k: usize, v: usize, probs: usize, B: i32, Tq: i32, Tk: i32, H: i32, KV: i32, hd: i32,
-  dq: usize, dk: usize, dv: usize, scratch: usize,
+  dO: usize, q: usize, k: usize, v: usize, probs: usize, Tq: i32, Tk: i32, H: i32, KV: i32, hd: i32,
+  dq: usize, dk: usize, dv: usize, scratch: usize, u0: i32, units: i32,
 ): void {
   const Dq = H * hd, Dk = KV * hd, group = H / KV;
   const scale = <f32>(1.0 / Math.sqrt(<f64>hd));
   const tt = <usize>Tq * <usize>Tk << 2;
   const dS = scratch + matmulScratchBytes();
-  for (let b = 0; b < B; b++) {
-    for (let n = 0; n < H; n++) {
+  for (let u = u0; u < u0 + units; u++) {
+    const b = u / KV;
+    for (let n = u % KV * group; n < (u % KV + 1) * group; n++) {
       const oq = (<usize>b * <usize>Tq * <usize>Dq + <usize>(n * hd)) << 2;
       const ok = (<usize>b * <usize>Tk * <usize>Dk + <usize>(n / group * hd)) << 2;
       const sum = n % group != 0; // the group's first query head writes dk, dv; the others add

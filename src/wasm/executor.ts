@@ -88,25 +88,23 @@ export class WasmExecutor extends WasmDecoderOps implements Executor {
     const mask = options.keyMask ? ptr(options.keyMask) : 0;
     this.run(
       'attention',
-      ranges(B, this.threads).map(([b, n], i) => {
-        const [atQ, atK] = [4 * b * Tq * heads * hd, 4 * b * Tk * kvHeads * hd];
-        return [
-          pq + atQ,
-          pk + atK,
-          pv + atK,
-          n,
-          Tq,
-          Tk,
-          heads,
-          kvHeads,
-          hd,
-          offset,
-          mask && mask + 4 * b * Tk,
-          po + atQ,
-          pp + 4 * b * heads * Tq * Tk,
-          s.ptr + i * s.stride,
-        ];
-      }),
+      ranges(B * kvHeads, this.threads).map(([u, n], i) => [
+        pq,
+        pk,
+        pv,
+        Tq,
+        Tk,
+        heads,
+        kvHeads,
+        hd,
+        offset,
+        mask,
+        po,
+        pp,
+        s.ptr + i * s.stride,
+        u,
+        n,
+      ]),
     );
   }
 
@@ -127,26 +125,24 @@ export class WasmExecutor extends WasmDecoderOps implements Executor {
     const [pdo, pq, pk, pv, pp, pdq, pdk, pdv] = [dOut, q, k, v, probs, dq, dk, dv].map(ptr);
     this.run(
       'attentionBackward',
-      ranges(B, this.threads).map(([b, n], i) => {
-        const [atQ, atK] = [4 * b * Tq * heads * hd, 4 * b * Tk * kvHeads * hd];
-        return [
-          pdo + atQ,
-          pq + atQ,
-          pk + atK,
-          pv + atK,
-          pp + 4 * b * heads * Tq * Tk,
-          n,
-          Tq,
-          Tk,
-          heads,
-          kvHeads,
-          hd,
-          pdq + atQ,
-          pdk + atK,
-          pdv + atK,
-          s.ptr + i * s.stride,
-        ];
-      }),
+      ranges(B * kvHeads, this.threads).map(([u, n], i) => [
+        pdo,
+        pq,
+        pk,
+        pv,
+        pp,
+        Tq,
+        Tk,
+        heads,
+        kvHeads,
+        hd,
+        pdq,
+        pdk,
+        pdv,
+        s.ptr + i * s.stride,
+        u,
+        n,
+      ]),
     );
   }
 

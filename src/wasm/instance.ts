@@ -118,12 +118,11 @@ export interface SnellExports {
     scratch: number,
   ): void;
   attentionScratchBytes(Tq: number, Tk: number): number;
-  /** offset < 0: not causal; mask 0: no key mask */
+  /** offset < 0: not causal; mask 0: no key mask; units u0 … u0 + units − 1 of the B·KV (b, g) units */
   attention(
     q: number,
     k: number,
     v: number,
-    B: number,
     Tq: number,
     Tk: number,
     H: number,
@@ -134,6 +133,8 @@ export interface SnellExports {
     out: number,
     probs: number,
     scratch: number,
+    u0: number,
+    units: number,
   ): void;
   attentionBackward(
     dOut: number,
@@ -141,7 +142,6 @@ export interface SnellExports {
     k: number,
     v: number,
     probs: number,
-    B: number,
     Tq: number,
     Tk: number,
     H: number,
@@ -151,6 +151,8 @@ export interface SnellExports {
     dk: number,
     dv: number,
     scratch: number,
+    u0: number,
+    units: number,
   ): void;
   embedTokens(patches: number, cls: number, pos: number, out: number, B: number, T: number, D: number): void;
   embedTokensBackward(dOut: number, dPatches: number, dCls: number, dPos: number, B: number, T: number, D: number): void;

@@ -4,9 +4,10 @@
 // runs synchronously when called, so there is never queued work: read() resolves with a copy taken
 // at the call, flush() is a no-op and free() releases at once.
 // Threads: given a pool, the big primitives (matmul, the merge and its backward, sparsify and its
-// backward, attention per sample, layerNorm and rmsNorm rows, RoPE rows, bias rows, GELU and the
-// decoder activations, dropout, zero-fill, copies and sums) are cut into per-thread calls (split.ts);
-// the rest run on the calling thread. Results are the same for every thread count.
+// backward, attention per sample and key/value head, layerNorm and rmsNorm rows, RoPE rows, bias
+// rows, GELU and the decoder activations, dropout, zero-fill, copies and sums) are cut into
+// per-thread calls (split.ts); the rest run on the calling thread. Results are the same for every
+// thread count.
 
 import { BackendError, type DType, type Tensor } from '../backend.js';
 import type { TensorState } from '../contract/checks.js';
