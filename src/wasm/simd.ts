@@ -37,7 +37,7 @@ export function simdPath(choice: WasmSimd = 'auto'): SimdPath {
   if (choice === 'auto') return 'plain';
   throw new BackendError(
     "wasm backend: simd 'relaxed' was asked for, but this engine rejects relaxed-SIMD modules (f32x4.relaxed_madd). " +
-      "Fix: use simd 'auto' or 'plain', or enable relaxed SIMD (Node 20: node --experimental-wasm-relaxed-simd; " +
+      "Fix: use simd 'auto' or 'plain' (CLI: --wasm-simd), or enable relaxed SIMD (Node 20: node --experimental-wasm-relaxed-simd; " +
       'it is on by default from Node 22, Deno 2, Chromium 114)',
   );
 }
