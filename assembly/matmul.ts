@@ -8,7 +8,8 @@
 //     for ic (MC rows): pack op(a)[ic:, pc:] into MR-tall panels [p][MR]
 //       for each (NR panel, MR panel): MR×NR micro-kernel, kc rank-1 updates in registers
 // The micro-kernel keeps the MR×NR block of C in MR·NR/4 v128 accumulators (one broadcast load of
-// a, two vector loads of b, MR·2 mul+add per step). Panels are zero-padded, so edge tiles run the
+// a, two vector loads of b, MR·2 multiply-adds per step: fused in the relaxed-SIMD build, fma.ts;
+// 4×8 is the largest tile V8 keeps in x64's registers, 6×8 spills). Panels are zero-padded, so edge tiles run the
 // same kernel into a small tile (at the end of scratch) and copy out only the valid part. The
 // transposes cost only in the packing (O(MK + KN) against O(MNK) work). Scratch:
 // matmulScratchBytes() per thread.
