@@ -34,8 +34,12 @@ const SHAPES = opt('--shapes', '1576x768x3072,1576x768x768,1024x1024x1024')
   .map((s) => s.split('x').map(Number));
 const PATHS = relaxedSimdSupported() ? ['plain', 'relaxed'] : ['plain'];
 
-const engine = process.versions.bun ? `Bun ${process.versions.bun}` : `Node ${process.version}`;
-console.log(`# ${engine} (V8 ${process.versions.v8})${process.execArgv.length ? ` ${process.execArgv.join(' ')}` : ''}`);
+const engine = globalThis.Deno
+  ? `Deno ${Deno.version.deno} (V8 ${Deno.version.v8})`
+  : process.versions.bun
+    ? `Bun ${process.versions.bun} (JavaScriptCore, WebKit ${process.versions.webkit?.slice(0, 8) ?? '?'})`
+    : `Node ${process.version} (V8 ${process.versions.v8})`;
+console.log(`# ${engine}${process.execArgv.length ? ` ${process.execArgv.join(' ')}` : ''}`);
 if (PATHS.length === 1) console.log('# relaxed SIMD: not available in this engine, plain build only');
 
 const backends = [];
