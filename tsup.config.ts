@@ -17,7 +17,13 @@ const embedAssets = {
 };
 
 /** The edge build: build/*.wasm stay imports of files copied beside the bundle (dist/NAME.wasm). */
-const WASM_FILES = ['build/snell.wasm', 'build/snell-shared.wasm', 'build/prep.wasm'];
+const WASM_FILES = [
+  'build/snell.wasm',
+  'build/snell-shared.wasm',
+  'build/snell-relaxed.wasm',
+  'build/snell-relaxed-shared.wasm',
+  'build/prep.wasm',
+];
 const wasmFiles = {
   name: 'snell-wasm-files',
   setup(build: Build) {

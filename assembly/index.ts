@@ -1,6 +1,7 @@
 // The wasm backend's kernels, exported pointer-and-length style over linear memory. The host
 // (src/wasm/) owns all memory above heapBase() and passes byte offsets, element counts and scratch.
 export { heapBase } from './memory';
+export { relaxedSimd } from './fma';
 export { merge, mergeScratchBytes, packB4 } from './merge';
 export { mergeBackward, mergeBackwardReduce } from './merge_backward';
 export { mixture, mixtureBackward } from './mixture';

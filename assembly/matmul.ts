@@ -8,13 +8,16 @@
 //     for ic (MC rows): pack op(a)[ic:, pc:] into MR-tall panels [p][MR]
 //       for each (NR panel, MR panel): MR×NR micro-kernel, kc rank-1 updates in registers
 // The micro-kernel keeps the MR×NR block of C in MR·NR/4 v128 accumulators (one broadcast load of
-// a, two vector loads of b, MR·2 mul+add per step). Panels are zero-padded, so edge tiles run the
+// a, two vector loads of b, MR·2 multiply-adds per step: fused in the relaxed-SIMD build, fma.ts;
+// 4×8 is the largest tile V8 keeps in x64's registers, 6×8 spills). Panels are zero-padded, so edge tiles run the
 // same kernel into a small tile (at the end of scratch) and copy out only the valid part. The
 // transposes cost only in the packing (O(MK + KN) against O(MNK) work). Scratch:
 // matmulScratchBytes() per thread.
 // gemm() takes explicit leading dimensions (elements between rows of a, b and c as stored), so
 // strided sub-matrices (one attention head inside [T, D], one thread's rows or columns) need no
 // gather.
+
+import { madd } from './fma';
 
 const MR = 4;
 const NR = 8;
@@ -80,17 +83,17 @@ export function gemm(
     const b0 = v128.load(bp);
     const b1 = v128.load(bp, 16);
     let av = v128.load32_splat(ap);
-    c00 = f32x4.add(c00, f32x4.mul(av, b0));
-    c01 = f32x4.add(c01, f32x4.mul(av, b1));
+    c00 = madd(av, b0, c00);
+    c01 = madd(av, b1, c01);
     av = v128.load32_splat(ap, 4);
-    c10 = f32x4.add(c10, f32x4.mul(av, b0));
-    c11 = f32x4.add(c11, f32x4.mul(av, b1));
+    c10 = madd(av, b0, c10);
+    c11 = madd(av, b1, c11);
     av = v128.load32_splat(ap, 8);
-    c20 = f32x4.add(c20, f32x4.mul(av, b0));
-    c21 = f32x4.add(c21, f32x4.mul(av, b1));
+    c20 = madd(av, b0, c20);
+    c21 = madd(av, b1, c21);
     av = v128.load32_splat(ap, 12);
-    c30 = f32x4.add(c30, f32x4.mul(av, b0));
-    c31 = f32x4.add(c31, f32x4.mul(av, b1));
+    c30 = madd(av, b0, c30);
+    c31 = madd(av, b1, c31);
     ap += MR << 2;
     bp += NR << 2;
   }

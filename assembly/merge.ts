@@ -8,6 +8,7 @@
 // threads (merge writes rows [i0, i0 + rows)). Scratch: mergeScratchBytes (packed B, and for the
 // backward the per-group packed dB partials and a dA accumulator per thread, see merge_backward.ts).
 
+import { madd } from './fma';
 import { storeRow4 } from './memory';
 
 /**
@@ -70,12 +71,12 @@ export function merge(a: usize, packed: usize, H: i32, n: i32, m: i32, k: i32, l
     for (; j + 1 < k; j += 2) {
       const e0 = f32x4.sub(v128.load32_splat(pa + (<usize>j << 2)), v128.load(pb + (<usize>j << 4)));
       const e1 = f32x4.sub(v128.load32_splat(pa + (<usize>j << 2), 4), v128.load(pb + (<usize>j << 4), 16));
-      d0 = f32x4.add(d0, f32x4.mul(e0, e0));
-      d1 = f32x4.add(d1, f32x4.mul(e1, e1));
+      d0 = madd(e0, e0, d0);
+      d1 = madd(e1, e1, d1);
     }
     if (j < k) {
       const e0 = f32x4.sub(v128.load32_splat(pa + (<usize>j << 2)), v128.load(pb + (<usize>j << 4)));
-      d0 = f32x4.add(d0, f32x4.mul(e0, e0));
+      d0 = madd(e0, e0, d0);
     }
     w = f32x4.add(w, f32x4.mul(v128.load32_splat(coeff + (<usize>h << 2)), f32x4.sqrt(f32x4.add(d0, d1))));
     pb += <usize>k << 4;
@@ -92,10 +93,10 @@ export function merge(a: usize, packed: usize, H: i32, n: i32, m: i32, k: i32, l
     const pa = a + (<usize>(h * n + i) * <usize>k << 2);
     let j = 0;
     for (; j + 1 < k; j += 2) {
-      w0 = f32x4.add(w0, f32x4.mul(v128.load32_splat(pa + (<usize>j << 2)), v128.load(pb + (<usize>j << 4))));
-      w1 = f32x4.add(w1, f32x4.mul(v128.load32_splat(pa + (<usize>j << 2), 4), v128.load(pb + (<usize>j << 4), 16)));
+      w0 = madd(v128.load32_splat(pa + (<usize>j << 2)), v128.load(pb + (<usize>j << 4)), w0);
+      w1 = madd(v128.load32_splat(pa + (<usize>j << 2), 4), v128.load(pb + (<usize>j << 4), 16), w1);
     }
-    if (j < k) w0 = f32x4.add(w0, f32x4.mul(v128.load32_splat(pa + (<usize>j << 2)), v128.load(pb + (<usize>j << 4))));
+    if (j < k) w0 = madd(v128.load32_splat(pa + (<usize>j << 2)), v128.load(pb + (<usize>j << 4)), w0);
     pb += <usize>k << 4;
   }
   return f32x4.add(w0, w1);

@@ -13,6 +13,7 @@
 // order into rows [o0, o0 + count) of dB. Threads take disjoint groups, then disjoint rows of dB,
 // so every sum runs in the same order for any split.
 
+import { madd } from './fma';
 import { hsum, loadRow4 } from './memory';
 import { packedBytes } from './merge';
 
@@ -75,7 +76,7 @@ export function mergeBackwardReduce(partials: usize, groups: i32, H: i32, m: i32
   let d2 = f32x4.splat(0);
   for (let j = 0; j < k; j++) {
     const e = f32x4.sub(v128.load32_splat(pa + (<usize>j << 2)), v128.load(pb + (<usize>j << 4)));
-    d2 = f32x4.add(d2, f32x4.mul(e, e));
+    d2 = madd(e, e, d2);
   }
   // K = c·g/D, forced to 0 where D = 0 (the division's Inf/NaN is masked away)
   const K = v128.and(f32x4.div(cg, f32x4.sqrt(d2)), f32x4.ne(d2, f32x4.splat(0)));
@@ -91,7 +92,7 @@ export function mergeBackwardReduce(partials: usize, groups: i32, H: i32, m: i32
 @inline function linearStep(pa: usize, pb: usize, pd: usize, acc: usize, k: i32, g: v128): void {
   for (let j = 0; j < k; j++) {
     const pj = <usize>j << 4;
-    v128.store(acc + pj, f32x4.add(v128.load(acc + pj), f32x4.mul(g, v128.load(pb + pj))));
-    v128.store(pd + pj, f32x4.add(v128.load(pd + pj), f32x4.mul(g, v128.load32_splat(pa + (<usize>j << 2)))));
+    v128.store(acc + pj, madd(g, v128.load(pb + pj), v128.load(acc + pj)));
+    v128.store(pd + pj, madd(g, v128.load32_splat(pa + (<usize>j << 2)), v128.load(pd + pj)));
   }
 }

@@ -5,9 +5,9 @@
 // on Wasm and on WebGPU when an adapter exists, and with `python3 bench/pytorch.py` (the authors' PyTorch
 // formulation) on the CPU or on CUDA. On a software GPU (lavapipe, SwiftShader) WebGPU runs the matmuls, the
 // adapter and the ViT-Tiny SNELL-8 step only, with few repetitions: its other steps would take minutes each.
-// Prints the table and writes it, with the machine's facts, the date and the command, into one section of
-// BENCHMARKS.md (replacing that section and keeping the others). Runs against the built package (npm run build
-// first).
+// Prints the table and writes it, with the machine's facts, the date, the command and the commit, into one
+// section of BENCHMARKS.md (replacing that section, keeping its hand-written notes block and the other sections:
+// bench/sections.mjs). Runs against the built package (npm run build first).
 //
 //   npm run bench [-- options]        = node bench/compare.mjs [options]
 //     --backends wasm,webgpu  which of ours to measure (default both)
@@ -29,6 +29,7 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { backendOf, benchAdapter, isSoftwareGpu, median, RANK, ROWS, SPARSITY, uniform } from './adapter.mjs';
+import { gitCommit, withSection } from './sections.mjs';
 import { memoryTable, PLANS, stepTime } from './train.mjs';
 import { MATMUL_VARIANTS } from '../dist/node.js';
 
@@ -363,10 +364,9 @@ const notes = [
 ];
 
 const section = [
-  `<!-- section:${SECTION} -->`,
   `## ${SECTION === 'cpu' ? 'CPU' : SECTION === 'gpu' ? 'GPU' : SECTION}: ${BACKENDS.join(' and ')} against ${torchLabel}`,
   '',
-  `Produced ${date} by \`${command}\` (bench/compare.mjs, after \`npm run build\`).`,
+  `Produced ${date}, at commit ${gitCommit(root)}, by \`${command}\` (bench/compare.mjs, after \`npm run build\`).`,
   '',
   ...facts,
   '',
@@ -377,7 +377,6 @@ const section = [
   ...(memory && !memory.missing ? ['', `### Memory (ours, ViT-B/16, batch 8)`, '', memory[0], '', ...memory.slice(1)] : []),
   '',
   `Whole run: ${elapsed()}.`,
-  `<!-- /section:${SECTION} -->`,
 ].join('\n');
 
 console.log(['', ...facts, '', ...table, ...variantTable, ''].join('\n'));
@@ -387,13 +386,3 @@ if (out !== '-') {
   log(`wrote section "${SECTION}" of ${out}`);
 }
 process.exit(0);
-
-/** `doc` with the section named `name` replaced by `text` (appended when absent), under one title. */
-function withSection(doc, name, text) {
-  const title =
-    '# Benchmarks: snell-js against PyTorch\n\nEach section comes from one run of `npm run bench` on the machine it names; a run rewrites its own section only.\n';
-  const re = new RegExp(`<!-- section:${name} -->[\\s\\S]*?<!-- /section:${name} -->`);
-  if (re.test(doc)) return doc.replace(re, () => text);
-  const sections = doc.match(/<!-- section:[\s\S]*<!-- \/section:[^>]*-->/)?.[0];
-  return `${title}\n${sections ? `${sections}\n\n` : ''}${text}\n`;
-}

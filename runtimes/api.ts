@@ -6,5 +6,7 @@ export { chooseBackend, detectRuntime } from './detect.js';
 export type { BackendFactories, CreateBackendOptions, RuntimeName } from './detect.js';
 export { createWebGpuBackend } from '../src/webgpu/backend.js';
 export { createWasmBackend } from '../src/wasm/backend.js';
+export { relaxedSimdSupported } from '../src/wasm/simd.js';
+export type { WasmSimd } from '../src/wasm/simd.js';
 export { FAMILIES, isVectorFile, runConformance } from '../src/conformance/run.js';
 export type { ConformanceOptions, ConformanceSummary, VectorFile } from '../src/conformance/run.js';

@@ -10,6 +10,7 @@
 import type { Backend, BackendKind } from '../src/backend.js';
 import { BackendError } from '../src/backend.js';
 import { createWasmBackend, type WasmBackendOptions } from '../src/wasm/backend.js';
+import type { WasmSimd } from '../src/wasm/simd.js';
 import type { ThreadHost } from '../src/wasm/threads.js';
 import { createWebGpuBackend, type WebGpuOptions } from '../src/webgpu/backend.js';
 
@@ -30,6 +31,8 @@ export interface CreateBackendOptions {
   threads?: number;
   /** The Wasm kernels compiled ahead, for hosts that compile none at run time (see WasmBackendOptions.module). */
   wasmModule?: WebAssembly.Module;
+  /** Which build of the Wasm kernels: 'auto' (default: relaxed SIMD where the engine has it), 'relaxed' or 'plain'. */
+  wasmSimd?: WasmSimd;
 }
 
 /** The backend constructors chooseBackend calls; replaceable in tests. */
@@ -111,7 +114,12 @@ export async function chooseBackend(
     throw new BackendError(`unknown backend "${String(prefer)}": use 'webgpu' or 'wasm'`);
   }
   const wasm = () =>
-    factories.wasm({ threads: options.threads, host: options.threadHost ?? undefined, module: options.wasmModule });
+    factories.wasm({
+      threads: options.threads,
+      host: options.threadHost ?? undefined,
+      module: options.wasmModule,
+      simd: options.wasmSimd,
+    });
   if (prefer === 'wasm') return wasm();
 
   const runtime = options.runtime ?? detectRuntime();

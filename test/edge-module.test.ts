@@ -1,10 +1,12 @@
 // The edge entry's createBackend (runtimes/edge/backend.ts) started from precompiled WebAssembly.Modules, as
-// edge runtimes hand them over: the merge gives bit for bit the values of the backend compiled from
-// bytes (and of the float64 reference), the description says one thread at the edge, and ImagePrep
-// from a precompiled prep module resizes as the one from bytes does.
+// edge runtimes hand them over, for each build of the kernels (plain and relaxed SIMD): the merge gives bit
+// for bit the values of the same build compiled from bytes (and of the float64 reference), the description
+// names the build and says one thread at the edge, and ImagePrep from a precompiled prep module resizes as
+// the one from bytes does.
 
 import { describe, expect, it } from 'vitest';
 import prepBytes from '../build/prep.wasm';
+import relaxedBytes from '../build/snell-relaxed.wasm';
 import wasmBytes from '../build/snell.wasm';
 import { createBackend } from '../runtimes/edge/backend.js';
 import type { Backend, MergeKernel } from '../src/backend.js';
@@ -12,6 +14,8 @@ import { ImagePrep } from '../src/data/prep.js';
 import { uniform } from '../src/reference/random.js';
 import { merge64 } from '../src/reference/snell64.js';
 import { createWasmBackend } from '../src/wasm/backend.js';
+import type { SimdPath } from '../src/wasm/simd.js';
+import { SIMD_PATHS } from './support/simd.js';
 
 const compile = (bytes: Uint8Array) => new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
 
@@ -26,12 +30,15 @@ async function merged(backend: Backend, kernel: MergeKernel): Promise<Float32Arr
   return (await backend.read(w)) as Float32Array;
 }
 
+const BYTES: Record<SimdPath, Uint8Array> = { plain: wasmBytes, relaxed: relaxedBytes };
+const BUILD: Record<SimdPath, string> = { plain: 'simd128', relaxed: 'simd128+relaxed-fma' };
+
 describe('edge entry from precompiled modules', () => {
-  it('merges to the same values as the backend compiled from bytes', async () => {
-    const edge = await createBackend({ prefer: 'wasm', wasmModule: compile(wasmBytes) });
-    const bytes = await createWasmBackend({ threads: 1 });
+  it.each(SIMD_PATHS)('merges to the same values as the backend compiled from bytes (%s SIMD)', async (simd) => {
+    const edge = await createBackend({ prefer: 'wasm', wasmModule: compile(BYTES[simd]) });
+    const bytes = await createWasmBackend({ threads: 1, simd });
     try {
-      expect(edge.description).toBe('wasm32 SIMD (AssemblyScript), 1 thread (edge runtime: no workers)');
+      expect(edge.description).toBe(`wasm32 SIMD (AssemblyScript, ${BUILD[simd]}), 1 thread (edge runtime: no workers)`);
       for (const kernel of ['distance', 'linear'] as const) {
         const W = await merged(edge, kernel);
         expect(W).toEqual(await merged(bytes, kernel));
@@ -45,6 +52,17 @@ describe('edge entry from precompiled modules', () => {
       edge.destroy();
       bytes.destroy();
     }
+  });
+
+  it('without a module, picks the build at load (relaxed SIMD where it validates) and forces one when asked', async () => {
+    for (const simd of SIMD_PATHS) {
+      const edge = await createBackend({ prefer: 'wasm', wasmSimd: simd });
+      expect(edge.description).toBe(`wasm32 SIMD (AssemblyScript, ${BUILD[simd]}), 1 thread (edge runtime: no workers)`);
+      edge.destroy();
+    }
+    const auto = await createBackend({ prefer: 'wasm' });
+    expect(auto.description).toContain(BUILD[SIMD_PATHS.at(-1)!]);
+    auto.destroy();
   });
 
   it('refuses more than one thread on a precompiled module, naming the fix', async () => {

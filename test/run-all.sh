@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test matrix (npm test): build, type check, format and lint (Biome), unit tests, then the golden-vector conformance
-# runner in every runtime: Node (webgpu, wasm), Deno (webgpu), Bun (webgpu, wasm), Chromium (webgpu),
-# workerd (wasm), the fine-tuning page (web/) end to end in headless Chromium, and the packed package
+# runner in every runtime: Node (webgpu, wasm on both SIMD builds), Deno (webgpu), Bun (webgpu, wasm),
+# Chromium (webgpu), workerd (wasm), the fine-tuning page (web/) end to end in headless Chromium, and the packed package
 # installed into an empty project (test/package/run.mjs).
 #
 #   VECTORS=DIR          the golden vectors (default test/vectors, the repository's copy)
@@ -128,7 +128,7 @@ browser_step web-e2e '^unavailable:' node test/web/e2e.mjs
 
 conformance=(conformance --vectors "$VECTORS")
 if [ ! -d "$VECTORS" ]; then
-  for name in node-webgpu node-wasm deno-webgpu bun-webgpu bun-wasm chromium-webgpu workerd-wasm; do
+  for name in node-webgpu node-wasm node-wasm-relaxed deno-webgpu bun-webgpu bun-wasm chromium-webgpu workerd-wasm; do
     unavailable "$name" "no vectors folder $VECTORS (set VECTORS=DIR)"
   done
   summary
@@ -138,7 +138,11 @@ fi
 if probe node-webgpu node --input-type=module -e "$(probe_js ./dist/node.js)"; then
   step node-webgpu node dist/cli.js "${conformance[@]}" --backend webgpu
 fi
-step node-wasm node dist/cli.js "${conformance[@]}" --backend wasm
+# Both builds of the Wasm kernels: plain simd128, and relaxed SIMD (Node 20 has it behind a V8 flag only)
+step node-wasm node dist/cli.js "${conformance[@]}" --backend wasm --wasm-simd plain
+relaxed_flag=()
+node --experimental-wasm-relaxed-simd -e '' 2>/dev/null && relaxed_flag=(--experimental-wasm-relaxed-simd)
+step node-wasm-relaxed node "${relaxed_flag[@]}" dist/cli.js "${conformance[@]}" --backend wasm --wasm-simd relaxed
 
 # Deno (the npm package's binary, else one on PATH)
 deno=node_modules/.bin/deno

@@ -1,4 +1,4 @@
-// The shared transformer and decoder case tables on the wasm backend, plus what it checks beyond the table:
+// The shared transformer and decoder case tables on the wasm backend (plain and relaxed SIMD builds), plus what it checks beyond the table:
 // ViT-B sized attention heads, GELU's relative accuracy in the far negative tail, and errors.
 
 import { describe, expect, it } from 'vitest';
@@ -8,10 +8,13 @@ import { attention64, attentionBackward64 } from '../src/reference/transformer64
 import { createWasmBackend } from '../src/wasm/backend.js';
 import { expectClose } from './support/close.js';
 import { describeDecoderBackend } from './support/decoder-suite.js';
+import { SIMD_PATHS } from './support/simd.js';
 import { describeTransformerBackend } from './support/transformer-suite.js';
 
-describeTransformerBackend('wasm', createWasmBackend);
-describeDecoderBackend('wasm', createWasmBackend);
+for (const simd of SIMD_PATHS) {
+  describeTransformerBackend(`wasm, ${simd} SIMD`, () => createWasmBackend({ simd }));
+  describeDecoderBackend(`wasm, ${simd} SIMD`, () => createWasmBackend({ simd }));
+}
 
 /** erfc by its continued fraction (x ≥ 2), accurate where 1 − erf(x) is not. */
 function erfcTail(x: number): number {

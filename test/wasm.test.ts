@@ -1,13 +1,14 @@
-// The shared backend table on the wasm backend, plus what only the wasm backend has: its allocator
+// The shared backend table on the wasm backend (each build of the kernels: plain and relaxed SIMD), plus what only the wasm backend has: its allocator
 // over linear memory, memory growth, and use after destroy.
 
 import { describe, expect, it } from 'vitest';
 import { BackendError } from '../src/backend.js';
 import { createWasmBackend, type WasmBackend } from '../src/wasm/backend.js';
 import { describeBackend } from './support/backend-suite.js';
+import { SIMD_PATHS } from './support/simd.js';
 import { uniform } from '../src/reference/random.js';
 
-describeBackend('wasm', createWasmBackend);
+for (const simd of SIMD_PATHS) describeBackend(`wasm, ${simd} SIMD`, () => createWasmBackend({ simd }));
 
 describe('wasm backend specifics', () => {
   it('describes itself and bounds tensors by the 4 GiB wasm32 memory', async () => {

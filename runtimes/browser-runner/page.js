@@ -4,6 +4,7 @@
 
 const params = new URLSearchParams(location.search);
 const prefer = params.get('backend') || undefined;
+const wasmSimd = params.get('wasm-simd') || undefined;
 const filter = params.get('filter') || undefined;
 const out = document.getElementById('out');
 
@@ -43,6 +44,7 @@ async function main() {
   try {
     backend = await snell.createBackend({
       prefer,
+      wasmSimd,
       onFallback: (reason) => send({ type: 'fallback', text: `# fallback to wasm: ${reason}` }),
     });
   } catch (e) {

@@ -10,7 +10,8 @@
 // The server and the browser are always closed. Needs a build (npm run build) first.
 //
 // usage: node runtimes/browser-runner/run.mjs --vectors DIR [--backend webgpu|wasm] [--filter TEXT]
-//          [--timeout SECONDS] [--chromium PATH] [--serve]
+//          [--wasm-simd auto|relaxed|plain] [--timeout SECONDS] [--chromium PATH] [--serve]
+//   --wasm-simd  which build of the Wasm kernels (default auto: relaxed SIMD where Chromium has it)
 //   --serve    only serve the page and print its URL (open it in any browser; Ctrl-C to stop)
 //   Chromium:  --chromium, else $CHROMIUM_PATH, else the first of /usr/bin/chromium, chromium-browser,
 //              google-chrome found. Never downloads a browser.
@@ -33,7 +34,7 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
   '--no-first-run',
 ];
-const USAGE = `usage: node runtimes/browser-runner/run.mjs --vectors DIR [--backend webgpu|wasm] [--filter TEXT]
+const USAGE = `usage: node runtimes/browser-runner/run.mjs --vectors DIR [--backend webgpu|wasm] [--filter TEXT] [--wasm-simd auto|relaxed|plain]
          [--timeout SECONDS] [--chromium PATH] [--serve]`;
 
 class Exit extends Error {
@@ -44,7 +45,15 @@ class Exit extends Error {
 }
 
 function parseArgs(argv) {
-  const opts = { backend: undefined, filter: undefined, timeout: 300, chromium: undefined, serve: false, vectors: undefined };
+  const opts = {
+    backend: undefined,
+    filter: undefined,
+    'wasm-simd': undefined,
+    timeout: 300,
+    chromium: undefined,
+    serve: false,
+    vectors: undefined,
+  };
   for (let i = 0; i < argv.length; i++) {
     const key = argv[i];
     if (key === '--serve') {
@@ -53,7 +62,7 @@ function parseArgs(argv) {
     }
     if (key === '--help' || key === '-h') throw new Exit(0, USAGE);
     const value = argv[++i];
-    if (!['--vectors', '--backend', '--filter', '--timeout', '--chromium'].includes(key))
+    if (!['--vectors', '--backend', '--filter', '--wasm-simd', '--timeout', '--chromium'].includes(key))
       throw new Exit(2, `unknown argument "${key}"\n${USAGE}`);
     if (value === undefined || value.startsWith('--')) throw new Exit(2, `${key} needs a value\n${USAGE}`);
     opts[key.slice(2)] = value;
@@ -61,6 +70,8 @@ function parseArgs(argv) {
   if (!opts.vectors) throw new Exit(2, `--vectors DIR is required\n${USAGE}`);
   if (opts.backend !== undefined && !['webgpu', 'wasm'].includes(opts.backend))
     throw new Exit(2, `--backend must be webgpu or wasm, got "${opts.backend}"`);
+  if (opts['wasm-simd'] !== undefined && !['auto', 'relaxed', 'plain'].includes(opts['wasm-simd']))
+    throw new Exit(2, `--wasm-simd must be auto, relaxed or plain, got "${opts['wasm-simd']}"`);
   opts.timeout = Number(opts.timeout);
   if (!(opts.timeout > 0)) throw new Exit(2, '--timeout must be a positive number of seconds');
   opts.vectors = resolve(opts.vectors);
@@ -153,6 +164,7 @@ async function main(argv) {
   const query = new URLSearchParams();
   if (opts.backend) query.set('backend', opts.backend);
   if (opts.filter) query.set('filter', opts.filter);
+  if (opts['wasm-simd']) query.set('wasm-simd', opts['wasm-simd']);
   const url = `http://localhost:${server.address().port}/${String(query) ? `?${query}` : ''}`;
 
   let browser;

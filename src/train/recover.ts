@@ -3,11 +3,13 @@
 // which needs no device. The note says which, and why, for the user.
 
 import type { Backend, BackendKind, DeviceLostError } from '../backend.js';
+import type { WasmSimd } from '../wasm/simd.js';
 
 /** How many times one run takes itself on after a lost device before it gives up. */
 export const MAX_RECOVERIES = 3;
 
-export type BackendFactory = (options: { prefer?: BackendKind }) => Promise<Backend>;
+/** A host's backend constructor: `prefer` as in CreateBackendOptions, `wasmSimd` the Wasm kernels' build. */
+export type BackendFactory = (options: { prefer?: BackendKind; wasmSimd?: WasmSimd }) => Promise<Backend>;
 
 export async function replacementBackend(
   create: BackendFactory,

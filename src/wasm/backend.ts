@@ -6,7 +6,8 @@
 import { type Backend, BackendError } from '../backend.js';
 import { CheckedBackend } from '../contract/checked.js';
 import { WasmExecutor } from './executor.js';
-import { instantiateShared, instantiateSnell, SHARED_MODULE, sharedMemory } from './instance.js';
+import { instantiateShared, instantiateSnell, sharedMemory, sharedModule, singleModule } from './instance.js';
+import { simdPath, type WasmSimd } from './simd.js';
 import { type ThreadHost, ThreadPool } from './threads.js';
 
 export interface WasmBackendOptions {
@@ -20,6 +21,12 @@ export interface WasmBackendOptions {
    * It runs on one thread.
    */
   module?: WebAssembly.Module;
+  /**
+   * Which build of the kernels to run (simd.ts): 'auto' (default) the relaxed-SIMD one (fused
+   * multiply-add) where the engine validates it, else plain simd128; 'relaxed' or 'plain' forces one
+   * ('relaxed' is an error where the engine lacks it). A precompiled `module` is the build it is.
+   */
+  simd?: WasmSimd;
   /** Why this backend runs on one thread, said in `description` (e.g. an edge runtime has no workers). */
   singleThreadReason?: string;
 }
@@ -40,19 +47,25 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
       `wasm backend: a precompiled module runs on one thread, ${threads} were asked for: leave threads unset or pass the bytes instead`,
     );
   }
+  if (module && options.simd !== undefined) {
+    throw new BackendError(
+      'wasm backend: a precompiled module is the build it is, simd cannot choose another: leave simd unset or pass no module',
+    );
+  }
   const reason = options.singleThreadReason ?? (module ? 'precompiled module' : undefined);
   if (module) return new WasmBackend(new WasmExecutor(await instantiateSnell(module), null, undefined, reason));
+  const path = simdPath(options.simd);
   const memory = host && threads > 1 ? sharedMemory() : null;
   if (host && memory) {
-    const wasm = await instantiateShared(memory);
+    const wasm = await instantiateShared(memory, path);
     const control = wasm.heapBase() >>> 0;
-    const pool = await ThreadPool.start(host, wasm, SHARED_MODULE, control, threads).catch((e: unknown) => {
+    const pool = await ThreadPool.start(host, wasm, sharedModule(path), control, threads).catch((e: unknown) => {
       if (options.threads !== undefined) throw e;
       return null;
     });
     if (pool) return new WasmBackend(new WasmExecutor(wasm, pool, control + ThreadPool.controlBytes(threads)));
   }
-  return new WasmBackend(new WasmExecutor(await instantiateSnell(), null, undefined, reason));
+  return new WasmBackend(new WasmExecutor(await instantiateSnell(singleModule(path)), null, undefined, reason));
 }
 
 /** The checked wasm backend, plus what only it has: its thread count and memory statistics. */

@@ -3,6 +3,8 @@
 //   build/snell.wasm         owns (and exports) its memory: the single-thread backend
 //   build/snell-shared.wasm  imports a shared memory (env.memory, 1 … 65536 pages): the caller and
 //                            every worker instantiate it on the same memory (see threads.ts).
+// and each of them twice: plain simd128 (above) and with relaxed SIMD's fused multiply-add
+// (build/snell-relaxed.wasm, build/snell-relaxed-shared.wasm); simd.ts picks one at load.
 //                            Each instance rewrites the static data (math tables, below heapBase)
 //                            with the same bytes when it starts, before any kernel runs; no static
 //                            scratch is shared between threads (matmul's edge tile is in per-thread
@@ -10,13 +12,18 @@
 // Pointers are byte offsets into the memory; wasm i32 results come back signed, so every
 // pointer-sized result is read with `>>> 0`.
 
+import relaxedSharedBytes from '../../build/snell-relaxed-shared.wasm';
+import relaxedBytes from '../../build/snell-relaxed.wasm';
 import sharedBytes from '../../build/snell-shared.wasm';
 import wasmBytes from '../../build/snell.wasm';
+import type { SimdPath } from './simd.js';
 
 /** The raw exports of assembly/index.ts (booleans are passed as 0/1). */
 export interface SnellExports {
   readonly memory: WebAssembly.Memory;
   heapBase(): number;
+  /** 1 in the relaxed-SIMD builds (fused multiply-add), 0 in the plain ones. */
+  relaxedSimd(): number;
   mergeScratchBytes(H: number, m: number, k: number, groups: number, threads: number): number;
   packB4(b: number, H: number, m: number, k: number, dst: number): void;
   merge(
@@ -251,13 +258,26 @@ export async function instantiate(source: WasmSource, imports: WebAssembly.Impor
   return (await WebAssembly.instantiate(source as Uint8Array<ArrayBuffer>, imports)).instance;
 }
 
+/** The single-thread and shared-memory builds of each path. */
+const BUILDS: Record<SimdPath, { single: Uint8Array; shared: Uint8Array }> = {
+  plain: { single: wasmBytes, shared: sharedBytes },
+  relaxed: { single: relaxedBytes, shared: relaxedSharedBytes },
+};
+
 /** A fresh instance of the kernels module with its own memory. */
-export async function instantiateSnell(source: WasmSource = wasmBytes): Promise<SnellExports> {
+export async function instantiateSnell(source: WasmSource): Promise<SnellExports> {
   return (await instantiate(source, {})).exports as unknown as SnellExports;
 }
 
-/** The bytes of the shared-memory build, for workers to instantiate on the same memory. */
-export const SHARED_MODULE: Uint8Array = sharedBytes;
+/** The bytes of the single-thread build of `path` (a precompiled module in the edge build). */
+export function singleModule(path: SimdPath): Uint8Array {
+  return BUILDS[path].single;
+}
+
+/** The bytes of the shared-memory build of `path`, for workers to instantiate on the same memory. */
+export function sharedModule(path: SimdPath): Uint8Array {
+  return BUILDS[path].shared;
+}
 
 /**
  * A shared memory for the shared-memory build (its whole 4 GiB maximum is reserved up front), or
@@ -271,7 +291,7 @@ export function sharedMemory(): WebAssembly.Memory | null {
   }
 }
 
-/** An instance of the shared-memory build on `memory`. */
-export async function instantiateShared(memory: WebAssembly.Memory): Promise<SnellExports> {
-  return (await instantiate(sharedBytes, { env: { memory } })).exports as unknown as SnellExports;
+/** An instance of the shared-memory build of `path` on `memory`. */
+export async function instantiateShared(memory: WebAssembly.Memory, path: SimdPath): Promise<SnellExports> {
+  return (await instantiate(sharedModule(path), { env: { memory } })).exports as unknown as SnellExports;
 }

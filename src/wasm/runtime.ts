@@ -1,4 +1,4 @@
-// The wasm backend's runtime: the AssemblyScript module (assembly/, f32x4 SIMD), its linear memory
+// The wasm backend's runtime: the AssemblyScript module (assembly/, f32x4 SIMD, plain or relaxed), its linear memory
 // (memory.ts) and optional thread pool (threads.ts), the tensor lifetime (upload, zeros, write,
 // read, free, flush, destroy) and the helpers the primitives call kernels through. Every primitive
 // runs synchronously when called, so there is never queued work: read() resolves with a copy taken
@@ -56,8 +56,9 @@ export abstract class WasmRuntime {
     this.memory = new WasmMemory(wasm.memory, base, this);
     this.maxElements = this.memory.maxElements;
     const threads = pool?.size ?? 1;
+    const simd = wasm.relaxedSimd() ? 'simd128+relaxed-fma' : 'simd128';
     this.description =
-      `wasm32 SIMD (AssemblyScript), ${threads} thread${threads > 1 ? 's' : ''}` +
+      `wasm32 SIMD (AssemblyScript, ${simd}), ${threads} thread${threads > 1 ? 's' : ''}` +
       (threads === 1 && singleThreadReason ? ` (${singleThreadReason})` : '');
   }
 
