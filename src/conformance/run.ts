@@ -5,6 +5,7 @@
 import type { Backend, Tensor } from '../backend.js';
 import { SnellAdapterOp } from '../adapter/op.js';
 import { runAllocCase } from './alloc-case.js';
+import { runLmBlockCase, runLmTrainCase } from './lm-cases.js';
 import { keptOutsideBand, relL2, TOLERANCE } from './compare.js';
 import { type MergeCase, readMergeCase } from './merge-case.js';
 import { runBlockCase, runTrainCase } from './model-cases.js';
@@ -29,7 +30,7 @@ export interface ConformanceSummary {
 }
 
 /** The vector families this runner checks, by file-name prefix. */
-export const FAMILIES = ['merge_', 'block_', 'noise_block_', 'train_', 'alloc_'] as const;
+export const FAMILIES = ['merge_', 'block_', 'noise_block_', 'train_', 'alloc_', 'lm_block_', 'lm_train_'] as const;
 /** Families the vectors README defines under a checked prefix that this runner does not run yet. */
 const NOT_RUN: string[] = [];
 
@@ -69,13 +70,17 @@ interface CaseResult {
 async function runCase(backend: Backend, file: VectorFile): Promise<CaseResult> {
   const base = file.name.replace(/^.*[\\/]/, '');
   if (base.startsWith('merge_')) return runMergeCase(backend, readMergeCase(file.bytes, file.name));
-  const run = base.startsWith('alloc_train_')
-    ? runTrainCase
-    : base.startsWith('alloc_')
-      ? runAllocCase
-      : base.startsWith('block_') || base.startsWith('noise_block_')
-        ? runBlockCase
-        : runTrainCase;
+  const run = base.startsWith('lm_block_')
+    ? runLmBlockCase
+    : base.startsWith('lm_train_')
+      ? runLmTrainCase
+      : base.startsWith('alloc_train_')
+        ? runTrainCase
+        : base.startsWith('alloc_')
+          ? runAllocCase
+          : base.startsWith('block_') || base.startsWith('noise_block_')
+            ? runBlockCase
+            : runTrainCase;
   const { errors, problems } = await run(backend, file.bytes, file.name);
   return { name: base.replace(/\.safetensors$/, ''), detail: errors.join(' '), problems };
 }
