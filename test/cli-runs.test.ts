@@ -101,13 +101,25 @@ describe('snell train stopped by a signal (wasm)', () => {
 });
 
 describe('snell train killed and resumed (wasm)', () => {
-  // snella: three epochs, so the resumed run makes an allocation from the restored averages
-  for (const [method, epochs, kept] of [
-    ['snell', 2, ['step-0000040', 'step-0000050']],
-    ['snella', 3, ['step-0000060', 'step-0000070']],
+  // snella: three epochs of 13 steps (batch 64), killed in the second, so the resumed run makes the
+  // third epoch's allocation from the averages the checkpoint carried
+  for (const [method, epochs, batch, perEpoch, killAt, kept] of [
+    ['snell', 2, 32, 25, 30, ['step-0000040', 'step-0000050']],
+    ['snella', 3, 64, 13, 20, ['step-0000020', 'step-0000030']],
   ] as const) {
     it(`${method}: SIGKILL after a checkpoint, then --resume DIR: the same adapter bytes, per-step losses and selected epoch`, async () => {
-      const args = ['--method', method, '--epochs', String(epochs), '--save-every', '10', '--seed', '3'];
+      const args = [
+        '--method',
+        method,
+        '--epochs',
+        String(epochs),
+        '--batch',
+        String(batch),
+        '--save-every',
+        '10',
+        '--seed',
+        '3',
+      ];
       const whole = fresh('whole');
       const a = await train([...args, '--out', whole]);
       expect(a.code).toBe(0);
@@ -115,15 +127,15 @@ describe('snell train killed and resumed (wasm)', () => {
 
       const broken = fresh('broken');
       const b = await train([...args, '--out', broken], (e, child) => {
-        // after epoch 1 (25 steps) and its validation: the checkpoint carries the best model so far
-        if (e.event === 'checkpoint' && e.step === 30) child.kill('SIGKILL');
+        // after epoch 1 and its validation: the checkpoint carries the best model so far
+        if (e.event === 'checkpoint' && e.step === killAt) child.kill('SIGKILL');
       });
       expect(b.signal).toBe('SIGKILL');
       expect(existsSync(join(broken, 'adapter_model.safetensors'))).toBe(false);
-      expect(existsSync(join(broken, 'checkpoints', 'step-0000030', 'best.safetensors'))).toBe(true);
+      expect(existsSync(join(broken, 'checkpoints', `step-${String(killAt).padStart(7, '0')}`, 'best.safetensors'))).toBe(true);
       const c = await train(['--resume', broken]);
       expect(c.code).toBe(0);
-      expect(c.events.find((e) => e.event === 'resume')).toMatchObject({ step: 30 });
+      expect(c.events.find((e) => e.event === 'resume')).toMatchObject({ step: killAt });
       const selected = (r: typeof a) => r.events.find((e) => e.event === 'selected');
       expect(selected(a)).toBeDefined();
       expect(selected(c)).toEqual(selected(a));
@@ -132,7 +144,7 @@ describe('snell train killed and resumed (wasm)', () => {
         expect(Buffer.compare(readFileSync(join(broken, file)), readFileSync(join(whole, file))), file).toBe(0);
       }
       const [all, resumed] = [losses(a.events), losses(c.events)];
-      expect([...resumed.keys()]).toEqual(Array.from({ length: 25 * epochs - 30 }, (_, i) => 30 + i));
+      expect([...resumed.keys()]).toEqual(Array.from({ length: perEpoch * epochs - killAt }, (_, i) => killAt + i));
       for (const [step, loss] of resumed) expect(loss, `step ${step}`).toBe(all.get(step));
       if (method === 'snella') {
         // the last epoch's allocation comes from the averages the checkpoint carried
@@ -144,7 +156,7 @@ describe('snell train killed and resumed (wasm)', () => {
         const config = JSON.parse(readFileSync(join(whole, 'adapter_config.json'), 'utf8'));
         expect(Object.keys(config.layer_sparsity)).toHaveLength(24);
       }
-    }, 400_000);
+    }, 600_000);
   }
 
   it('a flag that would change the trajectory is refused on --resume, naming it', async () => {
