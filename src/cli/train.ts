@@ -22,6 +22,7 @@ import type { Host, StopSignal } from './host.js';
 import { progress } from './progress.js';
 import { ALLOCATOR_FLAGS, allocatorFromFlags } from './allocator-flags.js';
 import { RECIPES } from './recipes.js';
+import { AllocationLog, writeReport } from './report.js';
 import { findRunCheckpoint, readRunCheckpoint, writeRunCheckpoint } from './run-checkpoint.js';
 import { DATA_FLAGS, loadData, loadModel, MODEL_FLAGS, type ModelSource, planFromFlags, PLAN_FLAGS } from './setup.js';
 
@@ -130,6 +131,10 @@ export const TRAIN_FLAGS = {
   },
   dtype: { type: 'string', help: 'float type of saved tensors', choices: ['F32', 'F16'], default: 'F32' },
   json: { type: 'boolean', help: 'print one JSON object per event instead of the progress bar' },
+  report: {
+    type: 'string',
+    help: "write pictures of the run to DIR when it ends: each adapted layer's kept entries (kept-<layer>.png); snella also allocation.json and sparsity.svg",
+  },
 } as const;
 
 export const train: Command = {
@@ -140,7 +145,7 @@ export const train: Command = {
 };
 
 /** Flags that may differ on --resume: none of them changes what the resumed steps compute. */
-const FREE_ON_RESUME = new Set(['resume', 'out', 'epochs', 'save-every', 'keep', 'json']);
+const FREE_ON_RESUME = new Set(['resume', 'out', 'epochs', 'save-every', 'keep', 'json', 'report']);
 
 /** The run's own flags, with the ones given now that may change; any other given flag that differs is an error. */
 function resumedFlags(saved: Flags, given: Flags): Flags {
@@ -225,6 +230,7 @@ async function run(given: Flags, _positional: string[], host: Host): Promise<num
     show.info('select', { select: 'last' }, 'no validation split (--split full): the last model is kept and tested');
   let model: ViT | null = null;
   let trainer: Trainer | null = null;
+  const allocations = new AllocationLog();
   const checkpoint = async (step: number, optimizer: AdamWSnapshot) => {
     const t0 = performance.now();
     const best = trainer?.best ?? null;
@@ -283,7 +289,10 @@ async function run(given: Flags, _positional: string[], host: Host): Promise<num
             ? { step: from.state.step, optimizer: from.optimizer, best: from.best, allocator: from.allocator ?? undefined }
             : undefined,
           allocator: allocatorFromFlags(flags),
-          onAllocation: (a) => show.allocation(a),
+          onAllocation: (a) => {
+            allocations.add(a);
+            show.allocation(a);
+          },
           onNonFinite: flags['on-nonfinite'] as 'stop' | 'skip',
           onSkip: (e) => show.info('skipped', e, `step ${e.step + 1}: loss ${e.loss}, step skipped (--on-nonfinite skip)`),
           checkpointEvery: checkpoints ? (flags['save-every'] as number) || stepsPerEpoch : undefined,
@@ -344,6 +353,10 @@ async function run(given: Flags, _positional: string[], host: Host): Promise<num
     );
   }
   if (stop.signal.aborted && out) await checkpoint(lastStep + 1, (await t.optimizerSnapshot())!);
+  if (flags.report) {
+    const r = await writeReport(files, flags.report as string, m, allocations.epochs);
+    show.info('report', { dir: r.dir, files: r.files }, `report: ${r.files.length} files in ${r.dir}`);
+  }
   if (stop.signal.aborted) {
     show.info('interrupted', { step: lastStep, out }, `stopped at step ${lastStep + 1}${out ? `; saved to ${out}` : ''}`);
     teardown();
