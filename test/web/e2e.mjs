@@ -242,8 +242,21 @@ async function driveSnella(page, url) {
   const k1 = await keptCanvas(page);
   checkKept(k1, first, [96, 96]);
   log(`snella: ${k1.text}`);
+  // reload in epoch 2, after its re-mask gave each layer its own sparsity: the checkpoint at step 30 must restore them
+  await Promise.race([
+    fail(),
+    page.waitForFunction(() => JSON.parse(document.getElementById('chart').dataset.losses).length > 30, null, {
+      timeout: 60_000,
+      polling: 50,
+    }),
+  ]);
+  const remasked = await strip(page);
+  if (new Set(remasked.map(([, s]) => s)).size < 2) throw new Error('epoch 2 re-masked every layer to one sparsity');
   await reloadAndResume(page, fail);
   await Promise.race([fail(), page.waitForSelector('#allocation:not([hidden]) #strip rect[data-layer]', { timeout: 30_000 })]);
+  const restored = await strip(page);
+  if (JSON.stringify(restored) !== JSON.stringify(remasked))
+    throw new Error(`after resuming, the strip shows ${JSON.stringify(restored)}, before ${JSON.stringify(remasked)}`);
   checkStrip(await strip(page));
   const fc1 = 'blocks.2.mlp.additional_fc1.learnable';
   await page.click(`#strip rect[data-layer="${fc1}"]`);
