@@ -167,14 +167,29 @@ function resumedFlags(saved: Flags, given: Flags): Flags {
   return flags;
 }
 
-/** Where a model starts: the run's first step, or a checkpoint folder (by --resume, or after a lost device). */
-async function startingModel(host: Host, flags: Flags, source: ModelSource, classes: number, dir: string | null, first: boolean) {
+/**
+ * Where a model starts: the run's first step, or a checkpoint folder (by --resume, or after a lost
+ * device). A checkpoint with SNELLA's allocator state starts every layer at the plan's one initial
+ * sparsity, as the allocator requires; restoring its snapshot then sets each layer's own.
+ */
+async function startingModel(
+  host: Host,
+  flags: Flags,
+  source: ModelSource,
+  classes: number,
+  dir: string | null,
+  first: boolean,
+  allocatorRestores: boolean,
+) {
   const seed = flags.seed as number;
   if (flags.method === 'full' && dir !== null) {
     const { weights, config } = (await loadModel(dir, seed, host.files)).checkpoint;
     return { weights: weights as Weights, config, plan: planFromFlags(flags) };
   }
-  if (dir !== null) return loadAdapter(host.files.folder(dir), source.checkpoint);
+  if (dir !== null) {
+    const a = await loadAdapter(host.files.folder(dir), source.checkpoint);
+    return allocatorRestores && a.plan ? { ...a, plan: { ...a.plan, layerSparsity: undefined } } : a;
+  }
   let { weights, config } = source.checkpoint;
   if (first && flags.resume && config.classes !== classes) {
     throw new Error(`the adapter in ${flags.resume} has a ${config.classes}-class head, ${flags.data} has ${classes} classes`);
@@ -258,7 +273,16 @@ async function run(given: Flags, _positional: string[], host: Host): Promise<num
   };
   try {
     for (let recoveries = 0; ; recoveries++) {
-      const start = await startingModel(host, flags, source, data.classes.length, from?.dir ?? plainAdapter, recoveries === 0);
+      const dir = from?.dir ?? plainAdapter;
+      const start = await startingModel(
+        host,
+        flags,
+        source,
+        data.classes.length,
+        dir,
+        recoveries === 0,
+        Boolean(from?.allocator),
+      );
       model = new ViT(backend, start.config, start.weights, { plan: start.plan, seed, dropPath: flags['drop-path'] as number });
       trainer = new Trainer(model);
       const trainable = model.params().reduce((a, p) => a + p.tensor.size, 0);
