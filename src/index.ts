@@ -39,6 +39,18 @@ export {
   TrainingAllocation,
 } from './train/allocation.js';
 export { type BudgetSchedule, budgetAt, budgetBounds, type EpochBudget } from './train/allocator/budget.js';
+export {
+  ALLOCATOR_DEFAULTS,
+  type AllocatorOptions,
+  type LayerAllocation,
+  type TrainingAllocation,
+} from './train/allocation.js';
+export type { AllocatorSnapshot } from './train/allocator/allocator.js';
+export { cssColour, type Rgb, sparsityColour, updateColour } from './train/report/colour.js';
+export { KEPT_MAP_SIDE, keptImage, type KeptMap, poolKept } from './train/report/kept-map.js';
+export { branchLayers, keptMapOf } from './train/report/layer-updates.js';
+export { type GridCell, type LayerGrid, layerGrid } from './train/report/layer-grid.js';
+export { type SparsityPanel, sparsitySvg, type SparsitySvgOptions } from './train/report/sparsity-svg.js';
 export { type Split, splitBudget } from './train/allocator/split.js';
 export { type BackendFactory, MAX_RECOVERIES, replacementBackend } from './train/recover.js';
 export { PatchDataset, type ImageSet } from './data/images.js';
@@ -68,6 +80,7 @@ export {
   type ImageHeader,
 } from './data/image-header.js';
 export { checkPngChunks } from './data/png-chunks.js';
+export { adler32, encodePng } from './data/png-write.js';
 export {
   loadFolderEntries,
   toPlanar,

@@ -1,11 +1,13 @@
 // The page (main thread): reads the settings, starts the training worker and shows what it reports:
 // the live chart, speed, memory by pool, the validation grid, the evaluation, downloads and
-// single-image classification, and the offer to resume a run saved in the browser's storage. Hooks
-// for tests: body[data-state], #chart[data-losses], #evaluation[data-validation], #saved[data-step].
+// single-image classification, and the offer to resume a run saved in the browser's storage; for
+// SNELLA, each epoch's sparsity by layer (a heat strip whose cells pick the layer) and the kept-entry
+// map of the picked layer. Hooks for tests: body[data-state], #chart[data-losses],
+// #evaluation[data-validation], #saved[data-step], #strip rect[data-layer], #kept[data-layer][data-epoch].
 
 import { drawChart, type ChartData } from './chart.js';
 import { droppedFiles, pickedFiles } from './drop.js';
-import type { FromWorker, PathFile, Thumb, ToWorker } from './protocol.js';
+import type { FromWorker, KeptView, PathFile, Thumb, ToWorker } from './protocol.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const num = (id: string) => Number($<HTMLInputElement>(id).value);
@@ -92,6 +94,27 @@ function showSaved(run: Extract<FromWorker, { type: 'saved' }>['run']) {
     `(${run.epochs} epochs, batch ${run.batch}, learning rate ${run.lr}).`;
 }
 
+/** The method's own settings: the allocator's target, and what the sparsity field means. */
+function showMethod() {
+  const snella = $<HTMLSelectElement>('method').value === 'snella';
+  ($('target-sparsity').parentElement as HTMLElement).hidden = !snella;
+  $('sparsity-label').textContent = snella ? 'initial sparsity' : 'sparsity';
+}
+
+function showKept(k: KeptView) {
+  const c = $<HTMLCanvasElement>('kept');
+  [c.width, c.height] = [k.width, k.height];
+  const scale = 256 / Math.max(k.width, k.height);
+  [c.style.width, c.style.height] = [`${k.width * scale}px`, `${k.height * scale}px`];
+  c.getContext('2d')?.putImageData(new ImageData(k.rgba, k.width, k.height), 0, 0);
+  c.dataset.layer = k.layer;
+  c.dataset.epoch = String(k.epoch);
+  const pooled = k.width !== k.dOut || k.height !== k.dIn ? `, max-pooled to ${k.height}×${k.width}` : '';
+  $('kept-text').textContent =
+    `${k.layer} after epoch ${k.epoch}: ${k.kept} of ${k.dIn * k.dOut} entries kept ` +
+    `(Ws ${k.dIn}×${k.dOut}${pooled}; red > 0, blue < 0, blank: dropped)`;
+}
+
 function showDownloads(files: { name: string; blob: Blob }[]) {
   $('downloads').replaceChildren(
     ...files.map(({ name, blob }) => {
@@ -110,6 +133,20 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
   switch (m.type) {
     case 'status':
       return status(m.text);
+    case 'defaults':
+      $<HTMLInputElement>('target-sparsity').value = String(m.targetSparsity);
+      return;
+    case 'allocation': {
+      $('allocation').hidden = false;
+      $('strip').innerHTML = m.svg;
+      const mean = m.sparsity.reduce((a, v) => a + v, 0) / m.sparsity.length;
+      $('budget').textContent =
+        `epoch ${m.epoch + 1}: budget ${Math.round(m.budget)} kept entries over ${m.layers.length} layers, ` +
+        `mean sparsity ${mean.toFixed(3)}${m.remask ? ', re-masked' : ', sparsities kept'} — click a layer for its kept entries`;
+      return;
+    }
+    case 'kept':
+      return showKept(m);
     case 'backend':
       $('device').dataset.backend = m.kind;
       $('device').textContent = `Training on ${m.kind} (${m.description})${m.fallback ? ` — not WebGPU: ${m.fallback}` : ''}`;
@@ -118,6 +155,7 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
       ({ classes, grid } = m);
       chart = m.history;
       $('saved').hidden = true;
+      $('allocation').hidden = true;
       draw();
       drawGrid();
       status(
@@ -196,8 +234,10 @@ $('train').onclick = () => {
     checkpoint,
     folder,
     backend: $<HTMLSelectElement>('backend').value as 'auto',
+    method: $<HTMLSelectElement>('method').value as 'snell' | 'snella',
     rank: num('rank'),
     sparsity: num('sparsity'),
+    targetSparsity: num('target-sparsity'),
     epochs: num('epochs'),
     lr: num('lr'),
     batch: num('batch'),
@@ -216,6 +256,11 @@ $('resume').onclick = () => {
   send({ type: 'resume' });
 };
 $('discard').onclick = () => send({ type: 'discard' });
+$('method').onchange = showMethod;
+$('strip').onclick = (e) => {
+  const layer = (e.target as Element).closest('[data-layer]')?.getAttribute('data-layer');
+  if (layer) send({ type: 'select-layer', layer });
+};
 $('evaluate').onclick = () => send({ type: 'evaluate' });
 $('adapter').onclick = () => send({ type: 'download', what: 'adapter' });
 $('merged').onclick = () => send({ type: 'download', what: 'merged' });
@@ -255,6 +300,7 @@ dropZone('classify-drop', (t) => {
   if (f) send({ type: 'classify', file: f });
 });
 setState('idle');
+showMethod();
 send({ type: 'saved?' });
 if (!stopFlag)
   status('note: this page is not cross-origin isolated, so Stop cannot interrupt a Wasm run (serve it with web/serve.mjs).');

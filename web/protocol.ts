@@ -16,8 +16,13 @@ export interface StartRequest {
   /** null: the built-in MNIST (VTAB-1k 800/200); else an image folder, one sub-folder per class. */
   folder: PathFile[] | null;
   backend: 'auto' | 'webgpu' | 'wasm';
+  /** snella: SNELLA with its sparsity allocator (absent in runs saved before the choice existed: snell). */
+  method?: 'snell' | 'snella';
   rank: number;
+  /** snell: every layer's sparsity; snella: every layer's initial sparsity. */
   sparsity: number;
+  /** snella: the sparsity the allocator brings the whole model to. */
+  targetSparsity?: number;
   epochs: number;
   lr: number;
   batch: number;
@@ -32,7 +37,9 @@ export type ToWorker =
   | { type: 'saved?' }
   | { type: 'evaluate' }
   | { type: 'download'; what: 'adapter' | 'merged' }
-  | { type: 'classify'; file: File };
+  | { type: 'classify'; file: File }
+  /** The layer whose kept-entry map the page shows (a branch name). */
+  | { type: 'select-layer'; layer: string };
 
 /** An image for the page to draw: planar uint8 [C, H, W]. */
 export interface Thumb {
@@ -43,8 +50,36 @@ export interface Thumb {
   label: string;
 }
 
+/** An epoch's allocation (SNELLA): the budget in kept entries, each layer's sparsity, and the heat strip. */
+export interface AllocationView {
+  epoch: number;
+  budget: number;
+  remask: boolean;
+  layers: string[];
+  sparsity: number[];
+  /** The block × projection grid as SVG; each cell a rect[data-layer]. */
+  svg: string;
+}
+
+/** A layer's kept-entry map: Ws [dIn, dOut] max-pooled by |Ws| to [height, width] RGBA pixels. */
+export interface KeptView {
+  layer: string;
+  /** Epochs completed when it was read. */
+  epoch: number;
+  dIn: number;
+  dOut: number;
+  kept: number;
+  width: number;
+  height: number;
+  rgba: Uint8ClampedArray<ArrayBuffer>;
+}
+
 export type FromWorker =
   | { type: 'status'; text: string }
+  /** The allocator's defaults, for the settings the page offers. */
+  | { type: 'defaults'; targetSparsity: number }
+  | ({ type: 'allocation' } & AllocationView)
+  | ({ type: 'kept' } & KeptView)
   | { type: 'backend'; kind: string; description: string; fallback: string | null }
   | {
       type: 'ready';

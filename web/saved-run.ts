@@ -1,10 +1,11 @@
 // The page's latest checkpoint, in the browser's IndexedDB (database "snell-js", store "runs", one
 // record under "latest"): what the run was started with (settings, and the picked files themselves,
 // which IndexedDB stores as Blobs), the adapter files as saveAdapter writes them (F32), AdamW's moments
-// and step count, the step reached and the chart so far. A reloaded or crashed tab reads it back and
+// and step count, SNELLA's allocator state (its averages and the sparsities in force) with the latest
+// allocation shown, the step reached and the chart so far. A reloaded or crashed tab reads it back and
 // offers to resume; `Trainer.fit`'s resume continues from there exactly.
 
-import type { AdamWSnapshot } from 'snell-js';
+import type { AdamWSnapshot, AllocatorSnapshot, LayerAllocation } from 'snell-js';
 import type { ChartData } from './chart.js';
 import type { StartRequest } from './protocol.js';
 
@@ -15,6 +16,10 @@ export interface SavedRun {
   stepsPerEpoch: number;
   adapter: Record<string, Blob>;
   optimizer: AdamWSnapshot;
+  /** SNELLA's allocator, for a snella run. */
+  allocator?: AllocatorSnapshot;
+  /** The latest allocation, for the page to show again on resume. */
+  allocation?: LayerAllocation | null;
   history: ChartData;
   savedAt: number;
 }

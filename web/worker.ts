@@ -4,9 +4,14 @@
 // flag (the page is cross-origin isolated), since a Wasm training loop never yields to messages.
 // Every CHECKPOINT_EVERY steps, and on Stop, the run is saved to IndexedDB (saved-run.ts), so that a
 // reloaded or crashed tab can resume it; a lost WebGPU device takes the run on from that checkpoint.
+// With SNELLA, each epoch's allocation goes to the page as a heat strip (sparsitySvg), and after each
+// epoch the kept-entry map of the layer the page selected (keptMapOf, max-pooled to 256 × 256 at most).
 
 import {
   type AdamWSnapshot,
+  ALLOCATOR_DEFAULTS,
+  type AllocatorOptions,
+  type AllocatorSnapshot,
   type Backend,
   blobFolder,
   createBackend,
@@ -23,9 +28,13 @@ import {
   loadFolderEntries,
   type LoadedCheckpoint,
   MAX_RECOVERIES,
+  keptImage,
+  keptMapOf,
+  type LayerAllocation,
   replacementBackend,
   saveAdapter,
   saveMerged,
+  sparsitySvg,
   Trainer,
   ViT,
   withFreshHead,
@@ -49,6 +58,10 @@ interface Session {
   val: ImageDataset;
   grid: ImageDataset;
   training: boolean;
+  /** SNELLA: the latest allocation, and the layer whose kept-entry map the page shows. */
+  allocation: LayerAllocation | null;
+  selected: string | null;
+  epochsDone: number;
 }
 
 const GRID = 8;
@@ -57,6 +70,7 @@ let stopFlag: Int32Array<ArrayBufferLike> = new Int32Array(1);
 let stopRequested = false;
 
 const post = (m: FromWorker) => postMessage(m);
+post({ type: 'defaults', targetSparsity: ALLOCATOR_DEFAULTS.targetSparsity });
 
 self.onmessage = async (e: MessageEvent<ToWorker | { type: 'stop-flag'; flag: SharedArrayBuffer }>) => {
   const m = e.data;
@@ -70,6 +84,7 @@ self.onmessage = async (e: MessageEvent<ToWorker | { type: 'stop-flag'; flag: Sh
     else if (m.type === 'evaluate') await evaluate(need());
     else if (m.type === 'download') await download(need(), m.what);
     else if (m.type === 'classify') await classify(need(), m.file);
+    else if (m.type === 'select-layer') await selectLayer(m.layer);
   } catch (err) {
     if (session) session.training = false;
     post({ type: 'error', text: advice(err) });
@@ -93,6 +108,7 @@ async function snapshot(
   r: StartRequest,
   step: number,
   optimizer: AdamWSnapshot,
+  allocator: AllocatorSnapshot | undefined,
   history: ChartData,
   stepsPerEpoch: number,
 ): Promise<SavedRun> {
@@ -104,6 +120,8 @@ async function snapshot(
     stepsPerEpoch,
     adapter: Object.fromEntries(folder.files),
     optimizer,
+    allocator,
+    allocation: s.allocation,
     history: structuredClone(history),
     savedAt: Date.now(),
   };
@@ -122,10 +140,12 @@ async function buildModel(
 ): Promise<ViT> {
   if (from) {
     const a = await loadAdapter(blobFolder(from.adapter, 'checkpoint'), base);
-    return new ViT(backend, a.config, a.weights, { plan: a.plan, seed: 0, dropPath: DROP_PATH });
+    // SNELLA's layers start at one sparsity; the allocator's snapshot then sets each layer's own
+    const plan = a.plan && { ...a.plan, layerSparsity: undefined };
+    return new ViT(backend, a.config, a.weights, { plan, seed: 0, dropPath: DROP_PATH });
   }
   const { weights, config } = withFreshHead(base, classes, 0);
-  const plan = { ...DEFAULT_PLAN, method: 'snell' as const, rank: r.rank, sparsity: r.sparsity };
+  const plan = { ...DEFAULT_PLAN, method: r.method ?? 'snell', rank: r.rank, sparsity: r.sparsity };
   return new ViT(backend, config, weights, { plan, seed: 0, dropPath: DROP_PATH });
 }
 
@@ -167,6 +187,9 @@ async function start(r: StartRequest, from: SavedRun | null = null): Promise<voi
     val: view(data.val),
     grid: view(data.val.slice(0, GRID)),
     training: true,
+    allocation: from?.allocation ?? null,
+    selected: null,
+    epochsDone: from ? Math.floor(from.step / Math.ceil(data.train.length / r.batch)) : 0,
   };
   s.trainer = new Trainer(s.model);
   session = s;
@@ -182,15 +205,20 @@ async function start(r: StartRequest, from: SavedRun | null = null): Promise<voi
     history,
     resumedAt: from?.step ?? null,
   });
+  showAllocation(s);
 
   const stepsPerEpoch = Math.ceil(data.train.length / r.batch);
   const stop = new AbortController();
   let last = from;
   let stepsDone = from?.step ?? 0;
-  const keep = async (step: number, optimizer: AdamWSnapshot) => {
-    last = await snapshot(s, r, step, optimizer, history, stepsPerEpoch);
+  const keep = async (step: number, optimizer: AdamWSnapshot, allocator: AllocatorSnapshot | undefined) => {
+    last = await snapshot(s, r, step, optimizer, allocator, history, stepsPerEpoch);
     await saveRun(last);
   };
+  const allocator: AllocatorOptions | undefined =
+    r.method === 'snella'
+      ? { ...ALLOCATOR_DEFAULTS, targetSparsity: r.targetSparsity ?? ALLOCATOR_DEFAULTS.targetSparsity }
+      : undefined;
   for (let recoveries = 0; ; recoveries++) {
     try {
       await s.trainer.fit(view(data.train), {
@@ -202,9 +230,14 @@ async function start(r: StartRequest, from: SavedRun | null = null): Promise<voi
         seed: 0,
         validation: s.val,
         signal: stop.signal,
-        resume: last ? { step: last.step, optimizer: last.optimizer } : undefined,
+        resume: last ? { step: last.step, optimizer: last.optimizer, allocator: last.allocator } : undefined,
+        allocator,
+        onAllocation: (a) => {
+          s.allocation = a;
+          showAllocation(s);
+        },
         checkpointEvery: CHECKPOINT_EVERY,
-        onCheckpoint: async (c) => keep(c.step, await c.optimizer.snapshot()),
+        onCheckpoint: async (c) => keep(c.step, await c.optimizer.snapshot(), await c.allocation?.snapshot()),
         onStep: (ev) => {
           if (stopRequested || Atomics.load(stopFlag, 0)) stop.abort();
           stepsDone = ev.step + 1;
@@ -221,10 +254,12 @@ async function start(r: StartRequest, from: SavedRun | null = null): Promise<voi
             memory: ev.memory,
           });
         },
-        onEpoch: (ev) => {
+        onEpoch: async (ev) => {
           if (ev.validation) history.validation.push([history.loss.length - 1, ev.validation.accuracy]);
           post({ type: 'epoch', epoch: ev.epoch, loss: ev.loss, accuracy: ev.accuracy, validation: ev.validation });
           void showPredictions(s);
+          s.epochsDone = ev.epoch + 1;
+          await showKept(s);
         },
       });
       break;
@@ -249,10 +284,41 @@ async function start(r: StartRequest, from: SavedRun | null = null): Promise<voi
   }
   s.training = false;
   if (stop.signal.aborted)
-    await keep(stepsDone, (await s.trainer.optimizerSnapshot())!); // a reload offers to go on from here
+    // a reload offers to go on from here
+    await keep(stepsDone, (await s.trainer.optimizerSnapshot())!, await s.trainer.allocator?.snapshot());
   else await clearRun(); // finished: nothing left to resume
   await showPredictions(s);
+  await showKept(s);
   post({ type: 'done', stopped: stop.signal.aborted });
+}
+
+/** The latest allocation's heat strip, the selected layer outlined. */
+function showAllocation(s: Session): void {
+  const a = s.allocation;
+  if (!a) return;
+  s.selected ??= a.layers[0] ?? null;
+  const { epoch, budget, remask, layers, sparsity } = a;
+  const svg = sparsitySvg([a], { selected: s.selected });
+  post({ type: 'allocation', epoch, budget, remask, layers, sparsity, svg });
+}
+
+/** The selected layer's kept-entry map (SNELLA runs), as it is now. */
+async function showKept(s: Session): Promise<void> {
+  if (!s.allocation || !s.selected) return;
+  const map = await keptMapOf(s.model, s.selected);
+  const { width, height, rgba } = keptImage(map);
+  const { layer, dIn, dOut, kept } = map;
+  const m: FromWorker = { type: 'kept', layer, epoch: s.epochsDone, dIn, dOut, kept, width, height, rgba };
+  postMessage(m, { transfer: [rgba.buffer] });
+}
+
+/** The page picked a layer: outlined at once; its map after the next epoch (now, when not training). */
+async function selectLayer(layer: string): Promise<void> {
+  const s = session;
+  if (!s?.allocation?.layers.includes(layer)) return;
+  s.selected = layer;
+  showAllocation(s);
+  if (!s.training) await showKept(s);
 }
 
 /** What the page shows of the saved run, if there is one. */

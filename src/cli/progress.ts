@@ -74,7 +74,7 @@ export function progress(json: boolean, out: Writer): Progress {
 }
 
 /** The JSON record of an allocation: per-layer values keyed by branch name. */
-function allocationRecord(a: LayerAllocation): Record<string, unknown> {
+export function allocationRecord(a: LayerAllocation): Record<string, unknown> {
   const byLayer = (v: readonly number[]) => Object.fromEntries(a.layers.map((name, i) => [name, v[i]]));
   return {
     epoch: a.epoch,

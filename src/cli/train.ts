@@ -22,6 +22,7 @@ import type { Host, StopSignal } from './host.js';
 import { progress } from './progress.js';
 import { ALLOCATOR_FLAGS, allocatorFromFlags } from './allocator-flags.js';
 import { RECIPES } from './recipes.js';
+import { AllocationLog, writeReport } from './report.js';
 import { findRunCheckpoint, readRunCheckpoint, writeRunCheckpoint } from './run-checkpoint.js';
 import { DATA_FLAGS, loadData, loadModel, MODEL_FLAGS, type ModelSource, planFromFlags, PLAN_FLAGS } from './setup.js';
 
@@ -130,6 +131,10 @@ export const TRAIN_FLAGS = {
   },
   dtype: { type: 'string', help: 'float type of saved tensors', choices: ['F32', 'F16'], default: 'F32' },
   json: { type: 'boolean', help: 'print one JSON object per event instead of the progress bar' },
+  report: {
+    type: 'string',
+    help: "write pictures of the run to DIR when it ends: each adapted layer's kept entries (kept-<layer>.png); snella also allocation.json and sparsity.svg",
+  },
 } as const;
 
 export const train: Command = {
@@ -140,7 +145,7 @@ export const train: Command = {
 };
 
 /** Flags that may differ on --resume: none of them changes what the resumed steps compute. */
-const FREE_ON_RESUME = new Set(['resume', 'out', 'epochs', 'save-every', 'keep', 'json']);
+const FREE_ON_RESUME = new Set(['resume', 'out', 'epochs', 'save-every', 'keep', 'json', 'report']);
 
 /** The run's own flags, with the ones given now that may change; any other given flag that differs is an error. */
 function resumedFlags(saved: Flags, given: Flags): Flags {
@@ -162,14 +167,29 @@ function resumedFlags(saved: Flags, given: Flags): Flags {
   return flags;
 }
 
-/** Where a model starts: the run's first step, or a checkpoint folder (by --resume, or after a lost device). */
-async function startingModel(host: Host, flags: Flags, source: ModelSource, classes: number, dir: string | null, first: boolean) {
+/**
+ * Where a model starts: the run's first step, or a checkpoint folder (by --resume, or after a lost
+ * device). A checkpoint with SNELLA's allocator state starts every layer at the plan's one initial
+ * sparsity, as the allocator requires; restoring its snapshot then sets each layer's own.
+ */
+async function startingModel(
+  host: Host,
+  flags: Flags,
+  source: ModelSource,
+  classes: number,
+  dir: string | null,
+  first: boolean,
+  allocatorRestores: boolean,
+) {
   const seed = flags.seed as number;
   if (flags.method === 'full' && dir !== null) {
     const { weights, config } = (await loadModel(dir, seed, host.files)).checkpoint;
     return { weights: weights as Weights, config, plan: planFromFlags(flags) };
   }
-  if (dir !== null) return loadAdapter(host.files.folder(dir), source.checkpoint);
+  if (dir !== null) {
+    const a = await loadAdapter(host.files.folder(dir), source.checkpoint);
+    return allocatorRestores && a.plan ? { ...a, plan: { ...a.plan, layerSparsity: undefined } } : a;
+  }
   let { weights, config } = source.checkpoint;
   if (first && flags.resume && config.classes !== classes) {
     throw new Error(`the adapter in ${flags.resume} has a ${config.classes}-class head, ${flags.data} has ${classes} classes`);
@@ -225,6 +245,7 @@ async function run(given: Flags, _positional: string[], host: Host): Promise<num
     show.info('select', { select: 'last' }, 'no validation split (--split full): the last model is kept and tested');
   let model: ViT | null = null;
   let trainer: Trainer | null = null;
+  const allocations = new AllocationLog();
   const checkpoint = async (step: number, optimizer: AdamWSnapshot) => {
     const t0 = performance.now();
     const best = trainer?.best ?? null;
@@ -252,7 +273,16 @@ async function run(given: Flags, _positional: string[], host: Host): Promise<num
   };
   try {
     for (let recoveries = 0; ; recoveries++) {
-      const start = await startingModel(host, flags, source, data.classes.length, from?.dir ?? plainAdapter, recoveries === 0);
+      const dir = from?.dir ?? plainAdapter;
+      const start = await startingModel(
+        host,
+        flags,
+        source,
+        data.classes.length,
+        dir,
+        recoveries === 0,
+        Boolean(from?.allocator),
+      );
       model = new ViT(backend, start.config, start.weights, { plan: start.plan, seed, dropPath: flags['drop-path'] as number });
       trainer = new Trainer(model);
       const trainable = model.params().reduce((a, p) => a + p.tensor.size, 0);
@@ -283,7 +313,10 @@ async function run(given: Flags, _positional: string[], host: Host): Promise<num
             ? { step: from.state.step, optimizer: from.optimizer, best: from.best, allocator: from.allocator ?? undefined }
             : undefined,
           allocator: allocatorFromFlags(flags),
-          onAllocation: (a) => show.allocation(a),
+          onAllocation: (a) => {
+            allocations.add(a);
+            show.allocation(a);
+          },
           onNonFinite: flags['on-nonfinite'] as 'stop' | 'skip',
           onSkip: (e) => show.info('skipped', e, `step ${e.step + 1}: loss ${e.loss}, step skipped (--on-nonfinite skip)`),
           checkpointEvery: checkpoints ? (flags['save-every'] as number) || stepsPerEpoch : undefined,
@@ -344,6 +377,10 @@ async function run(given: Flags, _positional: string[], host: Host): Promise<num
     );
   }
   if (stop.signal.aborted && out) await checkpoint(lastStep + 1, (await t.optimizerSnapshot())!);
+  if (flags.report) {
+    const r = await writeReport(files, flags.report as string, m, allocations.epochs);
+    show.info('report', { dir: r.dir, files: r.files }, `report: ${r.files.length} files in ${r.dir}`);
+  }
   if (stop.signal.aborted) {
     show.info('interrupted', { step: lastStep, out }, `stopped at step ${lastStep + 1}${out ? `; saved to ${out}` : ''}`);
     teardown();

@@ -5,7 +5,10 @@
 // (test-artifacts/web-training.png), reloads the page and resumes the run from the browser's storage
 // (the same losses again), stops, evaluates, downloads the adapter, and checks in Node that
 // the adapter loads onto the embedded ViT and gives the page's validation accuracy on the same 200
-// VTAB-1k validation images (Trainer.evaluate, same backend as the page).
+// VTAB-1k validation images (Trainer.evaluate, same backend as the page). Then SNELLA: the heat strip
+// must show one cell per adapted layer, the kept-entry map of the first layer must appear after the
+// first epoch with as many drawn pixels as it says entries are kept, a reload must resume with the
+// same losses and the strip back, and a clicked cell's layer must get its map.
 // Exit: 0 pass, 1 fail, 3 Chromium or playwright-core unavailable. Needs npm run build first.
 
 import { existsSync } from 'node:fs';
@@ -175,6 +178,97 @@ async function reloadAndResume(page, fail) {
   );
 }
 
+const SNELLA = { method: 'snella', epochs: '3', target: '0.8' };
+/** The embedded ViT's adapted layers: 4 blocks × q, k, v, proj, fc1, fc2. */
+const LAYERS = 24;
+
+/** The page's SNELLA view: the heat strip's cells (layer, sparsity) and the kept map's canvas. */
+const strip = (page) =>
+  page.$$eval('#strip rect[data-layer]', (rs) =>
+    rs.map((r) => [r.getAttribute('data-layer'), Number(r.getAttribute('data-sparsity'))]),
+  );
+const keptCanvas = (page) =>
+  page.evaluate(() => {
+    const c = document.getElementById('kept');
+    const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let drawn = 0;
+    for (let i = 3; i < px.length; i += 4) if (px[i] === 255) drawn++;
+    return {
+      layer: c.dataset.layer,
+      epoch: Number(c.dataset.epoch),
+      width: c.width,
+      height: c.height,
+      drawn,
+      text: document.getElementById('kept-text').textContent,
+    };
+  });
+
+function checkStrip(cells) {
+  const names = new Set(cells.map(([l]) => l));
+  if (cells.length !== LAYERS || names.size !== LAYERS || cells.some(([, s]) => !(s >= 0 && s <= 1)))
+    throw new Error(
+      `the heat strip shows ${cells.length} cells over ${names.size} layers (${LAYERS} expected, each a sparsity in [0, 1])`,
+    );
+}
+
+/** Kept entries the caption gives, against the pixels drawn (no pooling below 256 a side). */
+function checkKept(k, layer, [height, width]) {
+  const said = Number(/: (\d+) of/.exec(k.text)?.[1]);
+  if (k.layer !== layer || k.width !== width || k.height !== height || k.drawn !== said || !(said > 0))
+    throw new Error(`kept map ${JSON.stringify(k)}: ${layer} at ${height}×${width} with one drawn pixel per kept entry expected`);
+}
+
+/** Trains SNELLA on the page: the strip, the kept maps, a reload and resume, and a clicked cell's map. */
+async function driveSnella(page, url) {
+  const failures = [];
+  page.on('pageerror', (e) => failures.push(`page error: ${e.message}`));
+  await page.goto(url, { waitUntil: 'load', timeout: 30_000 });
+  await page.check('input[name=model][value=embedded]');
+  for (const [id, v] of Object.entries(SETTINGS)) await page.fill(`#${id}`, v);
+  await page.selectOption('#method', SNELLA.method);
+  if ((await page.inputValue('#target-sparsity')) !== SNELLA.target)
+    throw new Error('the target sparsity is not the allocator default 0.8');
+  await page.fill('#epochs', SNELLA.epochs);
+  const fail = () =>
+    page.waitForSelector('#error:not([hidden])', { timeout: 0 }).then(async () => {
+      throw new Error(`the page shows: ${await page.textContent('#error')}`);
+    });
+  await page.click('#train');
+  await Promise.race([fail(), page.waitForSelector('#allocation:not([hidden]) #strip rect[data-layer]', { timeout: 60_000 })]);
+  checkStrip(await strip(page));
+  log(`snella: ${await page.textContent('#budget')}`);
+  const first = (await strip(page))[0][0];
+  await Promise.race([fail(), page.waitForSelector('#kept[data-epoch="1"]', { timeout: 120_000 })]);
+  const k1 = await keptCanvas(page);
+  checkKept(k1, first, [96, 96]);
+  log(`snella: ${k1.text}`);
+  // reload in epoch 2, after its re-mask gave each layer its own sparsity: the checkpoint at step 30 must restore them
+  await Promise.race([
+    fail(),
+    page.waitForFunction(() => JSON.parse(document.getElementById('chart').dataset.losses).length > 30, null, {
+      timeout: 60_000,
+      polling: 50,
+    }),
+  ]);
+  const remasked = await strip(page);
+  if (new Set(remasked.map(([, s]) => s)).size < 2) throw new Error('epoch 2 re-masked every layer to one sparsity');
+  await reloadAndResume(page, fail);
+  await Promise.race([fail(), page.waitForSelector('#allocation:not([hidden]) #strip rect[data-layer]', { timeout: 30_000 })]);
+  const restored = await strip(page);
+  if (JSON.stringify(restored) !== JSON.stringify(remasked))
+    throw new Error(`after resuming, the strip shows ${JSON.stringify(restored)}, before ${JSON.stringify(remasked)}`);
+  checkStrip(await strip(page));
+  const fc1 = 'blocks.2.mlp.additional_fc1.learnable';
+  await page.click(`#strip rect[data-layer="${fc1}"]`);
+  await Promise.race([fail(), page.waitForSelector(`#strip rect[data-layer="${fc1}"][stroke="#000"]`, { timeout: 30_000 })]);
+  await Promise.race([fail(), page.waitForSelector(`#kept[data-layer="${fc1}"]`, { timeout: 120_000 })]);
+  const k2 = await keptCanvas(page);
+  checkKept(k2, fc1, [96, 192]);
+  log(`snella, clicked: ${k2.text}; ${await page.textContent('#budget')}`);
+  await Promise.race([fail(), page.waitForSelector('body[data-state=done]', { timeout: 120_000 })]);
+  if (failures.length) throw new Error(failures.join('\n'));
+}
+
 /** MNIST test image i as PNG bytes. */
 async function mnistPng(i) {
   const { PNG } = await import('pngjs');
@@ -230,8 +324,9 @@ async function main() {
         `the page reported accuracy ${shown.validation.accuracy}, loss ${shown.validation.loss} on ${shown.validation.samples} images, Node ${node.accuracy}, loss ${node.loss} on ${node.samples}`,
       );
     }
+    await driveSnella(page, url);
     console.log(
-      `PASS web e2e: page and Node agree on validation accuracy ${(100 * node.accuracy).toFixed(2)}% (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+      `PASS web e2e: SNELLA's heat strip and kept maps shown; page and Node agree on validation accuracy ${(100 * node.accuracy).toFixed(2)}% (${((Date.now() - started) / 1000).toFixed(1)} s)`,
     );
     return 0;
   } finally {
