@@ -16,3 +16,4 @@ export { softmaxCrossEntropy } from './xent';
 export { adamw } from './adamw';
 export { importance } from './importance';
 export { dropout, dropPath, maskScale } from './dropout';
+export { countKept, countNonzeros, keptGradient, keptRows, packPanels, panelBytes, sparseColumns, sparseProduct } from './sparse_products';

@@ -108,6 +108,10 @@ export class CheckedBackend<E extends Executor = Executor> implements Backend {
     snell.sparsifyBackward(this.check('sparsifyBackward'), G, W, threshold, dW);
     this.executor.sparsifyBackward(G, W, threshold, dW);
   }
+  keptGradient(x: Tensor, dy: Tensor, W: Tensor, threshold: Tensor, dW: Tensor): void {
+    snell.keptGradient(this.check('keptGradient'), x, dy, W, threshold, dW);
+    this.executor.keptGradient(x, dy, W, threshold, dW);
+  }
   matmul(a: Tensor, b: Tensor, out: Tensor, options: MatmulOptions = {}): void {
     matmul(this.check('matmul'), a, b, out, options);
     this.executor.matmul(a, b, out, options);

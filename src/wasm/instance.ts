@@ -75,6 +75,37 @@ export interface SnellExports {
   quantileAbs(w: number, N: number, lo: number, frac: number, out: number): void;
   sparsify(w: number, N: number, t: number, ws: number, kept: number): void;
   sparsifyBackward(g: number, w: number, N: number, t: number, dw: number): void;
+  panelBytes(R: number, K: number): number;
+  packPanels(x: number, R: number, K: number, dst: number, p0: number, count: number): void;
+  countNonzeros(s: number, size: number): number;
+  sparseColumns(b: number, K: number, N: number, transB: number, offsets: number, entries: number, cursor: number): void;
+  sparseProduct(
+    panels: number,
+    R: number,
+    K: number,
+    N: number,
+    offsets: number,
+    entries: number,
+    out: number,
+    accumulate: number,
+    p0: number,
+    count: number,
+  ): void;
+  countKept(w: number, size: number, t: number): number;
+  keptRows(w: number, n: number, m: number, t: number, offsets: number, indices: number): void;
+  keptGradient(
+    xp: number,
+    dp: number,
+    np: number,
+    n: number,
+    m: number,
+    offsets: number,
+    indices: number,
+    w: number,
+    dw: number,
+    i0: number,
+    rows: number,
+  ): void;
   matmulScratchBytes(): number;
   gemm(
     a: number,

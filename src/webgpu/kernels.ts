@@ -152,6 +152,19 @@ export const KERNELS = {
       [6, 'write'],
     ],
   },
+  // bindings: W, threshold, dW, x, dy
+  keptGradient: {
+    family: 'sparsify',
+    source: sparsifySrc,
+    entry: 'kept_gradient',
+    storage: [
+      [1, 'read'],
+      [2, 'read'],
+      [6, 'write'],
+      [7, 'read'],
+      [8, 'read'],
+    ],
+  },
   // bindings: a, b, C (scalar loads), and a4, b4, C (vec4 loads)
   matmul: {
     family: 'matmul',
@@ -388,6 +401,8 @@ export const WG = {
   /** merge_backward.wgsl: rows of the other side summed into one partial */
   mergeBackwardChunk: 32,
   sparsify: 256,
+  /** sparsify.wgsl kept_gradient: TILE² threads per TILE×TILE tile of dW (TILE = 16 there) */
+  keptGradient: 256,
   /** select.wgsl: WG·ITEMS elements per histogram / min_above workgroup */
   selectElements: 256 * 16,
   /** elementwise.wgsl, tokens.wgsl, adamw.wgsl: one thread per element */
