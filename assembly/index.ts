@@ -17,3 +17,4 @@ export { adamw } from './adamw';
 export { importance } from './importance';
 export { dropout, dropPath, maskScale } from './dropout';
 export { countKept, countNonzeros, keptGradient, keptRows, packPanels, panelBytes, sparseColumns, sparseProduct } from './sparse_products';
+export { addTransposed } from './transpose_add';

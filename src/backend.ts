@@ -121,6 +121,8 @@ export interface Backend {
 
   /** out = a + b, elementwise (equal sizes). */
   add(a: Tensor, b: Tensor, out: Tensor): void;
+  /** out = a + bᵀ: out[i, j] = a[i, j] + b[j, i] for a and out [r, c], b [c, r] (a frozen weight plus a branch's update). */
+  addTransposed(a: Tensor, b: Tensor, out: Tensor): void;
   /** out += a, elementwise (in place on out). */
   addInto(out: Tensor, a: Tensor): void;
   /** out[r, :] += bias (in place), out [R, N], bias [N]. */

@@ -152,6 +152,18 @@ export class SnellAdapterOp {
     const u = this.update(params);
     const dx = b.zeros(x.shape);
     b.matmul(dy, u.Ws, dx, { transB: true, sparseB: u.threshold !== null });
+    const grads = this.gradients(params, u, x, dy);
+    this.freeUpdate(u);
+    return { dx, ...grads };
+  }
+
+  /**
+   * The parameters' gradients of y = x·Ws given this step's update `u` (from `update`, still the caller's)
+   * and dy = ∂L/∂y, without dx: for a caller that folds Ws into another product (the merged path only).
+   */
+  gradients(params: AdapterParams, u: MergedUpdate, x: Tensor, dy: Tensor): Omit<AdapterGradients, 'dx'> {
+    const { backend: b, config: c } = this;
+    if (this.lowRank) throw new AdapterConfigError('a low-rank LoRA op never forms Ws: call backward');
     let dW = b.zeros([c.dIn, c.dOut]);
     if (u.threshold) b.keptGradient(x, dy, u.W, u.threshold, dW);
     else b.matmul(x, dy, dW, { transA: true });
@@ -172,8 +184,7 @@ export class SnellAdapterOp {
     const dB = b.zeros([c.heads, c.dOut, k]);
     b.mergeBackward(params.A, params.B, dW, mergeKernelOf(c.kind), c.coeff, dA, dB);
     b.free(dW);
-    this.freeUpdate(u);
-    return { dx, dA, dB, dAlpha, dGamma, dBeta };
+    return { dA, dB, dAlpha, dGamma, dBeta };
   }
 
   /** y = (x·A)·Bᵀ. */

@@ -121,6 +121,10 @@ export class CheckedBackend<E extends Executor = Executor> implements Backend {
     elementwise.add(this.check('add'), a, b, out);
     this.executor.add(a, b, out);
   }
+  addTransposed(a: Tensor, b: Tensor, out: Tensor): void {
+    elementwise.addTransposed(this.check('addTransposed'), a, b, out);
+    this.executor.addTransposed(a, b, out);
+  }
   addInto(out: Tensor, a: Tensor): void {
     elementwise.addInto(this.check('addInto'), out, a);
     this.executor.addInto(out, a);

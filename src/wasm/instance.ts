@@ -125,6 +125,7 @@ export interface SnellExports {
   // transformer primitives (null outputs are pointer 0)
   add(a: number, b: number, out: number, n: number): void;
   addInto(out: number, a: number, n: number): void;
+  addTransposed(a: number, b: number, out: number, r: number, c: number, i0: number, rows: number): void;
   addBias(out: number, bias: number, R: number, N: number): void;
   copy(src: number, out: number, n: number): void;
   zero(out: number, n: number): void;

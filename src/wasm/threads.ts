@@ -38,6 +38,7 @@ export const PARALLEL_KERNELS = [
   'copy',
   'add',
   'addInto',
+  'addTransposed',
 ] as const;
 export type ParallelKernel = (typeof PARALLEL_KERNELS)[number];
 

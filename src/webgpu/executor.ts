@@ -181,6 +181,9 @@ export class WebGpuExecutor extends GpuRuntime implements Executor {
   add(a: Tensor, b: Tensor, out: Tensor): void {
     this.ops.add(a, b, out);
   }
+  addTransposed(a: Tensor, b: Tensor, out: Tensor): void {
+    this.ops.addTransposed(a, b, out);
+  }
   addInto(out: Tensor, a: Tensor): void {
     this.ops.addInto(out, a);
   }

@@ -230,6 +230,11 @@ export const TRANSFORMER_KERNELS = {
     [2, 'read'],
     [3, 'write'],
   ]),
+  addTransposed: ELEMENTWISE('add_transposed', [
+    [1, 'read'],
+    [2, 'read'],
+    [3, 'write'],
+  ]),
   addInto: ELEMENTWISE('add_into', [
     [1, 'read'],
     [3, 'write'],

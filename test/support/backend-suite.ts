@@ -232,6 +232,22 @@ export function describeBackend(name: string, create: () => Promise<Backend>): v
       }
     }
 
+    for (const [r, c] of [
+      [1, 1],
+      [3, 70],
+      [65, 33],
+      [130, 97],
+    ]) {
+      it(`addTransposed ${r}x${c}`, async () => {
+        const a = uniform(r * c, r + c);
+        const bt = uniform(c * r, r * c + 1);
+        const out = poisoned([r, c]);
+        b.addTransposed(b.upload(a, [r, c]), b.upload(bt, [c, r]), out);
+        const ref = Float64Array.from(a, (v, q) => v + bt[(q % c) * r + Math.floor(q / c)]);
+        expectClose(await f32(out), ref, TOL.rel, 'out');
+      });
+    }
+
     // dW = (xᵀ·dy)·|W|·[|W| > t] at kept entries only: rows past a panel and a panel group, kept counts per row
     // not multiples of 4, rows of W with nothing kept, the dense fallback (half kept), everything kept (t < 0)
     const keptCases: Array<[number, number, number, number]> = [

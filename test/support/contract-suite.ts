@@ -309,6 +309,19 @@ export const BAD_CALLS: readonly BadCall[] = [
     message: `add: out and a are the same tensor: ${fresh('out')}`,
   },
   {
+    what: 'addTransposed: b not transposed',
+    call: (b) => b.addTransposed(f32(b, 3, 4), f32(b, 3, 4), f32(b, 3, 4)),
+    message: 'addTransposed: b is f32[3, 4], expected f32[4, 3]',
+  },
+  {
+    what: 'addTransposed: out is a',
+    call: (b) => {
+      const a = f32(b, 3, 4);
+      b.addTransposed(a, f32(b, 4, 3), a);
+    },
+    message: `addTransposed: out and a are the same tensor: ${fresh('out')}`,
+  },
+  {
     what: 'addInto: a dtype',
     call: (b) => b.addInto(f32(b, 3), u32(b, 3)),
     message: 'addInto: a is u32[3], expected an f32 tensor',
