@@ -21,3 +21,5 @@ export { dropout, dropPath, maskScale } from './dropout';
 export { rmsNorm, rmsNormBackward, rmsNormScratchBytes } from './rmsnorm';
 export { rope } from './rope';
 export { siluMul, siluMulBackward, geluTanh, geluTanhBackward } from './activations';
+export { countKept, countNonzeros, keptGradient, keptRows, packPanels, panelBytes, sparseColumns, sparseProduct } from './sparse_products';
+export { addTransposed } from './transpose_add';

@@ -15,6 +15,8 @@
 //     --batch N               training batch (default 8)
 //     --models tiny,base      --methods snell,lora,full    which training steps (default all)
 //     --steps N               timed training steps per row (default: 3, 1 for ViT-B on a CPU, 1 on a software GPU)
+//     --branch-noise on|off   the branches' dropout and DropPath (default on: 0.1 each, as the reference trains;
+//                             off: both 0, here and in PyTorch's model)
 //     --matmul-variants       on WebGPU, also time every matmul variant forced in turn (the tuner's candidates)
 //     --skip-memory           leave out the ViT-B/16 memory table (bench:train's second half)
 //     --keep-openblas-env     keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE for PyTorch (default: unset for its run,
@@ -47,6 +49,8 @@ const BATCH = Number(opt('--batch', 8));
 const MODELS = opt('--models', 'tiny,base').split(',');
 const METHODS = opt('--methods', 'snell,lora,full').split(',');
 const SECTION = opt('--section', TORCH_DEVICE === 'cpu' ? 'cpu' : 'gpu');
+const BRANCH_NOISE = opt('--branch-noise', 'on');
+if (!['on', 'off'].includes(BRANCH_NOISE)) throw new Error(`--branch-noise takes on or off, got ${BRANCH_NOISE}`);
 const MATMUL_SHAPES = [
   [1024, 1024, 1024],
   [1576, 768, 768],
@@ -145,6 +149,8 @@ function runPytorch() {
     MODELS.join(','),
     '--methods',
     METHODS.join(','),
+    '--branch-noise',
+    BRANCH_NOISE,
   ];
   log(`\npytorch: ${py} ${pyArgs.join(' ')}`);
   const r = spawnSync(py, pyArgs, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 1_800_000 });
@@ -187,7 +193,9 @@ async function benchTraining(kind, software) {
       }
       const cpuBase = kind === 'wasm' && size === 'base';
       const steps = Number(opt('--steps', software || cpuBase ? 1 : 3));
-      out[key] = await attempt(`${kind} ViT-${size} ${method}`, () => stepTime(kind, { size, method, batch: BATCH, steps, log }));
+      out[key] = await attempt(`${kind} ViT-${size} ${method}`, () =>
+        stepTime(kind, { size, method, batch: BATCH, steps, branchNoise: BRANCH_NOISE === 'on', log }),
+      );
     }
   }
   return out;
@@ -261,6 +269,13 @@ for (const [n, m] of [
     (o) => o.adapter,
     (s) => adapterRow(s, n, m, 'ms'),
     (t) => t.adapter?.[`${n}x${m}`]?.ms,
+  );
+  add(
+    `adapter fwd+bwd ${n}×${m}, against PyTorch hand-written`,
+    'ms',
+    (o) => o.adapter,
+    (s) => adapterRow(s, n, m, 'ms'),
+    (t) => t.adapter?.[`${n}x${m}`]?.handwritten_ms,
   );
 }
 for (const [n, m] of [
@@ -359,8 +374,9 @@ const notes = [
   '',
   `- matmul: out = a·b in float32 through the backend's \`matmul\` and \`torch.matmul\`; 2·M·K·N flops.${TORCH_DEVICE === 'cpu' ? '' : " 4096³ gives the card's float32 ceiling as cuBLAS reaches it."}`,
   `- adapter: one forward + backward of one SNELL adapter (H = 2 kernel heads, r = ${RANK}, s = ${SPARSITY}, x [${ROWS}, n], dy given), outputs dx, dA, dB. Ours: \`SnellAdapterOp\` (bench/adapter.mjs). PyTorch: the authors' module (ssfgunner/SNELL): W = Σ_h c_h·torch.cdist(A, B)[h], t = torch.quantile(|W|, s), Ws = W·F.threshold(|W|.detach(), t, 0), y = F.linear(x, Wsᵀ), y.backward(dy) through autograd, no checkpointing (it is commented out there).`,
+  '- adapter against PyTorch hand-written: the same math with its backward written out (W formed once and kept for backward, t from torch.kthvalue, dA and dB from K = c·dW/D by two batched products), handwritten_step in bench/pytorch.py.',
   '- quantile selection: the threshold alone (ours: `quantileAbs`, exact selection; PyTorch: `torch.quantile` on the flattened |W|, which sorts).',
-  `- training steps: batch ${BATCH} of 224² images as 196 patches + cls; ViT-Tiny/16 (D 192, 3 heads, MLP 768) and ViT-B/16 (D 768, 12 heads, MLP 3072), 12 pre-LN blocks (eps 1e-6), exact GELU, cross-entropy over 100 classes, random inputs, AdamW. SNELL-8 (s = 0.9, H = 2) and LoRA-8 branches on q, k, v, proj, fc1, fc2 with dropout 0.1 on branch inputs (not proj) and DropPath 0.1 on branch outputs, frozen base, adapters + head + cls token trained; full fine-tuning trains every parameter. Ours: \`Trainer.fit\` (bench/train.mjs); PyTorch: bench/pytorch.py's own compact model (no timm), LoRA as (x·A)·B.`,
+  `- training steps: batch ${BATCH} of 224² images as 196 patches + cls; ViT-Tiny/16 (D 192, 3 heads, MLP 768) and ViT-B/16 (D 768, 12 heads, MLP 3072), 12 pre-LN blocks (eps 1e-6), exact GELU, cross-entropy over 100 classes, random inputs, AdamW. SNELL-8 (s = 0.9, H = 2) and LoRA-8 branches on q, k, v, proj, fc1, fc2 with ${BRANCH_NOISE === 'on' ? 'dropout 0.1 on branch inputs (not proj) and DropPath 0.1 on branch outputs' : 'no branch noise (dropout and DropPath 0)'}, frozen base, adapters + head + cls token trained; full fine-tuning trains every parameter. Ours: \`Trainer.fit\` (bench/train.mjs); PyTorch: bench/pytorch.py's own compact model (no timm), LoRA as (x·A)·B.`,
 ];
 
 const section = [

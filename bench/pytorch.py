@@ -5,8 +5,9 @@ its tests).
 Prints ONE JSON object on stdout:
   matmul      GFLOP/s of float32 a@b at 1024^3 and at the ViT-B/16 shapes (1576x768x768, 1576x768x3072),
               and at 4096^3 on CUDA (the card's float32 ceiling; TF32 stays off, as PyTorch's default)
-  adapter     median forward+backward of one SNELL adapter (authors' formulation) at 768x768 and 768x3072,
-              r = 16, H = 2, s = 0.9, 1576 rows
+  adapter     median forward+backward of one SNELL adapter at 768x768 and 768x3072, r = 16, H = 2, s = 0.9,
+              1576 rows: the authors' formulation through autograd (ms), and a hand-written one (handwritten_ms):
+              the same math with its backward written out, W formed once, the threshold from torch.kthvalue
   train       median training step and images/s per model (tiny, base) and method (snell, lora, full)
   facts       torch version, device, threads, BLAS/OpenMP configuration
 
@@ -18,7 +19,8 @@ LoRA-8 is the usual low-rank form, y = (x·A)·B (never materialising A·B); ful
 parameter and has no branch.
 
   python3 bench/pytorch.py [--quick] [--device cpu|cuda] [--batch N] [--models tiny,base]
-                           [--methods snell,lora,full] [matmul] [adapter] [train]
+                           [--methods snell,lora,full] [--branch-noise on|off] [matmul] [adapter] [train]
+  --branch-noise off sets the branches' dropout and DropPath to 0 (default on: 0.1 each).
 """
 import json
 import math
@@ -43,6 +45,7 @@ CUDA = DEVICE.type == 'cuda'
 BATCH = int(option('--batch', '8'))
 MODELS = option('--models', 'tiny,base').split(',')
 METHODS = option('--methods', 'snell,lora,full').split(',')
+BRANCH_NOISE = 0.1 if option('--branch-noise', 'on') == 'on' else 0.0
 torch.set_num_threads(os.cpu_count() or 1)
 torch.manual_seed(0)
 DT = torch.float32
@@ -104,6 +107,35 @@ class Snell(nn.Module):
         return F.linear(x, self.weight().T)
 
 
+def quantile_by_kthvalue(a, s):
+    """torch.quantile(a, s)'s linear interpolation from one or two order statistics (kthvalue is 1-based)."""
+    flat = a.flatten()
+    pos = s * (flat.numel() - 1)
+    lo = math.floor(pos)
+    t = torch.kthvalue(flat, lo + 1).values
+    if pos > lo:
+        t = t + (pos - lo) * (torch.kthvalue(flat, lo + 2).values - t)
+    return t
+
+
+@torch.no_grad()
+def handwritten_step(A, B, coeff, x, dy, s):
+    """One SNELL forward + backward written out: returns y, dx, dA, dB (W formed once, kept for backward)."""
+    diff_norms = torch.cdist(A, B)  # D[h, i, o] = ||A[h, i] - B[h, o]||
+    W = torch.sum(coeff * diff_norms, dim=0)
+    a = W.abs()
+    keep = a > quantile_by_kthvalue(a, s)
+    Ws = W * a * keep
+    y = x @ Ws
+    dx = dy @ Ws.T
+    dW = (x.T @ dy) * a * keep
+    # K[h, i, o] = c_h·dW[i, o] / D[h, i, o] (0 at D = 0); dA = A·Σ_o K − K·B, dB = B·Σ_i K − Kᵀ·A
+    K = torch.where(diff_norms > 0, coeff * dW / diff_norms, torch.zeros((), dtype=W.dtype, device=W.device))
+    dA = A * K.sum(2, keepdim=True) - K @ B
+    dB = B * K.sum(1).unsqueeze(2) - K.transpose(1, 2) @ A
+    return y, dx, dA, dB
+
+
 def bench_adapter():
     out = {}
     rows, rank = 1576, 16
@@ -118,11 +150,13 @@ def bench_adapter():
             y.backward(dy)
 
         t = median_time(step, 3 if QUICK else (20 if CUDA else 7))
+        A, B = op.In_Qs.detach(), op.Out_Qs.detach()
+        th = median_time(lambda: handwritten_step(A, B, op.coeff, x.detach(), dy, op.sparsity), 3 if QUICK else (20 if CUDA else 7))
         # the selection alone (torch.quantile over n*m elements), as our bench reports it
         with torch.no_grad():
             W_abs = torch.sum(op.coeff * torch.cdist(op.In_Qs, op.Out_Qs), dim=0).abs().flatten()
         tq = median_time(lambda: torch.quantile(W_abs, 0.9), 3 if QUICK else (20 if CUDA else 7))
-        out[f'{n}x{m}'] = {'ms': t * 1e3, 'quantile_ms': tq * 1e3, 'elements': n * m}
+        out[f'{n}x{m}'] = {'ms': t * 1e3, 'handwritten_ms': th * 1e3, 'quantile_ms': tq * 1e3, 'elements': n * m}
     return out
 
 
@@ -154,12 +188,12 @@ class DropPath(nn.Module):
 
 
 class Branch(nn.Module):
-    """TuningModule('snell'): DropPath(0.1)(SNELL(x)), or the same around LoRA."""
+    """TuningModule('snell'): DropPath(0.1)(SNELL(x)) (0 with --branch-noise off), or the same around LoRA."""
 
     def __init__(self, n, m, rank, sparsity, method):
         super().__init__()
         self.op = Snell(n, m, rank, sparsity=sparsity) if method == 'snell' else Lora(n, m, rank)
-        self.drop_path = DropPath(0.1)
+        self.drop_path = DropPath(BRANCH_NOISE)
 
     def forward(self, x):
         return self.drop_path(self.op(x))
@@ -183,7 +217,7 @@ class Block(nn.Module):
         branch = (lambda n, m: NoBranch()) if method == 'full' else (lambda n, m: Branch(n, m, rank, sparsity, method))
         self.a_q, self.a_k, self.a_v, self.a_proj = (branch(d, d) for _ in range(4))
         self.a_fc1, self.a_fc2 = branch(d, hidden), branch(hidden, d)
-        self.drop = nn.Dropout(0.1)  # branch inputs, not on proj
+        self.drop = nn.Dropout(BRANCH_NOISE)  # branch inputs, not on proj
 
     def attn(self, x):
         B, N, C = x.shape
@@ -300,7 +334,7 @@ def facts():
 
 if __name__ == '__main__':
     result = {'facts': facts()}
-    flags_with_value = {'--device', '--batch', '--models', '--methods'}
+    flags_with_value = {'--device', '--batch', '--models', '--methods', '--branch-noise'}
     only = [a for i, a in enumerate(sys.argv[1:]) if not a.startswith('--') and sys.argv[i] not in flags_with_value]
     for name, fn in (('matmul', bench_matmul), ('adapter', bench_adapter), ('train', bench_train)):
         if only and name not in only:

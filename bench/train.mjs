@@ -50,16 +50,18 @@ export const PLANS = {
 
 /**
  * Median training step of a ViT-`size`/16 (tiny or base) with `method` (a key of PLANS) on backend `kind`, at
- * `batch` images; the first step, which compiles and allocates, is not counted. Returns
- * { kind, description, size, method, batch, ms, imagesPerSecond, steps }.
+ * `batch` images; the first step, which compiles and allocates, is not counted. `branchNoise` false sets the
+ * branches' dropout and DropPath to 0 (the plans' default is 0.1 each). Returns
+ * { kind, description, size, method, batch, branchNoise, ms, imagesPerSecond, steps }.
  */
 export async function stepTime(
   kind,
-  { size = 'tiny', method = 'snell', batch = BATCH, steps: stepsWanted, log = console.log } = {},
+  { size = 'tiny', method = 'snell', batch = BATCH, steps: stepsWanted, branchNoise = true, log = console.log } = {},
 ) {
   const backend = await backendOf(kind);
   const config = vitConfig(size, { classes: 100 });
-  const model = new ViT(backend, config, initViTWeights(config, 1), { plan: PLANS[method].plan, seed: 1 });
+  const plan = branchNoise ? PLANS[method].plan : { ...PLANS[method].plan, branchDropout: 0, branchDropPath: 0 };
+  const model = new ViT(backend, config, initViTWeights(config, 1), { plan, seed: 1 });
   const trainer = new Trainer(model);
   const slow = kind === 'webgpu' && /llvmpipe|lavapipe|swiftshader/i.test(backend.description);
   const steps = stepsWanted ?? (slow ? 3 : 6);
@@ -75,7 +77,7 @@ export async function stepTime(
   backend.destroy();
   const t = median(times);
   log(
-    `ViT-${size}/16 ${PLANS[method].label} training step, batch ${batch}, ${kind} (${backend.description}): median ${(t * 1000).toFixed(0)} ms, ${(batch / t).toFixed(2)} images/s (${times.length} steps)`,
+    `ViT-${size}/16 ${PLANS[method].label} training step, batch ${batch}${branchNoise ? '' : ', branch noise off'}, ${kind} (${backend.description}): median ${(t * 1000).toFixed(0)} ms, ${(batch / t).toFixed(2)} images/s (${times.length} steps)`,
   );
   return {
     kind,
@@ -83,6 +85,7 @@ export async function stepTime(
     size,
     method,
     batch,
+    branchNoise,
     ms: t * 1000,
     imagesPerSecond: batch / t,
     steps: times.length,

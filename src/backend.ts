@@ -35,6 +35,13 @@ export interface MatmulOptions {
   transB?: boolean;
   /** out += a·b instead of out = a·b. */
   accumulate?: boolean;
+  /**
+   * `b` is mostly zeros (a sparsified update): a backend may skip its zero entries (the Wasm backend does
+   * when at most a quarter of them are nonzero; WebGPU runs the dense product). The result is the same
+   * product, summed in another order, except that an infinite or NaN element of `a` against a zero of
+   * `b` adds nothing instead of NaN. Not with transA.
+   */
+  sparseB?: boolean;
 }
 
 export interface Backend {
@@ -79,6 +86,12 @@ export interface Backend {
   /** dW = G·|W|·[|W| > t]: the gradient of sparsify with |W| held constant. */
   sparsifyBackward(G: Tensor, W: Tensor, threshold: Tensor, dW: Tensor): void;
   /**
+   * dW = (xᵀ·dy)·|W|·[|W| > t] for x [..., n] and dy [..., m] (R rows each), W [n, m]: the weight gradient of
+   * y = x·Ws through sparsify, xᵀ·dy formed only at the kept entries (0 elsewhere). Equals
+   * sparsifyBackward(matmul(x, dy, transA), W, threshold) up to the order of the sums over rows.
+   */
+  keptGradient(x: Tensor, dy: Tensor, W: Tensor, threshold: Tensor, dW: Tensor): void;
+  /**
    * Gradient of the SNELLA mixture, given dW (gradient w.r.t. W), W0, P and the scalars:
    * dZ = P⊙(α·dW − rowsum(α·dW⊙P)); dW0 = dW + dZ/γ; dα = Σ dW⊙P; dγ = −Σ dZ⊙W0/γ²; dβ = Σ dW.
    */
@@ -108,6 +121,8 @@ export interface Backend {
 
   /** out = a + b, elementwise (equal sizes). */
   add(a: Tensor, b: Tensor, out: Tensor): void;
+  /** out = a + bᵀ: out[i, j] = a[i, j] + b[j, i] for a and out [r, c], b [c, r] (a frozen weight plus a branch's update). */
+  addTransposed(a: Tensor, b: Tensor, out: Tensor): void;
   /** out += a, elementwise (in place on out). */
   addInto(out: Tensor, a: Tensor): void;
   /** out[r, :] += bias (in place), out [R, N], bias [N]. */

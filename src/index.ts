@@ -39,13 +39,6 @@ export {
   TrainingAllocation,
 } from './train/allocation.js';
 export { type BudgetSchedule, budgetAt, budgetBounds, type EpochBudget } from './train/allocator/budget.js';
-export {
-  ALLOCATOR_DEFAULTS,
-  type AllocatorOptions,
-  type LayerAllocation,
-  type TrainingAllocation,
-} from './train/allocation.js';
-export type { AllocatorSnapshot } from './train/allocator/allocator.js';
 export { cssColour, type Rgb, sparsityColour, updateColour } from './train/report/colour.js';
 export { KEPT_MAP_SIDE, keptImage, type KeptMap, poolKept } from './train/report/kept-map.js';
 export { branchLayers, keptMapOf } from './train/report/layer-updates.js';

@@ -331,5 +331,33 @@ for (const simd of SIMD_PATHS) {
       }
       expectIdentical([results[0], results[1]]);
     });
+    it('the sparse product (sparseB) and keptGradient split by panels and rows are bit-identical to one thread', async () => {
+      const [R, K, N] = [401, 300, 350];
+      // 10% of the update kept, as at s = 0.9: nonzeros of b and |W| above the threshold at the same places
+      const w = uniform(K * N, 21);
+      const t = 0.9;
+      const ws = w.map((v) => (Math.abs(v) > t ? v * Math.abs(v) : 0));
+      expectIdentical(
+        await both(
+          [
+            [uniform(R * K, 19), [R, K]],
+            [uniform(R * N, 20), [R, N]],
+            [ws, [K, N]],
+            [w, [K, N]],
+            [new Float32Array([t]), [1]],
+          ],
+          [
+            [R, N],
+            [R, K],
+            [K, N],
+          ],
+          (b, [x, dy, Ws, W, thr], [y, dx, dW]) => {
+            b.matmul(x, Ws, y, { sparseB: true });
+            b.matmul(dy, Ws, dx, { transB: true, sparseB: true });
+            b.keptGradient(x, dy, W, thr, dW);
+          },
+        ),
+      );
+    });
   });
 }

@@ -4,6 +4,7 @@
 // Math (q is the flat index, n elements; f32 unless noted):
 //   add:            out[q] = a[q] + b[q]
 //   add_into:       out[q] = out[q] + a[q]                     (in place)
+//   add_transposed: out[q] = a[q] + b[(q % cols)·rows + q / cols]   (a, out [rows, cols], b [cols, rows], rows = n / cols)
 //   add_bias:       out[q] = out[q] + b[q % cols]              (in place; out [n/cols, cols], bias b [cols])
 //   dropout:        out[q] = keep(q) ? x·s : 0                (x = a[q])
 //   drop_path:      out[q] = keep(q / cols) ? x·s : 0         (cols = elements per sample)
@@ -58,6 +59,14 @@ fn dropped(x: f32, i: u32) -> f32 {
 fn add(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let q = index(wid, nwg, lid);
   if (q < p.n) { out[q] = a[q] + b[q]; }
+}
+
+@compute @workgroup_size(WG)
+fn add_transposed(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let q = index(wid, nwg, lid);
+  if (q >= p.n) { return; }
+  let rows = p.n / p.cols;
+  out[q] = a[q] + b[(q % p.cols) * rows + q / p.cols];
 }
 
 @compute @workgroup_size(WG)

@@ -5,8 +5,8 @@
 // forward:  W0 = merge(A, B)              [n, m]
 //           W  = W0 (+ α·softmax(W0/γ) + β for snella)
 //           t  = quantile(|W|, s);  Ws = W·|W|·[|W| > t]      (Ws = W when not sparsified)
-//           y  = x·Ws                      x [R, n] → y [R, m]
-// backward: dx = dy·Wsᵀ;  G = xᵀ·dy;  dW = G·|W|·[|W| > t] (or G)
+//           y  = x·Ws                      x [R, n] → y [R, m]   (Ws mostly zeros: the sparseB hint)
+// backward: dx = dy·Wsᵀ;  dW = (xᵀ·dy)·|W|·[|W| > t] (or xᵀ·dy), formed at the kept entries only (keptGradient)
 //           snella: (dW0, dα, dγ, dβ) = mixtureBackward(dW, …);  (dA, dB) = mergeBackward(dW0)
 //
 // Low rank: plain LoRA with one head and no sparsity (W = A·Bᵀ, A [1, n, k], B [1, m, k]; the
@@ -136,7 +136,7 @@ export class SnellAdapterOp {
     if (this.lowRank) return this.forwardLowRank(params, x, rows);
     const u = this.update(params);
     const y = this.backend.zeros(rowsLike(x, this.config.dOut));
-    this.backend.matmul(x, u.Ws, y);
+    this.backend.matmul(x, u.Ws, y, { sparseB: u.threshold !== null });
     this.freeUpdate(u);
     return y;
   }
@@ -151,15 +151,22 @@ export class SnellAdapterOp {
     if (this.lowRank) return this.backwardLowRank(params, x, dy, rows);
     const u = this.update(params);
     const dx = b.zeros(x.shape);
-    b.matmul(dy, u.Ws, dx, { transB: true });
-    const G = b.zeros([c.dIn, c.dOut]);
-    b.matmul(x, dy, G, { transA: true });
-    let dW = G;
-    if (u.threshold) {
-      dW = b.zeros([c.dIn, c.dOut]);
-      b.sparsifyBackward(G, u.W, u.threshold, dW);
-      b.free(G);
-    }
+    b.matmul(dy, u.Ws, dx, { transB: true, sparseB: u.threshold !== null });
+    const grads = this.gradients(params, u, x, dy);
+    this.freeUpdate(u);
+    return { dx, ...grads };
+  }
+
+  /**
+   * The parameters' gradients of y = x·Ws given this step's update `u` (from `update`, still the caller's)
+   * and dy = ∂L/∂y, without dx: for a caller that folds Ws into another product (the merged path only).
+   */
+  gradients(params: AdapterParams, u: MergedUpdate, x: Tensor, dy: Tensor): Omit<AdapterGradients, 'dx'> {
+    const { backend: b, config: c } = this;
+    if (this.lowRank) throw new AdapterConfigError('a low-rank LoRA op never forms Ws: call backward');
+    let dW = b.zeros([c.dIn, c.dOut]);
+    if (u.threshold) b.keptGradient(x, dy, u.W, u.threshold, dW);
+    else b.matmul(x, dy, dW, { transA: true });
     let dAlpha: Tensor | null = null;
     let dGamma: Tensor | null = null;
     let dBeta: Tensor | null = null;
@@ -177,8 +184,7 @@ export class SnellAdapterOp {
     const dB = b.zeros([c.heads, c.dOut, k]);
     b.mergeBackward(params.A, params.B, dW, mergeKernelOf(c.kind), c.coeff, dA, dB);
     b.free(dW);
-    this.freeUpdate(u);
-    return { dx, dA, dB, dAlpha, dGamma, dBeta };
+    return { dA, dB, dAlpha, dGamma, dBeta };
   }
 
   /** y = (x·A)·Bᵀ. */

@@ -120,6 +120,10 @@ export class CheckedBackend<E extends Executor = Executor> implements Backend {
     snell.sparsifyBackward(this.check('sparsifyBackward'), G, W, threshold, dW);
     this.executor.sparsifyBackward(G, W, threshold, dW);
   }
+  keptGradient(x: Tensor, dy: Tensor, W: Tensor, threshold: Tensor, dW: Tensor): void {
+    snell.keptGradient(this.check('keptGradient'), x, dy, W, threshold, dW);
+    this.executor.keptGradient(x, dy, W, threshold, dW);
+  }
   matmul(a: Tensor, b: Tensor, out: Tensor, options: MatmulOptions = {}): void {
     matmul(this.check('matmul'), a, b, out, options);
     this.executor.matmul(a, b, out, options);
@@ -128,6 +132,10 @@ export class CheckedBackend<E extends Executor = Executor> implements Backend {
   add(a: Tensor, b: Tensor, out: Tensor): void {
     elementwise.add(this.check('add'), a, b, out);
     this.executor.add(a, b, out);
+  }
+  addTransposed(a: Tensor, b: Tensor, out: Tensor): void {
+    elementwise.addTransposed(this.check('addTransposed'), a, b, out);
+    this.executor.addTransposed(a, b, out);
   }
   addInto(out: Tensor, a: Tensor): void {
     elementwise.addInto(this.check('addInto'), out, a);

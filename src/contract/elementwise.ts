@@ -1,5 +1,6 @@
 // Rules for the elementwise and row primitives, every tensor f32 except copy's:
 //   add, gelu          x (a) any shape, the other operands and out of its size
+//   addTransposed      a [r, c], b [c, r], out [r, c]
 //   addInto            out any shape, a of its size (out is read and written: it is not an input)
 //   geluBackward       x any shape, dy and dx of its size
 //   copy               out has src's size and src's dtype (f32 or u32)
@@ -14,6 +15,13 @@ export function add(c: Check, a: Tensor, b: Tensor, out: Tensor): void {
   c.dtype('a', a);
   c.size('b', b, a.size);
   c.size('out', out, a.size);
+  c.distinct({ out }, { a, b });
+}
+
+export function addTransposed(c: Check, a: Tensor, b: Tensor, out: Tensor): void {
+  const [r, cols] = c.dims('a', a, 'r, c');
+  c.shape('b', b, [cols, r]);
+  c.shape('out', out, [r, cols]);
   c.distinct({ out }, { a, b });
 }
 

@@ -7,6 +7,7 @@
 //   quantileAbs     W any shape, not empty (no quantile of nothing); s in [0, 1]; threshold 1-element
 //   sparsify        W any shape (empty: nothing kept), threshold 1-element; Ws W's size, kept u32 1-element
 //   sparsifyBackward G W's size, W, threshold 1-element; dW W's size
+//   keptGradient    x [..., n], dy [..., m] with as many rows, W [n, m], threshold 1-element; dW [n, m]
 // Outputs (after the semicolons) are distinct tensors, none of them an input.
 
 import type { MergeKernel, Tensor } from '../backend.js';
@@ -104,6 +105,18 @@ export function sparsifyBackward(c: Check, G: Tensor, W: Tensor, threshold: Tens
   c.scalar('threshold', threshold);
   c.size('dW', dW, W.size);
   c.distinct({ dW }, { G, W, threshold });
+}
+
+export function keptGradient(c: Check, x: Tensor, dy: Tensor, W: Tensor, threshold: Tensor, dW: Tensor): void {
+  const [n, m] = c.dims('W', W, 'n, m');
+  const [rows, xn] = c.rows('x', x);
+  const [dyRows, dym] = c.rows('dy', dy);
+  if (xn !== n) c.fail(`x is ${describe(x)}, its last dimension must be W's n = ${n}`);
+  if (dym !== m) c.fail(`dy is ${describe(dy)}, its last dimension must be W's m = ${m}`);
+  if (dyRows !== rows) c.fail(`dy has ${dyRows} rows but x has ${rows}: pass the gradient of x·Ws for this x`);
+  c.scalar('threshold', threshold);
+  c.shape('dW', dW, [n, m]);
+  c.distinct({ dW }, { x, dy, W, threshold });
 }
 
 function mergeDims(c: Check, A: Tensor, B: Tensor, kernel: MergeKernel, coeff: readonly number[]) {

@@ -6,9 +6,12 @@
 // as earlier methods store it), or none. With `full`, W0 and b0 themselves train. DropPath decides per
 // sample b (the leading dimension), dropout per element; the base linear always sees the undropped x.
 // Backward: dx = dy·W0 + Dropout(branch'(DropPath(dy))), the same masks applied again (noise.ts).
+// Without branch noise (no dropout on its input, no DropPath on its output) and with a frozen W0, a SNELL-
+// family branch that forms Ws is folded into the frozen product: y = x·(W0 + Wsᵀ)ᵀ + b0 and
+// dx = dy·(W0 + Wsᵀ), one [out, in] addition per pass in place of a second product.
 
 import type { Backend, Tensor } from '../backend.js';
-import { SnellAdapterOp, type AdapterParams } from '../adapter/op.js';
+import { type AdapterGradients, type AdapterParams, SnellAdapterOp } from '../adapter/op.js';
 import type { AdapterKind } from '../adapter/config.js';
 import type { MemoryLedger } from './memory.js';
 import type { NoiseSite, NoiseSource } from './noise.js';
@@ -167,6 +170,15 @@ export class Linear {
     const { b } = this;
     const shape = [...x.shape.slice(0, -1), this.dOut];
     const y = b.zeros(shape);
+    if (this.folds(noise)) {
+      const u = this.ledger.within('scratch', () => this.op!.update(this.adapter!));
+      const merged = this.ledger.within('scratch', () => this.mergedWeight(u.Ws));
+      this.op!.freeUpdate(u);
+      b.matmul(x, merged, y, { transB: true });
+      b.free(merged);
+      if (this.bias) b.addBias(y, this.bias);
+      return y;
+    }
     b.matmul(x, this.weight, y, { transB: true });
     if (this.bias) b.addBias(y, this.bias);
     if (!this.branch) return y;
@@ -186,6 +198,7 @@ export class Linear {
   /** dx for dy [..., out] given the forward input x; sets the gradients of the trainable tensors. */
   backward(dy: Tensor, x: Tensor, noise: BranchNoise | null): Tensor {
     const { b, ledger } = this;
+    if (this.folds(noise)) return this.foldedBackward(dy, x);
     const dx = b.zeros(x.shape);
     b.matmul(dy, this.weight, dx);
     if (this.weightParams.length) {
@@ -210,11 +223,7 @@ export class Linear {
     } else {
       const g = ledger.within('scratch', () => this.op!.backward(this.adapter!, xin, dyb));
       dxb = g.dx;
-      const grads = [g.dA, g.dB, g.dAlpha, g.dGamma, g.dBeta].filter((t): t is Tensor => t !== null);
-      grads.forEach((t, i) => {
-        ledger.move(t, 'gradients');
-        this.branchParams[i].grad = t;
-      });
+      this.setBranchGradients(g);
     }
     if (xin !== x) b.free(xin);
     if (dyb !== dy) b.free(dyb);
@@ -227,6 +236,43 @@ export class Linear {
     b.addInto(dx, dxb);
     b.free(dxb);
     return dx;
+  }
+
+  /** Whether this call folds the branch into the frozen product (see the header). */
+  private folds(noise: BranchNoise | null): boolean {
+    const branch = this.branch;
+    if (!this.op || this.op.lowRank || this.weightParams.length > 0 || !branch) return false;
+    return !noise || ((!noise.dropout || branch.dropout === 0) && branch.dropPath === 0);
+  }
+
+  /** W0 + Wsᵀ [out, in] for this step's update Ws [in, out]. */
+  private mergedWeight(Ws: Tensor): Tensor {
+    const merged = this.b.zeros([this.dOut, this.dIn]);
+    this.b.addTransposed(this.weight, Ws, merged);
+    return merged;
+  }
+
+  /** dx = dy·(W0 + Wsᵀ) and the branch's gradients from one recomputed update. */
+  private foldedBackward(dy: Tensor, x: Tensor): Tensor {
+    const { b, ledger } = this;
+    const op = this.op!;
+    const u = ledger.within('scratch', () => op.update(this.adapter!));
+    const merged = ledger.within('scratch', () => this.mergedWeight(u.Ws));
+    const dx = b.zeros(x.shape);
+    b.matmul(dy, merged, dx);
+    b.free(merged);
+    const g = ledger.within('scratch', () => op.gradients(this.adapter!, u, x, dy));
+    op.freeUpdate(u);
+    this.setBranchGradients(g);
+    return dx;
+  }
+
+  private setBranchGradients(g: Omit<AdapterGradients, 'dx'>): void {
+    const grads = [g.dA, g.dB, g.dAlpha, g.dGamma, g.dBeta].filter((t): t is Tensor => t !== null);
+    grads.forEach((t, i) => {
+      this.ledger.move(t, 'gradients');
+      this.branchParams[i].grad = t;
+    });
   }
 
   private branchInput(x: Tensor, noise: BranchNoise | null): Tensor {

@@ -85,6 +85,21 @@ export function sparsifyBackward64(G: Arr, W: Arr, t: number): Float64Array {
   return Float64Array.from(G, (g, i) => (Math.abs(W[i]) > t ? g * Math.abs(W[i]) : 0));
 }
 
+/** dW[i, o] = (Σ_r x[r, i]·dy[r, o])·|W[i, o]| where |W[i, o]| > t, else 0; x [R, n], dy [R, m], W [n, m]. */
+export function keptGradient64(x: Arr, dy: Arr, W: Arr, t: number, R: number, n: number, m: number): Float64Array {
+  const dW = new Float64Array(n * m);
+  for (let i = 0; i < n; i++) {
+    for (let o = 0; o < m; o++) {
+      const w = Math.abs(W[i * m + o]);
+      if (!(w > t)) continue;
+      let g = 0;
+      for (let r = 0; r < R; r++) g += x[r * n + i] * dy[r * m + o];
+      dW[i * m + o] = g * w;
+    }
+  }
+  return dW;
+}
+
 /** Gradient of the mixture: returns dW0 and the scalar gradients. */
 export function mixtureBackward64(dW: Arr, W0: Arr, P: Arr, n: number, m: number, alpha: number, gamma: number) {
   const dW0 = new Float64Array(n * m);

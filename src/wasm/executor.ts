@@ -20,6 +20,15 @@ export class WasmExecutor extends WasmDecoderOps implements Executor {
     this.elementwise('addInto', out.size, (at, len) => [ptr(out) + 4 * at, ptr(a) + 4 * at, len]);
   }
 
+  addTransposed(a: Tensor, b: Tensor, out: Tensor): void {
+    const [r, c] = a.shape;
+    const [pa, pb, po] = [ptr(a), ptr(b), ptr(out)];
+    this.run(
+      'addTransposed',
+      ranges(r, pieces(r * c, 2 ** 17, this.threads), 32).map(([i, rows]) => [pa, pb, po, r, c, i, rows]),
+    );
+  }
+
   addBias(out: Tensor, bias: Tensor): void {
     const [R, N] = matrixDims(out);
     const [po, pb] = [ptr(out), ptr(bias)];

@@ -82,6 +82,37 @@ export interface SnellExports {
   quantileAbs(w: number, N: number, lo: number, frac: number, out: number): void;
   sparsify(w: number, N: number, t: number, ws: number, kept: number): void;
   sparsifyBackward(g: number, w: number, N: number, t: number, dw: number): void;
+  panelBytes(R: number, K: number): number;
+  packPanels(x: number, R: number, K: number, dst: number, p0: number, count: number): void;
+  countNonzeros(s: number, size: number): number;
+  sparseColumns(b: number, K: number, N: number, transB: number, offsets: number, entries: number, cursor: number): void;
+  sparseProduct(
+    panels: number,
+    R: number,
+    K: number,
+    N: number,
+    offsets: number,
+    entries: number,
+    out: number,
+    accumulate: number,
+    p0: number,
+    count: number,
+  ): void;
+  countKept(w: number, size: number, t: number): number;
+  keptRows(w: number, n: number, m: number, t: number, offsets: number, indices: number): void;
+  keptGradient(
+    xp: number,
+    dp: number,
+    np: number,
+    n: number,
+    m: number,
+    offsets: number,
+    indices: number,
+    w: number,
+    dw: number,
+    i0: number,
+    rows: number,
+  ): void;
   matmulScratchBytes(): number;
   gemm(
     a: number,
@@ -101,6 +132,7 @@ export interface SnellExports {
   // transformer primitives (null outputs are pointer 0)
   add(a: number, b: number, out: number, n: number): void;
   addInto(out: number, a: number, n: number): void;
+  addTransposed(a: number, b: number, out: number, r: number, c: number, i0: number, rows: number): void;
   addBias(out: number, bias: number, R: number, N: number): void;
   copy(src: number, out: number, n: number): void;
   zero(out: number, n: number): void;

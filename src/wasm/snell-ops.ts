@@ -9,6 +9,12 @@ import { gemmCalls, MERGE_GROUPS, pieces, ranges } from './split.js';
 
 /** Distance terms (n·m·H·k) each thread should at least get before a merge or its backward is split. */
 const MERGE_GRAIN = 2 ** 18;
+/** Rows of one panel of the sparse kernels (assembly/sparse_products.ts). */
+const PANEL_ROWS = 32;
+/** Largest share of nonzero (or kept) entries at which the sparse kernels beat the dense product. */
+const SPARSE_DENSITY = 0.25;
+/** Multiply-adds each thread should at least get before a sparse kernel is split. */
+const SPARSE_GRAIN = 2 ** 20;
 
 /** The SNELL primitives over WasmRuntime's kernel calls; WasmDecoderOps and WasmExecutor add the rest. */
 export abstract class WasmSnellOps extends WasmRuntime {
@@ -149,12 +155,92 @@ export abstract class WasmSnellOps extends WasmRuntime {
 
   matmul(a: Tensor, b: Tensor, out: Tensor, options: MatmulOptions = {}): void {
     const w = this.exports();
-    const { transA = false, transB = false, accumulate = false } = options;
+    const { transA = false, transB = false, accumulate = false, sparseB = false } = options;
+    if (sparseB && this.sparseProduct(a, b, out, transB, accumulate)) return;
     const [ar, ac] = matrixDims(a);
     const [br, bc] = matrixDims(b);
     const [M, K] = transA ? [ac, ar] : [ar, ac];
     const N = transB ? br : bc;
     const s = this.perThreadScratch(w.matmulScratchBytes() >>> 0);
     this.run('gemm', gemmCalls(ptr(a), ptr(b), ptr(out), M, N, K, transA, transB, accumulate, s.ptr, s.stride, this.threads));
+  }
+
+  keptGradient(x: Tensor, dy: Tensor, W: Tensor, threshold: Tensor, dW: Tensor): void {
+    const w = this.exports();
+    const [n, m] = W.shape;
+    const R = x.size / n;
+    const [pw, pt, pdw] = [ptr(W), ptr(threshold), ptr(dW)];
+    const kept = w.countKept(pw, W.size, pt) >>> 0;
+    if (kept > W.size * SPARSE_DENSITY) {
+      // most entries are kept: the dense product and the mask cost less than one dot product each
+      this.matmul(x, dy, dW, { transA: true });
+      this.sparsifyBackward(dW, W, threshold, dW);
+      return;
+    }
+    const [xBytes, dBytes] = [w.panelBytes(R, n) >>> 0, w.panelBytes(R, m) >>> 0];
+    const s = this.memory.scratch(xBytes + dBytes + 4 * (n + 1) + 4 * kept + 64).ptr;
+    const [xp, dp, offsets] = [s, s + xBytes, s + xBytes + dBytes];
+    const indices = offsets + 4 * (n + 1);
+    this.packPanels(x, R, n, xp);
+    this.packPanels(dy, R, m, dp);
+    w.keptRows(pw, n, m, pt, offsets, indices);
+    const np = Math.ceil(R / PANEL_ROWS);
+    this.run(
+      'keptGradient',
+      ranges(n, pieces(kept * R, SPARSE_GRAIN, this.threads)).map(([i, rows]) => [
+        xp,
+        dp,
+        np,
+        n,
+        m,
+        offsets,
+        indices,
+        pw,
+        pdw,
+        i,
+        rows,
+      ]),
+    );
+  }
+
+  /** out (+)= a·op(b) over b's nonzeros (the sparseB hint); false, with nothing done, when b is too dense to gain. */
+  private sparseProduct(a: Tensor, b: Tensor, out: Tensor, transB: boolean, accumulate: boolean): boolean {
+    const w = this.exports();
+    const [R, K] = matrixDims(a);
+    const N = out.size / R;
+    const nnz = w.countNonzeros(ptr(b), b.size) >>> 0;
+    if (nnz > b.size * SPARSE_DENSITY) return false;
+    const panels = w.panelBytes(R, K) >>> 0;
+    const s = this.memory.scratch(panels + 8 * (N + 1) + 8 * nnz + 64).ptr;
+    const [offsets, cursor] = [s + panels, s + panels + 4 * (N + 1)];
+    const entries = cursor + 4 * N + 4;
+    this.packPanels(a, R, K, s);
+    w.sparseColumns(ptr(b), K, N, transB ? 1 : 0, offsets, entries, cursor);
+    const [po, add] = [ptr(out), accumulate ? 1 : 0];
+    this.run(
+      'sparseProduct',
+      ranges(Math.ceil(R / PANEL_ROWS), pieces(nnz * R, SPARSE_GRAIN, this.threads)).map(([p, count]) => [
+        s,
+        R,
+        K,
+        N,
+        offsets,
+        entries,
+        po,
+        add,
+        p,
+        count,
+      ]),
+    );
+    return true;
+  }
+
+  /** The 32-row transposed panels of x [R, K] at dst (assembly/sparse_products.ts). */
+  private packPanels(x: Tensor, R: number, K: number, dst: number): void {
+    const px = ptr(x);
+    this.run(
+      'packPanels',
+      ranges(Math.ceil(R / PANEL_ROWS), pieces(R * K, 2 ** 17, this.threads)).map(([p, count]) => [px, R, K, dst, p, count]),
+    );
   }
 }

@@ -25,6 +25,9 @@ export const PARALLEL_KERNELS = [
   'sparsifyBackward',
   'addBias',
   'gemm',
+  'packPanels',
+  'sparseProduct',
+  'keptGradient',
   'attention',
   'attentionBackward',
   'tokenCrossEntropyRows',
@@ -42,6 +45,7 @@ export const PARALLEL_KERNELS = [
   'siluMulBackward',
   'geluTanh',
   'geluTanhBackward',
+  'addTransposed',
 ] as const;
 export type ParallelKernel = (typeof PARALLEL_KERNELS)[number];
 

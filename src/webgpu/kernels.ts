@@ -157,6 +157,19 @@ export const KERNELS = {
       [6, 'write'],
     ],
   },
+  // bindings: W, threshold, dW, x, dy
+  keptGradient: {
+    family: 'sparsify',
+    source: sparsifySrc,
+    entry: 'kept_gradient',
+    storage: [
+      [1, 'read'],
+      [2, 'read'],
+      [6, 'write'],
+      [7, 'read'],
+      [8, 'read'],
+    ],
+  },
   // bindings: a, b, C (scalar loads), and a4, b4, C (vec4 loads)
   matmul: {
     family: 'matmul',
@@ -224,6 +237,11 @@ const LOOKUP = (entry: string, storage: KernelSpec['storage']): KernelSpec => ({
 export const TRANSFORMER_KERNELS = {
   // elementwise.wgsl (and gelu.wgsl), bindings: a, [b,] out
   add: ELEMENTWISE('add', [
+    [1, 'read'],
+    [2, 'read'],
+    [3, 'write'],
+  ]),
+  addTransposed: ELEMENTWISE('add_transposed', [
     [1, 'read'],
     [2, 'read'],
     [3, 'write'],
@@ -526,6 +544,8 @@ export const WG = {
   /** merge_backward.wgsl: rows of the other side summed into one partial */
   mergeBackwardChunk: 32,
   sparsify: 256,
+  /** sparsify.wgsl kept_gradient: TILE² threads per TILE×TILE tile of dW (TILE = 16 there) */
+  keptGradient: 256,
   /** select.wgsl: WG·ITEMS elements per histogram / min_above workgroup */
   selectElements: 256 * 16,
   /** elementwise.wgsl, tokens.wgsl, lookup.wgsl, adamw.wgsl, activations.wgsl, columns.wgsl, rope.wgsl (per pair): one thread per element */

@@ -108,4 +108,17 @@ export class SnellOps {
     const N = W.size;
     this.host.run(KERNELS.sparsifyBackward, { WG: WG.sparsify }, [N], [W, threshold, G, dW], Math.ceil(N / WG.sparsify));
   }
+
+  keptGradient(x: Tensor, dy: Tensor, W: Tensor, threshold: Tensor, dW: Tensor): void {
+    const [n, m] = W.shape;
+    const tile = Math.sqrt(WG.keptGradient);
+    const tilesO = Math.ceil(m / tile);
+    this.host.run(
+      KERNELS.keptGradient,
+      { WG: WG.keptGradient },
+      [n, m, x.size / n, tilesO],
+      [W, threshold, dW, x, dy],
+      Math.ceil(n / tile) * tilesO,
+    );
+  }
 }

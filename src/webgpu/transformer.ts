@@ -23,6 +23,10 @@ export class TransformerOps {
     this.elementwise(K.add, a.size, [a, b, out]);
   }
 
+  addTransposed(a: Tensor, b: Tensor, out: Tensor): void {
+    this.elementwise(K.addTransposed, a.size, [a, b, out], a.shape[1]);
+  }
+
   addInto(out: Tensor, a: Tensor): void {
     this.elementwise(K.addInto, out.size, [a, out]);
   }

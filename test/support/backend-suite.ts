@@ -7,6 +7,7 @@ import { SnellAdapterOp } from '../../src/adapter/op.js';
 import type { AdapterKind } from '../../src/adapter/config.js';
 import { defaultCoeff } from '../../src/adapter/config.js';
 import {
+  keptGradient64,
   matmul64,
   merge64,
   mergeBackward64,
@@ -194,6 +195,86 @@ export function describeBackend(name: string, create: () => Promise<Backend>): v
           );
         });
       }
+    }
+
+    // b mostly zeros (the adapter's Ws): the Wasm backend skips them up to a quarter nonzero, and past
+    // that takes the dense product; zeros of both signs, a NaN-free b, rows past a 32-row panel
+    const sparseShapes: Array<[number, number, number, number]> = [
+      // M, K, N, share of nonzeros
+      [1, 1, 1, 1],
+      [5, 9, 7, 0.1],
+      [67, 48, 33, 0.1],
+      [100, 130, 70, 0.02],
+      [33, 40, 65, 0.6],
+    ];
+    for (const [M, K, N, share] of sparseShapes) {
+      for (const tb of [false, true]) {
+        it(`matmul with sparseB ${M}x${K}x${N}, ${share * 100}% nonzero, transB=${tb}`, async () => {
+          const a = uniform(M * K, M + 2 * K);
+          const next = rng(M * K * N);
+          const bb = Float32Array.from(uniform(K * N, N + 3), (v) => (next() < share ? v : next() < 0.5 ? -0 : 0));
+          const ta = b.upload(a, [M, K]);
+          const tB = b.upload(bb, tb ? [N, K] : [K, N]);
+          const out = poisoned([M, N]);
+          b.matmul(ta, tB, out, { transB: tb, sparseB: true });
+          const ref = matmul64(a, bb, M, K, N, false, tb);
+          expectClose(await f32(out), ref, TOL.matmul, 'C');
+          const bias = uniform(M * N, 4);
+          const acc = b.upload(bias, [M, N]);
+          b.matmul(ta, tB, acc, { transB: tb, accumulate: true, sparseB: true });
+          expectClose(
+            await f32(acc),
+            ref.map((v, i) => v + bias[i]),
+            TOL.matmul,
+            'C + bias',
+          );
+        });
+      }
+    }
+
+    for (const [r, c] of [
+      [1, 1],
+      [3, 70],
+      [65, 33],
+      [130, 97],
+    ]) {
+      it(`addTransposed ${r}x${c}`, async () => {
+        const a = uniform(r * c, r + c);
+        const bt = uniform(c * r, r * c + 1);
+        const out = poisoned([r, c]);
+        b.addTransposed(b.upload(a, [r, c]), b.upload(bt, [c, r]), out);
+        const ref = Float64Array.from(a, (v, q) => v + bt[(q % c) * r + Math.floor(q / c)]);
+        expectClose(await f32(out), ref, TOL.rel, 'out');
+      });
+    }
+
+    // dW = (xᵀ·dy)·|W|·[|W| > t] at kept entries only: rows past a panel and a panel group, kept counts per row
+    // not multiples of 4, rows of W with nothing kept, the dense fallback (half kept), everything kept (t < 0)
+    const keptCases: Array<[number, number, number, number]> = [
+      // R, n, m, threshold as a quantile of |W| (−1: t = −1)
+      [1, 1, 1, 0.5],
+      [7, 5, 9, 0.9],
+      [70, 33, 65, 0.9],
+      [130, 61, 47, 0.97],
+      [40, 30, 20, 0.5],
+      [3, 6, 10, -1],
+    ];
+    for (const [R, n, m, s] of keptCases) {
+      it(`keptGradient R=${R} ${n}x${m} ${s < 0 ? 't < 0' : `t at quantile ${s}`}`, async () => {
+        const x = uniform(R * n, R + n);
+        const dy = uniform(R * m, R + m + 1);
+        const w = uniform(n * m, n * m + 2);
+        const thr = s < 0 ? -1 : Math.fround(quantileAbs64(w, s));
+        const dW = poisoned([n, m]);
+        b.keptGradient(
+          b.upload(x, [R, n]),
+          b.upload(dy, [R, m]),
+          b.upload(w, [n, m]),
+          b.upload(new Float32Array([thr]), [1]),
+          dW,
+        );
+        expectClose(await f32(dW), keptGradient64(x, dy, w, thr, R, n, m), TOL.matmul, 'dW');
+      });
     }
 
     const opCases: Array<[AdapterKind, number, number, number, number, number, number]> = [

@@ -233,8 +233,31 @@ export const BAD_CALLS: readonly BadCall[] = [
     call: (b) => b.sparsifyBackward(f32(b, 3), f32(b, 4), f32(b, 1), f32(b, 4)),
     message: 'sparsifyBackward: G is f32[3], expected 4 f32 elements',
   },
+  {
+    what: 'keptGradient: x width',
+    call: (b) => b.keptGradient(f32(b, 3, 5), f32(b, 3, 2), f32(b, 4, 2), f32(b, 1), f32(b, 4, 2)),
+    message: "keptGradient: x is f32[3, 5], its last dimension must be W's n = 4",
+  },
+  {
+    what: 'keptGradient: rows differ',
+    call: (b) => b.keptGradient(f32(b, 3, 4), f32(b, 2, 2), f32(b, 4, 2), f32(b, 1), f32(b, 4, 2)),
+    message: 'keptGradient: dy has 2 rows but x has 3: pass the gradient of x·Ws for this x',
+  },
+  {
+    what: 'keptGradient: dW is W',
+    call: (b) => {
+      const W = f32(b, 4, 2);
+      b.keptGradient(f32(b, 3, 4), f32(b, 3, 2), W, f32(b, 1), W);
+    },
+    message: `keptGradient: dW and W are the same tensor: ${fresh('dW')}`,
+  },
 
   // ---- matmul ----
+  {
+    what: 'matmul: sparseB with transA',
+    call: (b) => b.matmul(f32(b, 4, 3), f32(b, 4, 2), f32(b, 3, 2), { transA: true, sparseB: true }),
+    message: 'matmul: sparseB takes a as stored: pass transA = false, or transpose a first',
+  },
   {
     what: 'matmul: a is a vector',
     call: (b) => b.matmul(f32(b, 4), f32(b, 4, 2), f32(b, 1, 2)),
@@ -284,6 +307,19 @@ export const BAD_CALLS: readonly BadCall[] = [
       b.add(a, f32(b, 3), a);
     },
     message: `add: out and a are the same tensor: ${fresh('out')}`,
+  },
+  {
+    what: 'addTransposed: b not transposed',
+    call: (b) => b.addTransposed(f32(b, 3, 4), f32(b, 3, 4), f32(b, 3, 4)),
+    message: 'addTransposed: b is f32[3, 4], expected f32[4, 3]',
+  },
+  {
+    what: 'addTransposed: out is a',
+    call: (b) => {
+      const a = f32(b, 3, 4);
+      b.addTransposed(a, f32(b, 4, 3), a);
+    },
+    message: `addTransposed: out and a are the same tensor: ${fresh('out')}`,
   },
   {
     what: 'addInto: a dtype',
