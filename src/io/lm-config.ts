@@ -15,44 +15,20 @@
 // the default rope type), sliding windows that could take effect, other activations, GPT-2's
 // attention-scaling variants, head sizes that do not divide.
 
+import type { DecoderArch, DecoderConfig } from '../model/decoder/config.js';
 import { CheckpointError } from './errors.js';
 
 type Json = Record<string, unknown>;
 
-export type LmArch = 'llama' | 'gpt2';
+export type LmArch = DecoderArch;
 /** silu (SwiGLU's gate, LLaMA family) or gelu_new (GPT-2's tanh approximation). */
 export type LmActivation = 'silu' | 'gelu_new';
 
-export interface LmConfig {
+/** What the model computes with (model/decoder/config.ts), plus what config.json says around it. */
+export interface LmConfig extends DecoderConfig {
   arch: LmArch;
   /** config.json's model_type: 'llama', 'qwen2', 'mistral' or 'gpt2'. */
   modelType: string;
-  vocabSize: number;
-  /** The residual width. */
-  hidden: number;
-  layers: number;
-  /** Query heads H. */
-  heads: number;
-  /** Key/value heads KV (H for GPT-2); H is a multiple of KV. */
-  kvHeads: number;
-  /** Width D of one head; q_proj has H·D outputs (hidden for GPT-2). */
-  headDim: number;
-  /** The MLP's inner width. */
-  intermediate: number;
-  /** ε of every norm (RMSNorm or LayerNorm). */
-  normEps: number;
-  /** RoPE's base θ (LLaMA family); null for GPT-2's learned positions. */
-  ropeTheta: number | null;
-  /** q, k, v projections carry a bias (c_attn for GPT-2). */
-  attentionBias: boolean;
-  /** The attention output projection (o_proj, GPT-2's attn.c_proj) carries a bias. */
-  outputBias: boolean;
-  /** The MLP's projections carry biases. */
-  mlpBias: boolean;
-  /** lm_head.weight is the token embedding (no lm_head stored). */
-  tieWordEmbeddings: boolean;
-  /** The longest sequence the model takes (GPT-2: wpe's rows). */
-  maxPositions: number;
   bosTokenId: number | null;
   /** Every id that ends a sequence (config.json may give one or a list). */
   eosTokenIds: number[];

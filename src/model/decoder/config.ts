@@ -17,19 +17,30 @@ export type DecoderArch = 'llama' | 'gpt2';
 export interface DecoderConfig {
   arch: DecoderArch;
   vocabSize: number;
+  /** The residual width E. */
   hidden: number;
   layers: number;
+  /** Query heads H. */
   heads: number;
+  /** Key/value heads KV (H for GPT-2); H is a multiple of KV. */
   kvHeads: number;
+  /** Width D of one head; q_proj has H·D outputs (hidden for GPT-2). */
   headDim: number;
+  /** The MLP's inner width I. */
   intermediate: number;
+  /** ε of every norm (RMSNorm or LayerNorm). */
   normEps: number;
-  /** RoPE's θ (LLaMA family); null for GPT-2's learned positions. */
+  /** RoPE's base θ (LLaMA family); null for GPT-2's learned positions. */
   ropeTheta: number | null;
+  /** q, k, v projections carry a bias (c_attn for GPT-2). */
   attentionBias: boolean;
+  /** The attention output projection (o_proj, GPT-2's attn.c_proj) carries a bias. */
   outputBias: boolean;
+  /** The MLP's projections carry biases. */
   mlpBias: boolean;
+  /** lm_head.weight is the token embedding (no lm_head stored). */
   tieWordEmbeddings: boolean;
+  /** The longest sequence the model takes (GPT-2: wpe's rows). */
   maxPositions: number;
 }
 
