@@ -139,7 +139,7 @@ describe('snell commands', () => {
   it('usage errors name the flag and the fix', async () => {
     expect(() => parseFlags(['--rank'], train.flags)).toThrow(/--rank needs a value/);
     expect(() => parseFlags(['--rnak', '8'], train.flags)).toThrow(UsageError);
-    expect(() => parseFlags(['--method', 'dora'], train.flags)).toThrow(/--method must be one of snell, snella-kernel/);
+    expect(() => parseFlags(['--method', 'dora'], train.flags)).toThrow(/--method must be one of snell, snella, snella-kernel/);
     expect(() => parseFlags(['--epochs', 'ten'], train.flags)).toThrow(/--epochs must be a number, got "ten"/);
     await expect(run(evaluate, common)).rejects.toThrow(/--adapter DIR is required/);
   });

@@ -8,8 +8,8 @@
 // whatever the base checkpoint's naming (a timm checkpoint fuses them as attn.qkv, transformers calls
 // them query/key/value): the adapter loads onto either.
 // adapter_config.json: { peft_type: "SNELL", format_version: 1, method, kernel, r, kernel_heads,
-// sparsity, layer_sparsity (snella: each branch's own s, by branch name, as SNELLA's allocator left
-// it), coeff, target_modules, block_range: [first, last), branch_dropout, branch_drop_path,
+// sparsity, layer_sparsity (snella, once the allocator has moved them: each branch's own s, by branch
+// name), coeff, target_modules, block_range: [first, last), branch_dropout, branch_drop_path,
 // base_model_name_or_path, base_naming, modules_to_save, num_classes, tensor_prefix, vit: {…} }.
 // `exportReferenceState` gives the official PyTorch module's state-dict names (no prefix) and shapes;
 // `referenceSparsities` the authors' alloc_volume_dict ({module name: init_thres}).
@@ -87,7 +87,7 @@ export async function saveAdapter(folder: Folder, model: ViT, options: SaveAdapt
     r: plan?.rank ?? 0,
     kernel_heads: plan?.kernelHeads ?? 0,
     sparsity: plan?.sparsity ?? 0,
-    ...(plan?.method === 'snella' && { layer_sparsity: referenceSparsities(model) }),
+    ...(movedSparsities(model) && { layer_sparsity: referenceSparsities(model) }),
     coeff: first ? [...(first.coeff ?? defaultCoeff(first.kernelHeads))] : [],
     target_modules: plan ? [...plan.targets] : [],
     block_range: plan ? [...(plan.blocks ?? [0, c.depth])] : [0, 0],
@@ -294,6 +294,12 @@ export async function exportReferenceState(model: ViT): Promise<Map<string, Name
  */
 export function referenceSparsities(model: ViT): Record<string, number> {
   return Object.fromEntries(model.adaptedLayers().map((l) => [l.name, l.sparsity]));
+}
+
+/** True when some SNELLA branch's sparsity is no longer the plan's (SNELLA's allocator moved it). */
+function movedSparsities(model: ViT): boolean {
+  const plan = model.options.plan;
+  return plan?.method === 'snella' && model.adaptedLayers().some((l) => l.sparsity !== plan.sparsity);
 }
 
 /** The file beside an export that carries SNELLA's per-module sparsities, named as the authors' code names it. */
