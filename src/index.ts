@@ -133,8 +133,15 @@ export {
   type LmLayout,
 } from './io/lm-naming.js';
 export { loadLmCheckpoint, saveLmCheckpoint, type LoadedLm, type LoadLmOptions, type SaveLmOptions } from './io/lm-checkpoint.js';
-export { DecoderLM, type DecoderOptions, type TokenBatch } from './model/decoder/lm.js';
-export { type DecoderArch, type DecoderConfig, type DecoderPlan, PROJECTIONS, targetNames } from './model/decoder/config.js';
+export { DecoderLM, type DecoderOptions, type DecoderTask, type TokenBatch } from './model/decoder/lm.js';
+export {
+  type DecoderArch,
+  type DecoderConfig,
+  type DecoderMethod,
+  type DecoderPlan,
+  PROJECTIONS,
+  targetNames,
+} from './model/decoder/config.js';
 export { singleDecoderLayer, type SingleDecoderLayer } from './model/decoder/single-layer.js';
 export { embeddedCheckpoint } from './pretrained/index.js';
 export { Tokenizer, type DecodeOptions, type EncodeOptions } from './text/tokenizer.js';

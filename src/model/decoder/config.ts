@@ -1,5 +1,6 @@
 // The shape of a decoder language model (LLaMA family or GPT-2, in Hugging Face transformers' naming)
-// and what trains on it: SNELL-family or LoRA branches beside the projections PEFT targets by name.
+// and what trains on it: SNELL-family, LoRA or dense branches beside the projections PEFT targets by
+// name; or every tensor (`full`); or the output head alone (`head`).
 //
 // Projections of one layer, input → output widths (E hidden, H·D queries, KV·D keys and values, I the MLP):
 //   llama  self_attn.q_proj E → H·D, k_proj, v_proj E → KV·D, o_proj H·D → E,
@@ -9,7 +10,7 @@
 // A target name matches a projection's last path component, as PEFT's target_modules does
 // (GPT-2's `c_proj` is both the attention's and the MLP's).
 
-import { AdapterConfigError, type AdapterKind } from '../../adapter/config.js';
+import { ADAPTER_KINDS, AdapterConfigError, type AdapterKind } from '../../adapter/config.js';
 
 export type DecoderArch = 'llama' | 'gpt2';
 
@@ -44,8 +45,16 @@ export interface DecoderConfig {
   maxPositions: number;
 }
 
+/**
+ * A branch kind beside the targeted projections (`dense`: a ΔW [in, out] starting at 0), `full`: every
+ * tensor trains, or `head`: only the output head (lm_head, or a classifier's score).
+ */
+export type DecoderMethod = AdapterKind | 'dense' | 'full' | 'head';
+export const DECODER_METHODS: readonly DecoderMethod[] = [...ADAPTER_KINDS, 'dense', 'full', 'head'];
+
 export interface DecoderPlan {
-  method: AdapterKind;
+  method: DecoderMethod;
+  /** Branch rank, kernel heads, sparsity and targets: read for branch methods only (not full, head). */
   rank: number;
   kernelHeads: number;
   sparsity: number;
@@ -169,8 +178,17 @@ export function checkDecoderConfig(c: DecoderConfig): void {
   }
 }
 
-/** Checks a plan against the arch: known targets, a layer range inside the model. */
+/** Whether a plan's method puts branches beside projections (not full, not head). */
+export function branchMethod(method: DecoderMethod): method is AdapterKind | 'dense' {
+  return method !== 'full' && method !== 'head';
+}
+
+/** Checks a plan against the arch: known targets, a layer range inside the model (branch methods). */
 export function checkDecoderPlan(plan: DecoderPlan, c: DecoderConfig): void {
+  if (!DECODER_METHODS.includes(plan.method)) {
+    throw new AdapterConfigError(`method ${JSON.stringify(plan.method)} is not one of ${DECODER_METHODS.join(', ')}`);
+  }
+  if (!branchMethod(plan.method)) return;
   const names = targetNames(c.arch);
   const unknown = plan.targets.filter((t) => !names.includes(t));
   if (unknown.length || plan.targets.length === 0) {

@@ -43,6 +43,8 @@ export class Gpt2Block implements DecoderLayer {
     private readonly c: DecoderConfig,
     private readonly norms: { ln1: Norm; ln2: Norm },
     readonly linears: readonly [Linear, Linear, Linear, Linear],
+    /** The gradient a trainable norm tensor accumulates into in this backward pass; null when frozen. */
+    private readonly gradOf: (t: Tensor) => Tensor | null = () => null,
   ) {}
 
   forward(x: Tensor, seq: Sequence, keep: boolean): Tensor {
@@ -97,7 +99,8 @@ export class Gpt2Block implements DecoderLayer {
       const dn2 = Lfc.backward(df, s.n2, null);
       b.free(df);
       const dh = b.zeros(dy.shape);
-      b.layerNormBackward(dn2, s.h, this.norms.ln2.w, s.mean2, s.rstd2, dh, null, null);
+      const ln2 = this.norms.ln2;
+      b.layerNormBackward(dn2, s.h, ln2.w, s.mean2, s.rstd2, dh, this.gradOf(ln2.w), this.gradOf(ln2.b));
       b.free(dn2);
       b.addInto(dh, dy);
       // attention half: h = x + c_proj(attn(split(c_attn(LN_1(x)))))
@@ -113,7 +116,8 @@ export class Gpt2Block implements DecoderLayer {
       const dn1 = Lattn.backward(dz, s.n1, null);
       b.free(dz);
       const dx = b.zeros(dy.shape);
-      b.layerNormBackward(dn1, s.x, this.norms.ln1.w, s.mean1, s.rstd1, dx, null, null);
+      const ln1 = this.norms.ln1;
+      b.layerNormBackward(dn1, s.x, ln1.w, s.mean1, s.rstd1, dx, this.gradOf(ln1.w), this.gradOf(ln1.b));
       b.free(dn1);
       addFrom(b, dx, dh);
       this.release();

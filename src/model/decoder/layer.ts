@@ -17,7 +17,7 @@ export interface DecoderLayer {
   readonly linears: readonly Linear[];
   /** y [B, T, E] for x [B, T, E]; with `keep`, activations stay for backward (x is kept, not copied). */
   forward(x: Tensor, seq: Sequence, keep: boolean): Tensor;
-  /** dx from dy; sets the branches' gradients; frees the kept activations. */
+  /** dx from dy; sets the branches' gradients (and accumulates trainable norms'); frees the kept activations. */
   backward(dy: Tensor): Tensor;
   release(): void;
 }

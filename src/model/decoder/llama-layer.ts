@@ -37,6 +37,8 @@ export class LlamaLayer implements DecoderLayer {
     private readonly c: DecoderConfig,
     private readonly norms: { input: Tensor; post: Tensor },
     readonly linears: readonly [Linear, Linear, Linear, Linear, Linear, Linear, Linear],
+    /** The gradient a trainable norm weight accumulates into in this backward pass; null when frozen. */
+    private readonly gradOf: (t: Tensor) => Tensor | null = () => null,
   ) {}
 
   forward(x: Tensor, seq: Sequence, keep: boolean): Tensor {
@@ -88,7 +90,7 @@ export class LlamaLayer implements DecoderLayer {
       b.free(dGate);
       b.free(dUp);
       const dh = b.zeros(dy.shape);
-      b.rmsNormBackward(dn2, s.h, this.norms.post, s.rstd2, dh, null);
+      b.rmsNormBackward(dn2, s.h, this.norms.post, s.rstd2, dh, this.gradOf(this.norms.post));
       b.free(dn2);
       b.addInto(dh, dy);
       // attention half: h = x + o(attn(rope(q(n1)), rope(k(n1)), v(n1)))
@@ -103,7 +105,7 @@ export class LlamaLayer implements DecoderLayer {
       addFrom(b, dn1, Lv.backward(dv, s.n1, null));
       for (const t of [dq, dk, dv]) b.free(t);
       const dx = b.zeros(dy.shape);
-      b.rmsNormBackward(dn1, s.x, this.norms.input, s.rstd1, dx, null);
+      b.rmsNormBackward(dn1, s.x, this.norms.input, s.rstd1, dx, this.gradOf(this.norms.input));
       b.free(dn1);
       b.addInto(dx, dh);
       b.free(dh);

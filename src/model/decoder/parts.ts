@@ -3,24 +3,35 @@
 // their weight as [out, in]: a GPT-2 Conv1D weight [in, out] is transposed once on the host. A
 // projection the plan targets gets a branch named `<layer prefix><path>.snell` (In_Qs, Out_Qs, …):
 // its stored values when the weights hold them, else a fresh start — SNELL's kaiming-uniform factors
-// (±1/√(rows·r/H)), or PEFT's LoRA (A kaiming-uniform ±1/√in, B = 0, so ΔW = 0 at step 0).
+// (±1/√(rows·r/H)), or PEFT's LoRA (A kaiming-uniform ±1/√in, B = 0, so ΔW = 0 at step 0), or a dense
+// ΔW = 0. With method `full` every tensor trains: `weight` registers it (`trainable`) and projections
+// train their weight and bias.
 
 import { AdapterConfigError } from '../../adapter/config.js';
 import type { Backend, Tensor } from '../../backend.js';
 import type { NamedArray, Weights } from '../../core/weights.js';
 import { Linear, type BranchSpec } from '../linear.js';
 import type { MemoryLedger } from '../memory.js';
-import { type DecoderConfig, type DecoderPlan, layerPrefix, type Projection } from './config.js';
+import { branchMethod, type DecoderConfig, type DecoderPlan, layerPrefix, type Projection } from './config.js';
+import { TrainableTensors } from './trainable.js';
 
 export class DecoderParts {
+  /** The whole tensors that train (method full, heads), by tensor. */
+  readonly trainable: TrainableTensors;
+  /** Method `full`: every tensor trains. */
+  readonly full: boolean;
+
   constructor(
     readonly backend: Backend,
     readonly ledger: MemoryLedger,
     readonly weights: Weights,
     readonly config: DecoderConfig,
     readonly plan: DecoderPlan | null,
-    private readonly next: () => number,
-  ) {}
+    readonly next: () => number,
+  ) {
+    this.trainable = new TrainableTensors(backend, ledger);
+    this.full = plan?.method === 'full';
+  }
 
   get(name: string, shape: readonly number[]): NamedArray {
     const w = this.weights.get(name);
@@ -34,6 +45,13 @@ export class DecoderParts {
   frozen(name: string, shape: readonly number[]): Tensor {
     const data = this.get(name, shape).data;
     return this.ledger.within('frozen', () => this.backend.upload(data, shape));
+  }
+
+  /** A model tensor (embedding, norm, head): trainable with method `full` or with `train`, else frozen. */
+  weight(name: string, shape: readonly number[], train = this.full): Tensor {
+    const t = this.frozen(name, shape);
+    if (train) this.trainable.add(name, t);
+    return t;
   }
 
   /** Projection `p` of layer l as a Linear, with its branch when the plan targets it there. */
@@ -50,12 +68,12 @@ export class DecoderParts {
     const branchName = `${name}.snell`;
     const spec = this.branchSpec(l, p, branchName);
     const init = spec ? this.branchValues(branchName, spec, dIn, dOut) : null;
-    return new Linear(this.backend, this.ledger, name, branchName, dIn, dOut, weight, bias, spec, init, false);
+    return new Linear(this.backend, this.ledger, name, branchName, dIn, dOut, weight, bias, spec, init, this.full);
   }
 
   private branchSpec(l: number, p: Projection, branchName: string): BranchSpec | null {
     const plan = this.plan;
-    if (!plan) return null;
+    if (!plan || !branchMethod(plan.method)) return null;
     const [first, last] = plan.layers ?? [0, this.config.layers];
     const target = p.path.split('.').pop()!;
     if (l < first || l >= last || !plan.targets.includes(target)) return null;
@@ -72,8 +90,12 @@ export class DecoderParts {
   }
 
   private branchValues(prefix: string, spec: BranchSpec, dIn: number, dOut: number): Record<string, Float32Array> {
-    const k = spec.rank / spec.kernelHeads;
     const stored = (key: string) => this.weights.get(`${prefix}.${key}`)?.data;
+    if (spec.kind === 'dense') {
+      const name = `${prefix}.delta`;
+      return { delta: this.weights.get(name) ? this.get(name, [dIn, dOut]).data : new Float32Array(dIn * dOut) };
+    }
+    const k = spec.rank / spec.kernelHeads;
     const uniform = (count: number, bound: number) => Float32Array.from({ length: count }, () => (2 * this.next() - 1) * bound);
     const H = spec.kernelHeads;
     const lora = spec.kind === 'lora';
