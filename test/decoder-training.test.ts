@@ -266,6 +266,23 @@ for (const [kind, make] of BACKENDS) {
       );
     });
 
+    it('refuses an unknown method, a classifier without classes and dLogits of another size, naming each', () => {
+      const m = model(GPT2);
+      const make = (plan: DecoderPlan | null, task?: DecoderTask) =>
+        new DecoderLM(b, m.config, m.weights, { plan, seed: 0, task });
+      expect(() => make({ ...planOf('full', 'gpt2'), method: 'bogus' as DecoderPlan['method'] })).toThrow(
+        /method "bogus" is not one of snell, klora, snella, lora, dense, full, head/,
+      );
+      expect(() => make(null, { kind: 'classify', classes: 0 })).toThrow(/a positive integer number of classes, got 0/);
+      const lm = make(planOf('full', 'gpt2'), { kind: 'classify', classes: CLASSES });
+      const logits = lm.forward({ ids: IDS, shape: [B, T], lengths: LENGTHS }, true);
+      const wrong = b.zeros([B, T, CLASSES]);
+      expect(() => lm.backward(wrong)).toThrow(/dLogits has shape \[2, 5, 3\]; the logits were \[2, 3\]/);
+      b.free(wrong);
+      lm.backend.free(logits);
+      lm.dispose();
+    });
+
     for (const name of [QWEN2, GPT2]) {
       it(`${name}: dense branches start at the base weight's gradient`, async () => {
         const m = model(name);
