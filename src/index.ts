@@ -134,6 +134,7 @@ export {
 } from './io/lm-naming.js';
 export { loadLmCheckpoint, saveLmCheckpoint, type LoadedLm, type LoadLmOptions, type SaveLmOptions } from './io/lm-checkpoint.js';
 export { DecoderLM, type DecoderOptions, type TokenBatch } from './model/decoder/lm.js';
+export { KvCache } from './model/decoder/kv-cache.js';
 export { type DecoderArch, type DecoderConfig, type DecoderPlan, PROJECTIONS, targetNames } from './model/decoder/config.js';
 export { singleDecoderLayer, type SingleDecoderLayer } from './model/decoder/single-layer.js';
 export { embeddedCheckpoint } from './pretrained/index.js';
@@ -141,6 +142,7 @@ export { Tokenizer, type DecodeOptions, type EncodeOptions } from './text/tokeni
 export { TokenizerError } from './text/errors.js';
 export type { BatchOptions, EncodedBatch, Side } from './text/batch.js';
 export type { TokenizerConfigJson, TokenizerJson } from './text/tokenizer-json.js';
+export { generate, type GenerateOptions } from './text/generate.js';
 export { greedyToken, TokenSampler, tokenDistribution, type SamplingOptions, type TokenDistribution } from './text/sampler.js';
 export {
   causalLmWindows,
