@@ -134,7 +134,7 @@ export {
 } from './io/lm-naming.js';
 export { loadLmCheckpoint, saveLmCheckpoint, type LoadedLm, type LoadLmOptions, type SaveLmOptions } from './io/lm-checkpoint.js';
 export { DecoderLM, type DecoderOptions, type TokenBatch } from './model/decoder/lm.js';
-export { KvCache } from './model/decoder/kv-cache.js';
+export type { KvCache } from './model/decoder/kv-cache.js';
 export { type DecoderArch, type DecoderConfig, type DecoderPlan, PROJECTIONS, targetNames } from './model/decoder/config.js';
 export { singleDecoderLayer, type SingleDecoderLayer } from './model/decoder/single-layer.js';
 export { embeddedCheckpoint } from './pretrained/index.js';

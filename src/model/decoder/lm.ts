@@ -211,7 +211,7 @@ export class DecoderLM {
       }
       if (this.rope) {
         const rows = [B * T, c.headDim / 2];
-        step.rope = this.ledger.within('activations', () => ({ cos: b.zeros(rows), sin: b.zeros(rows) }));
+        step.rope = { cos: b.zeros(rows), sin: b.zeros(rows) };
         b.embed(pos, this.rope.cos, step.rope.cos);
         b.embed(pos, this.rope.sin, step.rope.sin);
       }
