@@ -1,12 +1,13 @@
 // Decoder primitives at GPT-2-small shapes (12 heads of 64, T = 512, vocabulary 50 257): median wall
 // time of attention forward + backward for the ViT's bidirectional call and the decoder's variants
 // (causal, grouped-query with 4 key/value heads, causal with a padding mask, a KV-cache decode step),
-// the token cross-entropy over 512 rows, and the embedding lookup with its gradient. Runs against the
-// built package (npm run build first).
+// the token cross-entropy over 512 rows, and the embedding lookup with its gradient; then generate()
+// on a small random GPT-2 (4 layers of 256, vocabulary 4096): tokens/s of cached greedy decoding after
+// a 32-token prompt. Runs against the built package (npm run build first).
 //
 //   node bench/decoder.mjs [--backend wasm|webgpu] [--reps N]
 
-import { IGNORE_LABEL } from '../dist/node.js';
+import { DecoderLM, generate, IGNORE_LABEL, lmWeightShapes, parseLmConfig } from '../dist/node.js';
 import { backendOf, timed, uniform } from './adapter.mjs';
 
 const args = process.argv.slice(2);
@@ -73,4 +74,20 @@ const embedMs = await timed(reps, async () => {
   await b.flush();
 });
 report(`embed + embedBackward N = ${T}, V = ${V}, D = ${D}`, embedMs);
+for (const t of [ids, table, rows, dTable]) b.free(t);
+
+const small = parseLmConfig({ model_type: 'gpt2', vocab_size: 4096, n_embd: 256, n_layer: 4, n_head: 4, n_positions: 128 });
+const weights = new Map(
+  [...lmWeightShapes(small)].map(([name, shape], i) => {
+    const size = shape.reduce((a, d) => a * d, 1);
+    return [name, { shape, data: /ln_.*weight/.test(name) ? new Float32Array(size).fill(1) : uniform(size, 10 + i, 0.05) }];
+  }),
+);
+const model = new DecoderLM(b, small, weights, { plan: null, seed: 0 });
+const [prompt, newTokens] = [Array.from({ length: 32 }, (_, i) => (i * 37) % 4096), 64];
+const genMs = await timed(reps, () => generate(model, prompt, { maxNewTokens: newTokens, temperature: 0 }));
+console.log(
+  `  ${`generate() ${newTokens} greedy tokens after 32, GPT-2 4×256`.padEnd(56)} ${(newTokens / (genMs / 1000)).toFixed(1).padStart(9)} tokens/s`,
+);
+model.dispose();
 b.destroy();

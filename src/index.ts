@@ -142,12 +142,14 @@ export {
   PROJECTIONS,
   targetNames,
 } from './model/decoder/config.js';
+export type { KvCache } from './model/decoder/kv-cache.js';
 export { singleDecoderLayer, type SingleDecoderLayer } from './model/decoder/single-layer.js';
 export { embeddedCheckpoint } from './pretrained/index.js';
 export { Tokenizer, type DecodeOptions, type EncodeOptions } from './text/tokenizer.js';
 export { TokenizerError } from './text/errors.js';
 export type { BatchOptions, EncodedBatch, Side } from './text/batch.js';
 export type { TokenizerConfigJson, TokenizerJson } from './text/tokenizer-json.js';
+export { generate, type GenerateOptions } from './text/generate.js';
 export { greedyToken, TokenSampler, tokenDistribution, type SamplingOptions, type TokenDistribution } from './text/sampler.js';
 export {
   causalLmWindows,

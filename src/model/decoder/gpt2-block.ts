@@ -3,11 +3,13 @@
 //   h = x + attn.c_proj(Attn(q, k, v))       causal, padded keys masked (the split follows the adapter)
 //   n2 = LN_2(h);  y = h + mlp.c_proj(gelu_new(c_fc(n2)))
 // Backward walks the same graph in reverse; q, k, v's gradients go back into their columns of dz.
+// decode is the same block for generation, attending the KV cache (kv-cache.ts) after writing into it.
 
 import type { Backend, Tensor } from '../../backend.js';
 import type { Linear } from '../linear.js';
 import type { MemoryLedger } from '../memory.js';
 import type { DecoderConfig } from './config.js';
+import type { CacheStep, KvCache } from './kv-cache.js';
 import { addFrom, attentionOptions, type DecoderLayer, type Sequence } from './layer.js';
 
 interface Norm {
@@ -80,6 +82,39 @@ export class Gpt2Block implements DecoderLayer {
       const kept = { x, n1, mean1, rstd1, q: q!, k: k!, v: v!, probs, a, h, n2, mean2, rstd2, f, g, seq };
       if (keep) this.saved = kept;
       else for (const t of activations(kept)) b.free(t);
+      return y;
+    });
+  }
+
+  decode(x: Tensor, cache: KvCache, l: number, step: CacheStep): Tensor {
+    const { b, c } = this;
+    const [Lattn, Lproj, Lfc, Lmlp] = this.linears;
+    const { B, T } = step;
+    const E = c.hidden;
+    return this.ledger.within('scratch', () => {
+      const [n1, mean1, rstd1] = [b.zeros([B, T, E]), b.zeros([B * T]), b.zeros([B * T])];
+      b.layerNorm(x, this.norms.ln1.w, this.norms.ln1.b, c.normEps, n1, mean1, rstd1);
+      const z = Lattn.forward(n1, null);
+      const [q, k, v] = [0, 1, 2].map((i) => {
+        const part = b.zeros([B, T, E]);
+        b.sliceColumns(z, i * E, part);
+        return part;
+      }) as [Tensor, Tensor, Tensor];
+      cache.write(l, k, v, step);
+      const [a, probs] = [b.zeros([B, T, E]), b.zeros([B, c.heads, T, cache.capacity])];
+      b.attention(q, cache.keys[l]!, cache.values[l]!, c.heads, a, probs, cache.attentionOptions(step, c.heads));
+      const o = Lproj.forward(a, null);
+      const h = b.zeros([B, T, E]);
+      b.add(x, o, h);
+      const [n2, mean2, rstd2] = [b.zeros([B, T, E]), b.zeros([B * T]), b.zeros([B * T])];
+      b.layerNorm(h, this.norms.ln2.w, this.norms.ln2.b, c.normEps, n2, mean2, rstd2);
+      const f = Lfc.forward(n2, null);
+      const g = b.zeros(f.shape);
+      b.geluTanh(f, g);
+      const m = Lmlp.forward(g, null);
+      const y = b.zeros([B, T, E]);
+      b.add(h, m, y);
+      for (const t of [n1, mean1, rstd1, z, q, k, v, a, probs, o, h, n2, mean2, rstd2, f, g, m]) b.free(t);
       return y;
     });
   }

@@ -2,6 +2,7 @@
 
 import type { AttentionOptions, Backend, Tensor } from '../../backend.js';
 import type { Linear } from '../linear.js';
+import type { CacheStep, KvCache } from './kv-cache.js';
 
 export interface Sequence {
   B: number;
@@ -17,6 +18,11 @@ export interface DecoderLayer {
   readonly linears: readonly Linear[];
   /** y [B, T, E] for x [B, T, E]; with `keep`, activations stay for backward (x is kept, not copied). */
   forward(x: Tensor, seq: Sequence, keep: boolean): Tensor;
+  /**
+   * Inference with a KV cache: y [B, T, E] for the step's tokens x [B, T, E], attending everything the
+   * cache holds; writes this layer's (l's) keys and values of the step into it. Keeps nothing.
+   */
+  decode(x: Tensor, cache: KvCache, l: number, step: CacheStep): Tensor;
   /** dx from dy; sets the branches' gradients (and accumulates trainable norms'); frees the kept activations. */
   backward(dy: Tensor): Tensor;
   release(): void;

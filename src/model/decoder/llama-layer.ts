@@ -2,12 +2,14 @@
 //   n1 = RMSNorm_in(x);  q, k, v = q_proj(n1), k_proj(n1), v_proj(n1);  q', k' = RoPE(q), RoPE(k)
 //   h = x + o_proj(Attn(q', k', v))          causal, padded keys masked, KV heads each serving H/KV queries
 //   n2 = RMSNorm_post(h);  y = h + down_proj(silu(gate_proj(n2))·up_proj(n2))
-// Backward walks the same graph in reverse over the kept activations.
+// Backward walks the same graph in reverse over the kept activations. decode is the same layer for
+// generation: the step's keys and values go into the KV cache (kv-cache.ts), its queries attend all of it.
 
 import type { Backend, Tensor } from '../../backend.js';
 import type { Linear } from '../linear.js';
 import type { MemoryLedger } from '../memory.js';
 import type { DecoderConfig } from './config.js';
+import type { CacheStep, KvCache } from './kv-cache.js';
 import { addFrom, attentionOptions, type DecoderLayer, type Sequence } from './layer.js';
 
 interface Saved {
@@ -70,6 +72,39 @@ export class LlamaLayer implements DecoderLayer {
       const kept = { x, n1, rstd1, q, k, v, probs, a, h, n2, rstd2, gate, up, s, seq };
       if (keep) this.saved = kept;
       else for (const t of activations(kept)) b.free(t);
+      return y;
+    });
+  }
+
+  decode(x: Tensor, cache: KvCache, l: number, step: CacheStep): Tensor {
+    const { b, c } = this;
+    const [Lq, Lk, Lv, Lo, Lgate, Lup, Ldown] = this.linears;
+    const { B, T } = step;
+    const E = c.hidden;
+    return this.ledger.within('scratch', () => {
+      // the step's tokens as one row each, [1, B·T, ·], so RoPE reads each token's own table row
+      const [n1, rstd1] = [b.zeros([1, B * T, E]), b.zeros([B * T])];
+      b.rmsNorm(x, this.norms.input, c.normEps, n1, rstd1);
+      const [q, k, v] = [Lq.forward(n1, null), Lk.forward(n1, null), Lv.forward(n1, null)];
+      b.rope(q, step.rope!.cos, step.rope!.sin, c.heads, 0, q);
+      b.rope(k, step.rope!.cos, step.rope!.sin, c.kvHeads, 0, k);
+      cache.write(l, k, v, step);
+      const queries = b.zeros([B, T, c.heads * c.headDim]);
+      b.copy(q, queries);
+      const [a, probs] = [b.zeros([B, T, c.heads * c.headDim]), b.zeros([B, c.heads, T, cache.capacity])];
+      b.attention(queries, cache.keys[l]!, cache.values[l]!, c.heads, a, probs, cache.attentionOptions(step, c.kvHeads));
+      const o = Lo.forward(a, null);
+      const h = b.zeros([B, T, E]);
+      b.add(x, o, h);
+      const [n2, rstd2] = [b.zeros([B, T, E]), b.zeros([B * T])];
+      b.rmsNorm(h, this.norms.post, c.normEps, n2, rstd2);
+      const [gate, up] = [Lgate.forward(n2, null), Lup.forward(n2, null)];
+      const s = b.zeros(gate.shape);
+      b.siluMul(gate, up, s);
+      const d = Ldown.forward(s, null);
+      const y = b.zeros([B, T, E]);
+      b.add(h, d, y);
+      for (const t of [n1, rstd1, q, k, v, queries, a, probs, o, h, n2, rstd2, gate, up, s, d]) b.free(t);
       return y;
     });
   }

@@ -7,6 +7,8 @@
 // What trains follows the plan: branches beside the targeted projections (the rest frozen, as PEFT's
 // adapters), every tensor (`full`), or the head alone (`head`); a classifier's score always trains
 // (PEFT's modules_to_save). Backward runs from dLogits down as far as something trains.
+// decode is inference with a KV cache: the prompts once, then one token per sequence per call, each
+// giving the next token's logits [B, V] (positions from the cache: kv-cache.ts).
 
 import { AdapterConfigError } from '../../adapter/config.js';
 import type { Backend, Tensor } from '../../backend.js';
@@ -18,6 +20,7 @@ import type { Param } from '../param.js';
 import { ropeTables } from '../rope.js';
 import { buildLayer } from './build-layer.js';
 import { checkDecoderConfig, checkDecoderPlan, type DecoderConfig, type DecoderPlan } from './config.js';
+import { KvCache } from './kv-cache.js';
 import type { DecoderLayer, Sequence } from './layer.js';
 import { DecoderParts } from './parts.js';
 
@@ -281,6 +284,76 @@ export class DecoderLM {
     if (k.positionIds && dPositions) b.embedBackward(dx, k.positionIds, dPositions);
     b.free(dx);
     for (const t of [...k.owned, k.ids, k.positionIds]) if (t) b.free(t);
+  }
+
+  /** An empty KV cache for `batch` sequences of up to `capacity` tokens each (prompt included). */
+  kvCache(batch: number, capacity: number): KvCache {
+    return new KvCache(this.backend, this.ledger, this.config, batch, capacity);
+  }
+
+  /**
+   * Logits [B, V] of each sequence's next token, with `cache` holding the keys and values of all its
+   * earlier tokens (kv-cache.ts). The first call takes the prompts, ids [B, T] right-padded as in
+   * forward, and gives the logits after each one's last real token; every later call takes one token
+   * per sequence, ids [B, 1]. The branches run without noise. The caller owns the logits.
+   */
+  decode(cache: KvCache, batch: TokenBatch): Tensor {
+    const b = this.backend;
+    const c = this.config;
+    const [B, T] = batch.shape;
+    if (this.task.kind === 'classify')
+      throw new Error('a sequence classifier has no language-model head to generate with: build the model with task causal-lm');
+    if (B !== cache.batch) throw new RangeError(`the batch has ${B} sequences, the KV cache ${cache.batch}`);
+    if (batch.ids.length !== B * T)
+      throw new RangeError(`ids hold ${batch.ids.length} tokens, the shape [${B}, ${T}] needs ${B * T}`);
+    const bad = batch.ids.findIndex((id) => !(id >= 0 && id < c.vocabSize));
+    if (bad >= 0) throw new RangeError(`token id ${batch.ids[bad]} at ${bad} is outside the vocabulary of ${c.vocabSize}`);
+    const step = cache.begin(T, batch.lengths);
+    const x0 = this.ledger.within('scratch', () => {
+      const [ids, pos] = [b.upload(Uint32Array.from(batch.ids), [B, T], 'u32'), b.upload(step.positions, [B, T], 'u32')];
+      const h = b.zeros([B, T, c.hidden]);
+      b.embed(ids, this.embedding, h);
+      if (this.positions) {
+        const pe = b.zeros([B, T, c.hidden]);
+        b.embed(pos, this.positions, pe);
+        b.addInto(h, pe);
+        b.free(pe);
+      }
+      if (this.rope) {
+        const rows = [B * T, c.headDim / 2];
+        step.rope = { cos: b.zeros(rows), sin: b.zeros(rows) };
+        b.embed(pos, this.rope.cos, step.rope.cos);
+        b.embed(pos, this.rope.sin, step.rope.sin);
+      }
+      b.free(ids);
+      b.free(pos);
+      return h;
+    });
+    let x = x0;
+    this.layers.forEach((layer, l) => {
+      const y = layer.decode(x, cache, l, step);
+      b.free(x);
+      x = y;
+    });
+    cache.end(step);
+    return this.ledger.within('scratch', () => {
+      const lengths = batch.lengths ?? Array<number>(B).fill(T);
+      const index = b.upload(
+        Uint32Array.from({ length: B }, (_, s) => lengths[s]! - 1),
+        [B],
+        'u32',
+      );
+      const final = b.zeros([B, c.hidden]);
+      b.gatherRows(x, index, final);
+      const normed = b.zeros([B, c.hidden]);
+      const stats = this.finalNorm.b ? [b.zeros([B]), b.zeros([B])] : [b.zeros([B])];
+      if (this.finalNorm.b) b.layerNorm(final, this.finalNorm.w, this.finalNorm.b, c.normEps, normed, stats[0]!, stats[1]!);
+      else b.rmsNorm(final, this.finalNorm.w, c.normEps, normed, stats[0]!);
+      const logits = b.zeros([B, c.vocabSize]);
+      b.matmul(normed, this.head, logits, { transB: true });
+      for (const t of [x, index, final, normed, ...stats]) b.free(t);
+      return logits;
+    });
   }
 
   /** Frees every tensor the model allocated. */
