@@ -5,12 +5,18 @@
 // adapters are refused by name, and a refused save leaves the folder as it was. Qwen2 (q/k/v biases,
 // grouped-query, untied head) and GPT-2 (Conv1D weights [in, out], tied head, bare names).
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { nodeHost } from '../runtimes/node/host.js';
+import { parseFlags } from '../src/cli/args.js';
+import { merge } from '../src/cli/merge.js';
 import type { Backend } from '../src/backend.js';
 import type { NamedArray } from '../src/core/weights.js';
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS } from '../src/io/adapter.js';
 import { loadLmAdapter, saveLmAdapter } from '../src/io/lm-adapter.js';
-import { loadLmCheckpoint } from '../src/io/lm-checkpoint.js';
+import { loadLmCheckpoint, saveLmCheckpoint } from '../src/io/lm-checkpoint.js';
 import { type LmConfig, parseLmConfig } from '../src/io/lm-config.js';
 import { saveMergedLm } from '../src/io/lm-merge.js';
 import { type LmLayout, lmWeightShapes } from '../src/io/lm-naming.js';
@@ -312,5 +318,45 @@ describe('decoder adapters: save, load, merge, PEFT export (wasm)', () => {
     );
     expect(after).toEqual(before);
     expect([...folder.files.keys()].sort()).toEqual([ADAPTER_CONFIG, ADAPTER_WEIGHTS]);
+  });
+
+  it('snell merge takes a decoder checkpoint folder and writes the merged one in its names', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'snell-lm-merge-'));
+    const host = nodeHost();
+    const base = baseModel('gpt2');
+    await host.files.mkdir(join(dir, 'base'));
+    await saveLmCheckpoint(host.files.folder(join(dir, 'base')), base.weights, base.config, base.layout, {
+      sourceConfig: base.sourceConfig,
+    });
+    const model = trainedModel(b, base, PLANS.snella!('gpt2'));
+    const adapted = await logitsOf(model);
+    await host.files.mkdir(join(dir, 'adapter'));
+    await saveLmAdapter(model, host.files.folder(join(dir, 'adapter')));
+    model.dispose();
+
+    const args = [
+      '--model',
+      join(dir, 'base'),
+      '--adapter',
+      join(dir, 'adapter'),
+      '--out',
+      join(dir, 'merged'),
+      '--backend',
+      'wasm',
+    ];
+    const { flags, positional } = parseFlags(args, merge.flags);
+    const lines: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((s) => lines.push(String(s)) > 0);
+    try {
+      expect(await merge.run(flags, positional, host)).toBe(0);
+    } finally {
+      vi.restoreAllMocks();
+    }
+    expect(lines.join('')).toMatch(/merged gpt2 checkpoint \(transformers names\) written to .*merged/);
+    const merged = await loadLmCheckpoint(host.files.folder(join(dir, 'merged')));
+    expect(merged.layout.prefix).toBe('');
+    const flat = new DecoderLM(b, merged.config, merged.weights, { plan: null, seed: 0 });
+    expect(maxDiff(await logitsOf(flat), adapted)).toBeLessThan(1e-5);
+    flat.dispose();
   });
 });
