@@ -2,15 +2,17 @@
 // rebuilt model's logits are the trained one's (and, for SNELL, the float64 reference's on the loaded
 // weights); a merged checkpoint loads with no adapter and gives the adapted logits; the PEFT LoRA
 // export's lora_B·lora_A added to W0 gives the adapted logits through the float64 reference; bad
-// adapters are refused by name, and a refused save leaves the folder as it was. Qwen2 (q/k/v biases,
-// grouped-query, untied head) and GPT-2 (Conv1D weights [in, out], tied head, bare names).
+// adapters are refused by name, and a refused save leaves the folder as it was; snell merge and export
+// take a decoder's folder. Qwen2 (q/k/v biases, grouped-query, untied head) and GPT-2 (Conv1D weights
+// [in, out], tied head, bare names).
 
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { nodeHost } from '../runtimes/node/host.js';
-import { parseFlags } from '../src/cli/args.js';
+import { type Command, parseFlags } from '../src/cli/args.js';
+import { exportAdapter } from '../src/cli/export.js';
 import { merge } from '../src/cli/merge.js';
 import type { Backend } from '../src/backend.js';
 import type { NamedArray } from '../src/core/weights.js';
@@ -21,6 +23,7 @@ import { type LmConfig, parseLmConfig } from '../src/io/lm-config.js';
 import { saveMergedLm } from '../src/io/lm-merge.js';
 import { type LmLayout, lmWeightShapes } from '../src/io/lm-naming.js';
 import { peftLoraState } from '../src/io/lm-peft-lora.js';
+import { SafetensorsFile } from '../src/io/safetensors.js';
 import { blobFolder } from '../src/io/source-blob.js';
 import { type DecoderPlan, targetNames } from '../src/model/decoder/config.js';
 import { DecoderLM } from '../src/model/decoder/lm.js';
@@ -320,43 +323,53 @@ describe('decoder adapters: save, load, merge, PEFT export (wasm)', () => {
     expect([...folder.files.keys()].sort()).toEqual([ADAPTER_CONFIG, ADAPTER_WEIGHTS]);
   });
 
-  it('snell merge takes a decoder checkpoint folder and writes the merged one in its names', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'snell-lm-merge-'));
+  it('snell merge and export take a decoder checkpoint folder: the merged checkpoint, PEFT LoRA folder', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'snell-lm-cli-'));
     const host = nodeHost();
     const base = baseModel('gpt2');
     await host.files.mkdir(join(dir, 'base'));
     await saveLmCheckpoint(host.files.folder(join(dir, 'base')), base.weights, base.config, base.layout, {
       sourceConfig: base.sourceConfig,
     });
-    const model = trainedModel(b, base, PLANS.snella!('gpt2'));
+    const model = trainedModel(b, base, PLANS.lora!('gpt2'));
     const adapted = await logitsOf(model);
+    const peft = await peftLoraState(model);
     await host.files.mkdir(join(dir, 'adapter'));
     await saveLmAdapter(model, host.files.folder(join(dir, 'adapter')));
     model.dispose();
 
-    const args = [
-      '--model',
-      join(dir, 'base'),
-      '--adapter',
-      join(dir, 'adapter'),
-      '--out',
-      join(dir, 'merged'),
-      '--backend',
-      'wasm',
-    ];
-    const { flags, positional } = parseFlags(args, merge.flags);
-    const lines: string[] = [];
-    vi.spyOn(process.stdout, 'write').mockImplementation((s) => lines.push(String(s)) > 0);
-    try {
-      expect(await merge.run(flags, positional, host)).toBe(0);
-    } finally {
-      vi.restoreAllMocks();
-    }
-    expect(lines.join('')).toMatch(/merged gpt2 checkpoint \(transformers names\) written to .*merged/);
+    const cli = async (command: Command, args: string[]) => {
+      const all = ['--model', join(dir, 'base'), '--adapter', join(dir, 'adapter'), '--backend', 'wasm', ...args];
+      const { flags, positional } = parseFlags(all, command.flags);
+      const lines: string[] = [];
+      vi.spyOn(process.stdout, 'write').mockImplementation((s) => lines.push(String(s)) > 0);
+      try {
+        expect(await command.run(flags, positional, host)).toBe(0);
+      } finally {
+        vi.restoreAllMocks();
+      }
+      return lines.join('');
+    };
+    expect(await cli(merge, ['--out', join(dir, 'merged')])).toMatch(/merged gpt2 checkpoint \(transformers names\) written to/);
     const merged = await loadLmCheckpoint(host.files.folder(join(dir, 'merged')));
     expect(merged.layout.prefix).toBe('');
     const flat = new DecoderLM(b, merged.config, merged.weights, { plan: null, seed: 0 });
     expect(maxDiff(await logitsOf(flat), adapted)).toBeLessThan(1e-5);
     flat.dispose();
+
+    expect(await cli(exportAdapter, ['--format', 'peft', '--out', join(dir, 'peft')])).toMatch(/PEFT LoRA adapter written to/);
+    const config = JSON.parse(readFileSync(join(dir, 'peft', ADAPTER_CONFIG), 'utf8'));
+    expect(config).toMatchObject({ ...peft.config, base_model_name_or_path: join(dir, 'base') });
+    const file = await SafetensorsFile.open(await host.files.open(join(dir, 'peft', ADAPTER_WEIGHTS)), 'peft');
+    expect([...file.names].sort()).toEqual([...peft.tensors.keys()].sort());
+    const name = 'base_model.model.transformer.h.1.attn.c_attn.lora_B.weight';
+    expect((await file.read(name)).data).toEqual(peft.tensors.get(name)!.data);
+    await file.close();
+
+    const { flags } = parseFlags(
+      ['--model', join(dir, 'base'), '--adapter', join(dir, 'adapter'), '--out', 'x.safetensors'],
+      exportAdapter.flags,
+    );
+    await expect(exportAdapter.run(flags, [], host)).rejects.toThrow(/a decoder language model exports as --format peft/);
   });
 });
