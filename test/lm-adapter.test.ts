@@ -162,7 +162,7 @@ describe('decoder adapters: save, load, merge, PEFT export (wasm)', () => {
         plain.dispose();
 
         const folder = blobFolder();
-        await saveLmAdapter(model, folder, { baseModel: `synthetic-${family}` });
+        await saveLmAdapter(folder, model, { baseModel: `synthetic-${family}` });
         const json = JSON.parse(await folder.files.get(ADAPTER_CONFIG)!.text());
         expect(json).toMatchObject({ peft_type: 'SNELL', task_type: 'CAUSAL_LM', method, r: 4, modules_to_save: null });
         expect(json.layers_to_transform).toEqual(plan.layers ? [plan.layers[0], plan.layers[1] - 1] : [0, 1, 2]);
@@ -265,7 +265,7 @@ describe('decoder adapters: save, load, merge, PEFT export (wasm)', () => {
     const qwen = baseModel('qwen2');
     const model = trainedModel(b, qwen, PLANS.snell!('qwen2'));
     const folder = blobFolder({}, 'adapter');
-    await saveLmAdapter(model, folder);
+    await saveLmAdapter(folder, model);
     model.dispose();
 
     await expect(loadLmAdapter(folder, baseModel('gpt2'))).rejects.toThrow(
@@ -303,17 +303,17 @@ describe('decoder adapters: save, load, merge, PEFT export (wasm)', () => {
     const base = baseModel('gpt2');
     const model = trainedModel(b, base, PLANS.lora!('gpt2'));
     const folder = blobFolder();
-    await saveLmAdapter(model, folder);
+    await saveLmAdapter(folder, model);
     model.dispose();
     const before = await Promise.all(
       [ADAPTER_CONFIG, ADAPTER_WEIGHTS].map(async (f) => new Uint8Array(await folder.files.get(f)!.arrayBuffer())),
     );
 
     const frozen = new DecoderLM(b, base.config, base.weights, { plan: null, seed: 0 });
-    await expect(saveLmAdapter(frozen, folder)).rejects.toThrow(/nothing that trains \(no plan\): there is no adapter to save/);
+    await expect(saveLmAdapter(folder, frozen)).rejects.toThrow(/nothing that trains \(no plan\): there is no adapter to save/);
     frozen.dispose();
     const full = { options: { plan: { method: 'full' } } } as unknown as DecoderLM;
-    await expect(saveLmAdapter(full, folder)).rejects.toThrow(
+    await expect(saveLmAdapter(folder, full)).rejects.toThrow(
       /full fine-tuning trains every weight: save a checkpoint \(saveLmCheckpoint or saveMergedLm\), not an adapter/,
     );
     const after = await Promise.all(
@@ -335,7 +335,7 @@ describe('decoder adapters: save, load, merge, PEFT export (wasm)', () => {
     const adapted = await logitsOf(model);
     const peft = await peftLoraState(model);
     await host.files.mkdir(join(dir, 'adapter'));
-    await saveLmAdapter(model, host.files.folder(join(dir, 'adapter')));
+    await saveLmAdapter(host.files.folder(join(dir, 'adapter')), model);
     model.dispose();
 
     const cli = async (command: Command, args: string[]) => {

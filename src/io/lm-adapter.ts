@@ -47,7 +47,7 @@ export async function lmAdapterTensors(model: DecoderLM): Promise<Map<string, Na
       'full fine-tuning trains every weight: save a checkpoint (saveLmCheckpoint or saveMergedLm), not an adapter',
     );
   const params = model.params();
-  if (params.length === 0)
+  if (!model.options.plan || params.length === 0)
     throw new CheckpointError('adapter', 'the model has nothing that trains (no plan): there is no adapter to save');
   const out = new Map<string, NamedArray>();
   for (const p of params)
@@ -77,7 +77,7 @@ export interface SaveLmAdapterOptions {
 }
 
 /** Writes the adapter of a trained model; everything is checked and read before the folder is touched. */
-export async function saveLmAdapter(model: DecoderLM, folder: Folder, options: SaveLmAdapterOptions = {}): Promise<void> {
+export async function saveLmAdapter(folder: Folder, model: DecoderLM, options: SaveLmAdapterOptions = {}): Promise<void> {
   const tensors = await lmAdapterTensors(model);
   const plan = model.options.plan!;
   const c = model.config;
