@@ -1,9 +1,11 @@
 // snell merge: fold an adapter into the base weights and write a plain checkpoint in the base's own
 // naming (timm or transformers), which runs with no adapter overhead anywhere.
 
+import { saveMergedLm } from '../io/lm-merge.js';
 import { saveMerged } from '../io/merge.js';
 import { type Command, type Flags, UsageError } from './args.js';
 import { ADAPTER_FLAG, loadAdapted } from './adapted.js';
+import { isLmFolder, loadAdaptedLm } from './adapted-lm.js';
 import { type Host, writeLine } from './host.js';
 import { MODEL_FLAGS } from './setup.js';
 
@@ -22,11 +24,25 @@ export const merge: Command = {
 async function run(flags: Flags, _positional: string[], host: Host): Promise<number> {
   const out = flags.out as string | undefined;
   if (!out) throw new UsageError('--out DIR is required');
+  if (await isLmFolder(flags.model as string, host.files)) return runLm(flags, out, host);
   const { backend, model, source } = await loadAdapted(flags, host);
   try {
     await host.files.mkdir(out);
     await saveMerged(host.files.folder(out), model, source.checkpoint, { dtype: flags.dtype as 'F32' | 'F16' });
     writeLine(host.stdout, `merged checkpoint (${source.checkpoint.layout.naming} naming) written to ${out}`);
+    return 0;
+  } finally {
+    model.dispose();
+    backend.destroy();
+  }
+}
+
+async function runLm(flags: Flags, out: string, host: Host): Promise<number> {
+  const { backend, model, base } = await loadAdaptedLm(flags, host);
+  try {
+    await host.files.mkdir(out);
+    await saveMergedLm(host.files.folder(out), model, base, { dtype: flags.dtype as 'F32' | 'F16' });
+    writeLine(host.stdout, `merged ${base.config.modelType} checkpoint (transformers names) written to ${out}`);
     return 0;
   } finally {
     model.dispose();

@@ -37,6 +37,8 @@ export interface LmConfig extends DecoderConfig {
 }
 
 const LLAMA_TYPES = ['llama', 'qwen2', 'mistral'];
+/** The config.json model_type values of the decoders. */
+export const LM_MODEL_TYPES: readonly string[] = [...LLAMA_TYPES, 'gpt2'];
 /** transformers' MistralConfig default window. */
 const MISTRAL_WINDOW = 4096;
 
@@ -51,7 +53,7 @@ export function parseLmConfig(json: Json, file = 'config.json'): LmConfig {
   if (modelType === 'gpt2') return gpt2Config(json, fail);
   if (LLAMA_TYPES.includes(modelType as string)) return llamaConfig(json, modelType as string, fail);
   return fail(
-    `model_type "${String(modelType)}" is not supported: the decoders are ${[...LLAMA_TYPES, 'gpt2'].map((t) => `"${t}"`).join(', ')}`,
+    `model_type "${String(modelType)}" is not supported: the decoders are ${LM_MODEL_TYPES.map((t) => `"${t}"`).join(', ')}`,
   );
 }
 
