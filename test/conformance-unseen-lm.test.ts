@@ -1,6 +1,8 @@
 // The runner on decoder-LM vectors it was not written against: lm_block_llama_*, lm_block_gpt2_* and
-// lm_train_llama_* files of shapes and settings the stored ones do not use, through the same
-// runLmBlockCase / runLmTrainCase the golden vectors go through, on both backends.
+// lm_train_llama_* files of shapes and settings the stored ones do not use (other GQA ratios, odd and
+// padded sequences, q/k/v biases, rope_theta, ranks, sparsities, kernel heads, adapters on some
+// projections only), through the same runLmBlockCase / runLmTrainCase the golden vectors go through,
+// on both backends; corrupted copies must fail naming the fault.
 //
 // What is independent of the engine: the expected values come from float64 code only —
 // src/reference/decoder64.ts (the forward, checked against the stored lm_* files in
@@ -29,7 +31,15 @@ import {
 import { BACKENDS } from './support/backends.js';
 import { decoderLayerTape64, type Grads64, llamaLmLoss64 } from './support/decoder-grad64.js';
 import { type LmTrainSpec, makeLmTrainVector, trainLm64 } from './support/make-lm-train-vector.js';
-import { Draws, type LmBlockSpec, layerParams, makeLmBlockVector, shapeOf } from './support/make-lm-vector.js';
+import {
+  Draws,
+  type LmBlockSpec,
+  layerParams,
+  makeLmBlockVector,
+  projections,
+  shapeOf,
+  targeted,
+} from './support/make-lm-vector.js';
 import { VECTORS_DIR } from './support/vectors.js';
 
 type Arr = ArrayLike<number>;
@@ -241,9 +251,9 @@ const LLAMA_GQA3: LmBlockSpec = {
   sparsity: 0.6,
 };
 
-/** LLaMA: multi-query attention (one KV head for 5 query heads), rope_theta 5e5, 4 kernel heads, s = 0.35, T = 5. */
+/** LLaMA: multi-query attention (one KV head for 5 query heads), rope_theta 5e5, 4 kernel heads, s = 0.35, T = 5; adapters on q, v and down only. */
 const LLAMA_MQA: LmBlockSpec = {
-  tag: 'h40_mqa_q8h4_pad_s0.35',
+  tag: 'h40_mqa_q8h4_qvdown_pad_s0.35',
   seed: 1202,
   shape: { arch: 'llama', hidden: 40, heads: 5, kvHeads: 1, headDim: 8, intermediate: 72, normEps: 1e-5, ropeTheta: 5e5 },
   attentionBias: false,
@@ -253,6 +263,7 @@ const LLAMA_MQA: LmBlockSpec = {
   qDim: 8,
   kernelHeads: 4,
   sparsity: 0.35,
+  targets: ['q_proj', 'v_proj', 'down_proj'],
 };
 
 /** LLaMA KLoRA: plain multi-head attention (KV = H), head_dim 12 with H·D = 48 ≠ hidden 24, biases, T = 11. */
@@ -268,9 +279,9 @@ const LLAMA_KLORA: LmBlockSpec = {
   sparsity: 0,
 };
 
-/** GPT-2: width 48 in 6 heads, n_inner 160 (not 4·hidden), rank 6, s = 0.8, two padded sequences, T = 9. */
+/** GPT-2: width 48 in 6 heads, n_inner 160 (not 4·hidden), rank 6, s = 0.8, two padded sequences, T = 9; adapters on c_attn and c_fc only. */
 const GPT2_PAD: LmBlockSpec = {
-  tag: 'h48_n160_pad_s0.8',
+  tag: 'h48_n160_attnfc_pad_s0.8',
   seed: 1405,
   shape: { arch: 'gpt2', hidden: 48, heads: 6, kvHeads: 6, headDim: 8, intermediate: 160, normEps: 1e-5, ropeTheta: null },
   attentionBias: true,
@@ -280,6 +291,7 @@ const GPT2_PAD: LmBlockSpec = {
   qDim: 6,
   kernelHeads: 2,
   sparsity: 0.8,
+  targets: ['c_attn', 'c_fc'],
 };
 
 /** GPT-2 KLoRA: width 24 in 2 heads of 12, 4 kernel heads of rank 2 each, T = 6. */
@@ -315,9 +327,9 @@ const TRAIN_TIED: LmTrainSpec = {
   optimizer: { lr: 0.02, weight_decay: 0.05, betas: [0.8, 0.95], eps: 1e-7 },
 };
 
-/** One untied layer, multi-query, KLoRA with 4 kernel heads, five sequences (three padded, pad id 3); 4 steps of lr 0.005, no weight decay. */
+/** One untied layer, multi-query, KLoRA with 4 kernel heads on q_proj and v_proj only (PEFT's LoRA default), five sequences (three padded, pad id 3); 4 steps of lr 0.005, no weight decay. */
 const TRAIN_KLORA: LmTrainSpec = {
-  tag: 'h32_l1_mqa_untied_klora',
+  tag: 'h32_l1_mqa_qv_untied_klora',
   seed: 2202,
   shape: { arch: 'llama', hidden: 32, heads: 4, kvHeads: 1, headDim: 8, intermediate: 48, normEps: 1e-5, ropeTheta: 10000 },
   attentionBias: false,
@@ -331,6 +343,7 @@ const TRAIN_KLORA: LmTrainSpec = {
   qDim: 8,
   kernelHeads: 4,
   sparsity: 0,
+  targets: ['q_proj', 'v_proj'],
   steps: 4,
   optimizer: { lr: 0.005, weight_decay: 0, betas: [0.9, 0.99], eps: 1e-8 },
 };
@@ -341,21 +354,24 @@ const trains = [TRAIN_TIED, TRAIN_KLORA].map(makeLmTrainVector);
 const generated: VectorFile[] = [...blocks, ...trains];
 
 describe('the generated cases exercise what they claim', () => {
-  it('file names, padded rows that differ from causal-only ones, kept counts, and gaps a float32 W keeps', () => {
+  it('file names, adapters on the targets only, padded rows that differ from causal-only ones, kept counts, and gaps a float32 W keeps', () => {
     expect(generated.map((f) => f.name)).toEqual([
       'lm_block_llama_h48_gqa3_bias_pad_s0.6.safetensors',
-      'lm_block_llama_h40_mqa_q8h4_pad_s0.35.safetensors',
+      'lm_block_llama_h40_mqa_q8h4_qvdown_pad_s0.35.safetensors',
       'lm_block_llama_h24_hd12_bias_klora.safetensors',
-      'lm_block_gpt2_h48_n160_pad_s0.8.safetensors',
+      'lm_block_gpt2_h48_n160_attnfc_pad_s0.8.safetensors',
       'lm_block_gpt2_h24_q8h4_klora.safetensors',
       'lm_train_llama_h24_l3_gqa3_bias_tied_s0.4.safetensors',
-      'lm_train_llama_h32_l1_mqa_untied_klora.safetensors',
+      'lm_train_llama_h32_l1_mqa_qv_untied_klora.safetensors',
     ]);
     BLOCK_SPECS.forEach((spec, i) => {
       const v = blocks[i]!;
       const st = SafetensorsFile.parse(v.bytes, v.name);
       expect(st.has('pad_mask')).toBe(spec.lengths !== undefined);
-      expect(v.stats.size).toBe(spec.shape.arch === 'llama' ? 7 : 4);
+      const adapted = projections(spec.shape, spec.attentionBias).filter((p) => targeted(p.path, spec.targets));
+      expect([...v.stats.keys()]).toEqual(adapted.map((p) => p.path));
+      // In_Qs, Out_Qs, shared_coeff_fc and the two gradients of each adapted projection
+      expect(st.names.filter((n) => n.includes('.snell.')).length).toBe(5 * adapted.length);
       for (const [path, s] of v.stats) {
         const shape = st.tensor(`param.${path}.snell.In_Qs`).shape;
         expect(shape[0]).toBe(spec.kernelHeads);
@@ -418,6 +434,14 @@ function scaled(file: VectorFile, tensor: string, factor: number): VectorFile {
   return { name: file.name.replace('.safetensors', '_corrupt.safetensors'), bytes: encodeSafetensors(tensors, st.metadata) };
 }
 
+/** A copy of a generated file without the tensors whose names contain `part`. */
+function without(file: VectorFile, part: string): VectorFile {
+  const st = SafetensorsFile.parse(file.bytes, file.name);
+  const tensors: Record<string, NamedTensor> = {};
+  for (const name of st.names) if (!name.includes(part)) tensors[name] = st.tensor(name);
+  return { name: file.name.replace('.safetensors', '_uneven.safetensors'), bytes: encodeSafetensors(tensors, st.metadata) };
+}
+
 // the comparison is the runner's own host code, the same for every backend: one backend suffices
 const [firstKind, firstBackend] = BACKENDS[0]!;
 describe(`corrupted copies on ${firstKind}`, () => {
@@ -429,12 +453,20 @@ describe(`corrupted copies on ${firstKind}`, () => {
 
   it('an adapter gradient 1e-3 off and a trained adapter 1% off fail, naming the tensor', async () => {
     const grad = scaled(blocks[0]!, 'grad.self_attn.k_proj.snell.Out_Qs', 1.001);
-    const final = scaled(trains[1]!, 'final.model.layers.0.mlp.up_proj.snell.In_Qs', 1.01);
+    const final = scaled(trains[1]!, 'final.model.layers.0.self_attn.v_proj.snell.In_Qs', 1.01);
     const lines: string[] = [];
     const r = await runConformance([grad, final], { backend, runtime: 'node', log: (l) => lines.push(l) });
     console.log(lines.join('\n'));
     expect(r.failed).toBe(2);
     expect(lines[0]).toMatch(/^FAIL .* -- grad\.self_attn\.k_proj\.snell\.Out_Qs relative error/);
-    expect(lines[1]).toMatch(/-- final\.model\.layers\.0\.mlp\.up_proj\.snell\.In_Qs relative error/);
+    expect(lines[1]).toMatch(/-- final\.model\.layers\.0\.self_attn\.v_proj\.snell\.In_Qs relative error/);
+  });
+
+  it('a file whose layers adapt different projections fails, naming the odd one', async () => {
+    const uneven = without(trains[0]!, 'model.layers.1.self_attn.q_proj.snell.');
+    const lines: string[] = [];
+    const r = await runConformance([uneven], { backend, runtime: 'node', log: (l) => lines.push(l) });
+    expect(r.failed).toBe(1);
+    expect(lines[0]).toMatch(/"model\.layers\.1\.self_attn\.q_proj" lacks an adapter .* the same target names/);
   });
 });

@@ -16,6 +16,8 @@ export interface LmAdapterSettings {
   kernelHeads: number;
   /** init_thres; 0 is the KLoRA case (no sparsify) */
   sparsity: number;
+  /** PEFT target names (a projection's last path component) that get an adapter; all when absent */
+  targets?: readonly string[];
 }
 
 export interface LmBlockSpec extends LmAdapterSettings {
@@ -37,6 +39,10 @@ export interface Projection {
   out: number;
   bias: boolean;
 }
+
+/** Whether projection `path` gets an adapter under PEFT's target names (its last path component). */
+export const targeted = (path: string, targets: readonly string[] | undefined): boolean =>
+  !targets || targets.includes(path.split('.').pop()!);
 
 /** The projections of one layer, in the arch's order, with their widths and whether a bias is stored. */
 export function projections(c: LmBlockSpec['shape'], attentionBias: boolean): Projection[] {
@@ -80,7 +86,7 @@ export class Draws {
 
 /**
  * One layer's parameters under `prefix`, at the stored files' scales: norm weights in [0.8, 1.2], norm
- * biases and projection biases in ±0.2, projection weights of variance 1/in, and each adapter's
+ * biases and projection biases in ±0.2, projection weights of variance 1/in, and each targeted adapter's
  * In_Qs ±1/√(in·k), Out_Qs ±1/√(out·k) (k = q_dim/H), shared_coeff_fc [H, 1, 1] = 0.1·(−1)^h.
  */
 export function layerParams(
@@ -103,6 +109,7 @@ export function layerParams(
     const bound = Math.sqrt(3 / p.in);
     out.set(`${prefix}${p.path}.weight`, draw.uniform(c.arch === 'gpt2' ? [p.in, p.out] : [p.out, p.in], -bound, bound));
     if (p.bias) out.set(`${prefix}${p.path}.bias`, draw.uniform([p.out], -0.2, 0.2));
+    if (!targeted(p.path, adapter.targets)) continue;
     const [a, b] = [1 / Math.sqrt(p.in * k), 1 / Math.sqrt(p.out * k)];
     out.set(`${prefix}${p.path}.snell.In_Qs`, draw.uniform([H, p.in, k], -a, a));
     out.set(`${prefix}${p.path}.snell.Out_Qs`, draw.uniform([H, p.out, k], -b, b));
@@ -132,6 +139,10 @@ export function archMeta(c: LmBlockSpec['shape'], attentionBias: boolean, a: LmA
     tuning_model: 'snell',
     adapter: a.sparsity === 0 ? 'KLoRA (s = 0: no sparsify)' : 'SNELL',
   };
+  const adapted = projections(c, attentionBias)
+    .filter((p) => targeted(p.path, a.targets))
+    .map((p) => p.path)
+    .join(', ');
   if (c.arch === 'gpt2')
     return {
       arch: 'gpt2',
@@ -143,8 +154,7 @@ export function archMeta(c: LmBlockSpec['shape'], attentionBias: boolean, a: LmA
       activation_function: 'gelu_new',
       conv1d_layout: 'weight [in, out]; y = x @ weight + bias',
       ...adapter,
-      placement:
-        'parallel SNELL branch beside each Conv1D attn.c_attn (one adapter over the fused 3*hidden output), attn.c_proj, mlp.c_fc, mlp.c_proj: out = x @ weight + bias + x @ W_sparse',
+      placement: `parallel SNELL branch beside each Conv1D ${adapted} (attn.c_attn: one adapter over the fused 3*hidden output): out = x @ weight + bias + x @ W_sparse`,
     };
   return {
     arch: 'llama',
@@ -161,8 +171,7 @@ export function archMeta(c: LmBlockSpec['shape'], attentionBias: boolean, a: LmA
     hidden_act: 'silu',
     rope: 'rotate_half (non-interleaved), positions 0..seq_len-1',
     ...adapter,
-    placement:
-      'parallel SNELL branch beside each of self_attn.{q,k,v,o}_proj and mlp.{gate,up,down}_proj: out = x @ weight.T + bias + x @ W_sparse',
+    placement: `parallel SNELL branch beside each of ${adapted}: out = x @ weight.T + bias + x @ W_sparse`,
   };
 }
 
