@@ -294,7 +294,7 @@ const GPT2_PAD: LmBlockSpec = {
   targets: ['c_attn', 'c_fc'],
 };
 
-/** GPT-2 KLoRA: width 24 in 2 heads of 12, 4 kernel heads of rank 2 each, T = 6. */
+/** GPT-2 KLoRA: width 24 in 2 heads of 12, n_inner null (the default 4·hidden), 4 kernel heads of rank 2 each, T = 6. */
 const GPT2_KLORA: LmBlockSpec = {
   tag: 'h24_q8h4_klora',
   seed: 1505,

@@ -39,7 +39,8 @@ function configOf(r: VectorReader, T: number): DecoderConfig {
     heads,
     kvHeads: llama ? r.int('num_key_value_heads', heads) : heads,
     headDim: r.int('head_dim', hidden / heads),
-    intermediate: llama ? r.int('intermediate_size') : r.int('n_inner', 4 * hidden),
+    // GPT-2's config.json writes n_inner null for the default 4·hidden
+    intermediate: llama ? r.int('intermediate_size') : r.meta('n_inner', null) === null ? 4 * hidden : r.int('n_inner'),
     normEps: r.num(llama ? 'rms_norm_eps' : 'layer_norm_epsilon'),
     ropeTheta: llama ? r.num('rope_theta') : null,
     attentionBias: llama ? r.meta('attention_bias', false) === true : true,

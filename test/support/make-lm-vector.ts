@@ -149,7 +149,8 @@ export function archMeta(c: LmBlockSpec['shape'], attentionBias: boolean, a: LmA
       hidden_size: c.hidden,
       num_attention_heads: c.heads,
       head_dim: c.headDim,
-      n_inner: c.intermediate,
+      // as GPT-2's config.json: null for the default 4·hidden
+      n_inner: c.intermediate === 4 * c.hidden ? null : c.intermediate,
       layer_norm_epsilon: c.normEps,
       activation_function: 'gelu_new',
       conv1d_layout: 'weight [in, out]; y = x @ weight + bias',
