@@ -1,8 +1,9 @@
 // The runner on decoder-LM vectors it was not written against: lm_block_llama_*, lm_block_gpt2_* and
 // lm_train_llama_* files of shapes and settings the stored ones do not use (other GQA ratios, odd and
-// padded sequences, q/k/v biases, rope_theta, ranks, sparsities, kernel heads, adapters on some
-// projections only), through the same runLmBlockCase / runLmTrainCase the golden vectors go through,
-// on both backends; corrupted copies must fail naming the fault.
+// padded sequences up to T = 33, q/k/v biases, rope_theta, ranks, sparsities, 1 to 4 kernel heads,
+// head widths apart from hidden/heads or odd, adapters on some projections only), through the same
+// runLmBlockCase / runLmTrainCase the golden vectors go through, on both backends; corrupted copies
+// must fail naming the fault.
 //
 // What is independent of the engine: the expected values come from float64 code only —
 // src/reference/decoder64.ts (the forward, checked against the stored lm_* files in
@@ -279,6 +280,20 @@ const LLAMA_KLORA: LmBlockSpec = {
   sparsity: 0,
 };
 
+/** LLaMA: T = 33 (two sequences, one padded to 17), 6 heads of 6 over 3 KV heads, 3 kernel heads, s = 0.9. */
+const LLAMA_T33: LmBlockSpec = {
+  tag: 'h36_t33_h3_pad_s0.9',
+  seed: 1606,
+  shape: { arch: 'llama', hidden: 36, heads: 6, kvHeads: 3, headDim: 6, intermediate: 50, normEps: 1e-5, ropeTheta: 10000 },
+  attentionBias: true,
+  batch: 2,
+  seqLen: 33,
+  lengths: [33, 17],
+  qDim: 6,
+  kernelHeads: 3,
+  sparsity: 0.9,
+};
+
 /** GPT-2: width 48 in 6 heads, n_inner 160 (not 4·hidden), rank 6, s = 0.8, two padded sequences, T = 9; adapters on c_attn and c_fc only. */
 const GPT2_PAD: LmBlockSpec = {
   tag: 'h48_n160_attnfc_pad_s0.8',
@@ -348,7 +363,21 @@ const TRAIN_KLORA: LmTrainSpec = {
   optimizer: { lr: 0.005, weight_decay: 0, betas: [0.9, 0.99], eps: 1e-8 },
 };
 
-const BLOCK_SPECS = [LLAMA_GQA3, LLAMA_MQA, LLAMA_KLORA, GPT2_PAD, GPT2_KLORA];
+/** GPT-2: 4 heads of an odd width 5, one kernel head of rank 2, s = 0.3, T = 13 with one padded sequence. */
+const GPT2_D5: LmBlockSpec = {
+  tag: 'h20_d5_h1_pad_s0.3',
+  seed: 1707,
+  shape: { arch: 'gpt2', hidden: 20, heads: 4, kvHeads: 4, headDim: 5, intermediate: 44, normEps: 1e-5, ropeTheta: null },
+  attentionBias: true,
+  batch: 2,
+  seqLen: 13,
+  lengths: [13, 7],
+  qDim: 2,
+  kernelHeads: 1,
+  sparsity: 0.3,
+};
+
+const BLOCK_SPECS = [LLAMA_GQA3, LLAMA_MQA, LLAMA_KLORA, LLAMA_T33, GPT2_PAD, GPT2_KLORA, GPT2_D5];
 const blocks = BLOCK_SPECS.map(makeLmBlockVector);
 const trains = [TRAIN_TIED, TRAIN_KLORA].map(makeLmTrainVector);
 const generated: VectorFile[] = [...blocks, ...trains];
@@ -359,8 +388,10 @@ describe('the generated cases exercise what they claim', () => {
       'lm_block_llama_h48_gqa3_bias_pad_s0.6.safetensors',
       'lm_block_llama_h40_mqa_q8h4_qvdown_pad_s0.35.safetensors',
       'lm_block_llama_h24_hd12_bias_klora.safetensors',
+      'lm_block_llama_h36_t33_h3_pad_s0.9.safetensors',
       'lm_block_gpt2_h48_n160_attnfc_pad_s0.8.safetensors',
       'lm_block_gpt2_h24_q8h4_klora.safetensors',
+      'lm_block_gpt2_h20_d5_h1_pad_s0.3.safetensors',
       'lm_train_llama_h24_l3_gqa3_bias_tied_s0.4.safetensors',
       'lm_train_llama_h32_l1_mqa_qv_untied_klora.safetensors',
     ]);
