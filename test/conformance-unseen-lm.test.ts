@@ -238,7 +238,10 @@ describe('the float64 backward reproduces the stored lm_* vectors', () => {
   }
 });
 
-/** LLaMA: GQA at 3 query heads per KV head, Qwen2's q/k/v biases, rope_theta 1e6, odd T = 9, three padded sequences (one of a single token), rank 12. */
+/**
+ * LLaMA: GQA at 3 query heads per KV head, Qwen2's q/k/v biases, rope_theta 1e6, odd T = 9, three
+ * padded sequences (one of a single token), rank 12.
+ */
 const LLAMA_GQA3: LmBlockSpec = {
   tag: 'h48_gqa3_bias_pad_s0.6',
   seed: 1101,
@@ -252,7 +255,10 @@ const LLAMA_GQA3: LmBlockSpec = {
   sparsity: 0.6,
 };
 
-/** LLaMA: multi-query attention (one KV head for 5 query heads), rope_theta 5e5, 4 kernel heads, s = 0.35, T = 5; adapters on q, v and down only. */
+/**
+ * LLaMA: multi-query attention (one KV head for 5 query heads), rope_theta 5e5, 4 kernel heads, s =
+ * 0.35, T = 5; adapters on q, v and down only.
+ */
 const LLAMA_MQA: LmBlockSpec = {
   tag: 'h40_mqa_q8h4_qvdown_pad_s0.35',
   seed: 1202,
@@ -267,7 +273,10 @@ const LLAMA_MQA: LmBlockSpec = {
   targets: ['q_proj', 'v_proj', 'down_proj'],
 };
 
-/** LLaMA KLoRA: plain multi-head attention (KV = H), head_dim 12 with H·D = 48 ≠ hidden 24, biases, T = 11. */
+/**
+ * LLaMA KLoRA: plain multi-head attention (KV = H), head_dim 12 with H·D = 48 ≠ hidden 24, biases, T =
+ * 11.
+ */
 const LLAMA_KLORA: LmBlockSpec = {
   tag: 'h24_hd12_bias_klora',
   seed: 1303,
@@ -294,7 +303,10 @@ const LLAMA_T33: LmBlockSpec = {
   sparsity: 0.9,
 };
 
-/** GPT-2: width 48 in 6 heads, n_inner 160 (not 4·hidden), rank 6, s = 0.8, two padded sequences, T = 9; adapters on c_attn and c_fc only. */
+/**
+ * GPT-2: width 48 in 6 heads, n_inner 160 (not 4·hidden), rank 6, s = 0.8, two padded sequences, T =
+ * 9; adapters on c_attn and c_fc only.
+ */
 const GPT2_PAD: LmBlockSpec = {
   tag: 'h48_n160_attnfc_pad_s0.8',
   seed: 1405,
@@ -309,7 +321,10 @@ const GPT2_PAD: LmBlockSpec = {
   targets: ['c_attn', 'c_fc'],
 };
 
-/** GPT-2 KLoRA: width 24 in 2 heads of 12, n_inner null (the default 4·hidden), 4 kernel heads of rank 2 each, T = 6. */
+/**
+ * GPT-2 KLoRA: width 24 in 2 heads of 12, n_inner null (the default 4·hidden), 4 kernel heads of rank
+ * 2 each, T = 6.
+ */
 const GPT2_KLORA: LmBlockSpec = {
   tag: 'h24_q8h4_klora',
   seed: 1505,
@@ -322,7 +337,10 @@ const GPT2_KLORA: LmBlockSpec = {
   sparsity: 0,
 };
 
-/** Three layers, tied, GQA 3, biases, rope_theta 1e6, odd T = 9 with two padded sequences; 8 steps of lr 0.02, β (0.8, 0.95), eps 1e-7. */
+/**
+ * Three layers, tied, GQA 3, biases, rope_theta 1e6, odd T = 9 with two padded sequences; 8 steps of
+ * lr 0.02, β (0.8, 0.95), eps 1e-7.
+ */
 const TRAIN_TIED: LmTrainSpec = {
   tag: 'h24_l3_gqa3_bias_tied_s0.4',
   seed: 2102,
@@ -342,7 +360,10 @@ const TRAIN_TIED: LmTrainSpec = {
   optimizer: { lr: 0.02, weight_decay: 0.05, betas: [0.8, 0.95], eps: 1e-7 },
 };
 
-/** One untied layer, multi-query, KLoRA with 4 kernel heads on q_proj and v_proj only (PEFT's LoRA default), five sequences (three padded, pad id 3); 4 steps of lr 0.005, no weight decay. */
+/**
+ * One untied layer, multi-query, KLoRA with 4 kernel heads on q_proj and v_proj only (PEFT's LoRA
+ * default), five sequences (three padded, pad id 3); 4 steps of lr 0.005, no weight decay.
+ */
 const TRAIN_KLORA: LmTrainSpec = {
   tag: 'h32_l1_mqa_qv_untied_klora',
   seed: 2202,
@@ -383,7 +404,7 @@ const trains = [TRAIN_TIED, TRAIN_KLORA].map(makeLmTrainVector);
 const generated: VectorFile[] = [...blocks, ...trains];
 
 describe('the generated cases exercise what they claim', () => {
-  it('file names, adapters on the targets only, padded rows that differ from causal-only ones, kept counts, and gaps a float32 W keeps', () => {
+  it('file names, adapters on the targets only, padded rows unlike causal-only ones, kept counts, gaps a float32 W keeps', () => {
     expect(generated.map((f) => f.name)).toEqual([
       'lm_block_llama_h48_gqa3_bias_pad_s0.6.safetensors',
       'lm_block_llama_h40_mqa_q8h4_qvdown_pad_s0.35.safetensors',

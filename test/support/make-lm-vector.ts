@@ -155,7 +155,9 @@ export function archMeta(c: LmBlockSpec['shape'], attentionBias: boolean, a: LmA
       activation_function: 'gelu_new',
       conv1d_layout: 'weight [in, out]; y = x @ weight + bias',
       ...adapter,
-      placement: `parallel SNELL branch beside each Conv1D ${adapted} (attn.c_attn: one adapter over the fused 3*hidden output): out = x @ weight + bias + x @ W_sparse`,
+      placement:
+        `parallel SNELL branch beside each Conv1D ${adapted} (attn.c_attn: one adapter over the fused 3*hidden ` +
+        'output): out = x @ weight + bias + x @ W_sparse',
     };
   return {
     arch: 'llama',
