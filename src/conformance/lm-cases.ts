@@ -2,13 +2,21 @@
 // README.md, "Text transformers"): one decoder layer with SNELL branches beside its projections
 // (forward, the input's and every branch's gradient, the kept counts), and a tiny causal LM whose
 // branches train with AdamW on one batch (every step's loss, the final branch values), through the
-// same layers and model the package builds. Each runner returns the per-output errors and problems.
+// same layers and model the package builds. The branches are those the file holds adapter tensors
+// for, by PEFT target name. Each runner returns the per-output errors and problems.
 
 import { IGNORE_LABEL, type Backend, type Tensor } from '../backend.js';
 import type { NamedArray } from '../core/weights.js';
 import { AdapterConfigError } from '../adapter/config.js';
 import { SafetensorsError } from '../io/safetensors.js';
-import { type DecoderArch, type DecoderConfig, type DecoderPlan, layerPrefix, targetNames } from '../model/decoder/config.js';
+import {
+  type DecoderArch,
+  type DecoderConfig,
+  type DecoderPlan,
+  layerPrefix,
+  PROJECTIONS,
+  targetNames,
+} from '../model/decoder/config.js';
 import { DecoderLM } from '../model/decoder/lm.js';
 import { singleDecoderLayer } from '../model/decoder/single-layer.js';
 import { AdamW } from '../train/adamw.js';
@@ -31,7 +39,8 @@ function configOf(r: VectorReader, T: number): DecoderConfig {
     heads,
     kvHeads: llama ? r.int('num_key_value_heads', heads) : heads,
     headDim: r.int('head_dim', hidden / heads),
-    intermediate: llama ? r.int('intermediate_size') : r.int('n_inner', 4 * hidden),
+    // GPT-2's config.json writes n_inner null for the default 4·hidden
+    intermediate: llama ? r.int('intermediate_size') : r.meta('n_inner', null) === null ? 4 * hidden : r.int('n_inner'),
     normEps: r.num(llama ? 'rms_norm_eps' : 'layer_norm_epsilon'),
     ropeTheta: llama ? r.num('rope_theta') : null,
     attentionBias: llama ? r.meta('attention_bias', false) === true : true,
@@ -42,7 +51,29 @@ function configOf(r: VectorReader, T: number): DecoderConfig {
   };
 }
 
-function planOf(r: VectorReader, arch: DecoderArch): DecoderPlan {
+/**
+ * PEFT's target names of the projections the file holds adapters for (`param.<prefix(l)><path>.snell.In_Qs`),
+ * which must be the same projections in every layer: the plan adapts by name, as target_modules does.
+ */
+function adaptedTargets(r: VectorReader, c: DecoderConfig, prefix: (l: number) => string): string[] {
+  const last = (path: string) => path.split('.').pop()!;
+  const has = (l: number, path: string) => r.st.has(`param.${prefix(l)}${path}.snell.In_Qs`);
+  const projections = PROJECTIONS[c.arch];
+  const targets = targetNames(c.arch).filter((t) => projections.some((p) => last(p.path) === t && has(0, p.path)));
+  if (targets.length === 0) r.fail(`holds no adapter: no tensor "param.${prefix(0)}<projection>.snell.In_Qs"`);
+  for (let l = 0; l < c.layers; l++) {
+    for (const p of projections) {
+      if (has(l, p.path) === targets.includes(last(p.path))) continue;
+      r.fail(
+        `"${prefix(l)}${p.path}" ${has(l, p.path) ? 'has' : 'lacks'} an adapter while the adapters of layer 0 give the ` +
+          `targets ${targets.join(', ')}: every layer must adapt the projections of the same target names`,
+      );
+    }
+  }
+  return targets;
+}
+
+function planOf(r: VectorReader, c: DecoderConfig, prefix: (l: number) => string): DecoderPlan {
   const method = r.meta('tuning_model', 'snell');
   if (method !== 'snell') r.fail(`metadata "tuning_model" is ${JSON.stringify(method)}; expected snell`);
   const sparsity = r.num('init_thres');
@@ -51,7 +82,7 @@ function planOf(r: VectorReader, arch: DecoderArch): DecoderPlan {
     rank: r.int('q_dim'),
     kernelHeads: r.int('num_Hs', 2),
     sparsity,
-    targets: targetNames(arch),
+    targets: adaptedTargets(r, c, prefix),
   };
 }
 
@@ -87,7 +118,9 @@ export async function runLmBlockCase(backend: Backend, bytes: Uint8Array, file: 
   const x = r.tensor('x', true);
   const E = config.hidden;
   if (x.data.length !== B * T * E) r.fail(`tensor "x" has shape [${x.shape.join(', ')}], expected [${B}, ${T}, ${E}]`);
-  const layer = named(file, () => singleDecoderLayer(backend, config, weights, planOf(r, config.arch)));
+  const plan = planOf(r, config, () => '');
+  const layer = named(file, () => singleDecoderLayer(backend, config, weights, plan));
+  const adapted = layer.linears.filter((lin) => lin.adapted);
   const b = layer.backend;
   try {
     const out: CaseOutcome = { errors: [], problems: [] };
@@ -101,7 +134,7 @@ export async function runLmBlockCase(backend: Backend, bytes: Uint8Array, file: 
     const kept = r.meta('kept', null) as Record<string, number> | null;
     let worst = 0;
     let keptOk = 0;
-    for (const lin of layer.linears) {
+    for (const lin of adapted) {
       const path = lin.name.slice(prefix.length);
       const a = lin.adapted!;
       for (const [factor, p] of [
@@ -126,7 +159,7 @@ export async function runLmBlockCase(backend: Backend, bytes: Uint8Array, file: 
         else out.problems.push(`${path} keeps ${count} entries, expected ${kept[path]}`);
       }
     }
-    out.errors.push(`branch grads worst=${worst.toExponential(1)}${kept ? ` kept ${keptOk}/${layer.linears.length} exact` : ''}`);
+    out.errors.push(`branch grads worst=${worst.toExponential(1)}${kept ? ` kept ${keptOk}/${adapted.length} exact` : ''}`);
     return out;
   } finally {
     layer.dispose();
@@ -149,7 +182,8 @@ export async function runLmTrainCase(backend: Backend, bytes: Uint8Array, file: 
   const labels = Uint32Array.from(ints('labels'), (v) => (v === -100 ? IGNORE_LABEL : v));
   const losses = r.tensor('losses');
   if (losses.data.length !== steps) r.fail(`tensor "losses" has ${losses.data.length} values for ${steps} steps`);
-  const model = named(file, () => new DecoderLM(backend, config, r.under('param.'), { plan: planOf(r, config.arch), seed: 0 }));
+  const plan = planOf(r, config, (l) => layerPrefix(config.arch, l));
+  const model = named(file, () => new DecoderLM(backend, config, r.under('param.'), { plan, seed: 0 }));
   const b = model.backend;
   try {
     const optimizer = new AdamW(b, model.ledger, model.params(), {

@@ -6,7 +6,8 @@
 //   LLaMA (Linear, weight [out, in]): P(u) = u·weightᵀ + bias + u·W_sparse
 //   GPT-2 (Conv1D, weight [in, out]): P(u) = u·weight  + bias + u·W_sparse
 // where bias is absent for projections without one, and W_sparse [in, out] comes from the tensors
-// `<P>.snell.In_Qs` [2, in, q/2], `<P>.snell.Out_Qs` [2, out, q/2], `<P>.snell.shared_coeff_fc` [2, 1, 1]:
+// `<P>.snell.In_Qs` [H, in, q/H], `<P>.snell.Out_Qs` [H, out, q/H], `<P>.snell.shared_coeff_fc` [H, 1, 1]
+// (H kernel heads, 2 in the vectors; coefficients 0.1·(−1)^h where none are stored):
 // W = merge (distance kernel), then, for sparsity s > 0, W_sparse = W·|W|·[|W| > quantile(|W|, s)]
 // (s = 0: W_sparse = W, the KLoRA case). A projection without adapter tensors has no branch.
 //   LLaMA layer: h = x + o_proj(Attn(RoPE(q_proj(n)), RoPE(k_proj(n)), v_proj(n))), n = RMSNorm_in(x);
@@ -69,9 +70,9 @@ function project(p: Tensors64, path: string, u: Arr, R: number, dIn: number, dOu
   const A = p.get(`${path}.snell.In_Qs`);
   if (!A) return y;
   if (!snell) throw new Error(`reference decoder: "${path}" has adapter tensors but no sparsity was given`);
-  const k = A.shape[2];
-  const coeff = p.get(`${path}.snell.shared_coeff_fc`)?.data ?? [0.1, -0.1];
-  const W = merge64(A.data, tensor(p, `${path}.snell.Out_Qs`), 2, dIn, dOut, k, 'distance', coeff);
+  const [heads, k] = [A.shape[0], A.shape[2]];
+  const coeff = p.get(`${path}.snell.shared_coeff_fc`)?.data ?? Array.from({ length: heads }, (_, h) => 0.1 * (-1) ** h);
+  const W = merge64(A.data, tensor(p, `${path}.snell.Out_Qs`), heads, dIn, dOut, k, 'distance', coeff);
   let Ws: Arr = W;
   if (snell.sparsity > 0) {
     const threshold = quantileAbs64(W, snell.sparsity);
