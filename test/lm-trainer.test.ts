@@ -1,0 +1,182 @@
+// LmTrainer on a tiny LLaMA with SNELL branches, on both backends: its first step's loss is the float64
+// reference's causal-LM loss of the first shuffled batch (src/reference/decoder64.ts), the held-out
+// evaluation is the reference's mean over every counted token, the loss falls on a repeated text, equal
+// seeds give equal losses, and a run stopped by its signal and resumed from its step count and
+// optimizer snapshot goes on with exactly the losses of the run that never stopped.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Backend } from '../src/backend.js';
+import { shuffled } from '../src/core/dataset.js';
+import type { NamedArray } from '../src/core/weights.js';
+import { parseLmConfig } from '../src/io/lm-config.js';
+import { lmWeightShapes } from '../src/io/lm-naming.js';
+import { targetNames } from '../src/model/decoder/config.js';
+import { DecoderLM } from '../src/model/decoder/lm.js';
+import { causalLmLoss64, decoderLogits64 } from '../src/reference/decoder64.js';
+import { uniform } from '../src/reference/random.js';
+import { causalLmWindows } from '../src/text/lm-data.js';
+import type { LmStepEvent } from '../src/train/lm-options.js';
+import { LmTrainer } from '../src/train/lm-trainer.js';
+import { BACKENDS } from './support/backends.js';
+
+const CONFIG = parseLmConfig({
+  model_type: 'llama',
+  vocab_size: 29,
+  hidden_size: 16,
+  intermediate_size: 32,
+  num_hidden_layers: 2,
+  num_attention_heads: 2,
+  num_key_value_heads: 1,
+  rms_norm_eps: 1e-5,
+  rope_theta: 10000.0,
+  max_position_embeddings: 16,
+  tie_word_embeddings: true,
+});
+const PLAN = { method: 'snell' as const, rank: 4, kernelHeads: 2, sparsity: 0.5, targets: targetNames('llama') };
+
+function weights(): Map<string, NamedArray> {
+  const w = new Map<string, NamedArray>();
+  [...lmWeightShapes(CONFIG)].forEach(([name, shape], i) => {
+    const norm = /norm/.test(name);
+    const size = shape.reduce((a, d) => a * d, 1);
+    w.set(name, { shape, data: uniform(size, 40 + i, norm ? 0.9 : -0.3, norm ? 1.1 : 0.3) });
+  });
+  return w;
+}
+
+/** Letters a–z as ids 0–25, '.' 26, ' ' 27; id 28 ends a document. */
+const charTokenizer = {
+  eosId: 28,
+  padId: 28,
+  encode: (text: string) => Array.from(text, (ch) => (ch === '.' ? 26 : ch === ' ' ? 27 : ch.charCodeAt(0) - 97)),
+  encodeBatch: () => {
+    throw new Error('not used');
+  },
+};
+const TEXT = 'the cat sat on the mat. the dog sat on the log.';
+const train = causalLmWindows(charTokenizer, [TEXT, TEXT, TEXT], { seqLen: 12 });
+const held = causalLmWindows(charTokenizer, ['the cat sat on the log. the dog sat on the mat.'], { seqLen: 12 });
+
+const OPTIONS = { epochs: 4, batchSize: 4, lr: 0.3, warmupSteps: 2, weightDecay: 0, seed: 5 };
+
+async function lossesOf(b: Backend, options: Parameters<LmTrainer['fit']>[1] = OPTIONS): Promise<number[]> {
+  const model = new DecoderLM(b, CONFIG, weights(), { plan: PLAN, seed: 1 });
+  const losses: number[] = [];
+  await new LmTrainer(model).fit(train, { ...options, onStep: (e) => losses.push(e.loss) });
+  model.dispose();
+  return losses;
+}
+
+for (const [kind, make] of BACKENDS) {
+  describe(`LmTrainer (${kind})`, () => {
+    let b: Backend;
+    beforeAll(async () => {
+      b = await make();
+    });
+    afterAll(() => b?.destroy());
+
+    it("step 0's loss is the reference's on the first shuffled batch; held-out loss is the mean over every counted token", async () => {
+      const w = weights();
+      const model = new DecoderLM(b, CONFIG, w, { plan: PLAN, seed: 1 });
+      const withBranches = new Map(w);
+      for (const p of model.params())
+        withBranches.set(p.name, { shape: [...p.tensor.shape], data: (await b.read(p.tensor)) as Float32Array });
+      const T = train.shape[1];
+      const first = shuffled(train.shape[0], OPTIONS.seed * 1000003).slice(0, OPTIONS.batchSize);
+      const ids = first.flatMap((n) => [...train.inputIds.subarray(n * T, (n + 1) * T)]);
+      const labels = first.flatMap((n) => [...train.labels.subarray(n * T, (n + 1) * T)]);
+      const lengths = first.map((n) => train.lengths[n]!);
+      const B = first.length;
+      const logits = decoderLogits64(withBranches, CONFIG, ids, { B, T, lengths }, { sparsity: PLAN.sparsity });
+      const expected = causalLmLoss64(logits, labels, B * T, CONFIG.vocabSize);
+
+      const trainer = new LmTrainer(model);
+      const steps: LmStepEvent[] = [];
+      await trainer.fit(train, { ...OPTIONS, epochs: 1, onStep: (e) => steps.push(e) });
+      expect(steps[0]!.loss).toBeCloseTo(expected, 5);
+      expect(steps[0]!.step).toBe(0);
+      expect(steps[0]!.lr).toBeCloseTo(OPTIONS.lr / 2, 12);
+      expect(steps[0]!.memory.peakTotal).toBeGreaterThan(steps[0]!.memory.live.frozen);
+
+      const trained = new Map(w);
+      for (const p of model.params())
+        trained.set(p.name, { shape: [...p.tensor.shape], data: (await b.read(p.tensor)) as Float32Array });
+      const [N, Th] = held.shape;
+      const heldLogits = decoderLogits64(
+        trained,
+        CONFIG,
+        held.inputIds,
+        { B: N, T: Th, lengths: [...held.lengths] },
+        {
+          sparsity: PLAN.sparsity,
+        },
+      );
+      const heldLoss = causalLmLoss64(heldLogits, held.labels, N * Th, CONFIG.vocabSize);
+      // batches of 3 over 4 windows, the last one short: each batch weighs by its counted tokens
+      const evaluation = await trainer.evaluate(held, 3);
+      expect(evaluation.loss).toBeCloseTo(heldLoss, 5);
+      expect(evaluation.perplexity).toBeCloseTo(Math.exp(heldLoss), 4);
+      expect(evaluation.count).toBe(held.labels.filter((l) => l !== -100).length);
+      model.dispose();
+    });
+
+    it('the loss falls on a repeated text, and equal seeds give equal losses', async () => {
+      const a = await lossesOf(b);
+      const again = await lossesOf(b);
+      expect(again).toEqual(a);
+      const per = Math.ceil(train.shape[0] / OPTIONS.batchSize);
+      expect(a).toHaveLength(OPTIONS.epochs * per);
+      const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+      // ln 29 ≈ 3.37 at the start; the last epoch is well below the first
+      expect(mean(a.slice(-per))).toBeLessThan(mean(a.slice(0, per)) - 0.5);
+      const otherOrder = await lossesOf(b, { ...OPTIONS, seed: 6 });
+      expect(otherOrder).not.toEqual(a);
+    });
+
+    it('a run stopped by its signal and resumed from its snapshot continues with the uninterrupted losses', async () => {
+      const whole = await lossesOf(b);
+      const stopAt = 5;
+      const model = new DecoderLM(b, CONFIG, weights(), { plan: PLAN, seed: 1 });
+      const first = new LmTrainer(model);
+      const stop = new AbortController();
+      const before: number[] = [];
+      const epochs = await first.fit(train, {
+        ...OPTIONS,
+        signal: stop.signal,
+        validation: held,
+        onStep: (e) => {
+          before.push(e.loss);
+          if (e.step === stopAt - 1) stop.abort();
+        },
+      });
+      expect(first.steps).toBe(stopAt);
+      expect(before).toEqual(whole.slice(0, stopAt));
+      // 12 windows in batches of 4: the first epoch's 3 steps ended whole and were validated; the second stopped after 2
+      expect(epochs.map((e) => [e.steps, e.validation === null])).toEqual([
+        [3, false],
+        [2, true],
+      ]);
+      const snapshot = await first.optimizerSnapshot()!;
+      const after: number[] = [];
+      await new LmTrainer(model).fit(train, {
+        ...OPTIONS,
+        resume: { step: first.steps, optimizer: snapshot },
+        onStep: (e) => after.push(e.loss),
+      });
+      expect(after).toEqual(whole.slice(stopAt));
+      model.dispose();
+    });
+
+    it('refuses classification rows for a model without a classification head', async () => {
+      const model = new DecoderLM(b, CONFIG, weights(), { plan: PLAN, seed: 1 });
+      const classify = {
+        ids: train.inputIds,
+        lengths: train.lengths,
+        labels: new Uint32Array(train.shape[0]),
+        shape: train.shape,
+      };
+      await expect(new LmTrainer(model).fit(classify, OPTIONS)).rejects.toThrow(/has no classification head/);
+      model.dispose();
+    });
+  });
+}
