@@ -5,5 +5,6 @@ export * from '../api.js';
 export { createBackend } from './backend.js';
 export { fileSource, nodeFolder, writeAtomic } from '../node/files.js';
 export { loadFashionMnist, loadMnist } from '../node/packaged.js';
+export { loadBrownCorpus, loadSpamAssassin } from '../node/text-corpora.js';
 export { loadImageFolder } from '../node/image-folder.js';
 export { decodeNode } from '../node/decode.js';

@@ -6,5 +6,6 @@ export { createBackend } from './backend.js';
 // file system access (node:fs, which Deno 2 and Bun provide too)
 export { fileSource, nodeFolder, writeAtomic } from './files.js';
 export { loadFashionMnist, loadMnist } from './packaged.js';
+export { loadBrownCorpus, loadSpamAssassin } from './text-corpora.js';
 export { loadImageFolder } from './image-folder.js';
 export { decodeNode } from './decode.js';

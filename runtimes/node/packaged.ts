@@ -10,7 +10,7 @@ import { fashionSet } from '../../src/data/fashion.js';
 import { mnistSet } from '../../src/data/mnist.js';
 import type { SplitSet } from '../../src/data/splits.js';
 
-function packageDir(name: string, dir?: string): string {
+export function packageDir(name: string, dir?: string): string {
   if (dir) return dir;
   try {
     return dirname(createRequire(import.meta.url).resolve(`${name}/package.json`));
