@@ -166,3 +166,18 @@ export {
   type LabeledText,
   type SplitOptions,
 } from './text/lm-data.js';
+export { LmTrainer } from './train/lm-trainer.js';
+export type { LmCheckpoint, LmEpochEvent, LmFitOptions, LmStepEvent } from './train/lm-options.js';
+export type { LmEvaluation, LmModel } from './train/lm-passes.js';
+export type { CausalRows, ClassifyRows, LmRows, LmTask } from './train/lm-examples.js';
+export { trainBpe, type BpeTrainOptions, type TrainedBpe } from './text/bpe-train.js';
+export {
+  brownCategories,
+  brownCorpus,
+  brownText,
+  emailText,
+  spamAssassinCorpus,
+  spamEmail,
+  type BrownText,
+  type SpamEmail,
+} from './data/text-corpora.js';

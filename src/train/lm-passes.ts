@@ -40,14 +40,14 @@ export interface LmEvaluation {
 
 /** The number of outputs each label indexes: the vocabulary, or the classification head's classes. */
 export function outputClasses(model: LmModel, task: LmTask): number {
+  const t = model.options.task;
   if (task === 'causal') {
-    if (model.options.task && model.options.task.kind !== 'causal')
+    if (t?.kind === 'classify')
       throw new Error(
-        `the model's task is ${model.options.task.kind}, the data are causal-LM windows: build the model without a task for language modelling`,
+        'the model is a classifier, the data are causal-LM windows: build the model without a classify task for language modelling',
       );
     return model.config.vocabSize;
   }
-  const t = model.options.task;
   if (t?.kind !== 'classify' || t.classes === undefined)
     throw new Error(
       "the data are classification rows but the model has no classification head: build DecoderLM with task { kind: 'classify', classes }",
