@@ -2,12 +2,11 @@
 // reference's causal-LM loss of the first shuffled batch (src/reference/decoder64.ts), the held-out
 // evaluation is the reference's mean over every counted token, the loss falls on a repeated text, equal
 // seeds give equal losses, and a run stopped by its signal and resumed from its step count and
-// optimizer snapshot goes on with exactly the losses of the run that never stopped. The classify path
-// runs on a readout of the logits at each sequence's last real token (a classifier over V classes),
-// checked the same way against the reference.
+// optimizer snapshot goes on with exactly the losses of the run that never stopped. A sequence
+// classifier (DecoderOptions.task) and full fine-tuning are checked the same way.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Backend, Tensor } from '../src/backend.js';
+import type { Backend } from '../src/backend.js';
 import { shuffled } from '../src/core/dataset.js';
 import type { NamedArray } from '../src/core/weights.js';
 import { parseLmConfig } from '../src/io/lm-config.js';
@@ -18,7 +17,6 @@ import { causalLmLoss64, decoderLogits64 } from '../src/reference/decoder64.js';
 import { uniform } from '../src/reference/random.js';
 import { causalLmWindows } from '../src/text/lm-data.js';
 import type { LmStepEvent } from '../src/train/lm-options.js';
-import type { LmModel } from '../src/train/lm-passes.js';
 import { LmTrainer } from '../src/train/lm-trainer.js';
 import { BACKENDS } from './support/backends.js';
 
@@ -61,45 +59,6 @@ const train = causalLmWindows(charTokenizer, [TEXT, TEXT, TEXT], { seqLen: 12 })
 const held = causalLmWindows(charTokenizer, ['the cat sat on the log. the dog sat on the mat.'], { seqLen: 12 });
 
 const OPTIONS = { epochs: 4, batchSize: 4, lr: 0.3, warmupSteps: 2, weightDecay: 0, seed: 5 };
-
-/**
- * A classifier over every token id (classes = V) for the classify path: the language model's logits
- * at each sequence's last real token, through gatherRows and its backward.
- */
-function lastTokenClassifier(lm: DecoderLM): LmModel {
-  const b = lm.backend;
-  let index: Tensor | null = null;
-  let shape: readonly number[] = [];
-  return {
-    backend: b,
-    ledger: lm.ledger,
-    config: lm.config,
-    options: { seed: 0, task: { kind: 'classify', classes: CONFIG.vocabSize } },
-    params: () => lm.params(),
-    memory: () => lm.memory(),
-    forward(batch, train) {
-      const all = lm.forward(batch, train);
-      const [B] = batch.shape;
-      if (index) b.free(index);
-      index = b.upload(
-        Uint32Array.from({ length: B }, (_, s) => batch.lengths![s]! - 1),
-        [B],
-        'u32',
-      );
-      shape = all.shape;
-      const out = b.zeros([B, CONFIG.vocabSize]);
-      b.gatherRows(all, index, out);
-      b.free(all);
-      return out;
-    },
-    backward(dOut) {
-      const dAll = b.zeros(shape);
-      b.gatherRowsBackward(dOut, index!, dAll);
-      lm.backward(dAll);
-      b.free(dAll);
-    },
-  };
-}
 
 async function lossesOf(b: Backend, options: Parameters<LmTrainer['fit']>[1] = OPTIONS): Promise<number[]> {
   const model = new DecoderLM(b, CONFIG, weights(), { plan: PLAN, seed: 1 });
@@ -209,47 +168,83 @@ for (const [kind, make] of BACKENDS) {
       model.dispose();
     });
 
-    it("classify: step 0's loss is the reference's mean cross-entropy at the last real tokens; accuracy counts rows", async () => {
+    it("classify: step 0's loss and the held-out loss and accuracy are the reference's at the last real tokens", async () => {
+      const classes = 3;
       const w = weights();
-      const lm = new DecoderLM(b, CONFIG, w, { plan: PLAN, seed: 1 });
-      const withBranches = new Map(w);
-      for (const p of lm.params())
-        withBranches.set(p.name, { shape: [...p.tensor.shape], data: (await b.read(p.tensor)) as Float32Array });
+      const lm = new DecoderLM(b, CONFIG, w, { plan: PLAN, seed: 1, task: { kind: 'classify', classes } });
+      const reference = async () => {
+        // the classifier is the reference model with score as an untied head, read at each last real token
+        const m = new Map(w);
+        for (const p of lm.params())
+          m.set(p.name, { shape: [...p.tensor.shape], data: (await b.read(p.tensor)) as Float32Array });
+        m.set('lm_head.weight', m.get('score.weight')!);
+        return m;
+      };
+      const shape = { ...CONFIG, vocabSize: classes, tieWordEmbeddings: false };
       const [N, T] = train.shape;
-      const labels = Uint32Array.from({ length: N }, (_, n) => (n * 5) % CONFIG.vocabSize);
+      const labels = Uint32Array.from({ length: N }, (_, n) => n % classes);
       const rows = { ids: train.inputIds, lengths: train.lengths, labels, shape: train.shape };
+      /** Mean cross-entropy and accuracy of the reference classifier over rows `picks`. */
+      const loss64 = (m: Map<string, NamedArray>, picks: readonly number[]) => {
+        const ids = picks.flatMap((n) => [...train.inputIds.subarray(n * T, (n + 1) * T)]);
+        const lengths = picks.map((n) => train.lengths[n]!);
+        const all = decoderLogits64(m, shape, ids, { B: picks.length, T, lengths }, { sparsity: PLAN.sparsity });
+        const last = picks.map((_, i) => all.subarray((i * T + lengths[i]! - 1) * classes, (i * T + lengths[i]!) * classes));
+        const flat = Float64Array.from(last.flatMap((row) => [...row]));
+        const right = last.filter((row, i) => row.indexOf(Math.max(...row)) === labels[picks[i]!]).length;
+        return {
+          loss: causalLmLoss64(flat, [...picks.map((n) => labels[n]!)], picks.length, classes),
+          accuracy: right / picks.length,
+        };
+      };
       const first = shuffled(N, OPTIONS.seed * 1000003).slice(0, OPTIONS.batchSize);
-      const B = first.length;
-      const ids = first.flatMap((n) => [...train.inputIds.subarray(n * T, (n + 1) * T)]);
-      const lengths = first.map((n) => train.lengths[n]!);
-      const V = CONFIG.vocabSize;
-      const logits = decoderLogits64(withBranches, CONFIG, ids, { B, T, lengths }, { sparsity: PLAN.sparsity });
-      // one row per sequence, at its last real token, labelled with the row's class; the rest ignored
-      const rowLabels = Array.from({ length: B * T }, (_, r) =>
-        r % T === lengths[Math.floor(r / T)]! - 1 ? labels[first[Math.floor(r / T)]!]! : -100,
-      );
-      const expected = causalLmLoss64(logits, rowLabels, B * T, V);
+      const expected = loss64(await reference(), first).loss;
 
-      const trainer = new LmTrainer(lastTokenClassifier(lm));
+      const trainer = new LmTrainer(lm);
       const steps: LmStepEvent[] = [];
       await trainer.fit(rows, { ...OPTIONS, epochs: 1, onStep: (e) => steps.push(e) });
       expect(steps[0]!.loss).toBeCloseTo(expected, 5);
-      const trained = new Map(w);
-      for (const p of lm.params())
-        trained.set(p.name, { shape: [...p.tensor.shape], data: (await b.read(p.tensor)) as Float32Array });
-      const all = decoderLogits64(trained, CONFIG, train.inputIds, { B: N, T, lengths: [...train.lengths] }, PLAN);
-      const last = Array.from({ length: N }, (_, n) =>
-        all.subarray((n * T + train.lengths[n]! - 1) * V, (n * T + train.lengths[n]!) * V),
+      const held = loss64(
+        await reference(),
+        Array.from({ length: N }, (_, n) => n),
       );
-      const heldLoss = causalLmLoss64(Float64Array.from(last.flatMap((row) => [...row])), labels, N, V);
-      const right = last.filter((row, n) => row.indexOf(Math.max(...row)) === labels[n]).length;
       // batches of 5 over 12 rows: each weighs by its rows
       const evaluation = await trainer.evaluate(rows, 5);
-      expect(evaluation.loss).toBeCloseTo(heldLoss, 5);
-      expect(evaluation.accuracy).toBe(right / N);
+      expect(evaluation.loss).toBeCloseTo(held.loss, 5);
+      expect(evaluation.accuracy).toBe(held.accuracy);
       expect([evaluation.count, evaluation.perplexity]).toEqual([N, null]);
       await expect(trainer.fit(train, OPTIONS)).rejects.toThrow(/the model is a classifier, the data are causal-LM windows/);
       lm.dispose();
+    });
+
+    it("full fine-tuning: every tensor trains, step 0's loss is the frozen model's reference loss, and it falls", async () => {
+      const w = weights();
+      const full = { method: 'full' as const, rank: 0, kernelHeads: 0, sparsity: 0, targets: [] };
+      const model = new DecoderLM(b, CONFIG, w, { plan: full, seed: 1 });
+      expect(
+        model
+          .params()
+          .map((p) => p.name)
+          .sort(),
+      ).toEqual([...w.keys()].sort());
+      const T = train.shape[1];
+      const first = shuffled(train.shape[0], OPTIONS.seed * 1000003).slice(0, OPTIONS.batchSize);
+      const ids = first.flatMap((n) => [...train.inputIds.subarray(n * T, (n + 1) * T)]);
+      const labels = first.flatMap((n) => [...train.labels.subarray(n * T, (n + 1) * T)]);
+      const lengths = first.map((n) => train.lengths[n]!);
+      const expected = causalLmLoss64(
+        decoderLogits64(w, CONFIG, ids, { B: first.length, T, lengths }),
+        labels,
+        first.length * T,
+        CONFIG.vocabSize,
+      );
+      const losses: number[] = [];
+      await new LmTrainer(model).fit(train, { ...OPTIONS, lr: 1e-2, onStep: (e) => losses.push(e.loss) });
+      expect(losses[0]).toBeCloseTo(expected, 5);
+      const per = Math.ceil(train.shape[0] / OPTIONS.batchSize);
+      const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+      expect(mean(losses.slice(-per))).toBeLessThan(mean(losses.slice(0, per)) - 0.5);
+      model.dispose();
     });
 
     it('refuses classification rows for a model without a classification head', async () => {
