@@ -11,45 +11,18 @@
 // same losses and the strip back, and a clicked cell's layer must get its map.
 // Exit: 0 pass, 1 fail, 3 Chromium or playwright-core unavailable. Needs npm run build first.
 
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { launch, Unavailable } from './chromium.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CHROMIUM_ARGS = [
-  '--enable-unsafe-webgpu',
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 const SETTINGS = { rank: '8', sparsity: '0.5', epochs: '30', lr: '0.05', batch: '32' };
 const MIN_STEPS = 30;
 
-class Unavailable extends Error {}
 const log = (s) => console.log(`# ${s}`);
 const mean = (a) => a.reduce((x, y) => x + y, 0) / a.length;
-
-async function launch() {
-  let chromium;
-  try {
-    ({ chromium } = await import('playwright-core'));
-  } catch (e) {
-    throw new Unavailable(`playwright-core failed to load (${e.message}): npm install`);
-  }
-  const path = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find(
-    (p) => p && existsSync(p),
-  );
-  if (!path) throw new Unavailable('no Chromium found (apt-get install chromium, or set CHROMIUM_PATH)');
-  try {
-    return await chromium.launch({ executablePath: path, args: CHROMIUM_ARGS, headless: true, timeout: 60_000 });
-  } catch (e) {
-    throw new Unavailable(`Chromium (${path}) failed to start: ${e.message.split('\n')[0]}`);
-  }
-}
 
 /** Trains on the page, stops, evaluates, downloads the adapter into `dir`; returns what the page reported. */
 async function drivePage(page, url, dir) {
