@@ -6,13 +6,14 @@
 // #evaluation[data-validation], #saved[data-step], #strip rect[data-layer], #kept[data-layer][data-epoch].
 
 import { drawChart, type ChartData } from './chart.js';
-import { droppedFiles, pickedFiles } from './drop.js';
+import { droppedFiles, dropZone, pickedFiles } from './drop.js';
+import { memoryRows } from './memory.js';
+import './text-mode.js';
 import type { FromWorker, KeptView, PathFile, Thumb, ToWorker } from './protocol.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const num = (id: string) => Number($<HTMLInputElement>(id).value);
 const radio = (name: string) => (document.querySelector(`input[name=${name}]:checked`) as HTMLInputElement).value;
-const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(2)} MiB`;
 
 const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
 // Stop reaches a busy Wasm loop only through shared memory (cross-origin isolated pages: web/serve.mjs).
@@ -75,12 +76,7 @@ function drawGrid(predicted: string[] = []) {
 }
 
 function showMemory(m: Extract<FromWorker, { type: 'step' }>['memory']) {
-  const rows = Object.keys(m.live).map(
-    (p) =>
-      `<tr><th>${p}</th><td>${mib(m.live[p as keyof typeof m.live])}</td><td>${mib(m.peak[p as keyof typeof m.peak])}</td></tr>`,
-  );
-  $('memory').innerHTML =
-    `<tr><th>device memory</th><td>live</td><td>peak</td></tr>${rows.join('')}<tr><th>peak total</th><td></td><td>${mib(m.peakTotal)}</td></tr>`;
+  $('memory').innerHTML = memoryRows(m);
 }
 
 /** Offers to resume the run saved in the browser's storage (after a reload, a crashed tab or a Stop). */
@@ -276,25 +272,12 @@ $<HTMLInputElement>('classify').onchange = (e) => {
   if (f) send({ type: 'classify', file: f });
 };
 
-function dropZone(id: string, onDrop: (t: DataTransfer) => void) {
-  const el = $(id);
-  el.ondragover = (e) => {
-    e.preventDefault();
-    el.classList.add('over');
-  };
-  el.ondragleave = () => el.classList.remove('over');
-  el.ondrop = (e) => {
-    e.preventDefault();
-    el.classList.remove('over');
-    if (e.dataTransfer) onDrop(e.dataTransfer);
-  };
-}
-dropZone('folder-drop', async (t) => {
+dropZone($('folder-drop'), async (t) => {
   droppedFolder = await droppedFiles(t);
   (document.querySelector('input[value=folder]') as HTMLInputElement).checked = true;
   $('folder-drop').textContent = `${droppedFolder.length} files dropped`;
 });
-dropZone('classify-drop', (t) => {
+dropZone($('classify-drop'), (t) => {
   const f = t.files[0];
   if (document.body.dataset.state !== 'done') return showError('train (or stop training) first, then drop an image to classify.');
   if (f) send({ type: 'classify', file: f });

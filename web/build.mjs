@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds the fine-tuning page into web/dist/ (npm run web:build): bundles app.ts and worker.ts with
+// Builds the fine-tuning page into web/dist/ (npm run web:build): bundles app.ts, worker.ts and lm-worker.ts with
 // esbuild against the package's public browser build (the import "snell-js" resolves to
 // dist/browser.js, made by npm run build), copies index.html and style.css, and writes the built-in
 // data set (build-data.mjs). Everything the page needs is then in web/dist/, served as static files.
@@ -22,7 +22,7 @@ export async function buildWeb() {
   await rm(OUT, { recursive: true, force: true });
   await mkdir(OUT, { recursive: true });
   await build({
-    entryPoints: { app: join(HERE, 'app.ts'), worker: join(HERE, 'worker.ts') },
+    entryPoints: { app: join(HERE, 'app.ts'), worker: join(HERE, 'worker.ts'), 'lm-worker': join(HERE, 'lm-worker.ts') },
     outdir: OUT,
     bundle: true,
     format: 'esm',

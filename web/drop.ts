@@ -1,5 +1,5 @@
 // Files from the page: a folder dropped on a drop zone (walked through webkitGetAsEntry) or picked
-// with <input webkitdirectory>, as files with their paths ("root/class/name.png").
+// with <input webkitdirectory>, as files with their paths ("root/class/name.png"); and the drop zones themselves.
 
 import type { PathFile } from './protocol.js';
 
@@ -34,4 +34,18 @@ export async function droppedFiles(t: DataTransfer): Promise<PathFile[]> {
   const roots = Array.from(t.items, (i) => i.webkitGetAsEntry()).filter((e): e is FileSystemEntry => e !== null);
   for (const e of roots) await walk(e, out);
   return out;
+}
+
+/** Makes the element a drop zone: highlighted while something is dragged over it, `onDrop` on a drop. */
+export function dropZone(el: HTMLElement, onDrop: (t: DataTransfer) => void): void {
+  el.ondragover = (e) => {
+    e.preventDefault();
+    el.classList.add('over');
+  };
+  el.ondragleave = () => el.classList.remove('over');
+  el.ondrop = (e) => {
+    e.preventDefault();
+    el.classList.remove('over');
+    if (e.dataTransfer) onDrop(e.dataTransfer);
+  };
 }
