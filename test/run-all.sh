@@ -123,8 +123,8 @@ browser_step() { # name, pattern, command...
   rm -f "$log"
 }
 
-# The fine-tuning page (web/)
-browser_step web-e2e '^unavailable:' node test/web/e2e.mjs
+# The fine-tuning page (web/): the image mode, then the text mode
+browser_step web-e2e '^unavailable:' bash -c 'node test/web/e2e.mjs && node test/web/e2e-text.mjs'
 
 conformance=(conformance --vectors "$VECTORS")
 if [ ! -d "$VECTORS" ]; then
