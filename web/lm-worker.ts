@@ -131,7 +131,12 @@ async function train(s: Session, r: LmTrainRequest): Promise<void> {
   post({ type: 'status', text: 'measuring the base model on the held-out tenth…' });
   post({ type: 'before', evaluation: await new LmTrainer(s.model).evaluate(held, r.batch) });
   s.model.dispose();
-  s.model = new DecoderLM(s.backend, config, s.base.lm.weights, { plan: planOf(r.method, config.arch), seed: 0 });
+  try {
+    s.model = new DecoderLM(s.backend, config, s.base.lm.weights, { plan: planOf(r.method, config.arch), seed: 0 });
+  } catch (e) {
+    s.model = baseModel(s.backend, s.base); // a refused method leaves the base to generate with
+    throw e;
+  }
   s.adapted = true;
   const trainer = new LmTrainer(s.model);
   const steps = r.epochs * Math.ceil(windows.shape[0] / r.batch);

@@ -43,6 +43,8 @@ function setState(state: State) {
   $<HTMLButtonElement>('lm-train').disabled = !ready;
   $<HTMLButtonElement>('lm-generate').disabled = !ready;
   $<HTMLButtonElement>('lm-stop').disabled = state !== 'training';
+  // the worker takes a new model only when idle
+  for (const id of ['lm-checkpoint', 'lm-backend']) $<HTMLInputElement>(id).disabled = !(ready || state === 'empty');
   $<HTMLButtonElement>('lm-adapter').disabled = !ready || trainedMethod === null || trainedMethod === 'full';
   $<HTMLButtonElement>('lm-merged').disabled = !ready || trainedMethod === null;
 }
@@ -151,6 +153,10 @@ function onMessage(m: FromLmWorker) {
       return status('ready: click each file to download it');
     case 'error':
       showError(m.text);
+      if (root.dataset.state === 'training') {
+        trainedMethod = null; // a failed run leaves nothing to save
+        root.dataset.trained = 'false';
+      }
       return setState(root.dataset.state === 'loading' ? 'empty' : 'ready');
   }
 }
@@ -167,6 +173,8 @@ function startWorker(): Worker {
 
 function load() {
   if (!checkpoint) return;
+  if (root.dataset.state !== 'ready' && root.dataset.state !== 'empty')
+    return showError('the model is busy: wait for training or generation to finish, then drop the folder again.');
   showError(null);
   setState('loading');
   send({ type: 'load', checkpoint, backend: $<HTMLSelectElement>('lm-backend').value as 'auto' });

@@ -5,7 +5,8 @@
 // is missing), then the whole folder and the text as a .txt file; generates from a prompt with the
 // base model (twice with one seed: the same text), trains SNELL (the chart gets one point per step;
 // on the repeated text the held-out perplexity must fall), generates again with the adapted model
-// (the same seed: a different text than before, the same text twice), and downloads the adapter.
+// (the same seed: a different text than before, the same text twice), and downloads the adapter;
+// then LoRA trains from the base again, and `head` is refused on this tied-embedding model by name.
 // In Node the adapter is then laid over the same folder: its held-out perplexity (on the tenth this
 // test cuts by the page's stated rule) and its text for the same prompt and seed must be the page's.
 // Exit: 0 pass, 1 fail, 3 Chromium or playwright-core unavailable. Needs npm run build first.
@@ -107,8 +108,32 @@ async function drive(page, url, folder, dir) {
     const [download] = await Promise.all([page.waitForEvent('download'), a.click()]);
     await download.saveAs(join(adapter, download.suggestedFilename()));
   }
+  await otherMethods(page, fail, pBefore);
   if (failures.length) throw new Error(failures.join('\n'));
   return { perplexity: pAfter, text: after.text, adapter, backend: await page.getAttribute('#lm-device', 'data-backend') };
+}
+
+/**
+ * LoRA trained again from the base: the base's perplexity as in the first run, and a falling one; then
+ * `head`, which the tied embeddings of this model refuse, naming the methods that work.
+ */
+async function otherMethods(page, fail, baseline) {
+  await page.selectOption('#lm-method', 'lora');
+  await page.fill('#lm-lr', '0.01');
+  await page.click('#lm-train');
+  await page.waitForSelector('#text-mode[data-state=training]', { timeout: 10_000 });
+  await Promise.race([fail(), page.waitForSelector('#text-mode[data-state=ready]', { timeout: 300_000 })]);
+  const p = await page.$eval('#lm-perplexity', (el) => ({ ...el.dataset }));
+  if (Number(p.before) !== baseline || !(Number(p.after) < Number(p.before)))
+    throw new Error(`LoRA: held-out perplexity ${p.before} → ${p.after}; the base's ${baseline} first, then lower, expected`);
+  log(`LoRA: ${await page.textContent('#lm-perplexity')}`);
+  await page.selectOption('#lm-method', 'head');
+  await page.click('#lm-train');
+  await page.waitForSelector('#lm-error:not([hidden])', { timeout: 60_000 });
+  const refused = await page.textContent('#lm-error');
+  if (!/tied word embeddings/.test(refused)) throw new Error(`head on a tied model: ${refused}`);
+  log(`head: ${refused}`);
+  await page.waitForSelector('#text-mode[data-state=ready]', { timeout: 10_000 });
 }
 
 /** The page's adapter over the folder in Node: held-out perplexity and the text for the same prompt and seed. */
