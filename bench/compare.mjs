@@ -23,6 +23,8 @@
 //                             reference trains; then SNELL-8 and LoRA-8 again with off, both 0, here and in
 //                             PyTorch's model; the first listed applies to every method)
 //     --matmul-variants       on WebGPU, also time every matmul variant forced in turn (the tuner's candidates)
+//     --quick                 few repetitions everywhere (pytorch.py --quick, 3 matmul and adapter runs, 1 timed
+//                             training step a row): checks that a run works, its figures are not ones to keep
 //     --skip-memory           leave out the ViT-B/16 memory table (bench:train's second half)
 //     --keep-openblas-env     keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE for PyTorch (default: unset for its run,
 //                             so OpenBLAS picks its kernel for this CPU)
@@ -57,6 +59,7 @@ const TORCH_DEVICE = opt('--torch-device', 'cpu');
 const BATCH = Number(opt('--batch', 8));
 const MODELS = opt('--models', 'tiny,base').split(',');
 const METHODS = opt('--methods', 'snell,lora,full').split(',');
+const QUICK = args.includes('--quick');
 const SECTION = opt('--section', TORCH_DEVICE === 'cpu' ? 'cpu' : 'gpu');
 const NOISES = opt('--branch-noise', 'on,off').split(',');
 if (NOISES.length === 0 || NOISES.some((n) => !['on', 'off'].includes(n)) || new Set(NOISES).size !== NOISES.length)
@@ -133,7 +136,7 @@ async function benchMatmul(kind, { matmulVariant, quiet = false } = {}) {
  * build's (`plain`, null where plain is the only one), timed in alternation: benchMatmul's result plus `plain`.
  */
 async function benchWasmMatmul() {
-  const r = await wasmMatmulPaths({ shapes: MATMUL_SHAPES });
+  const r = await wasmMatmulPaths({ shapes: MATMUL_SHAPES, reps: QUICK ? 3 : 9 });
   const picked = r.paths.includes('relaxed') ? 'relaxed' : 'plain';
   const shapesOf = (simd) => r.shapes.map((s) => ({ m: s.m, k: s.k, n: s.n, ...s[simd] }));
   for (const s of r.shapes) {
@@ -179,7 +182,15 @@ function runPytorch(extra) {
     delete env.OPENBLAS_CORETYPE;
     delete env.OPENBLAS_L2_SIZE;
   }
-  const pyArgs = [join(here, 'pytorch.py'), '--device', TORCH_DEVICE, '--batch', String(BATCH), ...extra];
+  const pyArgs = [
+    join(here, 'pytorch.py'),
+    '--device',
+    TORCH_DEVICE,
+    '--batch',
+    String(BATCH),
+    ...(QUICK ? ['--quick'] : []),
+    ...extra,
+  ];
   log(`\npytorch: ${py} ${pyArgs.join(' ')}`);
   const r = spawnSync(py, pyArgs, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 1_800_000 });
   if (r.status !== 0) return { missing: `failed (${r.error?.message ?? `exit ${r.status}`})` };
@@ -237,7 +248,7 @@ async function benchTraining(kind, software) {
       continue;
     }
     const cpuBase = kind === 'wasm' && size === 'base';
-    const steps = Number(opt('--steps', software || cpuBase ? 1 : 3));
+    const steps = Number(opt('--steps', QUICK || software || cpuBase ? 1 : 3));
     out[key] = await attempt(`${kind} ViT-${size} ${method}, branch noise ${noise}`, () =>
       stepTime(kind, { size, method, batch: BATCH, steps, branchNoise: noise === 'on', log }),
     );
@@ -261,7 +272,7 @@ for (const kind of BACKENDS) {
     continue;
   }
   const software = /llvmpipe|lavapipe|swiftshader/i.test(matmul.description);
-  const adapter = await attempt(`${kind} adapter`, () => benchAdapter(kind, { log }));
+  const adapter = await attempt(`${kind} adapter`, () => benchAdapter(kind, { log, reps: QUICK ? 3 : undefined }));
   ours[kind] = { matmul, adapter, train: await benchTraining(kind, software), software };
   log(`[${elapsed()}] ${kind} done`);
 }
@@ -405,7 +416,9 @@ const torchFacts = torch.missing
   ? `- PyTorch: ${torch.missing}`
   : TORCH_DEVICE === 'cpu'
     ? `- PyTorch ${torch.facts.torch} (${torch.python}, Python ${torch.facts.python}), CPU, float32, ${torch.facts.threads} threads (torch.set_num_threads(os.cpu_count())), ${torch.facts.parallel}, ${torch.facts.blas_info.replace(/^- Build settings: /, '')}` +
-      (ob ? `; OpenBLAS: ${ob.config}, kernel ${ob.core}, ${ob.threads} threads` : '') +
+      (ob
+        ? `; OpenBLAS: ${ob.config}, kernel ${ob.core}, ${ob.threads} threads`
+        : '; no OpenBLAS loaded: the system BLAS (libblas.so.3) is another, perhaps the unoptimised reference one') +
       `; OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE ${args.includes('--keep-openblas-env') ? `kept (${JSON.stringify(torch.facts.env)})` : 'unset for the PyTorch run'}`
     : `- PyTorch ${torch.facts.torch} (${torch.python}, Python ${torch.facts.python}) on ${torch.facts.device}, CUDA ${torch.facts.cuda}, float32 with TF32 ${torch.facts.tf32 ? 'on' : 'off (the default for matmuls)'}; times from torch.cuda.synchronize() around each step`;
 const facts = [
