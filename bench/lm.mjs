@@ -17,6 +17,7 @@
 //                             SNELL-8 only and only with --steps given (a full-shape step takes many minutes there)
 //     --seq N  --batch N      sequence length (default 256) and batch (default 4)
 //     --layers N              decoder layers (default 30; fewer for a quick check of the script)
+//     --methods snell,lora,full  which rows (default all; full fine-tuning has a memory row only)
 //     --skip-torch            leave out PyTorch
 //     --out FILE              write section "lm-cpu" there (default: print only)
 //   PYTHON=/path/to/python3 picks the interpreter (default: the first of python3, /usr/bin/python3 that has torch).
@@ -48,6 +49,10 @@ const SEQ = positive('--seq', 256);
 const BATCH = positive('--batch', 4);
 const LAYERS = positive('--layers', 30);
 const STEPS = args.includes('--steps') ? positive('--steps', 3) : null;
+const METHODS = opt('--methods', 'snell,lora,full').split(',');
+const unknown = METHODS.filter((m) => !['snell', 'lora', 'full'].includes(m));
+if (unknown.length) throw new Error(`--methods takes snell, lora, full; got ${unknown.join(', ')}`);
+const TIMED = ['snell', 'lora'].filter((m) => METHODS.includes(m));
 const SECTION = 'lm-cpu';
 
 /** SmolLM2-135M's config.json, with `layers` decoder layers. */
@@ -96,11 +101,6 @@ function tokenBatch() {
   });
   const labels = Uint32Array.from(ids, (_, i) => ((i + 1) % SEQ === 0 ? IGNORE_LABEL : ids[i + 1]));
   return { batch: { ids, shape: [BATCH, SEQ] }, labels };
-}
-
-/** True when this build's DecoderLM refuses plan method 'full' (full fine-tuning of the decoder not in it yet). */
-function fullUnsupported(error) {
-  return error?.name === 'AdapterConfigError' && /unknown adapter kind "full"/.test(error.message);
 }
 
 /**
@@ -162,7 +162,6 @@ async function attempt(what, body) {
   try {
     return await body();
   } catch (e) {
-    if (fullUnsupported(e)) return { missing: 'not available in this build' };
     log(`  ${what}: failed (${e.message})`);
     return { missing: `failed (${e.message.split('\n')[0]})` };
   }
@@ -176,14 +175,25 @@ function findPython() {
 /** bench/pytorch_lm.py's JSON, with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset (OpenBLAS picks its kernel for this CPU). */
 function runPytorch() {
   if (args.includes('--skip-torch')) return { missing: 'not run (--skip-torch)' };
+  if (TIMED.length === 0) return { missing: 'not run (no timed method)' };
   const py = findPython();
   if (!py) return { missing: 'not installed' };
   const env = { ...process.env };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
-  const pyArgs = [join(here, 'pytorch_lm.py'), '--seq', SEQ, '--batch', BATCH, '--layers', LAYERS, '--steps', STEPS ?? 3].map(
-    String,
-  );
+  const pyArgs = [
+    join(here, 'pytorch_lm.py'),
+    '--seq',
+    SEQ,
+    '--batch',
+    BATCH,
+    '--layers',
+    LAYERS,
+    '--steps',
+    STEPS ?? 3,
+    '--methods',
+    TIMED.join(','),
+  ].map(String);
   log(`\npytorch: ${py} ${pyArgs.join(' ')}`);
   const r = spawnSync(py, pyArgs, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 3_600_000 });
   if (r.status !== 0) return { missing: `failed (${r.error?.message ?? `exit ${r.status}`})` };
@@ -222,7 +232,7 @@ for (const kind of BACKENDS) {
   }
   const software = isSoftwareGpu(backend);
   ours[kind] = { description: backend.description, software, train: {} };
-  for (const method of ['snell', 'lora']) {
+  for (const method of TIMED) {
     if (software && (STEPS === null || method !== 'snell')) {
       ours[kind].train[method] = { missing: 'skipped (software GPU)' };
       continue;
@@ -232,12 +242,14 @@ for (const kind of BACKENDS) {
   // The ledger counts bytes the same on every backend: the memory table takes the first measured backend's steps.
   if (!memory.kind) {
     memory.kind = kind;
-    for (const method of ['snell', 'lora']) {
+    for (const method of TIMED) {
       const timed = ours[kind].train[method];
       memory[method] = timed.missing ? await attempt(`memory ${method}`, () => trainSteps(backend, method, weights, 0)) : timed;
     }
-    log(`  ${kind}: full fine-tuning, one step for the memory table`);
-    memory.full = await attempt('memory full', () => trainSteps(backend, 'full', weights, 0));
+    if (METHODS.includes('full')) {
+      log(`  ${kind}: full fine-tuning, one step for the memory table`);
+      memory.full = await attempt('memory full', () => trainSteps(backend, 'full', weights, 0));
+    }
   }
   backend.destroy();
   log(`[${elapsed()}] ${kind} done`);
@@ -253,7 +265,7 @@ const cell = (source, pick, unit) => {
 };
 const ratio = (a, b) => (a.value != null && b.value != null ? (a.value / b.value).toFixed(2) : '–');
 const rows = [];
-for (const method of ['snell', 'lora']) {
+for (const method of TIMED) {
   const name = `${LM_PLANS[method].label} step`;
   for (const [what, unit, pick, pickTorch] of [
     ['', 'ms', (s) => s.ms, (t) => t.train?.[method]?.ms],
@@ -279,14 +291,16 @@ const memoryLines = memory.kind
       '',
       `| method | trainable params | ${POOLS.join(' | ')} | peak total |`,
       `|---|---:|${POOLS.map(() => '---:').join('|')}|---:|`,
-      ...['full', 'lora', 'snell'].map((method) => {
-        const r = memory[method];
-        const cells =
-          !r || r.missing
-            ? [r?.missing ?? 'not measured', ...POOLS.map(() => ''), '']
-            : [r.trainable.toLocaleString('en-US'), ...POOLS.map((p) => mib(r.memory.peak[p])), mib(r.memory.peakTotal)];
-        return `| ${[LM_PLANS[method].label, ...cells].join(' | ')} |`;
-      }),
+      ...['full', 'lora', 'snell']
+        .filter((method) => METHODS.includes(method))
+        .map((method) => {
+          const r = memory[method];
+          const cells =
+            !r || r.missing
+              ? [r?.missing ?? 'not measured', ...POOLS.map(() => ''), '']
+              : [r.trainable.toLocaleString('en-US'), ...POOLS.map((p) => mib(r.memory.peak[p])), mib(r.memory.peakTotal)];
+          return `| ${[LM_PLANS[method].label, ...cells].join(' | ')} |`;
+        }),
     ]
   : [];
 
