@@ -70,7 +70,7 @@ const config = parseLmConfig({
   max_position_embeddings: 8192,
   tie_word_embeddings: true,
 });
-const SHAPE_NAME = `SmolLM2-135M shape${LAYERS === 30 ? '' : ` (${LAYERS} layers)`}, T ${SEQ}, batch ${BATCH}`;
+const SHAPE_NAME = `SmolLM2-135M shape${LAYERS === 30 ? '' : ` (${LAYERS} layer${LAYERS === 1 ? '' : 's'})`}, T ${SEQ}, batch ${BATCH}`;
 
 const TARGETS = targetNames('llama');
 const SNELL_PLAN = { method: 'snell', rank: 8, kernelHeads: 2, sparsity: 0.9, targets: TARGETS };
