@@ -3,12 +3,13 @@
 // checkpoint folder with a BPE tokenizer trained on a repeated text (lm-folder.mjs), opens the page in
 // headless Chromium, switches to text mode, picks a folder without its weights (the page must say what
 // is missing), then the whole folder and the text as a .txt file; generates from a prompt with the
-// base model (twice with one seed: the same text), trains SNELL (the chart gets one point per step;
-// on the repeated text the held-out perplexity must fall), generates again with the adapted model
-// (the same seed: a different text than before, the same text twice), and downloads the adapter;
-// then LoRA trains from the base again, and `head` is refused on this tied-embedding model by name.
-// In Node the adapter is then laid over the same folder: its held-out perplexity (on the tenth this
-// test cuts by the page's stated rule) and its text for the same prompt and seed must be the page's.
+// base model (streamed into the output; twice with one seed: the same text), trains SNELL (the chart
+// gets one point per step; on the repeated text the held-out perplexity must fall), generates again
+// with the adapted model (the same seed: a different text than before, the same text twice), and
+// downloads the adapter; then LoRA trains from the base again, and `head` is refused on this
+// tied-embedding model by name. In Node the adapter is then laid over the same folder: its held-out
+// perplexity (on the tenth this test cuts by the page's stated rule) and its text for the same prompt
+// and seed must be the page's.
 // Exit: 0 pass, 1 fail, 3 Chromium or playwright-core unavailable. Needs npm run build first.
 
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -32,11 +33,26 @@ function heldOut(text) {
   return text.slice(i < 0 ? text.length : start + i);
 }
 
+/** Generates on the page; the output must have grown token by token (streamed) before the end. */
 async function generateOnPage(page, fail) {
+  await page.evaluate(() => {
+    const out = document.getElementById('lm-output');
+    globalThis.shownTexts = new Set();
+    globalThis.streamed = new MutationObserver(() => {
+      if (out.dataset.text === undefined) globalThis.shownTexts.add(out.textContent);
+    });
+    globalThis.streamed.observe(out, { childList: true, characterData: true, subtree: true });
+  });
   await page.click('#lm-generate');
   await Promise.race([fail(), page.waitForSelector('#lm-output[data-text]', { timeout: 60_000 })]);
   await page.waitForSelector('#text-mode[data-state=ready]', { timeout: 10_000 });
-  return { text: await page.getAttribute('#lm-output', 'data-text'), model: await page.getAttribute('#lm-output', 'data-model') };
+  const shown = await page.evaluate(() => {
+    globalThis.streamed.disconnect();
+    return globalThis.shownTexts.size;
+  });
+  const text = await page.getAttribute('#lm-output', 'data-text');
+  if (text.length > 1 && shown < 2) throw new Error(`the output showed ${shown} text(s) before the end: it was not streamed`);
+  return { text, model: await page.getAttribute('#lm-output', 'data-model') };
 }
 
 async function drive(page, url, folder, dir) {
