@@ -10,6 +10,7 @@
 // tied-embedding model by name. In Node the adapter is then laid over the same folder: its held-out
 // perplexity (on the tenth this test cuts by the page's stated rule) and its text for the same prompt
 // and seed must be the page's.
+// SNELL_WEB_BACKEND=auto|webgpu|wasm picks the page's backend (default auto).
 // Exit: 0 pass, 1 fail, 3 Chromium or playwright-core unavailable. Needs npm run build first.
 
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -24,6 +25,8 @@ const TEXT = 'The quick brown fox jumps over the lazy dog. A lazy dog sleeps in 
 const SETTINGS = { 'lm-epochs': '6', 'lm-seq-len': '32', 'lm-lr': '0.2', 'lm-batch': '4' };
 const GENERATE = { prompt: 'The quick', 'lm-max-new': '16', 'lm-temperature': '1', 'lm-seed': '7' };
 
+/** SNELL_WEB_BACKEND=webgpu runs the text mode on WebGPU even on a software adapter. */
+const BACKEND = process.env.SNELL_WEB_BACKEND ?? 'auto';
 const log = (s) => console.log(`# ${s}`);
 
 /** The page's rule (web/lm-text.ts): the held-out tenth starts at the first whitespace at or after ⌊0.9·n⌋. */
@@ -60,6 +63,8 @@ async function drive(page, url, folder, dir) {
   page.on('pageerror', (e) => failures.push(`page error: ${e.message}`));
   page.on('console', (m) => m.type() === 'error' && failures.push(`console: ${m.text()}`));
   await page.goto(url, { waitUntil: 'load', timeout: 30_000 });
+  // the backend the text mode asks for (default auto: WebGPU, unless there is none or only a software adapter)
+  await page.$eval('#lm-backend', (el, v) => (el.value = v), BACKEND);
   await page.check('input[name=mode][value=text]');
   if (!(await page.isVisible('#text-mode')) || (await page.isVisible('#images-mode')))
     throw new Error('the mode switch did not show the text mode alone');
