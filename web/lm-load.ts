@@ -1,8 +1,17 @@
-// What the language-model worker trains: a decoder checkpoint folder (config.json, model.safetensors,
-// tokenizer.json and optionally tokenizer_config.json, dropped or picked) read into host weights and
-// its tokenizer, checked to fit together.
+// What the language-model worker trains: the embedded LM, or a decoder checkpoint folder
+// (config.json, model.safetensors, tokenizer.json and optionally tokenizer_config.json, dropped or
+// picked), read into host weights and its tokenizer (loadLmTokenizer checks that its ids fit the
+// embedding); the tokenizer must name an end-of-text token, which ends every document.
 
-import { blobFolder, type LoadedLm, loadLmCheckpoint, Tokenizer } from 'snell-js';
+import {
+  blobFolder,
+  embeddedLmCheckpoint,
+  type Folder,
+  type LoadedLm,
+  loadLmCheckpoint,
+  loadLmTokenizer,
+  type Tokenizer,
+} from 'snell-js';
 import type { PathFile } from './protocol.js';
 
 export interface LmBase {
@@ -13,8 +22,9 @@ export interface LmBase {
 
 const baseName = (path: string) => path.slice(path.lastIndexOf('/') + 1);
 
-/** A dropped or picked folder's files (by their last path part) as a checkpoint and its tokenizer. */
-export async function loadLmFolder(files: PathFile[]): Promise<LmBase> {
+/** The embedded LM (null), or a dropped or picked folder's files (by their last path part). */
+export async function loadLmBase(files: PathFile[] | null): Promise<LmBase> {
+  if (!files) return loadFrom(await embeddedLmCheckpoint(), 'embedded');
   const named = new Map(files.map(({ path, file }) => [baseName(path), file]));
   const missing = ['config.json', 'model.safetensors', 'tokenizer.json'].filter((n) => !named.has(n));
   if (missing.length)
@@ -23,21 +33,15 @@ export async function loadLmFolder(files: PathFile[]): Promise<LmBase> {
         'tokenizer.json (and tokenizer_config.json), as transformers saves a model',
     );
   const root = files[0]!.path.includes('/') ? files[0]!.path.split('/')[0]! : 'checkpoint';
-  const lm = await loadLmCheckpoint(blobFolder(Object.fromEntries(named), root));
-  const config = named.get('tokenizer_config.json');
-  const tokenizer = Tokenizer.fromJSON(await named.get('tokenizer.json')!.text(), config ? await config.text() : undefined);
-  return { name: root, lm, tokenizer: checkedTokenizer(tokenizer, lm) };
+  return loadFrom(blobFolder(Object.fromEntries(named), root), root);
 }
 
-/** The tokenizer, if its ids fit the model's embedding and it can end a document. */
-export function checkedTokenizer(tokenizer: Tokenizer, lm: LoadedLm): Tokenizer {
-  if (tokenizer.vocabSize > lm.config.vocabSize)
-    throw new Error(
-      `tokenizer.json has ${tokenizer.vocabSize} ids, the model's embedding ${lm.config.vocabSize} rows: drop the tokenizer that came with this model`,
-    );
+async function loadFrom(folder: Folder, name: string): Promise<LmBase> {
+  const lm = await loadLmCheckpoint(folder);
+  const tokenizer = await loadLmTokenizer(folder);
   if (tokenizer.eosId === null)
     throw new Error(
       "the tokenizer names no end-of-text token: add tokenizer_config.json with its eos_token (the model's own file)",
     );
-  return tokenizer;
+  return { name, lm, tokenizer };
 }

@@ -1,8 +1,9 @@
-// The language-model worker (a module Web Worker) behind the page's text mode: loads a decoder LM and
-// its tokenizer onto the backend (WebGPU when the browser has it, else Wasm), generates from a prompt
-// (streaming the text as each token is drawn), and fine-tunes on the page's text: the text's last
-// tenth is held out (lm-text.ts), the base model's held-out perplexity is measured, the model with the
-// method's branches (or every tensor, or the head) trains on causal-LM windows of the rest, reporting
+// The language-model worker (a module Web Worker) behind the page's text mode: loads a decoder LM (the
+// embedded one, or a dropped folder) and its tokenizer onto the backend (WebGPU when the browser has
+// it, else Wasm), generates from a prompt (streaming the text as each token is drawn), and fine-tunes
+// on the page's text: the text's last tenth is held out (lm-text.ts), the base model's held-out
+// perplexity is measured, the model with the method's branches (or every tensor, or the head) trains
+// on causal-LM windows of the rest, reporting
 // every step, and the held-out perplexity is measured again. Generation then uses the adapted model;
 // the adapter (or, for full fine-tuning, the whole model) can be saved into memory for download.
 // LmTrainer yields to the event loop between steps, so a stop message arrives while training runs.
@@ -21,7 +22,7 @@ import {
   targetNames,
 } from 'snell-js';
 import { lmAdvice } from './errors.js';
-import { type LmBase, loadLmFolder } from './lm-load.js';
+import { type LmBase, loadLmBase } from './lm-load.js';
 import type { FromLmWorker, LmGenerateRequest, LmMethod, LmTrainRequest, ToLmWorker } from './lm-protocol.js';
 import { splitText } from './lm-text.js';
 import type { PathFile } from './protocol.js';
@@ -74,8 +75,7 @@ async function load(files: PathFile[] | null, preference: Session['preference'])
   const old = session;
   session = null;
   post({ type: 'status', text: 'loading the model…' });
-  if (!files) throw new Error('the embedded language model is not part of this build: drop a checkpoint folder');
-  const base = await loadLmFolder(files);
+  const base = await loadLmBase(files);
   let backend = old?.preference === preference ? old.backend : null;
   if (!backend) {
     old?.backend.destroy();

@@ -1,15 +1,16 @@
 #!/usr/bin/env node
 // End-to-end test of the page's text mode (web/): builds and serves the page, writes a tiny LLaMA
 // checkpoint folder with a BPE tokenizer trained on a repeated text (lm-folder.mjs), opens the page in
-// headless Chromium, switches to text mode, picks a folder without its weights (the page must say what
-// is missing), then the whole folder and the text as a .txt file; generates from a prompt with the
-// base model (streamed into the output; twice with one seed: the same text), trains SNELL (the chart
-// gets one point per step; on the repeated text the held-out perplexity must fall), generates again
-// with the adapted model (the same seed: a different text than before, the same text twice), and
-// downloads the adapter; then LoRA trains from the base again, and `head` is refused on this
-// tied-embedding model by name. In Node the adapter is then laid over the same folder: its held-out
-// perplexity (on the tenth this test cuts by the page's stated rule) and its text for the same prompt
-// and seed must be the page's.
+// headless Chromium, switches to text mode (the embedded LM loads; SNELL with the page's defaults must
+// lower its held-out perplexity and change its text), picks a folder without its weights (the page
+// must say what is missing), then the whole folder and the text as a .txt file; generates from a
+// prompt with the base model (streamed into the output; twice with one seed: the same text), trains
+// SNELL (the chart gets one point per step; on the repeated text the held-out perplexity must fall),
+// generates again with the adapted model (the same seed: a different text than before, the same text
+// twice), and downloads the adapter; then LoRA trains from the base again, and `head` is refused on
+// this tied-embedding model by name. In Node the adapter is then laid over the same folder: its
+// held-out perplexity (on the tenth this test cuts by the page's stated rule) and its text for the
+// same prompt and seed must be the page's.
 // SNELL_WEB_BACKEND=auto|webgpu|wasm picks the page's backend (default auto).
 // Exit: 0 pass, 1 fail, 3 Chromium or playwright-core unavailable. Needs npm run build first.
 
@@ -72,6 +73,7 @@ async function drive(page, url, folder, dir) {
     page.waitForSelector('#lm-error:not([hidden])', { timeout: 0 }).then(async () => {
       throw new Error(`the page shows: ${await page.textContent('#lm-error')}`);
     });
+  await embedded(page, fail);
   // a folder without its weights and tokenizer: the page names what is missing
   await page.setInputFiles('#lm-checkpoint', [join(folder, 'config.json')]);
   await page.waitForSelector('#lm-error:not([hidden])', { timeout: 30_000 });
@@ -132,6 +134,32 @@ async function drive(page, url, folder, dir) {
   await otherMethods(page, fail, pBefore);
   if (failures.length) throw new Error(failures.join('\n'));
   return { perplexity: pAfter, text: after.text, adapter, backend: await page.getAttribute('#lm-device', 'data-backend') };
+}
+
+/** The embedded LM, loaded on the first visit: SNELL with the page's defaults lowers its held-out perplexity. */
+async function embedded(page, fail) {
+  await Promise.race([fail(), page.waitForSelector('#text-mode[data-state=ready]', { timeout: 60_000 })]);
+  log(await page.textContent('#lm-model-info'));
+  await page.fill('#lm-text', TEXT);
+  await page.fill('#lm-prompt', GENERATE.prompt);
+  const before = await generateOnPage(page, fail);
+  await page.fill('#lm-epochs', '2');
+  const t0 = Date.now();
+  await page.click('#lm-train');
+  await page.waitForSelector('#text-mode[data-state=training]', { timeout: 10_000 });
+  await Promise.race([fail(), page.waitForSelector('#text-mode[data-state=ready]', { timeout: 300_000 })]);
+  const p = await page.$eval('#lm-perplexity', (el) => ({ ...el.dataset }));
+  const losses = JSON.parse(await page.getAttribute('#lm-chart', 'data-losses'));
+  log(
+    `embedded, SNELL: ${losses.length} steps in ${((Date.now() - t0) / 1000).toFixed(1)} s (the worker: ` +
+      `${Number(p.stepsPerSecond).toFixed(2)} steps/s); ${await page.textContent('#lm-perplexity')}; ${await page.textContent('#lm-speed')}`,
+  );
+  if (!(Number(p.after) < Number(p.before)))
+    throw new Error(`the embedded LM's held-out perplexity went ${p.before} → ${p.after}`);
+  const after = await generateOnPage(page, fail);
+  if (before.model !== 'base' || after.model !== 'adapted' || before.text === after.text)
+    throw new Error(`the embedded LM wrote ${JSON.stringify(before)} before training, ${JSON.stringify(after)} after`);
+  log(`embedded: ${JSON.stringify(before.text)} → ${JSON.stringify(after.text)} (${await page.textContent('#lm-status')})`);
 }
 
 /**
