@@ -201,7 +201,7 @@ function parsePlan(json: Record<string, unknown>, c: DecoderConfig, fail: (probl
     );
   const method = json.method as string;
   if (method === 'full') fail('method "full" trains every weight and is saved as a checkpoint: load it with loadLmCheckpoint');
-  const saved = DECODER_METHODS.filter((m) => m !== 'full');
+  const saved: readonly DecoderMethod[] = DECODER_METHODS.filter((m) => m !== 'full');
   if (!saved.includes(method as DecoderMethod)) fail(`method ${JSON.stringify(method)} is not one of ${saved.join(', ')}`);
   const int = (key: string) => {
     const v = json[key];
