@@ -201,10 +201,11 @@ async function trainLmRun(flags: Flags, _positional: string[], host: Host): Prom
   const lr = (flags.lr as number | undefined) ?? LM_DEFAULT_LR[plan.method as keyof typeof LM_DEFAULT_LR];
   const task: DecoderTask =
     data.task === 'classify' ? { kind: 'classify', classes: data.classes!.length } : { kind: 'causal-lm' };
+  const loaded = (performance.now() - started) / 1000;
   show.info(
     'data',
-    { description: data.description, train: data.train.shape[0], test: data.test.shape[0], seqLen },
-    data.description,
+    { description: data.description, train: data.train.shape[0], test: data.test.shape[0], seqLen, seconds: loaded },
+    `${data.description}; model and data loaded and tokenized in ${loaded.toFixed(1)} s`,
   );
 
   const backend = await host.createBackend({ prefer: flags.backend as BackendKind | undefined });
