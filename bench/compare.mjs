@@ -1,10 +1,14 @@
 // snell-js against PyTorch on the same measurements, in one run, as one table:
 //   matmul GFLOP/s at 1024³ and the ViT-B/16 shapes (and 4096³ on a hardware GPU, the card's ceiling),
 //   the SNELL adapter fwd+bwd at 768×768 and 768×3072 (r = 16, s = 0.9, 1576 rows) and its selection,
-//   ViT-Tiny/16 and ViT-B/16 training steps with SNELL-8, LoRA-8 and full fine-tuning,
+//   ViT-Tiny/16 and ViT-B/16 training steps with SNELL-8, LoRA-8 and full fine-tuning, SNELL-8 and LoRA-8 both with
+//   branch noise (dropout and DropPath 0.1) and without,
 // on Wasm and on WebGPU when an adapter exists, and with `python3 bench/pytorch.py` (the authors' PyTorch
 // formulation) on the CPU or on CUDA. On a software GPU (lavapipe, SwiftShader) WebGPU runs the matmuls, the
 // adapter and the ViT-Tiny SNELL-8 step only, with few repetitions: its other steps would take minutes each.
+// Wasm matmuls run on both builds of the kernels, relaxed SIMD and plain, in alternation (bench/matmul.mjs); Node 20,
+// which has relaxed SIMD behind a flag only, runs the whole bench again with --experimental-wasm-relaxed-simd.
+// Under the table, the targets (bench/targets.mjs), each met or missed by this run's measurements.
 // Prints the table and writes it, with the machine's facts, the date, the command and the commit, into one
 // section of BENCHMARKS.md (replacing that section, keeping its hand-written notes block and the other sections:
 // bench/sections.mjs). Runs against the built package (npm run build first).
@@ -15,9 +19,12 @@
 //     --batch N               training batch (default 8)
 //     --models tiny,base      --methods snell,lora,full    which training steps (default all)
 //     --steps N               timed training steps per row (default: 3, 1 for ViT-B on a CPU, 1 on a software GPU)
-//     --branch-noise on|off   the branches' dropout and DropPath (default on: 0.1 each, as the reference trains;
-//                             off: both 0, here and in PyTorch's model)
+//     --branch-noise on,off   the branches' dropout and DropPath (default both: every row with on, 0.1 each, as the
+//                             reference trains; then SNELL-8 and LoRA-8 again with off, both 0, here and in
+//                             PyTorch's model; the first listed applies to every method)
 //     --matmul-variants       on WebGPU, also time every matmul variant forced in turn (the tuner's candidates)
+//     --quick                 few repetitions everywhere (pytorch.py --quick, 3 matmul and adapter runs, 1 timed
+//                             training step a row): checks that a run works, its figures are not ones to keep
 //     --skip-memory           leave out the ViT-B/16 memory table (bench:train's second half)
 //     --keep-openblas-env     keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE for PyTorch (default: unset for its run,
 //                             so OpenBLAS picks its kernel for this CPU)
@@ -31,9 +38,13 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { backendOf, benchAdapter, isSoftwareGpu, median, RANK, ROWS, SPARSITY, uniform } from './adapter.mjs';
+import { rerunWithRelaxedSimd, wasmMatmulPaths } from './matmul.mjs';
 import { gitCommit, withSection } from './sections.mjs';
+import { targets, targetsTable, trainKey } from './targets.mjs';
 import { memoryTable, PLANS, stepTime } from './train.mjs';
 import { MATMUL_VARIANTS } from '../dist/node.js';
+
+rerunWithRelaxedSimd(import.meta.url);
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -48,9 +59,18 @@ const TORCH_DEVICE = opt('--torch-device', 'cpu');
 const BATCH = Number(opt('--batch', 8));
 const MODELS = opt('--models', 'tiny,base').split(',');
 const METHODS = opt('--methods', 'snell,lora,full').split(',');
+const QUICK = args.includes('--quick');
 const SECTION = opt('--section', TORCH_DEVICE === 'cpu' ? 'cpu' : 'gpu');
-const BRANCH_NOISE = opt('--branch-noise', 'on');
-if (!['on', 'off'].includes(BRANCH_NOISE)) throw new Error(`--branch-noise takes on or off, got ${BRANCH_NOISE}`);
+const NOISES = opt('--branch-noise', 'on,off').split(',');
+if (NOISES.length === 0 || NOISES.some((n) => !['on', 'off'].includes(n)) || new Set(NOISES).size !== NOISES.length)
+  throw new Error(`--branch-noise takes on, off, on,off or off,on, got ${NOISES.join(',')}`);
+/** The training rows: every model × method with the first branch noise, the branched methods again with the other. */
+const BRANCHED = METHODS.filter((m) => m !== 'full');
+const TRAIN_ROWS = MODELS.flatMap((size) =>
+  NOISES.flatMap((noise, i) =>
+    (i === 0 ? METHODS : BRANCHED).map((method) => ({ size, method, noise, key: trainKey(size, method, noise) })),
+  ),
+);
 const MATMUL_SHAPES = [
   [1024, 1024, 1024],
   [1576, 768, 768],
@@ -59,7 +79,7 @@ const MATMUL_SHAPES = [
 const CEILING_SHAPE = [4096, 4096, 4096];
 
 /**
- * GFLOP/s of out = a·b ([M,K]·[K,N]) through backend.matmul. On a hardware GPU `reps` calls are queued and
+ * GFLOP/s of out = a·b ([M,K]·[K,N]) through a WebGPU backend's matmul. On a hardware GPU `reps` calls are queued and
  * flushed once (per-call waits would time the submit round trip), after 200 ms of warming; elsewhere each
  * call is flushed and timed.
  * `matmulVariant` forces one WebGPU matmul variant instead of the tuned plan.
@@ -111,6 +131,28 @@ async function benchMatmul(kind, { matmulVariant, quiet = false } = {}) {
   return result;
 }
 
+/**
+ * The Wasm matmuls on the build the backend picks (relaxed SIMD where the engine has it) and, beside it, the plain
+ * build's (`plain`, null where plain is the only one), timed in alternation: benchMatmul's result plus `plain`.
+ */
+async function benchWasmMatmul() {
+  const r = await wasmMatmulPaths({ shapes: MATMUL_SHAPES, reps: QUICK ? 3 : 9 });
+  const picked = r.paths.includes('relaxed') ? 'relaxed' : 'plain';
+  const shapesOf = (simd) => r.shapes.map((s) => ({ m: s.m, k: s.k, n: s.n, ...s[simd] }));
+  for (const s of r.shapes) {
+    const cells = r.paths.map((p) => `${p} ${s[p].ms.toFixed(2)} ms = ${s[p].gflops.toFixed(1)} GFLOP/s`);
+    log(`  wasm matmul ${s.m}x${s.k}x${s.n}: ${cells.join(', ')} (${r.reps} runs each, in alternation)`);
+  }
+  return {
+    kind: 'wasm',
+    description: r.descriptions[picked],
+    reps: r.reps,
+    shapes: shapesOf(picked),
+    plain: picked === 'relaxed' ? shapesOf('plain') : null,
+    plan: null,
+  };
+}
+
 /** Every WebGPU matmul variant forced in turn: [{ variant, shapes }]. */
 async function sweepMatmulVariants() {
   const out = [];
@@ -131,7 +173,8 @@ function findPython() {
   return null;
 }
 
-function runPytorch() {
+/** bench/pytorch.py with `extra` arguments after --device and --batch: its JSON output, or { missing }. */
+function runPytorch(extra) {
   const py = findPython();
   if (!py) return { missing: 'not installed' };
   const env = { ...process.env };
@@ -145,12 +188,8 @@ function runPytorch() {
     TORCH_DEVICE,
     '--batch',
     String(BATCH),
-    '--models',
-    MODELS.join(','),
-    '--methods',
-    METHODS.join(','),
-    '--branch-noise',
-    BRANCH_NOISE,
+    ...(QUICK ? ['--quick'] : []),
+    ...extra,
   ];
   log(`\npytorch: ${py} ${pyArgs.join(' ')}`);
   const r = spawnSync(py, pyArgs, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 1_800_000 });
@@ -181,44 +220,60 @@ function cpuModel() {
   return os.cpus()[0]?.model ?? 'unknown';
 }
 
-/** Training steps on `kind`: every model × method, or what a software GPU can afford. */
+/**
+ * PyTorch's side: one run of bench/pytorch.py for everything with the first branch noise, one more of its training
+ * steps alone for the branched methods with the other; `train` keyed as TRAIN_ROWS.
+ */
+function pytorchRuns() {
+  const models = ['--models', MODELS.join(',')];
+  const first = runPytorch([...models, '--methods', METHODS.join(','), '--branch-noise', NOISES[0]]);
+  if (first.missing) return first;
+  const train = {};
+  for (const { size, method, noise, key } of TRAIN_ROWS) if (noise === NOISES[0]) train[key] = first.train?.[`${size}-${method}`];
+  if (NOISES.length > 1 && BRANCHED.length > 0) {
+    const more = runPytorch(['train', ...models, '--methods', BRANCHED.join(','), '--branch-noise', NOISES[1]]);
+    for (const { size, method, noise, key } of TRAIN_ROWS) {
+      if (noise === NOISES[1]) train[key] = more.missing ? { missing: more.missing } : more.train?.[`${size}-${method}`];
+    }
+  }
+  return { ...first, train };
+}
+
+/** Training steps on `kind`: every row of TRAIN_ROWS, or what a software GPU can afford. */
 async function benchTraining(kind, software) {
   const out = {};
-  for (const size of MODELS) {
-    for (const method of METHODS) {
-      const key = `${size}-${method}`;
-      if (software && key !== 'tiny-snell') {
-        out[key] = { missing: 'skipped (software GPU)' };
-        continue;
-      }
-      const cpuBase = kind === 'wasm' && size === 'base';
-      const steps = Number(opt('--steps', software || cpuBase ? 1 : 3));
-      out[key] = await attempt(`${kind} ViT-${size} ${method}`, () =>
-        stepTime(kind, { size, method, batch: BATCH, steps, branchNoise: BRANCH_NOISE === 'on', log }),
-      );
+  for (const { size, method, noise, key } of TRAIN_ROWS) {
+    if (software && key !== 'tiny-snell') {
+      out[key] = { missing: 'skipped (software GPU)' };
+      continue;
     }
+    const cpuBase = kind === 'wasm' && size === 'base';
+    const steps = Number(opt('--steps', QUICK || software || cpuBase ? 1 : 3));
+    out[key] = await attempt(`${kind} ViT-${size} ${method}, branch noise ${noise}`, () =>
+      stepTime(kind, { size, method, batch: BATCH, steps, branchNoise: noise === 'on', log }),
+    );
   }
   return out;
 }
 
 // ------------------------------------------------------------------------------------------------ run
-const torch = runPytorch();
+const torch = pytorchRuns();
 log(`[${elapsed()}] pytorch ${torch.missing ?? 'done'}`);
 
 const ours = {};
 for (const kind of BACKENDS) {
   log(`\n${kind}:`);
-  const matmul = await attempt(`${kind} matmul`, () => benchMatmul(kind));
+  const matmul = await attempt(`${kind} matmul`, () => (kind === 'wasm' ? benchWasmMatmul() : benchMatmul(kind)));
   if (kind === 'webgpu' && !matmul.missing && args.includes('--matmul-variants')) {
     matmul.variants = await attempt('matmul variants', sweepMatmulVariants);
   }
   if (matmul.missing) {
-    ours[kind] = { matmul, adapter: matmul, train: {} };
+    ours[kind] = { matmul, adapter: matmul, train: {}, software: false };
     continue;
   }
   const software = /llvmpipe|lavapipe|swiftshader/i.test(matmul.description);
-  const adapter = await attempt(`${kind} adapter`, () => benchAdapter(kind, { log }));
-  ours[kind] = { matmul, adapter, train: await benchTraining(kind, software) };
+  const adapter = await attempt(`${kind} adapter`, () => benchAdapter(kind, { log, reps: QUICK ? 3 : undefined }));
+  ours[kind] = { matmul, adapter, train: await benchTraining(kind, software), software };
   log(`[${elapsed()}] ${kind} done`);
 }
 const memory = args.includes('--skip-memory') ? null : await attempt('memory table', () => memoryTable({ log }));
@@ -239,9 +294,9 @@ const adapterRow = (source, n, m, key) => source?.shapes?.find((s) => s.n === n 
 const torchLabel = TORCH_DEVICE === 'cpu' ? 'PyTorch CPU' : `PyTorch ${TORCH_DEVICE.toUpperCase()}`;
 
 const rows = [];
-/** One row: `pick(source)` from each of our backends' `which` results, and `pickTorch(torch)`. */
-const add = (label, unit, which, pick, pickTorch) => {
-  const t = cell(torch, pickTorch, unit);
+/** One row: `pick(source)` from each of our backends' `which` results, and `pickTorch` of `whichTorch(torch)`. */
+const add = (label, unit, which, pick, pickTorch, whichTorch = (t) => t) => {
+  const t = cell(torch.missing ? torch : whichTorch(torch), pickTorch, unit);
   const mine = BACKENDS.map((kind) => cell(which(ours[kind]), pick, unit));
   rows.push(`| ${label} | ${mine.map((c) => c.text).join(' | ')} | ${t.text} | ${mine.map((c) => ratio(c, t)).join(' | ')} |`);
 };
@@ -258,6 +313,17 @@ for (const [m, k, n] of matmulShapes) {
     (s) => s.shapes?.find((x) => x.m === m && x.k === k && x.n === n)?.gflops,
     (t) => t.matmul?.[key]?.gflops,
   );
+}
+if (ours.wasm?.matmul?.plain) {
+  for (const [m, k, n] of MATMUL_SHAPES) {
+    add(
+      `matmul ${m}×${k}×${n} (M×K×N), Wasm plain SIMD`,
+      'GFLOP/s',
+      (o) => (o === ours.wasm ? o.matmul : { missing: '–' }),
+      (s) => s.plain.find((x) => x.m === m && x.k === k && x.n === n)?.gflops,
+      (t) => t.matmul?.[`${m}x${k}x${n}`]?.gflops,
+    );
+  }
 }
 for (const [n, m] of [
   [768, 768],
@@ -291,25 +357,25 @@ for (const [n, m] of [
     (t) => t.adapter?.[`${n}x${m}`]?.quantile_ms,
   );
 }
-for (const size of MODELS) {
-  for (const method of METHODS) {
-    const key = `${size}-${method}`;
-    const name = `ViT-${size === 'tiny' ? 'Tiny' : 'B'}/16 ${PLANS[method].label}, batch ${BATCH}`;
-    add(
-      `${name}: step`,
-      'ms',
-      (o) => o.train[key],
-      (s) => s.ms,
-      (t) => t.train?.[key]?.ms,
-    );
-    add(
-      `${name}: throughput`,
-      'images/s',
-      (o) => o.train[key],
-      (s) => s.imagesPerSecond,
-      (t) => t.train?.[key]?.images_per_s,
-    );
-  }
+for (const { size, method, noise, key } of TRAIN_ROWS) {
+  const quiet = noise === 'off' && method !== 'full' ? ', branch noise off' : '';
+  const name = `ViT-${size === 'tiny' ? 'Tiny' : 'B'}/16 ${PLANS[method].label}, batch ${BATCH}${quiet}`;
+  add(
+    `${name}: step`,
+    'ms',
+    (o) => o.train[key],
+    (s) => s.ms,
+    (t) => t.ms,
+    (t) => t.train?.[key],
+  );
+  add(
+    `${name}: throughput`,
+    'images/s',
+    (o) => o.train[key],
+    (s) => s.imagesPerSecond,
+    (t) => t.images_per_s,
+    (t) => t.train?.[key],
+  );
 }
 
 const table = [
@@ -317,6 +383,7 @@ const table = [
   `|---|${BACKENDS.map(() => '---:').join('|')}|---:|${BACKENDS.map(() => '---:').join('|')}|`,
   ...rows,
 ];
+const targetLines = targetsTable(targets({ ours, torch, torchDevice: TORCH_DEVICE }));
 const variantTable = BACKENDS.flatMap((kind) => {
   const v = ours[kind].matmul?.variants;
   if (!Array.isArray(v) || v.length === 0) return [];
@@ -349,12 +416,14 @@ const torchFacts = torch.missing
   ? `- PyTorch: ${torch.missing}`
   : TORCH_DEVICE === 'cpu'
     ? `- PyTorch ${torch.facts.torch} (${torch.python}, Python ${torch.facts.python}), CPU, float32, ${torch.facts.threads} threads (torch.set_num_threads(os.cpu_count())), ${torch.facts.parallel}, ${torch.facts.blas_info.replace(/^- Build settings: /, '')}` +
-      (ob ? `; OpenBLAS: ${ob.config}, kernel ${ob.core}, ${ob.threads} threads` : '') +
+      (ob
+        ? `; OpenBLAS: ${ob.config}, kernel ${ob.core}, ${ob.threads} threads`
+        : '; no OpenBLAS loaded: the system BLAS (libblas.so.3) is another, perhaps the unoptimised reference one') +
       `; OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE ${args.includes('--keep-openblas-env') ? `kept (${JSON.stringify(torch.facts.env)})` : 'unset for the PyTorch run'}`
     : `- PyTorch ${torch.facts.torch} (${torch.python}, Python ${torch.facts.python}) on ${torch.facts.device}, CUDA ${torch.facts.cuda}, float32 with TF32 ${torch.facts.tf32 ? 'on' : 'off (the default for matmuls)'}; times from torch.cuda.synchronize() around each step`;
 const facts = [
   `- CPU: ${cpuModel()}, ${os.cpus().length} logical cores (Node's count), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${os.type()} ${os.release()} ${os.arch()}`,
-  `- Node ${process.version}; snell-js ${JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version} (dist/node.js)`,
+  `- Node ${process.version}${process.execArgv.length ? ` ${process.execArgv.join(' ')}` : ''}; snell-js ${JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version} (dist/node.js)`,
   ...BACKENDS.map(
     (k) => `- ${k === 'wasm' ? 'Wasm backend' : 'WebGPU adapter'}: ${ours[k].matmul?.description ?? 'none'} (${reps(k)})`,
   ),
@@ -372,11 +441,11 @@ const date = new Date()
 const notes = [
   'Ratios are of the values shown: for times (ms) above 1 means ours is slower than PyTorch; for GFLOP/s and images/s, below 1 means ours is slower.',
   '',
-  `- matmul: out = a·b in float32 through the backend's \`matmul\` and \`torch.matmul\`; 2·M·K·N flops.${TORCH_DEVICE === 'cpu' ? '' : " 4096³ gives the card's float32 ceiling as cuBLAS reaches it."}`,
+  `- matmul: out = a·b in float32 through the backend's \`matmul\` and \`torch.matmul\`; 2·M·K·N flops. On Wasm the kernels' build the backend picks (relaxed SIMD, f32x4.relaxed_madd, where the engine has it) and, in the rows marked plain SIMD, the simd128 build, the two timed in alternation (bench/matmul.mjs).${TORCH_DEVICE === 'cpu' ? '' : " 4096³ gives the card's float32 ceiling as cuBLAS reaches it."}`,
   `- adapter: one forward + backward of one SNELL adapter (H = 2 kernel heads, r = ${RANK}, s = ${SPARSITY}, x [${ROWS}, n], dy given), outputs dx, dA, dB. Ours: \`SnellAdapterOp\` (bench/adapter.mjs). PyTorch: the authors' module (ssfgunner/SNELL): W = Σ_h c_h·torch.cdist(A, B)[h], t = torch.quantile(|W|, s), Ws = W·F.threshold(|W|.detach(), t, 0), y = F.linear(x, Wsᵀ), y.backward(dy) through autograd, no checkpointing (it is commented out there).`,
   '- adapter against PyTorch hand-written: the same math with its backward written out (W formed once and kept for backward, t from torch.kthvalue, dA and dB from K = c·dW/D by two batched products), handwritten_step in bench/pytorch.py.',
   '- quantile selection: the threshold alone (ours: `quantileAbs`, exact selection; PyTorch: `torch.quantile` on the flattened |W|, which sorts).',
-  `- training steps: batch ${BATCH} of 224² images as 196 patches + cls; ViT-Tiny/16 (D 192, 3 heads, MLP 768) and ViT-B/16 (D 768, 12 heads, MLP 3072), 12 pre-LN blocks (eps 1e-6), exact GELU, cross-entropy over 100 classes, random inputs, AdamW. SNELL-8 (s = 0.9, H = 2) and LoRA-8 branches on q, k, v, proj, fc1, fc2 with ${BRANCH_NOISE === 'on' ? 'dropout 0.1 on branch inputs (not proj) and DropPath 0.1 on branch outputs' : 'no branch noise (dropout and DropPath 0)'}, frozen base, adapters + head + cls token trained; full fine-tuning trains every parameter. Ours: \`Trainer.fit\` (bench/train.mjs); PyTorch: bench/pytorch.py's own compact model (no timm), LoRA as (x·A)·B.`,
+  `- training steps: batch ${BATCH} of 224² images as 196 patches + cls; ViT-Tiny/16 (D 192, 3 heads, MLP 768) and ViT-B/16 (D 768, 12 heads, MLP 3072), 12 pre-LN blocks (eps 1e-6), exact GELU, cross-entropy over 100 classes, random inputs, AdamW. SNELL-8 (s = 0.9, H = 2) and LoRA-8 branches on q, k, v, proj, fc1, fc2 with dropout 0.1 on branch inputs (not proj) and DropPath 0.1 on branch outputs, except in the rows marked branch noise off (both 0, here and in PyTorch's model), frozen base, adapters + head + cls token trained; full fine-tuning trains every parameter. Ours: \`Trainer.fit\` (bench/train.mjs); PyTorch: bench/pytorch.py's own compact model (no timm), LoRA as (x·A)·B.`,
 ];
 
 const section = [
@@ -387,6 +456,10 @@ const section = [
   ...facts,
   '',
   ...table,
+  '',
+  `### Targets (from this run's measurements above)`,
+  '',
+  ...targetLines,
   ...variantTable,
   '',
   ...notes,
@@ -395,7 +468,7 @@ const section = [
   `Whole run: ${elapsed()}.`,
 ].join('\n');
 
-console.log(['', ...facts, '', ...table, ...variantTable, ''].join('\n'));
+console.log(['', ...facts, '', ...table, '', ...targetLines, ...variantTable, ''].join('\n'));
 const out = opt('--out', join(root, 'BENCHMARKS.md'));
 if (out !== '-') {
   writeFileSync(out, withSection(existsSync(out) ? readFileSync(out, 'utf8') : '', SECTION, section));

@@ -8,68 +8,103 @@
 //
 // An engine that has relaxed SIMD only behind a flag (Node 20: --experimental-wasm-relaxed-simd) is
 // re-run with it; one that has no relaxed SIMD at all measures the plain build alone.
+// bench/compare.mjs imports rerunWithRelaxedSimd() and wasmMatmulPaths() (the same measurement, as numbers).
 
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createBackend, relaxedSimdSupported } from '../dist/node.js';
 import { median, uniform } from './adapter.mjs';
 
-const FLAG = '--experimental-wasm-relaxed-simd';
-const args = process.argv.slice(2);
-const opt = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
+export const RELAXED_SIMD_FLAG = '--experimental-wasm-relaxed-simd';
 
 const nodeTakesFlag = () =>
-  !process.versions.bun && spawnSync(process.execPath, [FLAG, '-e', ''], { stdio: 'ignore' }).status === 0;
-if (!relaxedSimdSupported() && !process.execArgv.includes(FLAG) && nodeTakesFlag()) {
-  const r = spawnSync(process.execPath, [...process.execArgv, FLAG, fileURLToPath(import.meta.url), ...args], {
-    stdio: 'inherit',
-  });
+  !process.versions.bun && spawnSync(process.execPath, [RELAXED_SIMD_FLAG, '-e', ''], { stdio: 'ignore' }).status === 0;
+
+/**
+ * Where this engine has relaxed SIMD only behind Node's flag, runs the script at `scriptUrl` again with it (same
+ * arguments and environment, output inherited) and exits with its status; otherwise returns and the caller goes on.
+ */
+export function rerunWithRelaxedSimd(scriptUrl) {
+  if (relaxedSimdSupported() || process.execArgv.includes(RELAXED_SIMD_FLAG) || !nodeTakesFlag()) return;
+  const r = spawnSync(
+    process.execPath,
+    [...process.execArgv, RELAXED_SIMD_FLAG, fileURLToPath(scriptUrl), ...process.argv.slice(2)],
+    {
+      stdio: 'inherit',
+    },
+  );
   process.exit(r.status ?? 1);
 }
 
-const THREADS = Number(opt('--threads', 2));
-const REPS = Number(opt('--reps', 9));
-const SHAPES = opt('--shapes', '1576x768x3072,1576x768x768,1024x1024x1024')
-  .split(',')
-  .map((s) => s.split('x').map(Number));
-const PATHS = relaxedSimdSupported() ? ['plain', 'relaxed'] : ['plain'];
-
-const engine = globalThis.Deno
-  ? `Deno ${Deno.version.deno} (V8 ${Deno.version.v8})`
-  : process.versions.bun
-    ? `Bun ${process.versions.bun} (JavaScriptCore, WebKit ${process.versions.webkit?.slice(0, 8) ?? '?'})`
-    : `Node ${process.version} (V8 ${process.versions.v8})`;
-console.log(`# ${engine}${process.execArgv.length ? ` ${process.execArgv.join(' ')}` : ''}`);
-if (PATHS.length === 1) console.log('# relaxed SIMD: not available in this engine, plain build only');
-
-const backends = [];
-for (const simd of PATHS) {
-  const backend = await createBackend({ prefer: 'wasm', threads: THREADS, wasmSimd: simd, onFallback: () => {} });
-  console.log(`# ${simd}: ${backend.description}`);
-  backends.push({ simd, backend });
-}
-
-for (const [m, k, n] of SHAPES) {
-  const runs = backends.map(({ simd, backend }) => {
-    const a = backend.upload(uniform(m * k, 1, 1), [m, k]);
-    const b = backend.upload(uniform(k * n, 2, 1), [k, n]);
-    const out = backend.zeros([m, n]);
-    backend.matmul(a, b, out); // warm-up
-    return { simd, backend, tensors: [a, b, out], times: [] };
-  });
-  for (let r = 0; r < REPS; r++) {
-    for (const run of runs) {
-      const [a, b, out] = run.tensors;
-      const t0 = performance.now();
-      run.backend.matmul(a, b, out);
-      run.times.push(performance.now() - t0);
+/**
+ * Median ms and GFLOP/s of out = a·b ([M,K]·[K,N]) per shape on a wasm backend of each SIMD build this engine
+ * runs (plain, and relaxed where it validates), timed in alternation after one warm-up call each.
+ * `threads` undefined takes the backend's default. Returns
+ * { paths, descriptions: { plain, relaxed? }, reps, shapes: [{ m, k, n, plain: { ms, gflops }, relaxed?: { ms, gflops } }] }.
+ */
+export async function wasmMatmulPaths({ shapes, reps = 9, threads } = {}) {
+  const paths = relaxedSimdSupported() ? ['plain', 'relaxed'] : ['plain'];
+  const backends = [];
+  try {
+    for (const simd of paths) {
+      backends.push({
+        simd,
+        backend: await createBackend({ prefer: 'wasm', threads, wasmSimd: simd, onFallback: () => {} }),
+      });
     }
+    const out = { paths, descriptions: {}, reps, shapes: [] };
+    for (const { simd, backend } of backends) out.descriptions[simd] = backend.description;
+    for (const [m, k, n] of shapes) {
+      const runs = backends.map(({ simd, backend }) => {
+        const a = backend.upload(uniform(m * k, 1, 1), [m, k]);
+        const b = backend.upload(uniform(k * n, 2, 1), [k, n]);
+        const c = backend.zeros([m, n]);
+        backend.matmul(a, b, c); // warm-up
+        return { simd, backend, tensors: [a, b, c], times: [] };
+      });
+      for (let r = 0; r < reps; r++) {
+        for (const run of runs) {
+          const [a, b, c] = run.tensors;
+          const t0 = performance.now();
+          run.backend.matmul(a, b, c);
+          run.times.push(performance.now() - t0);
+        }
+      }
+      const row = { m, k, n };
+      for (const run of runs) {
+        for (const t of run.tensors) run.backend.free(t);
+        const ms = median(run.times);
+        row[run.simd] = { ms, gflops: (2 * m * k * n) / (ms / 1e3) / 1e9 };
+      }
+      out.shapes.push(row);
+    }
+    return out;
+  } finally {
+    for (const { backend } of backends) backend.destroy();
   }
-  const cells = runs.map((run) => {
-    for (const t of run.tensors) run.backend.free(t);
-    const ms = median(run.times);
-    return `${run.simd} ${((2 * m * k * n) / (ms / 1e3) / 1e9).toFixed(1)} GFLOP/s (${ms.toFixed(1)} ms)`;
-  });
-  console.log(`matmul ${m}×${k}×${n}, ${THREADS} thread${THREADS > 1 ? 's' : ''}: ${cells.join(', ')}`);
 }
-for (const { backend } of backends) backend.destroy();
+
+async function main() {
+  rerunWithRelaxedSimd(import.meta.url);
+  const args = process.argv.slice(2);
+  const opt = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
+  const threads = Number(opt('--threads', 2));
+  const shapes = opt('--shapes', '1576x768x3072,1576x768x768,1024x1024x1024')
+    .split(',')
+    .map((s) => s.split('x').map(Number));
+  const engine = globalThis.Deno
+    ? `Deno ${Deno.version.deno} (V8 ${Deno.version.v8})`
+    : process.versions.bun
+      ? `Bun ${process.versions.bun} (JavaScriptCore, WebKit ${process.versions.webkit?.slice(0, 8) ?? '?'})`
+      : `Node ${process.version} (V8 ${process.versions.v8})`;
+  console.log(`# ${engine}${process.execArgv.length ? ` ${process.execArgv.join(' ')}` : ''}`);
+  const result = await wasmMatmulPaths({ shapes, reps: Number(opt('--reps', 9)), threads });
+  if (result.paths.length === 1) console.log('# relaxed SIMD: not available in this engine, plain build only');
+  for (const simd of result.paths) console.log(`# ${simd}: ${result.descriptions[simd]}`);
+  for (const row of result.shapes) {
+    const cells = result.paths.map((simd) => `${simd} ${row[simd].gflops.toFixed(1)} GFLOP/s (${row[simd].ms.toFixed(1)} ms)`);
+    console.log(`matmul ${row.m}×${row.k}×${row.n}, ${threads} thread${threads > 1 ? 's' : ''}: ${cells.join(', ')}`);
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) await main();

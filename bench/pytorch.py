@@ -21,6 +21,8 @@ parameter and has no branch.
   python3 bench/pytorch.py [--quick] [--device cpu|cuda] [--batch N] [--models tiny,base]
                            [--methods snell,lora,full] [--branch-noise on|off] [matmul] [adapter] [train]
   --branch-noise off sets the branches' dropout and DropPath to 0 (default on: 0.1 each).
+  bench/compare.mjs runs it twice for its CPU section: everything with --branch-noise on, then
+  `train --methods snell,lora --branch-noise off`. --help prints this text.
 """
 import json
 import math
@@ -28,6 +30,10 @@ import os
 import statistics
 import sys
 import time
+
+if '--help' in sys.argv or '-h' in sys.argv:
+    print(__doc__)
+    sys.exit(0)
 
 import torch
 import torch.nn as nn
