@@ -2,8 +2,8 @@
 // the same task and held-out split (each row `snell train` with the embedded LM, one process per run,
 // its --json result read back): held-out perplexity before and after, trainable parameters, peak
 // memory of all pools together, training time. Every row trains on the same windows with the same
-// seed, epochs and batch; the learning rates are the CLI's per-method defaults (src/cli/train-lm.ts,
-// not swept) unless --lr METHOD=LR[,LR…] gives a sweep, where each method's row is its best held-out
+// seed, epochs and batch; the learning rates are the CLI's per-method defaults (src/cli/train-lm.ts)
+// unless --lr METHOD=LR[,LR…] gives a sweep, where each method's row is its best held-out
 // perplexity and the sweep is printed below the table. With --seeds N each row is the mean ± the
 // standard deviation over seeds 0 … N−1 (a seed draws the held-out split, the windows kept, the
 // branches' initialisation and the data order). Runs the built CLI (npm run build first).
@@ -92,7 +92,7 @@ console.log(
   `Held-out perplexity of the embedded LM fine-tuned on ${opt('--data', 'spam-assassin')} (causal LM): ` +
     `${opt('--train-examples', '512')} training windows of ${opt('--seq-len', '128')} tokens, ${opt('--test-examples', '128')} held out ` +
     `(${first.after.count} tokens), ${opt('--epochs', '1')} epoch(s), batch ${opt('--batch', '8')}, ${first.backend}, ` +
-    `${seeds === 1 ? 'seed 0' : `mean ± sd over seeds 0–${seeds - 1}`}; learning rates ${Object.keys(sweeps).length ? 'swept where listed below, else' : ''} the CLI's defaults, not swept.\n`,
+    `${seeds === 1 ? 'seed 0' : `mean ± sd over seeds 0–${seeds - 1}`}; learning rates ${Object.keys(sweeps).length ? 'swept where listed below, else ' : ''}the CLI's defaults (src/cli/train-lm.ts).\n`,
 );
 console.log(
   '| method | lr | held-out perplexity before → after | trainable parameters | peak memory (MiB) | training time (s) |',

@@ -306,6 +306,39 @@ describe('snell train / generate with a decoder language model (wasm)', () => {
     expect(again.loss).toBeCloseTo(result.after.loss, 5);
   });
 
+  it('Ctrl-C stops after the current step and saves what was learned to --out (exit status 130)', async () => {
+    const out = join(dir, 'stopped');
+    const args = ['train', ...common, '--data', textFile, '--method', 'lora', '--batch', '2', '--out', out];
+    const lines: string[] = [];
+    const so = vi.spyOn(process.stdout, 'write').mockImplementation((s) => lines.push(String(s)) > 0);
+    let code: number;
+    try {
+      // the signal comes on the first turn of the event loop after training starts: after step 1
+      const host = {
+        ...nodeHost(args),
+        onStopSignal: (listener: (s: 'SIGINT') => void) => {
+          setTimeout(() => listener('SIGINT'), 0);
+          return () => {};
+        },
+      };
+      code = await runCli(host);
+    } finally {
+      so.mockRestore();
+    }
+    expect(code).toBe(130);
+    const stopped = eventOf(lines.join(''), 'interrupted') as unknown as { step: number };
+    const steps = events(lines.join('')).filter((e) => e.event === 'step');
+    expect(stopped.step).toBe(steps.length);
+    expect(stopped.step).toBeLessThan(Math.ceil((eventOf(lines.join(''), 'data').train as number) / 2));
+    const host = nodeHost();
+    const source = await loadLmSource(modelDir, host.files);
+    const adapter = await loadLmAdapter(host.files.folder(out), source.base);
+    expect(adapter.plan.method).toBe('lora');
+    // LoRA's B starts at 0: a saved nonzero B is what the steps taken learned
+    const b0 = [...adapter.tensors].find(([n]) => n.endsWith('.Out_Qs'))![1];
+    expect(b0.data.some((v) => v !== 0)).toBe(true);
+  });
+
   it('bad inputs are clear errors', async () => {
     const empty = join(dir, 'empty.txt');
     writeFileSync(empty, '\n  \n\f\n');

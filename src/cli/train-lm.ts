@@ -30,16 +30,18 @@ const EXIT_CODE: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 export const LM_METHODS = ['snell', 'snella', 'klora', 'lora', 'dense', 'full', 'head'] as const;
 
 /**
- * The peak learning rate when --lr is not given. Not swept per method: the branch methods take SNELL's
- * and LoRA's usual orders (the kernel's ΔW needs a larger step than LoRA's B·A), the dense ΔW, full
- * fine-tuning and the head AdamW's usual small-model rates; bench/lm-task.mjs --lr overrides them.
+ * The peak learning rate when --lr is not given. snell and lora: the best held-out perplexity of
+ * bench/lm-task.mjs's sweep (embedded-lm on spam-assassin, 256 windows of 128, 1 epoch, batch 8, seed
+ * 0): snell 1e-2 / 3e-2 / 1e-1 → 1724.6 / 1715.9 / 1674.3, lora 2e-3 / 1e-2 → 1724.3 / 1642.9, the
+ * same rates as the ViT sweep picked (train.ts); snella and klora take SNELL's, dense the ViT's.
+ * full and head were not swept.
  */
 export const LM_DEFAULT_LR: Record<(typeof LM_METHODS)[number], number> = {
-  snell: 1e-2,
-  snella: 1e-2,
-  klora: 1e-2,
-  lora: 2e-3,
-  dense: 1e-3,
+  snell: 1e-1,
+  snella: 1e-1,
+  klora: 1e-1,
+  lora: 1e-2,
+  dense: 2e-3,
   full: 5e-4,
   head: 1e-3,
 };
@@ -113,7 +115,9 @@ export const TRAIN_LM_FLAGS: Record<string, Flag> = {
   lr: {
     type: 'number',
     range: { min: 0, openMin: true },
-    help: `peak learning rate (AdamW, cosine decay); default by method (not swept): ${Object.entries(LM_DEFAULT_LR)
+    help: `peak learning rate (AdamW, cosine decay); default by method (snell, lora: a small sweep, src/cli/train-lm.ts; the rest not swept): ${Object.entries(
+      LM_DEFAULT_LR,
+    )
       .map(([m, lr]) => `${m} ${lr}`)
       .join(', ')}`,
   },
@@ -209,7 +213,13 @@ async function trainLmRun(flags: Flags, _positional: string[], host: Host): Prom
   );
 
   const backend = await host.createBackend({ prefer: flags.backend as BackendKind | undefined });
-  const model = new DecoderLM(backend, c, source.base.weights, { plan, seed, task });
+  let model: DecoderLM;
+  try {
+    model = new DecoderLM(backend, c, source.base.weights, { plan, seed, task });
+  } catch (e) {
+    backend.destroy();
+    throw e;
+  }
   const trainer = new LmTrainer(model);
   const trainable = model.params().reduce((a, p) => a + p.tensor.size, 0);
   const samples = async (when: string) => {
