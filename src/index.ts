@@ -134,8 +134,10 @@ export {
 } from './io/lm-naming.js';
 export { loadLmCheckpoint, saveLmCheckpoint, type LoadedLm, type LoadLmOptions, type SaveLmOptions } from './io/lm-checkpoint.js';
 export { loadLmAdapter, saveLmAdapter, type LoadedLmAdapter, type SaveLmAdapterOptions } from './io/lm-adapter.js';
+export { loadLmTokenizer } from './io/lm-tokenizer.js';
 export { mergeLmAdapter, saveMergedLm } from './io/lm-merge.js';
 export { peftLoraState, savePeftLora } from './io/lm-peft-lora.js';
+export { initDecoderWeights } from './io/lm-init.js';
 export { DecoderLM, type DecoderOptions, type DecoderTask, type TokenBatch } from './model/decoder/lm.js';
 export {
   type DecoderArch,

@@ -448,4 +448,17 @@ describe('atomic writes (node folder)', () => {
       await rm(dir, { recursive: true });
     }
   });
+
+  it('a write into a folder that does not exist yet creates it and its parents', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'atomic-'));
+    try {
+      const folder = nodeFolder(join(dir, 'runs', 'adapter'));
+      const bytes = encodeSafetensors({ a: { shape: [1], data: Float32Array.of(3) } });
+      await folder.write('m.safetensors', (sink) => sink(bytes));
+      expect(new Uint8Array(await readFile(join(dir, 'runs', 'adapter', 'm.safetensors')))).toEqual(bytes);
+      expect(await readdir(join(dir, 'runs', 'adapter'))).toEqual(['m.safetensors']);
+    } finally {
+      await rm(dir, { recursive: true });
+    }
+  });
 });

@@ -3,5 +3,6 @@
 // page: dropped files decoded by the platform. Built by tsup into dist/browser.js.
 export * from '../api.js';
 export { createBackend } from './backend.js';
+export { embeddedLmCheckpoint } from '../../src/pretrained/lm/index.js';
 export { loadImageFolderFiles } from './image-folder.js';
 export { decodeBrowser } from './decode.js';

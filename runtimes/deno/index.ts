@@ -3,6 +3,7 @@
 // (node:fs, which Deno 2 provides). Built by tsup into dist/deno.js.
 export * from '../api.js';
 export { createBackend } from './backend.js';
+export { embeddedLmCheckpoint } from '../../src/pretrained/lm/index.js';
 export { fileSource, nodeFolder, writeAtomic } from '../node/files.js';
 export { loadFashionMnist, loadMnist } from '../node/packaged.js';
 export { loadBrownCorpus, loadSpamAssassin } from '../node/text-corpora.js';

@@ -2,9 +2,10 @@
 // and a Folder over a directory whose writes are atomic: the bytes go to a temporary file in the same
 // directory, are fsynced, and the temporary file is renamed over the target (then the directory is
 // fsynced where the platform allows). A failed write removes its temporary file and leaves the old file.
+// Writing into a directory that does not exist yet creates it (and its parents) first.
 // Exported by the node and deno entries (index.ts), never by the browser's.
 
-import { open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { type ByteSource, type ChunkSink, type Folder, checkPlainName } from '../../src/io/source.js';
 
@@ -51,6 +52,7 @@ export function nodeFolder(dir: string): Folder {
 
 /** Writes `path` atomically from the chunks `produce` hands to its sink. */
 export async function writeAtomic(path: string, produce: (sink: ChunkSink) => Promise<void>): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
   const tmp = join(dirname(path), `.${basename(path)}.${Date.now().toString(36)}${Math.random().toString(36).slice(2)}.tmp`);
   const handle = await open(tmp, 'wx');
   let closed = false;

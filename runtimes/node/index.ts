@@ -3,6 +3,7 @@
 // into dist/node.js.
 export * from '../api.js';
 export { createBackend } from './backend.js';
+export { embeddedLmCheckpoint } from '../../src/pretrained/lm/index.js';
 // file system access (node:fs, which Deno 2 and Bun provide too)
 export { fileSource, nodeFolder, writeAtomic } from './files.js';
 export { loadFashionMnist, loadMnist } from './packaged.js';

@@ -43,15 +43,23 @@ export class DecoderParts {
   }
 
   frozen(name: string, shape: readonly number[]): Tensor {
-    const data = this.get(name, shape).data;
-    return this.ledger.within('frozen', () => this.backend.upload(data, shape));
+    return this.uploaded(name, shape, 'frozen');
   }
 
-  /** A model tensor (embedding, norm, head): trainable with method `full` or with `train`, else frozen. */
+  /**
+   * A model tensor (embedding, norm, head): trainable with method `full` or with `train`, else frozen.
+   * It is uploaded into its own pool, so the frozen pool's peak never counts a trainable tensor.
+   */
   weight(name: string, shape: readonly number[], train = this.full): Tensor {
-    const t = this.frozen(name, shape);
-    if (train) this.trainable.add(name, t);
+    if (!train) return this.frozen(name, shape);
+    const t = this.uploaded(name, shape, 'trainable');
+    this.trainable.add(name, t);
     return t;
+  }
+
+  private uploaded(name: string, shape: readonly number[], pool: 'frozen' | 'trainable'): Tensor {
+    const data = this.get(name, shape).data;
+    return this.ledger.within(pool, () => this.backend.upload(data, shape));
   }
 
   /** Projection `p` of layer l as a Linear, with its branch when the plan targets it there. */
@@ -61,10 +69,11 @@ export class DecoderParts {
     const [dIn, dOut] = p.dims(c);
     const name = `${prefix}${p.path}`;
     const stored = this.get(`${name}.weight`, p.conv1d ? [dIn, dOut] : [dOut, dIn]).data;
-    const weight = this.ledger.within('frozen', () =>
+    const pool = this.full ? 'trainable' : 'frozen';
+    const weight = this.ledger.within(pool, () =>
       this.backend.upload(p.conv1d ? transpose(stored, dIn, dOut) : stored, [dOut, dIn]),
     );
-    const bias = p.bias(c) ? this.frozen(`${name}.bias`, [dOut]) : null;
+    const bias = p.bias(c) ? this.uploaded(`${name}.bias`, [dOut], pool) : null;
     const branchName = `${name}.snell`;
     const spec = this.branchSpec(l, p, branchName);
     const init = spec ? this.branchValues(branchName, spec, dIn, dOut) : null;
