@@ -17,7 +17,7 @@ import { merge } from '../src/cli/merge.js';
 import type { Backend } from '../src/backend.js';
 import type { NamedArray } from '../src/core/weights.js';
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS } from '../src/io/adapter.js';
-import { loadLmAdapter, saveLmAdapter } from '../src/io/lm-adapter.js';
+import { lmAdapterShapes, loadLmAdapter, saveLmAdapter } from '../src/io/lm-adapter.js';
 import { loadLmCheckpoint, saveLmCheckpoint } from '../src/io/lm-checkpoint.js';
 import { type LmConfig, parseLmConfig } from '../src/io/lm-config.js';
 import { saveMergedLm } from '../src/io/lm-merge.js';
@@ -26,7 +26,7 @@ import { peftLoraState } from '../src/io/lm-peft-lora.js';
 import { SafetensorsFile } from '../src/io/safetensors.js';
 import { blobFolder } from '../src/io/source-blob.js';
 import { type DecoderPlan, targetNames } from '../src/model/decoder/config.js';
-import { DecoderLM } from '../src/model/decoder/lm.js';
+import { DecoderLM, type DecoderTask } from '../src/model/decoder/lm.js';
 import { decoderLogits64 } from '../src/reference/decoder64.js';
 import { uniform } from '../src/reference/random.js';
 import { createWasmBackend } from '../src/wasm/backend.js';
@@ -258,6 +258,73 @@ describe('decoder adapters: save, load, merge, PEFT export (wasm)', () => {
       const snell = trainedModel(b, base, PLANS.snell!(family));
       await expect(peftLoraState(snell)).rejects.toThrow(/holds LoRA branches, not snell: save the adapter with saveLmAdapter/);
       snell.dispose();
+    });
+  }
+
+  const OTHER_PLANS: Array<{ family: Family; plan: DecoderPlan; task?: DecoderTask; modules: string[] | null }> = [
+    {
+      family: 'qwen2',
+      plan: { method: 'dense', rank: 1, kernelHeads: 1, sparsity: 0, targets: ['q_proj', 'down_proj'] },
+      modules: null,
+    },
+    {
+      family: 'gpt2',
+      plan: { method: 'dense', rank: 1, kernelHeads: 1, sparsity: 0, targets: ['c_attn'], layers: [1, 3] },
+      modules: null,
+    },
+    {
+      family: 'qwen2',
+      plan: { method: 'head', rank: 1, kernelHeads: 1, sparsity: 0, targets: ['q_proj'] },
+      modules: ['lm_head'],
+    },
+    {
+      family: 'gpt2',
+      plan: { method: 'head', rank: 1, kernelHeads: 1, sparsity: 0, targets: ['c_attn'] },
+      task: { kind: 'classify', classes: 3 },
+      modules: ['score'],
+    },
+    { family: 'qwen2', plan: PLANS.snell!('qwen2'), task: { kind: 'classify', classes: 2 }, modules: ['score'] },
+    { family: 'gpt2', plan: PLANS.lora!('gpt2'), task: { kind: 'classify', classes: 2 }, modules: ['score'] },
+  ];
+  for (const { family, plan, task, modules } of OTHER_PLANS) {
+    const what = `${family} ${plan.method}${task ? ' classifier' : ''}`;
+    it(`${what}: saved and loaded, the rebuilt model's logits are the trained one's`, async () => {
+      const base = baseModel(family);
+      const probe = new DecoderLM(b, base.config, base.weights, { plan, seed: 1, task });
+      const weights = new Map(base.weights);
+      probe.params().forEach((p, i) => {
+        const size = p.tensor.shape.reduce((a, d) => a * d, 1);
+        weights.set(p.name, { shape: [...p.tensor.shape], data: uniform(size, 700 + i, -0.3, 0.3) });
+      });
+      probe.dispose();
+      const model = new DecoderLM(b, base.config, weights, { plan, seed: 2, task });
+      const trained = await logitsOf(model);
+      const folder = blobFolder();
+      await saveLmAdapter(folder, model);
+      const json = JSON.parse(await folder.files.get(ADAPTER_CONFIG)!.text());
+      expect(json).toMatchObject({ method: plan.method, task_type: task ? 'SEQ_CLS' : 'CAUSAL_LM', modules_to_save: modules });
+      const loaded = await loadLmAdapter(folder, base);
+      expect(loaded.plan.method).toBe(plan.method);
+      const stored = [...loaded.tensors.keys()].filter((n) => !n.endsWith('.shared_coeff_fc'));
+      expect(stored.sort()).toEqual(
+        model
+          .params()
+          .map((p) => p.name)
+          .sort(),
+      );
+      for (const p of model.params()) expect(loaded.tensors.get(p.name)!.data, p.name).toEqual(await b.read(p.tensor));
+      if (plan.method === 'dense')
+        for (const [name, t] of loaded.tensors) {
+          expect(name).toMatch(/\.snell\.delta$/);
+          expect(t.shape).toEqual(lmAdapterShapes(loaded.plan, base.config).get(name)!.shape);
+        }
+      const rebuilt = new DecoderLM(b, base.config, loaded.weights, { plan: loaded.plan, seed: 9, task });
+      const again = await logitsOf(rebuilt);
+      expect(again).toEqual(trained);
+      // the adapter's tensors matter: the base alone (a fresh score for a classifier) gives other logits
+      const plain = new DecoderLM(b, base.config, base.weights, { plan: null, seed: 0, task });
+      expect(maxDiff(await logitsOf(plain), trained)).toBeGreaterThan(1e-3);
+      for (const m of [model, rebuilt, plain]) m.dispose();
     });
   }
 

@@ -1,5 +1,5 @@
 // The command line's Host (src/cli/host.ts) for Node, Deno 2 and Bun: process's streams, signals and
-// exit, the node:fs file system, the pure-JS image decoders, the data set packages in node_modules, and
+// exit, the node:fs file system, the pure-JS image decoders, the data set and text corpus packages in node_modules, and
 // the backend of whichever of the three runtimes this is (../auto.ts).
 
 import type { Host, StopSignal, Writer } from '../../src/cli/host.js';
@@ -7,6 +7,7 @@ import { createBackend, detectRuntime } from '../auto.js';
 import { decodeNode } from './decode.js';
 import { nodeFileSystem } from './file-system.js';
 import { loadFashionMnist, loadMnist } from './packaged.js';
+import { loadBrownCorpus, loadSpamAssassin } from './text-corpora.js';
 
 /** A stream's writes, looked up at each call (so a replaced `write`, as tests make, takes them). */
 function writer(stream: NodeJS.WriteStream): Writer {
@@ -35,7 +36,12 @@ export function nodeHost(args: readonly string[] = []): Host {
     exit: (code) => process.exit(code),
     files: nodeFileSystem,
     decodeImage: decodeNode,
-    dataSets: { mnist: () => loadMnist(), fashionMnist: () => loadFashionMnist() },
+    dataSets: {
+      mnist: () => loadMnist(),
+      fashionMnist: () => loadFashionMnist(),
+      spamAssassin: (seed) => loadSpamAssassin({ seed }),
+      brown: () => loadBrownCorpus(),
+    },
     runtime: detectRuntime(),
     createBackend: (options) => createBackend(options),
   };

@@ -1,2 +1,4 @@
-// The CLI's name for the embedded pretrained ViT (--model embedded); it lives in src/pretrained.
+// The CLI's names for the embedded pretrained models (--model embedded, the ViT; --model embedded-lm,
+// the language model); they live in src/pretrained.
 export { embeddedCheckpoint as embeddedFolder } from '../pretrained/index.js';
+export { embeddedLmCheckpoint as embeddedLmFolder } from '../pretrained/lm/index.js';

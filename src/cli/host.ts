@@ -10,6 +10,7 @@
 
 import type { ImageDecoder } from '../data/decoder.js';
 import type { SplitSet } from '../data/splits.js';
+import type { BrownText, SpamEmail } from '../data/text-corpora.js';
 import type { FileSystem } from '../io/file-system.js';
 import type { BackendFactory } from '../train/recover.js';
 
@@ -20,10 +21,14 @@ export interface Writer {
 
 export type StopSignal = 'SIGINT' | 'SIGTERM';
 
-/** The data sets that come as packages beside the program (--data mnist, --data fashion-mnist). */
+/** The data sets that come as packages beside the program (--data mnist, fashion-mnist, spam-assassin, brown). */
 export interface PackagedDataSets {
   mnist(): Promise<SplitSet>;
   fashionMnist(): Promise<SplitSet>;
+  /** The SpamAssassin emails, 20% held out stratified by spam/ham with `seed`. */
+  spamAssassin(seed: number): Promise<{ train: SpamEmail[]; test: SpamEmail[] }>;
+  /** The Brown corpus's texts, every 10th held out. */
+  brown(): Promise<{ train: BrownText[]; validation: BrownText[] }>;
 }
 
 export interface Host {

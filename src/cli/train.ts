@@ -138,7 +138,8 @@ export const TRAIN_FLAGS = {
 } as const;
 
 export const train: Command = {
-  summary: 'fine-tune with SNELL (or LoRA, full, linear probe) and evaluate; save the adapter',
+  summary:
+    'fine-tune with SNELL (or LoRA, full, linear probe) and evaluate; save the adapter (a language model: snell train --model embedded-lm --help)',
   synopsis: '[--model DIR|embedded|scratch] [--data mnist|fashion-mnist|DIR] [--method snell] [--out DIR] …',
   flags: TRAIN_FLAGS,
   run,

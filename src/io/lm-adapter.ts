@@ -4,9 +4,10 @@
 // Tensor names: "base_model.model." + the weight-map name of each trainable tensor. A branch beside the
 // projection P of layer l (e.g. model.layers.3.self_attn.q_proj, transformer.h.0.attn.c_attn) holds
 //   P.snell.In_Qs [H, in, r/H], P.snell.Out_Qs [H, out, r/H], P.snell.shared_coeff_fc [H, 1, 1] (the
-//   kernel coefficients c_h; distance kernels only), SNELLA's P.snell.alpha, gamma, beta [1];
-// other trainable tensors (a classification head's score.weight) keep their own names and are listed
-// by module in modules_to_save.
+//   kernel coefficients c_h; distance kernels only), SNELLA's P.snell.alpha, gamma, beta [1], or a
+//   dense branch's P.snell.delta [in, out];
+// other trainable tensors (a classification head's score.weight, method head's lm_head.weight) keep
+// their own names and are listed by module in modules_to_save. Every method but full saves this way.
 // adapter_config.json: { peft_type: "SNELL", format_version: 1, task_type: "CAUSAL_LM" | "SEQ_CLS",
 // method, r, kernel_heads, sparsity, layer_sparsity (snella, once a branch's sparsity is no longer the
 // plan's: each branch's own s by branch name), target_modules (PEFT's names), layers_to_transform
@@ -14,9 +15,18 @@
 // decoder: { arch, model_type, vocab_size, hidden_size, num_layers, num_heads, num_kv_heads, head_dim,
 // intermediate_size } }.
 
-import { ADAPTER_KINDS, type AdapterKind, defaultCoeff } from '../adapter/config.js';
+import { defaultCoeff } from '../adapter/config.js';
 import type { NamedArray, Weights } from '../core/weights.js';
-import { type DecoderConfig, type DecoderPlan, layerPrefix, PROJECTIONS, targetNames } from '../model/decoder/config.js';
+import {
+  branchMethod,
+  DECODER_METHODS,
+  type DecoderConfig,
+  type DecoderMethod,
+  type DecoderPlan,
+  layerPrefix,
+  PROJECTIONS,
+  targetNames,
+} from '../model/decoder/config.js';
 import type { DecoderLM } from '../model/decoder/lm.js';
 import type { Linear } from '../model/linear.js';
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS } from './adapter.js';
@@ -191,8 +201,8 @@ function parsePlan(json: Record<string, unknown>, c: DecoderConfig, fail: (probl
     );
   const method = json.method as string;
   if (method === 'full') fail('method "full" trains every weight and is saved as a checkpoint: load it with loadLmCheckpoint');
-  if (!ADAPTER_KINDS.includes(method as AdapterKind))
-    fail(`method ${JSON.stringify(method)} is not one of ${ADAPTER_KINDS.join(', ')}`);
+  const saved: readonly DecoderMethod[] = DECODER_METHODS.filter((m) => m !== 'full');
+  if (!saved.includes(method as DecoderMethod)) fail(`method ${JSON.stringify(method)} is not one of ${saved.join(', ')}`);
   const int = (key: string) => {
     const v = json[key];
     if (!Number.isInteger(v) || (v as number) < 1) fail(`${key} must be a positive integer, got ${JSON.stringify(v)}`);
@@ -220,7 +230,7 @@ function parsePlan(json: Record<string, unknown>, c: DecoderConfig, fail: (probl
         fail(`layer_sparsity of ${name} must be in [0, 1], got ${JSON.stringify(s)}`);
   }
   return {
-    method: method as AdapterKind,
+    method: method as DecoderMethod,
     rank,
     kernelHeads,
     sparsity,
@@ -249,11 +259,16 @@ export function lmAdapterShapes(plan: DecoderPlan, c: DecoderConfig): Map<string
   const H = plan.kernelHeads;
   const k = plan.rank / H;
   const [first, last] = plan.layers ?? [0, c.layers];
+  if (!branchMethod(plan.method)) return out;
   for (let l = first; l < last; l++) {
     for (const p of PROJECTIONS[c.arch]) {
       if (!plan.targets.includes(p.path.split('.').pop()!)) continue;
       const name = `${layerPrefix(c.arch, l)}${p.path}.snell.`;
       const [dIn, dOut] = p.dims(c);
+      if (plan.method === 'dense') {
+        out.set(`${name}delta`, { shape: [dIn, dOut] });
+        continue;
+      }
       out.set(`${name}In_Qs`, { shape: [H, dIn, k] });
       out.set(`${name}Out_Qs`, { shape: [H, dOut, k] });
       if (DISTANCE.has(plan.method)) out.set(`${name}shared_coeff_fc`, { shape: [H, 1, 1], optional: true });
