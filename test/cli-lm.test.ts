@@ -265,6 +265,33 @@ describe('snell train / generate with a decoder language model (wasm)', () => {
     expect(again.loss).toBeCloseTo(result.after.loss, 5);
   });
 
+  it('train --method snella runs the allocator: an allocation event per epoch, and the adapter keeps its layer sparsities', async () => {
+    const out = join(dir, 'snella');
+    const r = await cli([
+      'train',
+      ...common,
+      '--data',
+      textFile,
+      '--method',
+      'snella',
+      '--target-sparsity',
+      '0.6',
+      '--epochs',
+      '3',
+      '--batch',
+      '8',
+      '--out',
+      out,
+    ]);
+    expect(r.code, r.err).toBe(0);
+    const allocations = events(r.out).filter((e) => e.event === 'allocation');
+    expect(allocations.map((a) => a.epoch)).toEqual([0, 1, 2]);
+    const config = JSON.parse(readFileSync(join(out, 'adapter_config.json'), 'utf8'));
+    const last = allocations[2] as unknown as { sparsity: Record<string, number> };
+    expect(config.method).toBe('snella');
+    expect(config.layer_sparsity).toEqual(last.sparsity);
+  });
+
   it('train --method full writes a checkpoint with its tokenizer, which loads with the trained loss', async () => {
     const out = join(dir, 'full');
     const r = await cli([

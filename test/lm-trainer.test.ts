@@ -17,6 +17,7 @@ import { causalLmLoss64, decoderLogits64 } from '../src/reference/decoder64.js';
 import { uniform } from '../src/reference/random.js';
 import { causalLmWindows } from '../src/text/lm-data.js';
 import type { LmStepEvent } from '../src/train/lm-options.js';
+import { ALLOCATOR_DEFAULTS, type LayerAllocation } from '../src/train/allocation.js';
 import { LmTrainer } from '../src/train/lm-trainer.js';
 import { BACKENDS } from './support/backends.js';
 
@@ -245,6 +246,49 @@ for (const [kind, make] of BACKENDS) {
       const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
       expect(mean(losses.slice(-per))).toBeLessThan(mean(losses.slice(0, per)) - 0.5);
       model.dispose();
+    });
+
+    it("SNELLA's allocator re-masks an LM's branches each epoch within the shrinking budget, as the ViT trainer runs it", async () => {
+      const plan = { ...PLAN, method: 'snella' as const, sparsity: 0.01 };
+      const model = new DecoderLM(b, CONFIG, weights(), { plan, seed: 1 });
+      const allocations: LayerAllocation[] = [];
+      const trainer = new LmTrainer(model);
+      await trainer.fit(train, {
+        ...OPTIONS,
+        allocator: { ...ALLOCATOR_DEFAULTS, targetSparsity: 0.6 },
+        onAllocation: (a) => allocations.push(a),
+      });
+      const layers = model.adaptedLayers();
+      const volumes = layers.map((l) => l.dIn * l.dOut);
+      const total = volumes.reduce((a, n) => a + n, 0);
+      expect(allocations.map((a) => a.epoch)).toEqual([0, 1, 2, 3]);
+      expect(allocations.map((a) => a.remask)).toEqual([false, true, true, true]);
+      expect(allocations[0]!.layers).toEqual(layers.map((l) => l.name));
+      // b_t = b_T + (b_0 − b_T)·(1 − t/T)³ with b_0 = 0.99·N and b_T = 0.4·N (allocator README)
+      expect(allocations[3]!.budget).toBe(Math.floor(0.4 * total + 0.59 * total * (1 - 3 / 4) ** 3));
+      for (const a of allocations.slice(1)) {
+        const kept = a.kept!;
+        expect(kept.reduce((x, y) => x + y, 0)).toBeLessThanOrEqual(a.budget);
+        a.sparsity.forEach((s, l) => expect(s).toBe(Math.min(Math.max(1 - kept[l]! / volumes[l]!, 0), 1)));
+      }
+      // the branches train at the last allocation's sparsities, which differ across layers
+      expect(layers.map((l) => l.sparsity)).toEqual(allocations[3]!.sparsity);
+      expect(new Set(allocations[3]!.sparsity).size).toBeGreaterThan(1);
+      expect(trainer.allocator).not.toBeNull();
+      model.dispose();
+    });
+
+    it('refuses the allocator with gradient clipping or with branches that are not snella', async () => {
+      const snella = new DecoderLM(b, CONFIG, weights(), { plan: { ...PLAN, method: 'snella' as const }, seed: 1 });
+      await expect(
+        new LmTrainer(snella).fit(train, { ...OPTIONS, maxGradNorm: 1, allocator: ALLOCATOR_DEFAULTS }),
+      ).rejects.toThrow(/drop maxGradNorm or the allocator/);
+      snella.dispose();
+      const snell = new DecoderLM(b, CONFIG, weights(), { plan: PLAN, seed: 1 });
+      await expect(new LmTrainer(snell).fit(train, { ...OPTIONS, allocator: ALLOCATOR_DEFAULTS })).rejects.toThrow(
+        /train with the snella method/,
+      );
+      snell.dispose();
     });
 
     it('refuses classification rows for a model without a classification head', async () => {

@@ -88,7 +88,7 @@ export function allocationRecord(a: LayerAllocation): Record<string, unknown> {
 }
 
 /** One line: the budget, the spread of the sparsities and the layers at either end. */
-function allocationLine(a: LayerAllocation): string {
+export function allocationLine(a: LayerAllocation): string {
   const s = a.sparsity;
   const lo = s.indexOf(Math.min(...s));
   const hi = s.indexOf(Math.max(...s));

@@ -18,7 +18,8 @@ import type { LmEvaluation } from '../train/lm-passes.js';
 import type { Command, Flag, Flags } from './args.js';
 import { UsageError } from './args.js';
 import type { Host, StopSignal } from './host.js';
-import { SNELLA_INITIAL_SPARSITY } from './allocator-flags.js';
+import { ALLOCATOR_FLAGS, allocatorFromFlags, SNELLA_INITIAL_SPARSITY } from './allocator-flags.js';
+import { allocationLine, allocationRecord } from './progress.js';
 import { evaluationText, lmProgress, memoryText, mib } from './lm-progress.js';
 import { drawSamples, SAMPLE_SAMPLING } from './lm-samples.js';
 import { EMBEDDED_LM, type LmSource, loadLmSource } from './lm-source.js';
@@ -50,6 +51,7 @@ export const LM_DEFAULT_LR: Record<(typeof LM_METHODS)[number], number> = {
 export const DEFAULT_SEQ_LEN = 128;
 
 export const TRAIN_LM_FLAGS: Record<string, Flag> = {
+  ...ALLOCATOR_FLAGS,
   model: {
     type: 'string',
     help: 'a decoder checkpoint folder (config.json of a llama, qwen2, mistral, gpt2… model, model.safetensors, tokenizer.json, tokenizer_config.json) or embedded-lm',
@@ -102,7 +104,7 @@ export const TRAIN_LM_FLAGS: Record<string, Flag> = {
   },
   sparsity: {
     type: 'number',
-    help: `sparsity s of snell (default ${DEFAULT_SPARSITY}) and snella (its fixed s, default ${SNELLA_INITIAL_SPARSITY}); 0 for the others`,
+    help: `sparsity s of snell (default ${DEFAULT_SPARSITY}) and snella (its starting s, which the allocator then moves; default ${SNELLA_INITIAL_SPARSITY}); 0 for the others`,
     range: { min: 0, max: 1, openMax: true },
   },
   targets: {
@@ -282,6 +284,8 @@ async function trainLmRun(flags: Flags, _positional: string[], host: Host): Prom
         signal: stop.signal,
         onStep: (e) => show.step(e, stepsPerEpoch),
         onEpoch: (e) => show.epoch(e, flags.epochs as number),
+        allocator: allocatorFromFlags(flags),
+        onAllocation: (a) => show.info('allocation', allocationRecord(a), allocationLine(a)),
       });
       after = epochs[epochs.length - 1]?.validation ?? null;
     } catch (e) {

@@ -3,6 +3,8 @@
 
 import type { MemoryReport } from '../model/memory.js';
 import type { AdamW, AdamWSnapshot } from './adamw.js';
+import type { AllocatorSnapshot } from './allocator/allocator.js';
+import type { AllocatorOptions, LayerAllocation } from './allocation.js';
 import type { LmRows } from './lm-examples.js';
 import type { LmEvaluation } from './lm-passes.js';
 
@@ -71,7 +73,15 @@ export interface LmFitOptions {
    * the step count, so with the model's parameters and the optimizer restored the run goes on exactly
    * as if it had never stopped.
    */
-  resume?: { step: number; optimizer: AdamWSnapshot };
+  resume?: { step: number; optimizer: AdamWSnapshot; allocator?: AllocatorSnapshot };
+  /**
+   * SNELLA's sparsity allocator (train/allocation.ts), as the ViT trainer runs it: the adapters (all
+   * snella, from the plan's sparsity) get the schedule step before each epoch and the importance update
+   * after each optimizer step. Not with maxGradNorm (the authors score the unclipped gradients).
+   */
+  allocator?: AllocatorOptions;
+  /** Called after each epoch's allocator schedule step, before the epoch trains. */
+  onAllocation?: (a: LayerAllocation) => void;
   /** Calls onCheckpoint after every n-th step (counting from the run's first step). */
   checkpointEvery?: number;
   onCheckpoint?: (c: LmCheckpoint) => Promise<void>;

@@ -8,6 +8,7 @@
 // Evaluation weighs each batch by what it counts, so the result is the mean over every held-out token
 // (causal; perplexity = exp of it) or row (classify), whatever the batch size.
 
+import type { AdaptedLayer } from '../model/linear.js';
 import type { Backend, Tensor } from '../backend.js';
 import type { TokenBatch } from '../model/decoder/lm.js';
 import type { MemoryLedger, MemoryReport } from '../model/memory.js';
@@ -20,7 +21,13 @@ export interface LmModel {
   readonly ledger: MemoryLedger;
   readonly config: { readonly vocabSize: number };
   /** A sequence-classification model names its head's classes here (DecoderOptions.task). */
-  readonly options: { readonly seed: number; readonly task?: { readonly kind: string; readonly classes?: number } };
+  readonly options: {
+    readonly seed: number;
+    readonly task?: { readonly kind: string; readonly classes?: number };
+    readonly plan: { readonly sparsity: number } | null;
+  };
+  /** The SNELL-family branches, for SNELLA's allocator. */
+  adaptedLayers(): AdaptedLayer[];
   forward(batch: TokenBatch, train: boolean): Tensor;
   backward(dLogits: Tensor): void;
   params(): Param[];

@@ -2,7 +2,8 @@
 // windows or classification rows, train/lm-examples.ts), batches, forward, loss and backward
 // (train/lm-passes.ts), AdamW over whatever the model's params() holds, a cosine schedule with linear
 // warmup stepped every step (train/schedule.ts), held-out evaluation after every whole epoch, and
-// events a CLI or a page can show. Same seed and backend give the same losses; a run stopped by its
+// events a CLI or a page can show. With SNELLA's allocator, its schedule step runs before each epoch and
+// its importance update after each optimizer step, as in the ViT trainer. Same seed and backend give the same losses; a run stopped by its
 // signal and resumed from its step count and optimizer snapshot continues exactly.
 //
 // Steps: an epoch has ⌈N/batchSize⌉ steps (the last batch shorter); step s of the run is step
@@ -11,6 +12,7 @@
 import { DeviceLostError } from '../backend.js';
 import { shuffled } from '../core/dataset.js';
 import { AdamW, ADAMW_DEFAULTS, type AdamWConfig, type AdamWSnapshot } from './adamw.js';
+import { TrainingAllocation } from './allocation.js';
 import { NonFiniteLossError } from './fit-options.js';
 import { LmExamples, type LmRows } from './lm-examples.js';
 import type { LmEpochEvent, LmFitOptions } from './lm-options.js';
@@ -19,6 +21,7 @@ import { learningRate, type Schedule } from './schedule.js';
 
 export class LmTrainer {
   private optimizer: AdamW | null = null;
+  private allocation: TrainingAllocation | null = null;
   /** Steps completed so far in the current (or last) run. */
   private done = 0;
 
@@ -65,8 +68,19 @@ export class LmTrainer {
       maxGradNorm: o.maxGradNorm ?? null,
     };
     this.optimizer ??= new AdamW(b, model.ledger, model.params(), config);
+    if (o.allocator && config.maxGradNorm !== null)
+      throw new Error(
+        "SNELLA's allocator scores the gradients each step used, and clipping rescales them after the backward pass: drop maxGradNorm or the allocator",
+      );
+    if (o.allocator) this.allocation ??= new TrainingAllocation(model, o.allocator, o.epochs);
     const start = o.resume?.step ?? 0;
     if (o.resume) this.optimizer.restore(o.resume.optimizer);
+    if (o.resume?.allocator) {
+      if (!this.allocation)
+        throw new Error('the resumed state holds allocator state but this run has no allocator: resume with the same options');
+      this.allocation.restore(o.resume.allocator);
+    }
+    const track = this.allocation ? () => this.allocation!.track() : undefined;
     const schedule: Schedule = {
       lr: config.lr,
       minLr: o.minLr ?? 0,
@@ -84,11 +98,13 @@ export class LmTrainer {
       const order = shuffled(examples.size, seed * 1000003 + epoch);
       const started = performance.now();
       let [lossSum, correctSum, counted, steps] = [0, 0, 0, 0];
+      // an epoch resumed midway had its schedule step before it stopped (its sparsities came back with it)
+      if (this.allocation && step === epoch * stepsPerEpoch) o.onAllocation?.(await this.allocation.startEpoch(epoch));
       for (let s = step - epoch * stepsPerEpoch; s < stepsPerEpoch && !o.signal?.aborted; s++, step++) {
         const batch = examples.batch(order.slice(s * o.batchSize, (s + 1) * o.batchSize), classes);
         const lr = learningRate(schedule, step, epoch);
         const { loss, correct } = lmForwardBackward(model, batch, examples.task);
-        this.optimizer.step(lr);
+        this.optimizer.step(lr, track);
         this.done = step + 1;
         steps++;
         mark.tokens += batch.realTokens;
@@ -135,6 +151,11 @@ export class LmTrainer {
   /** Held-out mean loss, perplexity (causal LM) and accuracy, in the examples' order. */
   evaluate(data: LmRows, batchSize: number): Promise<LmEvaluation> {
     return lmEvaluate(this.model, new LmExamples(data), batchSize);
+  }
+
+  /** SNELLA's allocator of this run (its sparsities and state for a checkpoint); null without one. */
+  get allocator(): TrainingAllocation | null {
+    return this.allocation;
   }
 
   /** The optimizer's state (moments and step count), for a checkpoint; null before the first fit. */
