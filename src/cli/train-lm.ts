@@ -125,7 +125,11 @@ export const TRAIN_LM_FLAGS: Record<string, Flag> = {
   },
   warmup: { type: 'number', help: 'linear warmup steps before the cosine decay', default: 10, range: { min: 0, integer: true } },
   'weight-decay': { type: 'number', help: 'AdamW weight decay', default: 0, range: { min: 0 } },
-  'max-grad-norm': { type: 'number', help: 'clip the global gradient norm (0: off)', default: 1, range: { min: 0 } },
+  'max-grad-norm': {
+    type: 'number',
+    help: 'clip the global gradient norm (0: off); default 1, and off for snella, whose allocator scores the unclipped gradients',
+    range: { min: 0 },
+  },
   samples: {
     type: 'number',
     help: 'samples to generate before and after training (causal LM)',
@@ -277,7 +281,7 @@ async function trainLmRun(flags: Flags, _positional: string[], host: Host): Prom
         lr,
         warmupSteps: flags.warmup as number,
         weightDecay: flags['weight-decay'] as number,
-        maxGradNorm: (flags['max-grad-norm'] as number) > 0 ? (flags['max-grad-norm'] as number) : null,
+        maxGradNorm: clipNorm(flags),
         seed,
         validation: data.test,
         evalBatchSize: evalBatch,
@@ -353,4 +357,15 @@ async function saveLm(host: Host, model: DecoderLM, source: LmSource, out: strin
       if (text !== null) await writeText(folder, file, text);
     }
   } else await saveLmAdapter(folder, model, { baseModel: source.name, dtype });
+}
+
+/** --max-grad-norm, or its default: 1, and off for snella (the allocator scores unclipped gradients). */
+function clipNorm(flags: Flags): number | null {
+  const given = flags['max-grad-norm'] as number | undefined;
+  if (flags.method === 'snella' && given !== undefined && given > 0)
+    throw new UsageError(
+      "--max-grad-norm with --method snella: SNELLA's allocator scores the gradients each step used, before any clipping; drop --max-grad-norm",
+    );
+  const norm = given ?? (flags.method === 'snella' ? 0 : 1);
+  return norm > 0 ? norm : null;
 }
